@@ -49,7 +49,7 @@ export const ProviderSchema = z
     base_url: z
       .string()
       .url('expected an absolute URL such as "https://api.anthropic.com"')
-      .refine((u) => /^https?:$/.test(new URL(u).protocol), 'base_url must be http:// or https://'),
+      .refine((u) => !URL.canParse(u) || /^https?:$/.test(new URL(u).protocol), 'base_url must be http:// or https://'),
     format: z.enum(FORMATS).optional(),
     auth: AuthSchema.optional(),
     extra_headers: z.record(headerName, z.string()).default({}),
