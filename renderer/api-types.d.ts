@@ -1,0 +1,186 @@
+// The UI's wire contract: the types that cross between the window and the main side, over IPC (Electron) or
+// HTTP + SSE (the headless daemon). Declarations only (a .d.ts is never emitted), so both the renderer's
+// project and the core's project can import it with `import type` and nothing is built twice.
+
+export type Format = 'anthropic' | 'openai' | 'responses' | 'ollama';
+
+/** Where a provider's secret comes from. `inline` (api_key in the TOML) is kept as found, never written by the app. */
+export type SecretSource = 'keychain' | 'env' | 'inline' | 'oauth' | 'none';
+
+export interface AuthDraft {
+  source: SecretSource;
+  header: string;
+  prefix: string;
+  /** Environment variable name, when source is `env`. */
+  value_env: string;
+  /** Keychain account name, when source is `keychain` (empty: the provider's name is used). */
+  keychain: string;
+  /** OAuth credential name, when source is `oauth` (managed by sign-in; kept as is). */
+  oauth: string;
+  /** Read only: whether a secret is there (stored in the keychain, env var set, inline key present). */
+  secretSet?: boolean;
+  /** Write only: a key typed by the user; stored in the keychain on save, never written to the TOML, never sent back. */
+  newSecret?: string;
+}
+
+export interface ProviderDraft {
+  /** Index of this provider in the file the editor loaded; absent for a new one. Unknown keys are kept from it. */
+  origin?: number;
+  name: string;
+  base_url: string;
+  /** '' = not set (the core picks by dialect). */
+  format: Format | '';
+  auth: AuthDraft;
+  /** [header name, value] rows. */
+  extra_headers: [string, string][];
+  /** [requested model, upstream model] rows: `available_models`. */
+  models: [string, string][];
+}
+
+export interface ConfigDraft {
+  /** sha256 of the file text the editor loaded; a save against another text is a conflict. */
+  revision: string;
+  intercept_hosts: string[];
+  providers: ProviderDraft[];
+}
+
+export interface KeychainInfo {
+  available: boolean;
+  /** Why not, in words for the user (no secret in it). */
+  reason?: string;
+}
+
+export interface EditorState extends ConfigDraft {
+  path: string;
+  keychain: KeychainInfo;
+  /** Set when the file cannot be edited here (TOML syntax error): fix it by hand first. */
+  blocked?: string;
+}
+
+/** A validation message for one field. Path is in draft terms: ['providers', 2, 'base_url'],
+ *  ['providers', 0, 'models', 3, 1] (row 3, upstream column), ['intercept_hosts', 1], [] for the whole file. */
+export interface Issue {
+  path: (string | number)[];
+  message: string;
+}
+
+export type SaveResult =
+  | { ok: true; revision: string; reloaded: boolean }
+  | { ok: false; kind: 'invalid'; issues: Issue[] }
+  | { ok: false; kind: 'conflict'; message: string }
+  | { ok: false; kind: 'error'; message: string };
+
+export interface ConfigIssueView {
+  file: string;
+  line?: number;
+  column?: number;
+  path: string;
+  message: string;
+}
+
+export interface UiStatus {
+  version: string;
+  app: 'electron' | 'daemon';
+  pid: number;
+  startedAt: string;
+  home: string;
+  configPath: string;
+  http: { address: string };
+  admin?: { url: string };
+  intercept: { enabled: boolean; state: 'off' | 'on' | 'starting' | 'error'; listen: string; error?: string };
+  /** Local CA trust, as `doctor` sees it: null when unknown (no CA yet, or cannot tell). */
+  ca: { trusted: boolean | null; detail?: string };
+  configErrors: ConfigIssueView[];
+  warnings: string[];
+  providers: { name: string; format?: string; models: string[]; auth: 'ok' | 'missing' | 'sign-in needed'; authDetail?: string }[];
+  requests: { total: number; today: number; inFlight: number };
+  keychain: KeychainInfo;
+}
+
+export interface AttemptView {
+  provider: string;
+  model: string;
+  status: number | null;
+  error: string | null;
+  formatIn?: string;
+  formatOut?: string;
+  ttfbMs?: number;
+  durationMs: number;
+}
+
+/** One row of the live log (no headers, no bodies). */
+export interface LogRow {
+  id: string;
+  startedAt: string;
+  dialect: string;
+  method: string;
+  path: string;
+  host?: string;
+  model?: string;
+  stream: boolean;
+  provider?: string;
+  upstreamModel?: string;
+  status?: number;
+  state: 'pending' | 'streaming' | 'done' | 'error';
+  attempts: AttemptView[];
+  ttfbMs?: number;
+  durationMs?: number;
+  inputTokens?: number;
+  outputTokens?: number;
+  bytesIn: number;
+  bytesOut: number;
+  error?: string;
+  passthrough?: boolean;
+}
+
+/** The detail pane: a row plus redacted request headers and, when log_bodies is on, the bodies. */
+export interface LogDetail extends LogRow {
+  requestHeaders?: Record<string, string>;
+  requestBody?: string;
+  responseBody?: string;
+}
+
+export type InterceptResult =
+  | { ok: true; enabled: boolean }
+  | { ok: false; refused: boolean; enabled: boolean; message: string };
+
+/** Which optional views exist. `signIn` turns true once OAuth sign-in (issue 6) is built; until then the view is not shown. */
+export interface Features {
+  signIn: boolean;
+  interceptToggle: boolean;
+}
+
+export type UiEvent =
+  | { type: 'log'; entry: LogRow }
+  | { type: 'status'; status: UiStatus }
+  | { type: 'config'; revision: string };
+
+/** What the window uses, whichever side backs it. */
+export interface Api {
+  readonly kind: 'ipc' | 'http';
+  features(): Promise<Features>;
+  status(): Promise<UiStatus>;
+  loadConfig(): Promise<EditorState>;
+  validate(draft: ConfigDraft): Promise<Issue[]>;
+  save(draft: ConfigDraft): Promise<SaveResult>;
+  setIntercept(enabled: boolean): Promise<InterceptResult>;
+  recentLog(limit: number): Promise<LogRow[]>;
+  logEntry(id: string): Promise<LogDetail | null>;
+  /** Live events; returns an unsubscribe function. */
+  subscribe(onEvent: (e: UiEvent) => void): () => void;
+  openExternal(url: string): Promise<void>;
+}
+
+/** The functions preload exposes as `window.router67` (same shapes, events by callback). */
+export interface Router67Bridge {
+  features(): Promise<Features>;
+  status(): Promise<UiStatus>;
+  loadConfig(): Promise<EditorState>;
+  validate(draft: ConfigDraft): Promise<Issue[]>;
+  save(draft: ConfigDraft): Promise<SaveResult>;
+  setIntercept(enabled: boolean): Promise<InterceptResult>;
+  recentLog(limit: number): Promise<LogRow[]>;
+  logEntry(id: string): Promise<LogDetail | null>;
+  onEvent(cb: (e: UiEvent) => void): () => void;
+  openExternal(url: string): Promise<void>;
+}
