@@ -1,0 +1,123 @@
+// The daemon's admin endpoint: loopback only, every request carries the token from the home folder
+// (Authorization: Bearer, or the session cookie the UI link sets), and only loopback Host values are accepted.
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { dirname } from 'node:path';
+
+export type AdminHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => void | Promise<void>;
+
+/** Reads the admin token, creating it (mode 0600) when absent and repairing a looser mode. */
+export function ensureToken(file: string): string {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  if (existsSync(file)) {
+    if (process.platform !== 'win32' && (statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
+    const t = readFileSync(file, 'utf8').trim();
+    if (t.length >= 32) return t;
+  }
+  const token = randomBytes(32).toString('hex');
+  writeFileSync(file, token + '\n', { mode: 0o600 });
+  return token;
+}
+
+export function readToken(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export const SESSION_COOKIE = 'router67_session';
+
+const LOOPBACK_HOST = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|\[::1\])(:\d+)?$/i;
+
+export function isLoopbackHostHeader(host: string | undefined): boolean {
+  return !!host && LOOPBACK_HOST.test(host);
+}
+
+function sameToken(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+export function cookieValue(req: IncomingMessage, name: string): string | undefined {
+  const c = req.headers.cookie;
+  if (!c) return undefined;
+  for (const part of c.split(';')) {
+    const i = part.indexOf('=');
+    if (i > 0 && part.slice(0, i).trim() === name) return decodeURIComponent(part.slice(i + 1).trim());
+  }
+  return undefined;
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+  });
+  res.end(text);
+}
+
+export class AdminServer {
+  private readonly server: Server;
+  private readonly routes: { method: string; path: string | RegExp; handler: AdminHandler; public?: boolean }[] = [];
+  url = '';
+
+  constructor(readonly token: string) {
+    this.server = createServer((req, res) => void this.dispatch(req, res));
+  }
+
+  /** Adds a route. `public` routes skip the token check (the Host check always applies). */
+  route(method: string, path: string | RegExp, handler: AdminHandler, opts: { public?: boolean } = {}): void {
+    this.routes.push({ method, path, handler, public: opts.public });
+  }
+
+  /** True when the request carries the token (Bearer header or session cookie). */
+  authorised(req: IncomingMessage): boolean {
+    const auth = req.headers.authorization;
+    if (auth?.startsWith('Bearer ') && sameToken(auth.slice(7).trim(), this.token)) return true;
+    const c = cookieValue(req, SESSION_COOKIE);
+    return !!c && sameToken(c, this.token);
+  }
+
+  listen(host = '127.0.0.1', port = 0): Promise<string> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        const a = this.server.address() as AddressInfo;
+        this.url = `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+        resolve(this.url);
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((r) => {
+      this.server.close(() => r());
+      this.server.closeAllConnections();
+    });
+  }
+
+  private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!isLoopbackHostHeader(req.headers.host)) return sendJson(res, 403, { error: 'forbidden host' });
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const route = this.routes.find(
+      (r) => r.method === req.method && (typeof r.path === 'string' ? r.path === url.pathname : r.path.test(url.pathname)),
+    );
+    if (!route) return sendJson(res, 404, { error: 'not found' });
+    if (!route.public && !this.authorised(req)) return sendJson(res, 401, { error: 'missing or wrong token' });
+    try {
+      await route.handler(req, res, url);
+    } catch (err) {
+      if (!res.headersSent) sendJson(res, 500, { error: err instanceof Error ? err.message : 'internal error' });
+      else res.destroy();
+    }
+  }
+}

@@ -1,0 +1,146 @@
+// `router67 daemon`: runs the router in the foreground until SIGINT/SIGTERM, then drains and exits.
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { ConfigError } from '../config/load.js';
+import { Core, type DaemonState } from '../core/core.js';
+import { paths, resolveHome } from '../core/paths.js';
+import { createLogger } from '../log/logger.js';
+import { EXIT, type Command } from './command.js';
+
+export interface DaemonHooks {
+  /** Runs after the core started (e.g. interception on); a throw stops the daemon. */
+  afterStart?(core: Core, opts: Record<string, unknown>): Promise<void>;
+  /** Runs before the core stops and on every exit path (e.g. interception off). Must be idempotent. */
+  beforeStop?(core: Core): Promise<void>;
+  /** Extra options the hooks understand. */
+  options?: Record<string, { type: 'boolean' | 'string'; short?: string }>;
+}
+
+export const daemonHooks: DaemonHooks[] = [];
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The running daemon's state file, when its owner is alive. */
+export function runningDaemon(home: string): DaemonState | undefined {
+  try {
+    const st = JSON.parse(readFileSync(paths(home).daemonState, 'utf8')) as DaemonState;
+    return st.pid !== process.pid && pidAlive(st.pid) ? st : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export const daemonCommand: Command = {
+  summary: 'run the router in the foreground',
+  help: `Usage: router67 daemon [options]
+
+Runs the router until SIGINT or SIGTERM; then it stops accepting, lets in-flight
+requests finish (up to [daemon] drain_timeout_ms), and exits.
+
+Options:
+  --config PATH       config file (default: $ROUTER67_HOME/config.toml, ~/.router67/config.toml)
+  --listen HOST:PORT  plain local endpoint (overrides [daemon] http_listen)
+  --log-level LEVEL   error, warn, info, debug (overrides [daemon] log_level)
+  --no-intercept      do not take over the intercepted hosts (plain endpoint only)
+  -h, --help          this help
+
+The config file is watched: a valid change applies to new requests at once; an
+invalid one is reported and the last good config keeps running.
+
+Exit codes: 0 stopped cleanly, 1 failure, 2 usage, 78 config error.`,
+  async run(args) {
+    const extra = Object.assign({}, ...daemonHooks.map((h) => h.options ?? {}));
+    const { values: parsed } = parseArgs({
+      args,
+      options: {
+        config: { type: 'string' },
+        listen: { type: 'string' },
+        'log-level': { type: 'string' },
+        'no-intercept': { type: 'boolean' },
+        ...extra,
+      },
+      strict: true,
+      allowPositionals: false,
+    });
+    const values = parsed as Record<string, string | boolean | undefined>;
+    const home = resolveHome();
+    const other = runningDaemon(home);
+    if (other) {
+      process.stderr.write(`router67: a daemon is already running (pid ${other.pid}, ${other.http}); stop it first\n`);
+      return EXIT.failure;
+    }
+    const level = values['log-level'] as string | undefined;
+    if (level && !['error', 'warn', 'info', 'debug', 'trace'].includes(level)) {
+      process.stderr.write(`router67: --log-level must be error, warn, info, debug or trace\n`);
+      return EXIT.usage;
+    }
+    const logger = createLogger((level as 'info') ?? 'info');
+    let core: Core;
+    try {
+      core = await Core.start({
+        home,
+        configPath: values.config as string | undefined,
+        httpListen: values.listen as string | undefined,
+        logger,
+      });
+    } catch (e) {
+      if (e instanceof ConfigError) {
+        process.stderr.write(`router67: config error\n${e.message}\n`);
+        return EXIT.config;
+      }
+      process.stderr.write(`router67: cannot start: ${(e as Error).message}\n`);
+      return EXIT.failure;
+    }
+    if (!level) logger.level = core.config.daemon.log_level;
+
+    let stopping = false;
+    const stop = async (why: string, code: number) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info(`${why}: stopping (draining in-flight requests)`);
+      for (const h of daemonHooks) await h.beforeStop?.(core).catch((e: Error) => logger.error(e.message));
+      await core.stop();
+      process.exit(code);
+    };
+    let signals = 0;
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (++signals > 1) {
+        logger.warn(`${sig} again: exiting now`);
+        process.exit(130);
+      }
+      void stop(sig, 0);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    process.on('SIGHUP', () => void core.reload());
+    process.on('uncaughtException', (err) => {
+      logger.error(`uncaught error: ${err.stack ?? err.message}`);
+      void stop('uncaught error', EXIT.failure);
+    });
+    process.on('unhandledRejection', (err) => {
+      logger.error(`unhandled rejection: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    });
+
+    try {
+      for (const h of daemonHooks) await h.afterStart?.(core, values as Record<string, unknown>);
+    } catch (e) {
+      logger.error((e as Error).message);
+      await stop('start failed', EXIT.failure);
+      return EXIT.failure;
+    }
+    const st = core.status();
+    process.stdout.write(
+      `router67 ${st.version} listening on http://${st.http.address} (plain endpoint)\n` +
+        `config: ${core.configPath}${st.configErrors.length ? ' (errors)' : ''} · ${core.config.providers.length} providers\n` +
+        (st.admin ? `admin: ${st.admin.url}\n` : ''),
+    );
+    return new Promise<number>(() => {}); // runs until a signal
+  },
+};

@@ -1,0 +1,70 @@
+// `router67 status`: asks the running daemon over its loopback admin endpoint.
+import { parseArgs } from 'node:util';
+import { request } from 'undici';
+import type { CoreStatus } from '../core/core.js';
+import { paths, resolveHome } from '../core/paths.js';
+import { readToken } from '../admin/server.js';
+import { formatIssue } from '../config/load.js';
+import { runningDaemon } from './daemon.js';
+import { EXIT, type Command } from './command.js';
+
+/** Fetches the running daemon's status; undefined when none runs. */
+export async function fetchStatus(home: string): Promise<CoreStatus | undefined> {
+  const st = runningDaemon(home);
+  if (!st?.admin) return undefined;
+  const token = readToken(paths(home).adminToken);
+  if (!token) throw new Error(`cannot read the admin token at ${paths(home).adminToken}`);
+  try {
+    const r = await request(`${st.admin}/api/status`, { headers: { authorization: `Bearer ${token}` }, headersTimeout: 5000, bodyTimeout: 5000 });
+    if (r.statusCode !== 200) throw new Error(`the daemon answered ${r.statusCode}`);
+    return (await r.body.json()) as CoreStatus;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ECONNREFUSED') return undefined;
+    throw e;
+  }
+}
+
+export function formatStatus(s: CoreStatus): string {
+  const lines = [
+    `router67 ${s.version} running (pid ${s.pid}, since ${s.startedAt})`,
+    `plain endpoint: http://${s.http.address}`,
+    `interception:   ${s.intercept.state}${s.intercept.enabled ? ` on ${s.intercept.listen}` : ''}${s.intercept.error ? ` — ${s.intercept.error}` : ''}`,
+    `config:         ${s.configPath}`,
+    `requests:       ${s.requests.today} today, ${s.requests.total} since start, ${s.requests.inFlight} in flight`,
+    `providers:`,
+    ...s.providers.map(
+      (p) => `  ${p.name.padEnd(16)} ${(p.format ?? 'passthrough').padEnd(11)} auth ${p.auth}${p.authDetail ? ` (${p.authDetail})` : ''} · ${p.models.join(', ') || 'no models'}`,
+    ),
+  ];
+  if (s.providers.length === 0) lines.push('  (none configured)');
+  if (s.configErrors.length) lines.push('config errors (the last good config keeps running):', ...s.configErrors.map((i) => `  ${formatIssue(i)}`));
+  if (s.warnings.length) lines.push('warnings:', ...s.warnings.map((w) => `  ${w}`));
+  return lines.join('\n') + '\n';
+}
+
+export const statusCommand: Command = {
+  summary: 'show the running daemon’s state',
+  help: `Usage: router67 status [--json]
+
+Asks the running daemon (over its loopback, token-protected admin endpoint) for
+its state: endpoints, interception, providers and their credentials, config
+errors, request counts.
+
+Options:
+  --json      machine-readable output
+  -h, --help  this help
+
+Exit codes: 0 running, 3 not running, 1 failure.`,
+  async run(args) {
+    const { values } = parseArgs({ args, options: { json: { type: 'boolean' } }, strict: true });
+    const home = resolveHome();
+    const s = await fetchStatus(home);
+    if (!s) {
+      if (values.json) process.stdout.write(JSON.stringify({ running: false }) + '\n');
+      else process.stdout.write('router67 is not running\n');
+      return EXIT.notRunning;
+    }
+    process.stdout.write(values.json ? JSON.stringify({ running: true, ...s }, null, 2) + '\n' : formatStatus(s));
+    return EXIT.ok;
+  },
+};

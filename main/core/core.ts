@@ -1,0 +1,386 @@
+// The core: config (with hot reload), the routing proxy on the plain local endpoint, the request log,
+// the admin endpoint and status. Plain Node: the CLI daemon and the Electron app both run this.
+import { createHash } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { existsSync, mkdirSync, readFileSync, rmSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { basename, dirname } from 'node:path';
+import { Agent, type Dispatcher } from 'undici';
+import { ConfigError, parseConfig, type ConfigIssue } from '../config/load.js';
+import { ConfigSchema, type Config } from '../config/schema.js';
+import { AdminServer, ensureToken, sendJson } from '../admin/server.js';
+import { createLogger, type Logger } from '../log/logger.js';
+import { RequestLog } from '../log/request-log.js';
+import { authProblem, describeAuthSource, type OAuthResolver, type SecretResolver } from '../proxy/auth.js';
+import { Proxy } from '../proxy/proxy.js';
+import { paths, resolveHome, type Paths } from './paths.js';
+import { VERSION } from './version.js';
+
+export interface CoreOptions {
+  home?: string;
+  configPath?: string;
+  env?: NodeJS.ProcessEnv;
+  secrets?: SecretResolver;
+  oauth?: OAuthResolver;
+  /** Overrides [daemon] http_listen (tests use 127.0.0.1:0). */
+  httpListen?: string;
+  /** Start the admin endpoint (default true). */
+  admin?: boolean;
+  logger?: Logger;
+  /** Watch the config file and apply changes (default true). */
+  watch?: boolean;
+}
+
+export interface ProviderStatus {
+  name: string;
+  format?: string;
+  models: string[];
+  auth: 'ok' | 'missing' | 'sign-in needed';
+  authSource: string;
+  authDetail?: string;
+}
+
+export interface CoreStatus {
+  version: string;
+  pid: number;
+  startedAt: string;
+  home: string;
+  configPath: string;
+  http: { address: string };
+  admin?: { url: string };
+  intercept: { enabled: boolean; state: 'off' | 'on' | 'starting' | 'error'; listen: string; error?: string };
+  configErrors: ConfigIssue[];
+  warnings: string[];
+  providers: ProviderStatus[];
+  requests: { total: number; today: number; inFlight: number };
+}
+
+export interface DaemonState {
+  pid: number;
+  startedAt: string;
+  http: string;
+  admin?: string;
+  version: string;
+}
+
+const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|\[::1\]|::1)$/i;
+
+export function splitHostPort(s: string): { host: string; port: number } {
+  const i = s.lastIndexOf(':');
+  let host = s.slice(0, i);
+  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
+  return { host, port: Number(s.slice(i + 1)) };
+}
+
+export function isLoopbackAddress(host: string): boolean {
+  return LOOPBACK.test(host);
+}
+
+export class Core extends EventEmitter {
+  readonly home: string;
+  readonly configPath: string;
+  readonly paths: Paths;
+  readonly log: RequestLog;
+  readonly logger: Logger;
+  readonly proxy: Proxy;
+  readonly env: NodeJS.ProcessEnv;
+  admin?: AdminServer;
+  httpAddress = { host: '', port: 0 };
+  /** Interception state; the interception layer updates it through setIntercept(). */
+  intercept: CoreStatus['intercept'];
+  private cfg: Config;
+  private cfgText = '';
+  private configErrors: ConfigIssue[] = [];
+  private readonly startedAt = new Date().toISOString();
+  private server?: Server;
+  private agent: Agent;
+  private watcher?: FSWatcher;
+  private reloadTimer?: NodeJS.Timeout;
+  private stopping?: Promise<void>;
+  private readonly secrets?: SecretResolver;
+  private readonly oauth?: OAuthResolver;
+
+  private constructor(opts: CoreOptions, config: Config, text: string, missingFile: boolean) {
+    super();
+    this.env = opts.env ?? process.env;
+    this.home = opts.home ?? resolveHome(this.env);
+    this.paths = paths(this.home);
+    this.configPath = opts.configPath ?? this.paths.config;
+    this.cfg = config;
+    this.cfgText = text;
+    this.secrets = opts.secrets;
+    this.oauth = opts.oauth;
+    this.logger = opts.logger ?? createLogger(config.daemon.log_level);
+    this.log = new RequestLog({ dir: this.paths.logs });
+    this.log.on('entry', (e) => this.emit('log', e));
+    this.log.on('file-error', (err: Error) => this.logger.warn(`request log file: ${err.message}`));
+    this.agent = this.makeAgent(config);
+    this.intercept = { enabled: false, state: 'off', listen: config.daemon.listen };
+    this.proxy = new Proxy({
+      config: () => this.cfg,
+      dispatcher: () => this.agent,
+      auth: { env: this.env, secrets: this.secrets, oauth: this.oauth },
+      log: this.log,
+      logger: this.logger,
+    });
+    if (missingFile) this.logger.warn(`no config file at ${this.configPath} yet; running with no providers until one appears`);
+  }
+
+  /** Loads the config (a broken file is an error here: there is no last good one yet) and starts listening. */
+  static async start(opts: CoreOptions = {}): Promise<Core> {
+    const env = opts.env ?? process.env;
+    const home = opts.home ?? resolveHome(env);
+    const configPath = opts.configPath ?? paths(home).config;
+    mkdirSync(home, { recursive: true, mode: 0o700 });
+    let text = '';
+    let config: Config;
+    const missing = !existsSync(configPath);
+    if (missing) config = ConfigSchema.parse({});
+    else {
+      try {
+        text = readFileSync(configPath, 'utf8');
+      } catch (e) {
+        throw new ConfigError([{ file: configPath, path: '', message: `cannot read: ${(e as Error).message}` }]);
+      }
+      config = parseConfig(text, configPath);
+    }
+    const core = new Core({ ...opts, home, configPath }, config, text, missing);
+    try {
+      await core.listen(opts);
+    } catch (e) {
+      await core.agent.close().catch(() => {});
+      await core.log.close();
+      throw e;
+    }
+    return core;
+  }
+
+  get config(): Config {
+    return this.cfg;
+  }
+
+  /** The Agent the proxy uses upstream; the interception layer may replace it (e.g. with a hosts-bypassing lookup). */
+  get dispatcher(): Dispatcher {
+    return this.agent;
+  }
+
+  private connectOptions?: Agent.Options['connect'];
+
+  /** Sets the connect options (e.g. a DNS lookup) for upstream connections; takes effect for new requests. */
+  setConnectOptions(connect: Agent.Options['connect']): void {
+    this.connectOptions = connect;
+    this.replaceAgent(this.makeAgent(this.cfg));
+  }
+
+  private makeAgent(cfg: Config): Agent {
+    return new Agent({
+      connections: cfg.daemon.max_connections,
+      keepAliveTimeout: 30_000,
+      keepAliveMaxTimeout: 120_000,
+      connect: this.connectOptions,
+    });
+  }
+
+  private replaceAgent(next: Agent): void {
+    const old = this.agent;
+    this.agent = next;
+    // In-flight requests finish on the old agent; close() waits for them.
+    old.close().catch(() => {});
+  }
+
+  private async listen(opts: CoreOptions): Promise<void> {
+    const listen = opts.httpListen ?? this.cfg.daemon.http_listen;
+    const { host, port } = splitHostPort(listen);
+    if (!isLoopbackAddress(host) && !this.cfg.daemon.allow_non_loopback) {
+      throw new ConfigError([
+        {
+          file: this.configPath,
+          path: 'daemon.http_listen',
+          message: `"${listen}" is not a loopback address; anyone who can reach it could use your keys. Set daemon.allow_non_loopback = true to allow it.`,
+        },
+      ]);
+    }
+    const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => this.proxy.handle(req, res));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err: NodeJS.ErrnoException) =>
+        reject(err.code === 'EADDRINUSE' ? new Error(`${listen} is already in use (is another router67 running?)`) : err),
+      );
+      server.listen(port, host, () => resolve());
+    });
+    server.on('error', (err) => this.logger.error(`http server: ${err.message}`));
+    this.server = server;
+    const a = server.address() as AddressInfo;
+    this.httpAddress = { host: a.address, port: a.port };
+    if (opts.admin !== false) {
+      this.admin = new AdminServer(ensureToken(this.paths.adminToken));
+      this.admin.route('GET', '/api/status', (_req, res) => sendJson(res, 200, this.status()));
+      await this.admin.listen();
+    }
+    this.writeState();
+    if (opts.watch !== false) this.watchConfig();
+    for (const w of this.warnings()) this.logger.warn(w);
+  }
+
+  private writeState(): void {
+    mkdirSync(this.paths.run, { recursive: true, mode: 0o700 });
+    const state: DaemonState = {
+      pid: process.pid,
+      startedAt: this.startedAt,
+      http: this.httpAddressString(),
+      admin: this.admin?.url,
+      version: VERSION,
+    };
+    writeFileSync(this.paths.daemonState, JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });
+  }
+
+  private httpAddressString(): string {
+    const h = this.httpAddress.host.includes(':') ? `[${this.httpAddress.host}]` : this.httpAddress.host;
+    return `${h}:${this.httpAddress.port}`;
+  }
+
+  private watchConfig(): void {
+    const dir = dirname(this.configPath);
+    const name = basename(this.configPath);
+    mkdirSync(dir, { recursive: true });
+    try {
+      this.watcher = watch(dir, { persistent: false }, (_ev, file) => {
+        if (file && file.toString() !== name) return;
+        clearTimeout(this.reloadTimer);
+        this.reloadTimer = setTimeout(() => void this.reload(), 75);
+      });
+      this.watcher.on('error', (err) => this.logger.warn(`config watch: ${err.message}`));
+    } catch (err) {
+      this.logger.warn(`cannot watch ${dir} for config changes: ${(err as Error).message}`);
+    }
+  }
+
+  /**
+   * Re-reads the config file. A valid change applies to new requests (in-flight ones keep the config they
+   * started with); an invalid one keeps the last good config running and is reported. Returns true when the
+   * file is valid.
+   */
+  async reload(): Promise<boolean> {
+    let text: string;
+    try {
+      text = readFileSync(this.configPath, 'utf8');
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      if (err.code === 'ENOENT') return this.configErrors.length === 0; // mid-rename or removed: keep what runs
+      return this.reject([{ file: this.configPath, path: '', message: `cannot read: ${err.message}` }]);
+    }
+    if (text === this.cfgText && this.configErrors.length === 0) return true;
+    let next: Config;
+    try {
+      next = parseConfig(text, this.configPath);
+    } catch (e) {
+      if (e instanceof ConfigError) return this.reject(e.issues);
+      throw e;
+    }
+    const prev = this.cfg;
+    this.cfg = next;
+    this.cfgText = text;
+    this.configErrors = [];
+    this.logger.level = next.daemon.log_level;
+    if (next.daemon.max_connections !== prev.daemon.max_connections) this.replaceAgent(this.makeAgent(next));
+    if (next.daemon.http_listen !== prev.daemon.http_listen) {
+      this.logger.warn(`daemon.http_listen changed to ${next.daemon.http_listen}; restart router67 to move the listener`);
+    }
+    this.logger.info(`config reloaded from ${this.configPath} (${next.providers.length} providers)`);
+    for (const w of this.warnings()) this.logger.warn(w);
+    this.emit('config', next);
+    this.emit('status', this.status());
+    return true;
+  }
+
+  private reject(issues: ConfigIssue[]): false {
+    this.configErrors = issues;
+    this.logger.error(`config not applied; the last good config keeps running:\n${new ConfigError(issues).message}`);
+    this.emit('config-error', issues);
+    this.emit('status', this.status());
+    return false;
+  }
+
+  /** Hash of the config text last applied (the editor's revision). */
+  get configRevision(): string {
+    return createHash('sha256').update(this.cfgText).digest('hex');
+  }
+
+  /** Updates interception state (called by the interception layer) and announces it. */
+  setIntercept(state: Partial<CoreStatus['intercept']>): void {
+    this.intercept = { ...this.intercept, ...state };
+    this.emit('status', this.status());
+  }
+
+  warnings(): string[] {
+    const out: string[] = [];
+    const src = { env: this.env, secrets: this.secrets, oauth: this.oauth };
+    for (const p of this.cfg.providers) {
+      const problem = authProblem(p, src);
+      if (problem) out.push(`provider ${p.name}: ${problem}; it will be skipped until that is fixed`);
+    }
+    return out;
+  }
+
+  status(): CoreStatus {
+    const src = { env: this.env, secrets: this.secrets, oauth: this.oauth };
+    return {
+      version: VERSION,
+      pid: process.pid,
+      startedAt: this.startedAt,
+      home: this.home,
+      configPath: this.configPath,
+      http: { address: this.httpAddressString() },
+      admin: this.admin ? { url: this.admin.url } : undefined,
+      intercept: { ...this.intercept, listen: this.cfg.daemon.listen },
+      configErrors: this.configErrors,
+      warnings: this.warnings(),
+      providers: this.cfg.providers.map((p) => {
+        const problem = authProblem(p, src);
+        return {
+          name: p.name,
+          format: p.format,
+          models: Object.keys(p.available_models),
+          auth: problem ? (/sign-in/.test(problem) ? 'sign-in needed' : 'missing') : 'ok',
+          authSource: describeAuthSource(p),
+          authDetail: problem,
+        };
+      }),
+      requests: { total: this.log.total, today: this.log.today, inFlight: this.proxy.inFlight },
+    };
+  }
+
+  /** Stops accepting, lets in-flight requests finish for up to drainMs, then closes everything. */
+  stop(opts: { drainMs?: number } = {}): Promise<void> {
+    this.stopping ??= this.doStop(opts.drainMs ?? this.cfg.daemon.drain_timeout_ms);
+    return this.stopping;
+  }
+
+  private async doStop(drainMs: number): Promise<void> {
+    this.watcher?.close();
+    clearTimeout(this.reloadTimer);
+    const server = this.server;
+    if (server) {
+      server.close();
+      server.closeIdleConnections();
+      let timer: NodeJS.Timeout | undefined;
+      const drained = await Promise.race([
+        this.proxy.idle().then(() => true),
+        new Promise<boolean>((r) => (timer = setTimeout(() => r(false), drainMs))),
+      ]);
+      clearTimeout(timer);
+      if (!drained) this.logger.warn(`${this.proxy.inFlight} request(s) still running after ${drainMs} ms; closing them`);
+      server.closeAllConnections();
+    }
+    await this.admin?.close();
+    await this.agent.destroy().catch(() => {});
+    await this.log.close();
+    try {
+      const st = JSON.parse(readFileSync(this.paths.daemonState, 'utf8')) as DaemonState;
+      if (st.pid === process.pid) rmSync(this.paths.daemonState, { force: true });
+    } catch {
+      /* nothing to clean */
+    }
+    this.emit('stopped');
+  }
+}

@@ -1,0 +1,163 @@
+// Every exchange becomes one LogEntry: kept in a bounded in-memory ring for live views (events) and
+// appended, once finished, to a rotating JSONL file. Entries never hold secrets (headers are redacted at capture).
+import { EventEmitter } from 'node:events';
+import { createWriteStream, existsSync, mkdirSync, renameSync, statSync, unlinkSync, type WriteStream } from 'node:fs';
+import { join } from 'node:path';
+
+export type Dialect = 'anthropic' | 'openai' | 'responses' | 'ollama' | 'unknown';
+
+export interface Attempt {
+  provider: string;
+  model: string;
+  status: number | null;
+  error: string | null;
+  formatIn?: string;
+  formatOut?: string;
+  ttfbMs?: number;
+  durationMs: number;
+}
+
+export interface LogEntry {
+  id: string;
+  startedAt: string;
+  dialect: Dialect;
+  method: string;
+  path: string;
+  host?: string;
+  model?: string;
+  stream: boolean;
+  provider?: string;
+  upstreamModel?: string;
+  status?: number;
+  state: 'pending' | 'streaming' | 'done' | 'error';
+  attempts: Attempt[];
+  ttfbMs?: number;
+  durationMs?: number;
+  inputTokens?: number;
+  outputTokens?: number;
+  bytesIn: number;
+  bytesOut: number;
+  error?: string;
+  passthrough?: boolean;
+  requestHeaders?: Record<string, string>;
+  requestBody?: string;
+  responseBody?: string;
+}
+
+export interface RequestLogOptions {
+  /** Folder for requests.jsonl; omit for memory only. */
+  dir?: string;
+  capacity?: number;
+  maxFileBytes?: number;
+  keepFiles?: number;
+}
+
+export class RequestLog extends EventEmitter {
+  private readonly ring: (LogEntry | undefined)[];
+  private next = 0;
+  private count = 0;
+  private readonly byId = new Map<string, LogEntry>();
+  private seq = 0;
+  private readonly prefix = Date.now().toString(36);
+  private file?: WriteStream;
+  private fileBytes = 0;
+  private readonly filePath?: string;
+  total = 0;
+  private dayKey = '';
+  today = 0;
+
+  constructor(private readonly opts: RequestLogOptions = {}) {
+    super();
+    this.ring = new Array(opts.capacity ?? 2000);
+    if (opts.dir) {
+      mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
+      this.filePath = join(opts.dir, 'requests.jsonl');
+      this.fileBytes = existsSync(this.filePath) ? statSync(this.filePath).size : 0;
+    }
+  }
+
+  /** Starts an entry and announces it. */
+  begin(init: Omit<LogEntry, 'id' | 'startedAt' | 'state' | 'attempts' | 'bytesIn' | 'bytesOut'> & Partial<LogEntry>): LogEntry {
+    const e: LogEntry = {
+      id: `${this.prefix}-${(++this.seq).toString(36)}`,
+      startedAt: new Date().toISOString(),
+      state: 'pending',
+      attempts: [],
+      bytesIn: 0,
+      bytesOut: 0,
+      ...init,
+    };
+    const old = this.ring[this.next];
+    if (old) this.byId.delete(old.id);
+    this.ring[this.next] = e;
+    this.next = (this.next + 1) % this.ring.length;
+    this.count = Math.min(this.count + 1, this.ring.length);
+    this.byId.set(e.id, e);
+    this.total++;
+    const day = e.startedAt.slice(0, 10);
+    if (day !== this.dayKey) {
+      this.dayKey = day;
+      this.today = 0;
+    }
+    this.today++;
+    this.emit('entry', e);
+    return e;
+  }
+
+  /** Announces a change to a live entry. */
+  update(e: LogEntry): void {
+    this.emit('entry', e);
+  }
+
+  /** Marks an entry finished, announces it and appends it to the JSONL file. */
+  finish(e: LogEntry): void {
+    this.emit('entry', e);
+    if (this.filePath) this.append(JSON.stringify(e) + '\n');
+  }
+
+  recent(limit = this.ring.length): LogEntry[] {
+    const out: LogEntry[] = [];
+    for (let i = 1; i <= this.count && out.length < limit; i++) {
+      const e = this.ring[(this.next - i + this.ring.length) % this.ring.length];
+      if (e) out.push(e);
+    }
+    return out;
+  }
+
+  get(id: string): LogEntry | undefined {
+    return this.byId.get(id);
+  }
+
+  private append(line: string): void {
+    const max = this.opts.maxFileBytes ?? 20 * 1024 * 1024;
+    if (this.fileBytes + line.length > max && this.fileBytes > 0) this.rotate();
+    if (!this.file) {
+      this.file = createWriteStream(this.filePath!, { flags: 'a', mode: 0o600 });
+      this.file.on('error', (err) => this.emit('file-error', err));
+    }
+    this.file.write(line);
+    this.fileBytes += Buffer.byteLength(line);
+  }
+
+  private rotate(): void {
+    const keep = this.opts.keepFiles ?? 5;
+    this.file?.end();
+    this.file = undefined;
+    const p = this.filePath!;
+    try {
+      if (existsSync(`${p}.${keep}`)) unlinkSync(`${p}.${keep}`);
+      for (let i = keep - 1; i >= 1; i--) if (existsSync(`${p}.${i}`)) renameSync(`${p}.${i}`, `${p}.${i + 1}`);
+      renameSync(p, `${p}.1`);
+    } catch (err) {
+      this.emit('file-error', err);
+    }
+    this.fileBytes = 0;
+  }
+
+  /** Flushes and closes the file. */
+  close(): Promise<void> {
+    const f = this.file;
+    this.file = undefined;
+    return new Promise((res) => (f ? f.end(res) : res()));
+  }
+}

@@ -1,0 +1,76 @@
+// Header rules: what goes upstream, what comes back, and what a log may see.
+import type { IncomingHttpHeaders } from 'node:http';
+
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'http2-settings',
+]);
+
+/** Client credentials a provider's own auth replaces (never forwarded to a provider). */
+const CLIENT_AUTH = new Set(['authorization', 'x-api-key', 'api-key', 'x-goog-api-key']);
+
+function connectionListed(h: IncomingHttpHeaders | Record<string, unknown>): Set<string> | undefined {
+  const c = h['connection'];
+  if (typeof c !== 'string' || !c.includes(',')) {
+    if (typeof c === 'string' && c && !/^(keep-alive|close)$/i.test(c.trim())) return new Set([c.trim().toLowerCase()]);
+    return undefined;
+  }
+  return new Set(c.split(',').map((s) => s.trim().toLowerCase()));
+}
+
+/**
+ * Headers for the upstream request: the client's, less hop-by-hop, host and content-length, less the client's
+ * credentials when `stripAuth`; plus `set` (provider auth and extra headers) last.
+ */
+export function upstreamHeaders(
+  client: IncomingHttpHeaders,
+  stripAuth: boolean,
+  set: Record<string, string>,
+): Record<string, string | string[]> {
+  const listed = connectionListed(client);
+  const out: Record<string, string | string[]> = {};
+  for (const k in client) {
+    if (HOP_BY_HOP.has(k) || k === 'host' || k === 'content-length' || listed?.has(k)) continue;
+    if (stripAuth && CLIENT_AUTH.has(k)) continue;
+    const v = client[k];
+    if (v !== undefined) out[k] = v;
+  }
+  for (const k in set) out[k.toLowerCase()] = set[k]!;
+  return out;
+}
+
+/** Upstream response headers fit to relay: less hop-by-hop (and content-length when `dropLength`). */
+export function responseHeaders(
+  upstream: Record<string, string | string[] | undefined>,
+  dropLength: boolean,
+): Record<string, string | string[]> {
+  const listed = connectionListed(upstream);
+  const out: Record<string, string | string[]> = {};
+  for (const k in upstream) {
+    if (HOP_BY_HOP.has(k) || listed?.has(k) || (dropLength && k === 'content-length')) continue;
+    const v = upstream[k];
+    if (v !== undefined) out[k] = v;
+  }
+  return out;
+}
+
+const SECRET_HEADER = /(auth|key|token|secret|cookie|session|signature|password)/i;
+
+/** A copy safe for logs and the UI: every credential-like header redacted. */
+export function redactHeaders(h: IncomingHttpHeaders | Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k in h) {
+    const v = h[k];
+    if (v === undefined) continue;
+    out[k] = SECRET_HEADER.test(k) ? '[redacted]' : Array.isArray(v) ? v.join(', ') : v;
+  }
+  return out;
+}
