@@ -94,7 +94,8 @@ export function locate(text: string, path: readonly PropertyKey[]): number | und
     if (!line) continue;
     let m = /^\[\[\s*([^\]]+?)\s*\]\]$/.exec(line);
     if (m) {
-      const base = resolveHeader(splitKey(m[1]!), arrayCounts);
+      const keys = splitKey(m[1]!);
+      const base = [...resolveHeader(keys.slice(0, -1), arrayCounts), ...keys.slice(-1)];
       const idx = arrayCounts.get(base.join('.')) ?? -1;
       arrayCounts.set(base.join('.'), idx + 1);
       table = [...base, String(idx + 1)];

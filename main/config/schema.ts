@@ -5,13 +5,11 @@ import { z } from 'zod';
 export const FORMATS = ['anthropic', 'openai', 'responses', 'ollama'] as const;
 export type Format = (typeof FORMATS)[number];
 
-const hostPort = z
-  .string()
-  .regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):(\d{1,5})$/, 'expected "host:port", e.g. "127.0.0.1:6767"')
-  .refine((s) => {
-    const port = Number(s.slice(s.lastIndexOf(':') + 1));
-    return port >= 0 && port <= 65535;
-  }, 'port must be between 0 and 65535');
+const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):(\d{1,5})$/;
+const hostPort = z.string().refine((s) => {
+  const m = HOST_PORT.exec(s);
+  return !!m && Number(m[2]) <= 65535;
+}, 'expected "host:port" with a port from 0 to 65535, e.g. "127.0.0.1:6767"');
 
 const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'expected an HTTP header name');
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name');
