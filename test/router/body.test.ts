@@ -24,14 +24,15 @@ describe('request body model', () => {
   it('rewrites only the model value, byte for byte', () => {
     fc.assert(
       fc.property(fc.dictionary(fc.string(), fc.jsonValue()), fc.string(), fc.string(), (obj, model, upstream) => {
-        const rest = Object.fromEntries(Object.entries(obj).filter(([k]) => k !== 'model' && k !== '__proto__'));
+        const rest = Object.fromEntries(Object.entries(obj).filter(([k]) => k !== 'model' && k !== 'tail' && k !== '__proto__'));
         const text = JSON.stringify({ ...rest, model, tail: 1 }, null, 1);
         const buf = Buffer.from(text);
         const f = findModel(buf);
         assert.ok(f);
         assert.equal(f.model, model);
         const out = rewriteModel(buf, f, upstream).toString();
-        assert.equal(out, text.replace(JSON.stringify(model) + ',\n "tail"', JSON.stringify(upstream) + ',\n "tail"'));
+        const marker = JSON.stringify(model) + ',\n "tail"';
+        assert.equal(out, text.replace(marker, () => JSON.stringify(upstream) + ',\n "tail"'));
         assert.deepEqual(JSON.parse(out), { ...JSON.parse(text), model: upstream });
       }),
       { numRuns: 300 },
