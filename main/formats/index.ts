@@ -1,0 +1,390 @@
+// The seam the proxy calls: translation between OpenAI Chat, OpenAI Responses, Anthropic Messages and Ollama.
+import {
+  type Dialect,
+  type Request,
+  type Response,
+  type Sink,
+  type StreamDecoder,
+  type StreamEncoder,
+  type StreamEncoderCtx,
+  InvalidRequestError,
+  PACKED_SIGNATURE_PREFIX,
+  UnsupportedFeatureError,
+  isObj,
+  isPackedSignature,
+  unpackSignature,
+} from './canonical.js';
+import * as anthropic from './anthropic.js';
+import * as openai from './openai.js';
+import * as responses from './responses.js';
+import * as ollama from './ollama.js';
+import { errorEnvelope, streamErrorEvent as streamErrorEventFull, translateError, parseUpstreamError, errorTypeFor, isCapabilityError } from './errors.js';
+import { estimateTokens } from './tokens.js';
+
+export type { Dialect } from './canonical.js';
+export { UnsupportedFeatureError, InvalidRequestError } from './canonical.js';
+export { errorEnvelope, translateError, parseUpstreamError, errorTypeFor, isCapabilityError };
+
+const PATHS: Record<Dialect, string> = {
+  anthropic: '/v1/messages',
+  openai: '/v1/chat/completions',
+  responses: '/v1/responses',
+  ollama: '/api/chat',
+};
+
+export function upstreamPath(format: Dialect): string {
+  return PATHS[format];
+}
+
+/**
+ * base_url + the format's own path. base_url stops before /v1 (router67's convention); one that already
+ * ends in /v1 is understood, not doubled; for Ollama a trailing /v1 or /api is dropped.
+ */
+export function upstreamUrl(baseUrl: string, format: Dialect): string {
+  let base = baseUrl.replace(/\/+$/, '');
+  const path = PATHS[format];
+  if (format === 'ollama') base = base.replace(/\/(v1|api)$/, '');
+  else if (base.endsWith('/v1')) return base + path.slice(3);
+  return base + path;
+}
+
+// ---------- requests and responses ----------
+
+function decodeRequest(from: Dialect, body: unknown): Request {
+  switch (from) {
+    case 'anthropic':
+      return anthropic.decodeRequest(body);
+    case 'openai':
+      return openai.decodeRequest(body);
+    case 'responses':
+      return responses.decodeRequest(body);
+    case 'ollama':
+      return ollama.decodeRequest(body);
+  }
+}
+function encodeRequest(to: Dialect, req: Request, model: string): Record<string, unknown> {
+  switch (to) {
+    case 'anthropic':
+      return anthropic.encodeRequest(req, model);
+    case 'openai':
+      return openai.encodeRequest(req, model, { includeUsage: true });
+    case 'responses':
+      return responses.encodeRequest(req, model);
+    case 'ollama':
+      return ollama.encodeRequest(req, model);
+  }
+}
+function decodeResponse(from: Dialect, body: unknown): Response {
+  switch (from) {
+    case 'anthropic':
+      return anthropic.decodeResponse(body);
+    case 'openai':
+      return openai.decodeResponse(body);
+    case 'responses':
+      return responses.decodeResponse(body);
+    case 'ollama':
+      return ollama.decodeResponse(body);
+  }
+}
+function encodeResponse(to: Dialect, resp: Response, ctx: { requestedModel: string }): Record<string, unknown> {
+  switch (to) {
+    case 'anthropic':
+      return anthropic.encodeResponse(resp, ctx);
+    case 'openai':
+      return openai.encodeResponse(resp, ctx);
+    case 'responses':
+      return responses.encodeResponse(resp, ctx);
+    case 'ollama':
+      return ollama.encodeResponse(resp, ctx);
+  }
+}
+
+export { decodeRequest, encodeRequest, decodeResponse, encodeResponse };
+
+function clientWantsUsage(from: Dialect, body: unknown): boolean {
+  if (from !== 'openai') return true; // usage is part of the other dialects' streams
+  return isObj(body) && isObj(body.stream_options) && body.stream_options.include_usage === true;
+}
+function isStream(from: Dialect, body: unknown): boolean {
+  if (!isObj(body)) return false;
+  return from === 'ollama' ? body.stream !== false : body.stream === true;
+}
+
+export interface TranslatedRequest {
+  body: unknown;
+  stream: boolean;
+  clientWantsUsage: boolean;
+  /** Conservative local estimate of the prompt's tokens (translated requests only). */
+  inputTokensEstimate?: number;
+}
+
+/**
+ * Translate a client request for an upstream speaking `to`. Same dialect: only the model is rewritten
+ * (and an OpenAI stream asks for usage when `wantUsage`). Throws UnsupportedFeatureError when `to`
+ * cannot express the request, InvalidRequestError when the body is malformed.
+ */
+export function translateRequest(from: Dialect, to: Dialect, body: unknown, upstreamModel: string, opts: { wantUsage: boolean }): TranslatedRequest {
+  const stream = isStream(from, body);
+  const wants = clientWantsUsage(from, body);
+  if (from === to) {
+    if (!isObj(body)) throw new InvalidRequestError('request body must be a JSON object');
+    const out: Record<string, unknown> = { ...body, model: upstreamModel };
+    if (to === 'openai' && stream && opts.wantUsage && !wants) {
+      out.stream_options = { ...(isObj(body.stream_options) ? body.stream_options : {}), include_usage: true };
+    }
+    return { body: out, stream, clientWantsUsage: wants };
+  }
+  const req = decodeRequest(from, body);
+  const clientOnly = (req as Request & { clientOnly?: string[] }).clientOnly;
+  if (clientOnly?.length) throw new UnsupportedFeatureError(to, clientOnly[0]!);
+  return { body: encodeRequest(to, req, upstreamModel), stream: req.stream, clientWantsUsage: wants, inputTokensEstimate: estimateTokens(req) };
+}
+
+/** Translate a whole (non-streaming) upstream response body into the client's dialect. */
+export function translateResponse(from: Dialect, to: Dialect, body: unknown, ctx: { requestedModel: string }): unknown {
+  if (from === to) return isObj(body) ? { ...body, model: ctx.requestedModel } : body;
+  return encodeResponse(to, decodeResponse(from, body), ctx);
+}
+
+// ---------- streams ----------
+
+export interface StreamTranslator {
+  /** Upstream bytes in, client bytes out ('' until there is something to send). */
+  push(chunk: Buffer): string;
+  /** The upstream body ended: the closing events, or the dialect's error event if it was cut short. */
+  end(): string;
+  /** The upstream failed (transport error, timeout): the dialect's error event. */
+  fail(message: string): string;
+  usage(): { inputTokens?: number; outputTokens?: number };
+  /** Whether any client bytes were produced yet (before that, the proxy may still fall back). */
+  readonly started: boolean;
+  /** The upstream sent an error event (message, type) — e.g. overloaded before any content. */
+  readonly upstreamError: { message: string; type?: string } | undefined;
+}
+
+function makeDecoder(from: Dialect, sink: Sink): StreamDecoder {
+  switch (from) {
+    case 'anthropic':
+      return new anthropic.AnthropicStreamDecoder(sink);
+    case 'openai':
+      return new openai.OpenAIStreamDecoder(sink);
+    case 'responses':
+      return new responses.ResponsesStreamDecoder(sink);
+    case 'ollama':
+      return new ollama.OllamaStreamDecoder(sink);
+  }
+}
+function makeEncoder(to: Dialect, ctx: StreamEncoderCtx): StreamEncoder {
+  switch (to) {
+    case 'anthropic':
+      return new anthropic.AnthropicStreamEncoder(ctx);
+    case 'openai':
+      return new openai.OpenAIStreamEncoder(ctx);
+    case 'responses':
+      return new responses.ResponsesStreamEncoder(ctx);
+    case 'ollama':
+      return new ollama.OllamaStreamEncoder(ctx);
+  }
+}
+
+class Translator implements StreamTranslator {
+  private readonly dec: StreamDecoder;
+  private readonly enc: StreamEncoder;
+  private readonly td = new TextDecoder('utf-8');
+  started = false;
+  upstreamError: { message: string; type?: string } | undefined;
+  constructor(from: Dialect, to: Dialect, ctx: StreamEncoderCtx) {
+    this.enc = makeEncoder(to, ctx);
+    const enc = this.enc;
+    this.dec = makeDecoder(from, (ev) => {
+      if (ev.type === 'error' && !this.upstreamError) this.upstreamError = ev.errorType ? { message: ev.message, type: ev.errorType } : { message: ev.message };
+      enc.on(ev);
+    });
+  }
+  private take(): string {
+    const s = this.enc.take();
+    if (s) this.started = true;
+    return s;
+  }
+  push(chunk: Buffer): string {
+    if (this.enc.finished) return '';
+    this.dec.push(this.td.decode(chunk, { stream: true }));
+    return this.take();
+  }
+  end(): string {
+    if (!this.enc.finished) {
+      const rest = this.td.decode();
+      if (rest) this.dec.push(rest);
+      this.dec.end();
+    }
+    return this.take();
+  }
+  fail(message: string): string {
+    if (this.enc.finished) return '';
+    this.enc.on({ type: 'error', message });
+    return this.take();
+  }
+  usage(): { inputTokens?: number; outputTokens?: number } {
+    const u = this.dec.usage;
+    const r: { inputTokens?: number; outputTokens?: number } = {};
+    if (u.input !== undefined) r.inputTokens = u.input;
+    if (u.output !== undefined) r.outputTokens = u.output;
+    return r;
+  }
+}
+
+/**
+ * Same-dialect stream: bytes pass through untouched; the decoder only watches for usage (for the log).
+ * For OpenAI, when usage was requested for the log but not by the client, the usage-only chunk is dropped.
+ */
+class Passthrough implements StreamTranslator {
+  private readonly dec: StreamDecoder;
+  private readonly td = new TextDecoder('utf-8');
+  started = false;
+  upstreamError: { message: string; type?: string } | undefined;
+  private done = false;
+  private readonly strip: boolean;
+  private carry = '';
+  constructor(private readonly dialect: Dialect, ctx: StreamEncoderCtx) {
+    this.strip = dialect === 'openai' && !ctx.clientWantsUsage;
+    this.dec = makeDecoder(dialect, (ev) => {
+      if (ev.type === 'error' && !this.upstreamError) this.upstreamError = ev.errorType ? { message: ev.message, type: ev.errorType } : { message: ev.message };
+      if (ev.type === 'end' || ev.type === 'error') this.done = true;
+    });
+  }
+  push(chunk: Buffer): string {
+    const text = this.td.decode(chunk, { stream: true });
+    this.dec.push(text);
+    const out = this.strip ? this.filter(text) : text;
+    if (out) this.started = true;
+    return out;
+  }
+  private filter(text: string): string {
+    // Drop `data: {..."choices":[]..."usage":{...}}` events; everything else passes as it came.
+    let s = this.carry + text;
+    let out = '';
+    let i = s.lastIndexOf('\n\n');
+    if (i < 0) {
+      this.carry = s;
+      return '';
+    }
+    this.carry = s.slice(i + 2);
+    s = s.slice(0, i + 2);
+    let start = 0;
+    while (start < s.length) {
+      let e = s.indexOf('\n\n', start);
+      if (e < 0) e = s.length - 2;
+      const ev = s.slice(start, e + 2);
+      if (!(ev.includes('"choices":[]') && ev.includes('"usage"'))) out += ev;
+      start = e + 2;
+    }
+    return out;
+  }
+  end(): string {
+    const rest = this.td.decode();
+    if (rest) this.dec.push(rest);
+    const tail = this.carry + rest;
+    this.carry = '';
+    this.dec.end();
+    let out = this.strip ? (tail.includes('"choices":[]') && tail.includes('"usage"') ? '' : tail) : rest;
+    if (!this.done) {
+      // the decoder reported a truncated stream; make it visible to the client
+      out += streamErrorEventFull(this.dialect, 'upstream stream ended before completion');
+      this.done = true;
+    }
+    if (out) this.started = true;
+    return out;
+  }
+  fail(message: string): string {
+    if (this.done) return '';
+    this.done = true;
+    this.started = true;
+    return streamErrorEventFull(this.dialect, message);
+  }
+  usage(): { inputTokens?: number; outputTokens?: number } {
+    const u = this.dec.usage;
+    const r: { inputTokens?: number; outputTokens?: number } = {};
+    if (u.input !== undefined) r.inputTokens = u.input;
+    if (u.output !== undefined) r.outputTokens = u.output;
+    return r;
+  }
+}
+
+export function createStreamTranslator(
+  from: Dialect,
+  to: Dialect,
+  ctx: { requestedModel: string; clientWantsUsage: boolean; inputTokensEstimate?: number },
+): StreamTranslator {
+  if (from === to) return new Passthrough(from, ctx);
+  return new Translator(from, to, ctx);
+}
+
+/** The dialect's in-stream error event. */
+export function streamErrorEvent(to: Dialect, message: string, type?: string): string {
+  return streamErrorEventFull(to, message, type);
+}
+
+/** Content type of a streaming body in a dialect. */
+export function streamContentType(d: Dialect): string {
+  return d === 'ollama' ? 'application/x-ndjson' : 'text/event-stream; charset=utf-8';
+}
+
+// ---------- count_tokens, models ----------
+
+/** A conservative local estimate of a request's input tokens (never a silent underestimate). */
+export function estimateInputTokens(from: Dialect, body: unknown): number {
+  return estimateTokens(decodeRequest(from, body));
+}
+
+/** `GET /v1/models` (Ollama: `/api/tags`) body in the client's dialect. */
+export function modelsBody(d: Dialect, names: string[]): unknown {
+  switch (d) {
+    case 'anthropic':
+      return anthropic.modelsBody(names);
+    case 'ollama':
+      return ollama.modelsBody(names);
+    default:
+      return openai.modelsBody(names);
+  }
+}
+
+// ---------- same-dialect Anthropic passthrough: thinking we signed ourselves ----------
+
+/**
+ * Thinking blocks router67 produced from a non-Anthropic upstream carry a wrapped signature. Sent to
+ * Anthropic as-is they would be rejected as forged. Cheap check on the raw body first.
+ */
+export function hasPackedSignatures(raw: Buffer | string): boolean {
+  return raw.indexOf(PACKED_SIGNATURE_PREFIX) >= 0;
+}
+
+/** Unwrap genuine signatures and drop unsigned thinking from an Anthropic request body going to Anthropic. */
+export function sanitizeAnthropicThinking(body: unknown): unknown {
+  if (!isObj(body) || !Array.isArray(body.messages)) return body;
+  const messages = body.messages.map((m) => {
+    if (!isObj(m) || m.role !== 'assistant' || !Array.isArray(m.content)) return m;
+    const content: unknown[] = [];
+    for (const b of m.content) {
+      if (isObj(b) && b.type === 'thinking' && isPackedSignature(b.signature)) {
+        const u = unpackSignature(b.signature as string);
+        if (u.redacted) content.push({ type: 'redacted_thinking', data: u.redacted });
+        else if (u.signature) content.push({ ...b, signature: u.signature });
+        continue;
+      }
+      if (isObj(b) && b.type === 'redacted_thinking' && isPackedSignature(b.data)) continue;
+      content.push(b);
+    }
+    return { ...m, content };
+  });
+  const out: Record<string, unknown> = { ...body, messages };
+  // Anthropic insists the tool-use turn starts with thinking when thinking is on; without it, turn thinking off.
+  if (isObj(out.thinking) && out.thinking.type !== 'disabled') {
+    const last = [...messages].reverse().find((m) => isObj(m) && m.role === 'assistant') as Record<string, unknown> | undefined;
+    const c = last && Array.isArray(last.content) ? (last.content as unknown[]) : [];
+    const first = c[0];
+    if (c.some((b) => isObj(b) && b.type === 'tool_use') && !(isObj(first) && (first.type === 'thinking' || first.type === 'redacted_thinking'))) delete out.thinking;
+  }
+  return out;
+}
+
+export type { Response, Request };

@@ -1,0 +1,862 @@
+// OpenAI Chat Completions (and the OpenAI-compatible hosts: DeepSeek, OpenRouter, llama.cpp, vLLM, …):
+// request, response and stream decoders/encoders.
+import {
+  type Carrier,
+  type Event,
+  type FunctionTool,
+  type Message,
+  type Part,
+  type Request,
+  type Response,
+  type Sink,
+  type StopReason,
+  type StreamDecoder,
+  type StreamEncoder,
+  type StreamEncoderCtx,
+  type TextPart,
+  type ThinkingPart,
+  type ToolResultContent,
+  type Usage,
+  InvalidRequestError,
+  ThinkSplitter,
+  UnsupportedFeatureError,
+  imageUrl,
+  isObj,
+  mergeUsage,
+  newId,
+  num,
+  parseDataUrl,
+  splitThink,
+  str,
+  stringifyArgs,
+} from './canonical.js';
+import { SseParser } from './sse.js';
+import { streamErrorEvent } from './errors.js';
+
+const ANTHROPIC_FORMAT = 'anthropic-claude-v1';
+
+export function stopIn(s: unknown, hasTools: boolean): StopReason {
+  switch (s) {
+    case 'length':
+      return 'max_tokens';
+    case 'tool_calls':
+    case 'function_call':
+      return 'tool_use';
+    case 'content_filter':
+      return 'content_filter';
+    default:
+      return hasTools ? 'tool_use' : 'end_turn';
+  }
+}
+export function stopOut(s: StopReason): string {
+  switch (s) {
+    case 'max_tokens':
+    case 'context_window':
+      return 'length';
+    case 'tool_use':
+      return 'tool_calls';
+    case 'refusal':
+    case 'content_filter':
+      return 'content_filter';
+    default:
+      return 'stop';
+  }
+}
+
+export function usageIn(u: unknown): Usage {
+  if (!isObj(u)) return {};
+  const r: Usage = {};
+  const p = num(u.prompt_tokens) ?? num(u.input_tokens);
+  const c = num(u.completion_tokens) ?? num(u.output_tokens);
+  if (p !== undefined) r.input = p;
+  if (c !== undefined) r.output = c;
+  const ptd = isObj(u.prompt_tokens_details) ? u.prompt_tokens_details : undefined;
+  const cached = (ptd && num(ptd.cached_tokens)) ?? num(u.prompt_cache_hit_tokens);
+  if (cached !== undefined) r.cacheRead = cached;
+  const cw = ptd && num(ptd.cache_write_tokens);
+  if (cw !== undefined) r.cacheWrite = cw;
+  const ctd = isObj(u.completion_tokens_details) ? u.completion_tokens_details : undefined;
+  const rt = ctd && num(ctd.reasoning_tokens);
+  if (rt !== undefined) r.reasoning = rt;
+  return r;
+}
+function usageOut(u: Usage): Record<string, unknown> {
+  const p = u.input ?? 0;
+  const c = u.output ?? 0;
+  return {
+    prompt_tokens: p,
+    completion_tokens: c,
+    total_tokens: p + c,
+    prompt_tokens_details: { cached_tokens: u.cacheRead ?? 0 },
+    completion_tokens_details: { reasoning_tokens: u.reasoning ?? 0 },
+  };
+}
+
+// ---------- reasoning (DeepSeek reasoning_content, OpenRouter reasoning_details) ----------
+
+/** OpenRouter `reasoning_details` → thinking parts. Claude's entries keep their genuine signature. */
+export function detailsToThinking(details: unknown[]): ThinkingPart[] {
+  const entries = details.filter(isObj);
+  const out: ThinkingPart[] = [];
+  const anthropic = entries.length > 0 && entries.every((e) => e.format === ANTHROPIC_FORMAT);
+  if (anthropic) {
+    for (const e of entries) {
+      if (e.type === 'reasoning.encrypted') out.push({ type: 'thinking', text: '', redacted: str(e.data) ?? '' });
+      else if (e.type === 'reasoning.text') {
+        const p: ThinkingPart = { type: 'thinking', text: str(e.text) ?? '' };
+        if (str(e.signature)) p.signature = str(e.signature)!;
+        out.push(p);
+      }
+    }
+    return out;
+  }
+  let text = '';
+  for (const e of entries) text += str(e.text) ?? str(e.summary) ?? '';
+  return [{ type: 'thinking', text, carrier: { k: 'or', d: entries } }];
+}
+
+/** Thinking parts → the fields an OpenAI-compatible assistant message carries them in. */
+export function thinkingToMessageFields(parts: ThinkingPart[], forClient: boolean): Record<string, unknown> {
+  const details: unknown[] = [];
+  let rc = '';
+  let all = '';
+  for (const p of parts) {
+    all += p.text;
+    if (p.carrier?.k === 'or') details.push(...p.carrier.d);
+    else if (p.redacted) details.push({ type: 'reasoning.encrypted', data: p.redacted, format: ANTHROPIC_FORMAT, index: details.length });
+    else if (p.signature) details.push({ type: 'reasoning.text', text: p.text, signature: p.signature, format: ANTHROPIC_FORMAT, index: details.length });
+    else if (p.carrier?.k === 'rc') rc += p.text;
+  }
+  const f: Record<string, unknown> = {};
+  // To a client: all reasoning text as reasoning_content. To an upstream: only what came from that kind of host.
+  if (forClient ? all : rc) f.reasoning_content = forClient ? all : rc;
+  if (details.length) f.reasoning_details = details;
+  return f;
+}
+
+// ---------- request decode ----------
+
+function contentParts(c: unknown, allowRefusal: boolean): Part[] {
+  if (typeof c === 'string') return c ? [{ type: 'text', text: c }] : [];
+  if (!Array.isArray(c)) return [];
+  const parts: Part[] = [];
+  for (const p of c) {
+    if (typeof p === 'string') {
+      parts.push({ type: 'text', text: p });
+      continue;
+    }
+    if (!isObj(p)) continue;
+    const cache = p.cache_control ? { cache: p.cache_control } : {};
+    switch (p.type) {
+      case 'text':
+        parts.push({ type: 'text', text: str(p.text) ?? '', ...cache });
+        break;
+      case 'refusal':
+        if (allowRefusal) parts.push({ type: 'text', text: str(p.refusal) ?? '' });
+        break;
+      case 'image_url': {
+        const iu = isObj(p.image_url) ? p.image_url : { url: p.image_url };
+        const url = str(iu.url) ?? '';
+        const d = parseDataUrl(url);
+        parts.push({
+          type: 'image',
+          source: d ? { kind: 'base64', mediaType: d.mediaType, data: d.data } : { kind: 'url', url },
+          ...(str(iu.detail) ? { detail: str(iu.detail)! } : {}),
+          ...cache,
+        });
+        break;
+      }
+      case 'file': {
+        const f = isObj(p.file) ? p.file : {};
+        const d = str(f.file_data) ? parseDataUrl(str(f.file_data)!) : undefined;
+        if (d) parts.push({ type: 'document', mediaType: d.mediaType, data: d.data, ...(str(f.filename) ? { filename: str(f.filename)! } : {}) });
+        else parts.push({ type: 'raw', dialect: 'openai', what: 'a file referenced by file_id', value: p });
+        break;
+      }
+      default:
+        parts.push({ type: 'raw', dialect: 'openai', what: `a ${String(p.type)} content part`, value: p });
+    }
+  }
+  return parts;
+}
+
+function decodeAssistantReasoning(m: Record<string, unknown>): ThinkingPart[] {
+  if (Array.isArray(m.reasoning_details) && m.reasoning_details.length) return detailsToThinking(m.reasoning_details);
+  const rc = str(m.reasoning_content) ?? str(m.reasoning);
+  return rc ? [{ type: 'thinking', text: rc, carrier: { k: 'rc' } }] : [];
+}
+
+function decodeToolCalls(tcs: unknown, parts: Part[]): void {
+  if (!Array.isArray(tcs)) return;
+  for (const tc of tcs) {
+    if (!isObj(tc)) continue;
+    const fn = isObj(tc.function) ? tc.function : {};
+    if (tc.type !== undefined && tc.type !== 'function') {
+      parts.push({ type: 'raw', dialect: 'openai', what: `a ${String(tc.type)} tool call`, value: tc });
+      continue;
+    }
+    parts.push({
+      type: 'tool_call',
+      id: str(tc.id) || newId('call_'),
+      name: str(fn.name) ?? '',
+      args: typeof fn.arguments === 'string' ? fn.arguments : fn.arguments == null ? '' : JSON.stringify(fn.arguments),
+    });
+  }
+}
+
+export function decodeRequest(body: unknown): Request {
+  if (!isObj(body)) throw new InvalidRequestError('request body must be a JSON object');
+  if (!Array.isArray(body.messages)) throw new InvalidRequestError('messages: expected an array');
+  const req: Request = { model: str(body.model) ?? '', system: [], messages: [], stream: body.stream === true };
+  const clientOnly: string[] = [];
+  for (const m of body.messages) {
+    if (!isObj(m)) throw new InvalidRequestError('messages: each message must be an object');
+    switch (m.role) {
+      case 'system':
+      case 'developer':
+        for (const p of contentParts(m.content, false)) if (p.type === 'text') req.system.push(p);
+        break;
+      case 'user':
+        req.messages.push({ role: 'user', parts: contentParts(m.content, false) });
+        break;
+      case 'assistant': {
+        const parts: Part[] = [...decodeAssistantReasoning(m), ...contentParts(m.content, true)];
+        if (str(m.refusal)) parts.push({ type: 'text', text: str(m.refusal)! });
+        decodeToolCalls(m.tool_calls, parts);
+        if (isObj(m.function_call)) decodeToolCalls([{ type: 'function', id: newId('call_'), function: m.function_call }], parts);
+        req.messages.push({ role: 'assistant', parts });
+        break;
+      }
+      case 'tool':
+      case 'function': {
+        const content: ToolResultContent[] = [];
+        for (const p of contentParts(m.content, false)) {
+          if (p.type === 'text' || p.type === 'image' || p.type === 'document' || p.type === 'raw') content.push(p);
+        }
+        const part: Part = { type: 'tool_result', id: str(m.tool_call_id) ?? str(m.name) ?? '', content };
+        const last = req.messages[req.messages.length - 1];
+        if (last && last.role === 'user' && last.parts.every((p) => p.type === 'tool_result')) last.parts.push(part);
+        else req.messages.push({ role: 'user', parts: [part] });
+        break;
+      }
+      default:
+        throw new InvalidRequestError(`messages: unknown role ${JSON.stringify(m.role)}`);
+    }
+  }
+  if (Array.isArray(body.tools)) {
+    req.tools = body.tools.map((t) => {
+      if (isObj(t) && t.type === 'function' && isObj(t.function)) {
+        const f = t.function;
+        const ft: FunctionTool = { kind: 'function', name: str(f.name) ?? '', parameters: isObj(f.parameters) ? f.parameters : { type: 'object', properties: {} } };
+        if (str(f.description)) ft.description = str(f.description)!;
+        if (typeof f.strict === 'boolean') ft.strict = f.strict;
+        if (t.cache_control) ft.cache = t.cache_control;
+        return ft;
+      }
+      return { kind: 'raw', dialect: 'openai', what: `a ${isObj(t) ? String(t.type) : 'unknown'} tool`, value: t };
+    });
+  } else if (Array.isArray(body.functions)) {
+    req.tools = body.functions.filter(isObj).map((f) => ({
+      kind: 'function',
+      name: str(f.name) ?? '',
+      parameters: isObj(f.parameters) ? f.parameters : { type: 'object', properties: {} },
+      ...(str(f.description) ? { description: str(f.description)! } : {}),
+    }));
+  }
+  const tc = body.tool_choice ?? body.function_call;
+  if (tc === 'auto' || tc === 'none' || tc === 'required') req.toolChoice = { type: tc };
+  else if (isObj(tc)) {
+    const name = isObj(tc.function) ? str(tc.function.name) : str(tc.name);
+    if (name) req.toolChoice = { type: 'tool', name };
+  }
+  if (typeof body.parallel_tool_calls === 'boolean') req.parallelToolCalls = body.parallel_tool_calls;
+  const mt = num(body.max_completion_tokens) ?? num(body.max_tokens);
+  if (mt !== undefined) req.maxTokens = mt;
+  if (num(body.temperature) !== undefined) req.temperature = num(body.temperature)!;
+  if (num(body.top_p) !== undefined) req.topP = num(body.top_p)!;
+  if (num(body.top_k) !== undefined) req.topK = num(body.top_k)!;
+  if (num(body.seed) !== undefined) req.seed = num(body.seed)!;
+  if (typeof body.stop === 'string') req.stop = [body.stop];
+  else if (Array.isArray(body.stop)) req.stop = body.stop.filter((s): s is string => typeof s === 'string');
+  if (str(body.user)) req.user = str(body.user)!;
+  const rf = body.response_format;
+  if (isObj(rf)) {
+    if (rf.type === 'json_object') req.responseFormat = { type: 'json_object' };
+    else if (rf.type === 'json_schema' && isObj(rf.json_schema)) {
+      const js = rf.json_schema;
+      req.responseFormat = {
+        type: 'json_schema',
+        schema: isObj(js.schema) ? js.schema : {},
+        ...(str(js.name) ? { name: str(js.name)! } : {}),
+        ...(str(js.description) ? { description: str(js.description)! } : {}),
+        ...(typeof js.strict === 'boolean' ? { strict: js.strict } : {}),
+      };
+    }
+  }
+  const effort = str(body.reasoning_effort) ?? (isObj(body.reasoning) ? str(body.reasoning.effort) : undefined);
+  if (effort) req.reasoning = { enabled: effort !== 'none' && effort !== 'minimal', effort };
+  if ((num(body.n) ?? 1) > 1) clientOnly.push('n > 1 (several choices)');
+  if (body.logprobs === true) clientOnly.push('logprobs');
+  if (Array.isArray(body.modalities) && body.modalities.includes('audio')) clientOnly.push('audio output');
+  if (clientOnly.length) (req as Request & { clientOnly?: string[] }).clientOnly = clientOnly;
+  return req;
+}
+
+// ---------- request encode ----------
+
+function encodeUserContent(parts: (Part | ToolResultContent)[]): unknown {
+  const out: Record<string, unknown>[] = [];
+  let onlyText = true;
+  for (const p of parts) {
+    switch (p.type) {
+      case 'text':
+        if (p.text) out.push({ type: 'text', text: p.text });
+        break;
+      case 'image':
+        onlyText = false;
+        out.push({ type: 'image_url', image_url: { url: imageUrl(p.source), ...(p.detail ? { detail: p.detail } : {}) } });
+        break;
+      case 'document':
+        if (p.text !== undefined) out.push({ type: 'text', text: p.text });
+        else if (p.data !== undefined) {
+          onlyText = false;
+          out.push({ type: 'file', file: { filename: p.filename ?? p.title ?? 'document.pdf', file_data: `data:${p.mediaType};base64,${p.data}` } });
+        } else throw new UnsupportedFeatureError('openai', 'a document given by URL');
+        break;
+      case 'raw':
+        if (p.dialect !== 'openai') throw new UnsupportedFeatureError('openai', p.what);
+        onlyText = false;
+        out.push(p.value as Record<string, unknown>);
+        break;
+      default:
+        break;
+    }
+  }
+  if (onlyText) return out.map((o) => o.text as string).join('\n\n');
+  return out;
+}
+
+function toolResultText(content: ToolResultContent[]): { text: string; rest: ToolResultContent[] } {
+  let text = '';
+  const rest: ToolResultContent[] = [];
+  for (const c of content) {
+    if (c.type === 'text') text += (text ? '\n\n' : '') + c.text;
+    else if (c.type === 'document' && c.text !== undefined) text += (text ? '\n\n' : '') + c.text;
+    else rest.push(c);
+  }
+  return { text, rest };
+}
+
+export function encodeRequest(req: Request, model: string, opts: { includeUsage: boolean }): Record<string, unknown> {
+  const messages: Record<string, unknown>[] = [];
+  const sys = req.system.map((s) => s.text).filter(Boolean).join('\n\n');
+  if (sys) messages.push({ role: 'system', content: sys });
+  for (const m of req.messages) {
+    if (m.role === 'user') {
+      const rest: Part[] = [];
+      const followUp: ToolResultContent[] = [];
+      for (const p of m.parts) {
+        if (p.type === 'tool_result') {
+          const { text, rest: media } = toolResultText(p.content);
+          messages.push({ role: 'tool', tool_call_id: p.id, content: (p.isError && text && !/^error/i.test(text) ? 'Error: ' : '') + (text || (p.isError ? 'Error' : '')) });
+          if (media.length) followUp.push({ type: 'text', text: `(content of tool result ${p.id})` }, ...media);
+        } else if (p.type !== 'thinking' && p.type !== 'tool_call') rest.push(p);
+      }
+      const all = [...followUp, ...rest];
+      if (all.length) {
+        const content = encodeUserContent(all);
+        if (content !== '' && !(Array.isArray(content) && !content.length)) messages.push({ role: 'user', content });
+      }
+      continue;
+    }
+    // assistant
+    const thinking: ThinkingPart[] = [];
+    let text = '';
+    const toolCalls: Record<string, unknown>[] = [];
+    for (const p of m.parts) {
+      if (p.type === 'thinking') thinking.push(p);
+      else if (p.type === 'text') text += p.text;
+      else if (p.type === 'tool_call')
+        toolCalls.push({ id: p.id, type: 'function', function: { name: p.name, arguments: p.args.trim() ? p.args : '{}' } });
+      else if (p.type === 'raw') {
+        if (p.dialect !== 'openai') throw new UnsupportedFeatureError('openai', p.what);
+      } else if (p.type === 'image' || p.type === 'document') throw new UnsupportedFeatureError('openai', `an ${p.type} in an assistant turn`);
+    }
+    const msg: Record<string, unknown> = { role: 'assistant', content: text || (toolCalls.length ? null : '') };
+    if (toolCalls.length) msg.tool_calls = toolCalls;
+    Object.assign(msg, thinkingToMessageFields(thinking, false));
+    if (msg.content === '' && !toolCalls.length && !msg.reasoning_content && !msg.reasoning_details) continue;
+    messages.push(msg);
+  }
+  const out: Record<string, unknown> = { model, messages };
+  const tools: Record<string, unknown>[] = [];
+  for (const t of req.tools ?? []) {
+    if (t.kind === 'raw') {
+      if (t.dialect !== 'openai') throw new UnsupportedFeatureError('openai', t.what);
+      tools.push(t.value as Record<string, unknown>);
+      continue;
+    }
+    tools.push({
+      type: 'function',
+      function: {
+        name: t.name,
+        ...(t.description ? { description: t.description } : {}),
+        parameters: t.parameters,
+        ...(t.strict !== undefined ? { strict: t.strict } : {}),
+      },
+    });
+  }
+  if (tools.length) {
+    out.tools = tools;
+    const c = req.toolChoice;
+    if (c?.type === 'tool') out.tool_choice = { type: 'function', function: { name: c.name } };
+    else if (c) out.tool_choice = c.type;
+    if (req.parallelToolCalls !== undefined) out.parallel_tool_calls = req.parallelToolCalls;
+  }
+  if (req.maxTokens !== undefined) out.max_tokens = req.maxTokens;
+  if (req.temperature !== undefined) out.temperature = req.temperature;
+  if (req.topP !== undefined) out.top_p = req.topP;
+  if (req.stop?.length) out.stop = req.stop;
+  if (req.seed !== undefined) out.seed = req.seed;
+  if (req.user) out.user = req.user;
+  const rf = req.responseFormat;
+  if (rf?.type === 'json_object') out.response_format = { type: 'json_object' };
+  else if (rf?.type === 'json_schema')
+    out.response_format = {
+      type: 'json_schema',
+      json_schema: { name: rf.name ?? 'response', schema: rf.schema, ...(rf.description ? { description: rf.description } : {}), ...(rf.strict !== undefined ? { strict: rf.strict } : {}) },
+    };
+  const r = req.reasoning;
+  if (r?.effort && ['minimal', 'low', 'medium', 'high'].includes(r.effort)) out.reasoning_effort = r.effort;
+  out.stream = req.stream;
+  if (req.stream && opts.includeUsage) out.stream_options = { include_usage: true };
+  return out;
+}
+
+// ---------- response decode / encode ----------
+
+export function decodeResponse(body: unknown): Response {
+  if (!isObj(body)) throw new InvalidRequestError('upstream response is not a JSON object');
+  const choice = Array.isArray(body.choices) && isObj(body.choices[0]) ? body.choices[0] : {};
+  const m = isObj(choice.message) ? choice.message : {};
+  const parts: Part[] = [...decodeAssistantReasoning(m)];
+  const hadReasoning = parts.length > 0;
+  for (const p of contentParts(m.content, true)) {
+    if (p.type === 'text' && !hadReasoning && parts.length === 0) {
+      const s = splitThink(p.text);
+      if (s.think !== undefined) parts.push({ type: 'thinking', text: s.think, carrier: { k: 'think' } });
+      if (s.text) parts.push({ type: 'text', text: s.text });
+    } else parts.push(p);
+  }
+  const refusal = str(m.refusal);
+  if (refusal) parts.push({ type: 'text', text: refusal });
+  decodeToolCalls(m.tool_calls, parts);
+  if (isObj(m.function_call)) decodeToolCalls([{ type: 'function', function: m.function_call }], parts);
+  const hasTools = parts.some((p) => p.type === 'tool_call');
+  const r: Response = { parts, stop: refusal ? 'refusal' : stopIn(choice.finish_reason, hasTools), usage: usageIn(body.usage) };
+  if (str(body.id)) r.id = str(body.id)!;
+  if (str(body.model)) r.model = str(body.model)!;
+  return r;
+}
+
+export function encodeResponse(resp: Response, ctx: { requestedModel: string }): Record<string, unknown> {
+  let text = '';
+  const thinking: ThinkingPart[] = [];
+  const toolCalls: Record<string, unknown>[] = [];
+  for (const p of resp.parts) {
+    if (p.type === 'text') text += p.text;
+    else if (p.type === 'thinking') thinking.push(p);
+    else if (p.type === 'tool_call') toolCalls.push({ id: p.id, type: 'function', function: { name: p.name, arguments: p.args.trim() ? p.args : '{}' } });
+  }
+  const message: Record<string, unknown> = { role: 'assistant', content: text || (toolCalls.length ? null : ''), refusal: null };
+  if (toolCalls.length) message.tool_calls = toolCalls;
+  Object.assign(message, thinkingToMessageFields(thinking, true));
+  let stop = resp.stop;
+  if (toolCalls.length && stop === 'end_turn') stop = 'tool_use';
+  return {
+    id: resp.id && resp.id.startsWith('chatcmpl') ? resp.id : newId('chatcmpl-'),
+    object: 'chat.completion',
+    created: Math.floor(Date.now() / 1000),
+    model: ctx.requestedModel,
+    choices: [{ index: 0, message, logprobs: null, finish_reason: stopOut(stop) }],
+    usage: usageOut(resp.usage),
+  };
+}
+
+// ---------- stream decode ----------
+
+interface ToolState {
+  cidx: number;
+  id: string;
+  name: string;
+  pending: string;
+}
+
+export class OpenAIStreamDecoder implements StreamDecoder {
+  readonly usage: Usage = {};
+  private readonly sse: SseParser;
+  private started = false;
+  private done = false;
+  private finishSeen = false;
+  private next = 0;
+  private cur = -1;
+  private curKind: 'text' | 'thinking' | '' = '';
+  private curCarrier: Carrier | undefined;
+  private detailIndex: unknown = undefined;
+  private details: Map<unknown, Record<string, unknown>> | null = null;
+  private readonly tools = new Map<number, ToolState>();
+  private readonly toolByKeyId = new Map<string, number>();
+  private autoKey = 1_000_000;
+  private lastKey = -1;
+  private readonly think: ThinkSplitter;
+  private anyTool = false;
+
+  constructor(private readonly sink: Sink) {
+    this.sse = new SseParser((_ev, data) => this.onData(data));
+    this.think = new ThinkSplitter(
+      (t) => this.thinkingText(t, { k: 'think' }),
+      (t) => this.text(t),
+    );
+  }
+
+  push(text: string): void {
+    if (!this.done) this.sse.push(text);
+  }
+
+  end(): void {
+    if (this.done) return;
+    this.sse.end();
+    if (this.done) return;
+    this.done = true;
+    if (this.finishSeen) this.sink({ type: 'end' });
+    else this.sink({ type: 'error', message: 'upstream stream ended before a finish_reason or [DONE]' });
+  }
+
+  private closeCur(): void {
+    if (this.cur < 0) return;
+    if (this.curKind === 'thinking') this.closeThinkingMeta();
+    this.sink({ type: 'block_stop', index: this.cur });
+    this.cur = -1;
+    this.curKind = '';
+  }
+
+  private closeThinkingMeta(): void {
+    if (this.details) {
+      const entries = [...this.details.values()];
+      const anthropic = entries.every((e) => e.format === ANTHROPIC_FORMAT);
+      if (anthropic) {
+        const sig = entries.map((e) => str(e.signature)).find(Boolean);
+        if (sig) this.sink({ type: 'thinking_meta', index: this.cur, signature: sig });
+      } else this.sink({ type: 'thinking_meta', index: this.cur, carrier: { k: 'or', d: entries } });
+      this.details = null;
+      this.detailIndex = undefined;
+    } else if (this.curCarrier) this.sink({ type: 'thinking_meta', index: this.cur, carrier: this.curCarrier });
+  }
+
+  private openThinking(carrier: Carrier | undefined): void {
+    if (this.curKind === 'thinking') return;
+    this.closeCur();
+    this.cur = this.next++;
+    this.curKind = 'thinking';
+    this.curCarrier = carrier;
+    this.sink({ type: 'block_start', index: this.cur, block: { kind: 'thinking' } });
+  }
+
+  private thinkingText(t: string, carrier: Carrier): void {
+    this.openThinking(carrier);
+    this.sink({ type: 'text', index: this.cur, text: t });
+  }
+
+  private text(t: string): void {
+    if (this.curKind !== 'text') {
+      this.closeCur();
+      this.cur = this.next++;
+      this.curKind = 'text';
+      this.sink({ type: 'block_start', index: this.cur, block: { kind: 'text' } });
+    }
+    this.sink({ type: 'text', index: this.cur, text: t });
+  }
+
+  private reasoningDetails(list: unknown[]): void {
+    for (const e of list) {
+      if (!isObj(e)) continue;
+      const idx = e.index ?? 0;
+      if (this.curKind === 'thinking' && this.details && idx !== this.detailIndex && e.format === ANTHROPIC_FORMAT) {
+        this.closeCur(); // Claude's next thinking block
+      }
+      this.openThinking(undefined);
+      if (!this.details) this.details = new Map();
+      this.detailIndex = idx;
+      const prev = this.details.get(idx);
+      if (!prev) this.details.set(idx, { ...e });
+      else {
+        for (const [k, v] of Object.entries(e)) {
+          if (v == null) continue;
+          if ((k === 'text' || k === 'summary' || k === 'data') && typeof v === 'string' && typeof prev[k] === 'string') prev[k] = (prev[k] as string) + v;
+          else prev[k] = v;
+        }
+      }
+      const t = str(e.text) ?? str(e.summary);
+      if (t) this.sink({ type: 'text', index: this.cur, text: t });
+    }
+  }
+
+  private toolDelta(tcs: unknown[]): void {
+    this.think.flush();
+    if (this.curKind) this.closeCur();
+    for (let i = 0; i < tcs.length; i++) {
+      const tc = tcs[i];
+      if (!isObj(tc)) continue;
+      const id = str(tc.id);
+      let key: number;
+      if (typeof tc.index === 'number') key = tc.index;
+      else if (id && this.toolByKeyId.has(id)) key = this.toolByKeyId.get(id)!;
+      else if (id) key = this.autoKey++;
+      else key = this.lastKey >= 0 ? this.lastKey : i;
+      this.lastKey = key;
+      const fn = isObj(tc.function) ? tc.function : {};
+      let st = this.tools.get(key);
+      if (!st) {
+        st = { cidx: -1, id: id || newId('call_'), name: '', pending: '' };
+        this.tools.set(key, st);
+        if (id) this.toolByKeyId.set(id, key);
+        this.anyTool = true;
+      } else if (id && st.cidx < 0) st.id = id;
+      if (str(fn.name) && st.cidx < 0) st.name += str(fn.name)!;
+      const args = typeof fn.arguments === 'string' ? fn.arguments : isObj(fn.arguments) ? JSON.stringify(fn.arguments) : '';
+      if (st.cidx < 0) {
+        st.pending += args;
+        if (st.name) this.openTool(st);
+      } else if (args) this.sink({ type: 'args', index: st.cidx, json: args });
+    }
+  }
+
+  private openTool(st: ToolState): void {
+    st.cidx = this.next++;
+    this.sink({ type: 'block_start', index: st.cidx, block: { kind: 'tool_call', id: st.id, name: st.name } });
+    if (st.pending) this.sink({ type: 'args', index: st.cidx, json: st.pending });
+    st.pending = '';
+  }
+
+  private closeAll(): void {
+    this.think.flush();
+    this.closeCur();
+    for (const st of this.tools.values()) {
+      if (st.cidx < 0) this.openTool(st);
+      this.sink({ type: 'block_stop', index: st.cidx });
+    }
+    this.tools.clear();
+  }
+
+  private onData(data: string): void {
+    if (this.done) return;
+    if (data.charCodeAt(0) === 91 /* [ */ && data.trim() === '[DONE]') {
+      if (!this.finishSeen) {
+        this.closeAll();
+        this.sink({ type: 'stop', reason: this.anyTool ? 'tool_use' : 'end_turn' });
+        this.finishSeen = true;
+      }
+      this.done = true;
+      this.sink({ type: 'end' });
+      return;
+    }
+    let j: unknown;
+    try {
+      j = JSON.parse(data);
+    } catch {
+      return;
+    }
+    if (!isObj(j)) return;
+    const sink = this.sink;
+    if (j.error !== undefined && j.choices === undefined) {
+      this.done = true;
+      const e = j.error;
+      const ev: Event = { type: 'error', message: isObj(e) ? (str(e.message) ?? JSON.stringify(e)) : String(e) };
+      if (isObj(e) && str(e.type)) ev.errorType = str(e.type)!;
+      sink(ev);
+      return;
+    }
+    if (!this.started) {
+      this.started = true;
+      const ev: Event = { type: 'start' };
+      if (str(j.id)) ev.id = str(j.id)!;
+      if (str(j.model)) ev.model = str(j.model)!;
+      sink(ev);
+    }
+    const choices = j.choices;
+    if (Array.isArray(choices) && choices.length && !this.finishSeen) {
+      const c = isObj(choices[0]) ? choices[0] : {};
+      const d = isObj(c.delta) ? c.delta : isObj(c.message) ? c.message : undefined;
+      if (d) {
+        if (Array.isArray(d.reasoning_details) && d.reasoning_details.length) this.reasoningDetails(d.reasoning_details);
+        else {
+          const rc = typeof d.reasoning_content === 'string' ? d.reasoning_content : typeof d.reasoning === 'string' ? d.reasoning : '';
+          if (rc) this.thinkingText(rc, { k: 'rc' });
+        }
+        const content = d.content;
+        if (typeof content === 'string' && content) this.think.push(content);
+        else if (Array.isArray(content)) {
+          for (const p of content) if (isObj(p) && typeof p.text === 'string' && p.text) this.think.push(p.text);
+        }
+        if (typeof d.refusal === 'string' && d.refusal) this.text(d.refusal);
+        if (Array.isArray(d.tool_calls) && d.tool_calls.length) this.toolDelta(d.tool_calls);
+        else if (isObj(d.function_call)) this.toolDelta([{ index: 0, function: d.function_call }]);
+      }
+      const fr = c.finish_reason;
+      if (typeof fr === 'string' && fr) {
+        this.closeAll();
+        this.finishSeen = true;
+        sink({ type: 'stop', reason: stopIn(fr, this.anyTool) });
+      }
+    }
+    if (isObj(j.usage)) {
+      const u = usageIn(j.usage);
+      mergeUsage(this.usage, u);
+      sink({ type: 'usage', usage: u });
+    }
+  }
+}
+
+// ---------- stream encode ----------
+
+interface EState {
+  kind: 'text' | 'thinking' | 'redacted' | 'tool_call' | 'skip';
+  tIndex: number;
+  argsSent: boolean;
+  thought: string;
+  sig?: string;
+  carrier?: Carrier;
+  data?: string;
+}
+
+/** Canonical events → OpenAI chat.completion.chunk SSE. */
+export class OpenAIStreamEncoder implements StreamEncoder {
+  private out = '';
+  finished = false;
+  private pre = '';
+  private id: string | undefined;
+  private readonly blocks = new Map<number, EState>();
+  private nextTool = 0;
+  private detailIdx = 0;
+  private readonly usage: Usage = {};
+  private stop: StopReason | undefined;
+  constructor(private readonly ctx: StreamEncoderCtx) {}
+
+  take(): string {
+    const s = this.out;
+    this.out = '';
+    return s;
+  }
+
+  private ensureStart(): void {
+    if (this.pre) return;
+    const id = this.id && this.id.startsWith('chatcmpl') ? this.id : newId('chatcmpl-');
+    this.pre = `data: {"id":${JSON.stringify(id)},"object":"chat.completion.chunk","created":${Math.floor(Date.now() / 1000)},"model":${JSON.stringify(this.ctx.requestedModel)},"choices":[{"index":0,"delta":`;
+    this.out += this.pre + '{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}\n\n';
+  }
+
+  private delta(d: string): void {
+    this.out += this.pre + d + ',"logprobs":null,"finish_reason":null}]}\n\n';
+  }
+
+  on(ev: Event): void {
+    if (this.finished) return;
+    switch (ev.type) {
+      case 'start':
+        if (ev.id) this.id = ev.id;
+        if (ev.usage) mergeUsage(this.usage, ev.usage);
+        break;
+      case 'block_start': {
+        this.ensureStart();
+        const b = ev.block;
+        const st: EState = { kind: 'skip', tIndex: -1, argsSent: false, thought: '' };
+        if (b.kind === 'text' || b.kind === 'thinking') st.kind = b.kind;
+        else if (b.kind === 'redacted') {
+          st.kind = 'redacted';
+          st.data = b.data;
+        } else if (b.kind === 'tool_call') {
+          st.kind = 'tool_call';
+          st.tIndex = this.nextTool++;
+          this.delta(
+            `{"tool_calls":[{"index":${st.tIndex},"id":${JSON.stringify(b.id)},"type":"function","function":{"name":${JSON.stringify(b.name)},"arguments":""}}]}`,
+          );
+        }
+        this.blocks.set(ev.index, st);
+        break;
+      }
+      case 'text': {
+        const st = this.blocks.get(ev.index);
+        if (!st) break;
+        if (st.kind === 'text') this.delta(`{"content":${JSON.stringify(ev.text)}}`);
+        else if (st.kind === 'thinking') {
+          st.thought += ev.text;
+          this.delta(`{"reasoning_content":${JSON.stringify(ev.text)}}`);
+        }
+        break;
+      }
+      case 'args': {
+        const st = this.blocks.get(ev.index);
+        if (!st || st.kind !== 'tool_call' || !ev.json) break;
+        st.argsSent = true;
+        this.delta(`{"tool_calls":[{"index":${st.tIndex},"function":{"arguments":${JSON.stringify(ev.json)}}}]}`);
+        break;
+      }
+      case 'thinking_meta': {
+        const st = this.blocks.get(ev.index);
+        if (!st) break;
+        if (ev.signature) st.sig = ev.signature;
+        if (ev.carrier) st.carrier = ev.carrier;
+        break;
+      }
+      case 'block_stop': {
+        const st = this.blocks.get(ev.index);
+        if (!st) break;
+        this.blocks.delete(ev.index);
+        if (st.kind === 'tool_call' && !st.argsSent) this.delta(`{"tool_calls":[{"index":${st.tIndex},"function":{"arguments":"{}"}}]}`);
+        else if (st.kind === 'thinking' || st.kind === 'redacted') {
+          const part: ThinkingPart = { type: 'thinking', text: st.thought };
+          if (st.sig) part.signature = st.sig;
+          if (st.carrier) part.carrier = st.carrier;
+          if (st.data) part.redacted = st.data;
+          const f = thinkingToMessageFields([part], false);
+          const details = f.reasoning_details as Record<string, unknown>[] | undefined;
+          if (details) {
+            for (const d of details) if (isObj(d) && d.format === ANTHROPIC_FORMAT) d.index = this.detailIdx++;
+            this.delta(`{"reasoning_details":${JSON.stringify(details)}}`);
+          }
+        }
+        break;
+      }
+      case 'usage':
+        mergeUsage(this.usage, ev.usage);
+        break;
+      case 'stop':
+        this.stop = ev.reason;
+        break;
+      case 'end': {
+        this.ensureStart();
+        for (const [i] of [...this.blocks]) this.on({ type: 'block_stop', index: i });
+        let stop = this.stop ?? (this.nextTool ? 'tool_use' : 'end_turn');
+        if (stop === 'end_turn' && this.nextTool) stop = 'tool_use';
+        this.out += this.pre + `{},"logprobs":null,"finish_reason":${JSON.stringify(stopOut(stop))}}]}\n\n`;
+        if (this.ctx.clientWantsUsage) {
+          const head = this.pre.slice(0, this.pre.indexOf('"choices":['));
+          this.out += `${head}"choices":[],"usage":${JSON.stringify(usageOut(this.usage))}}\n\n`;
+        }
+        this.out += 'data: [DONE]\n\n';
+        this.finished = true;
+        break;
+      }
+      case 'error':
+        this.out += streamErrorEvent('openai', ev.message, ev.errorType);
+        this.finished = true;
+        break;
+    }
+  }
+}
+
+export function modelsBody(names: string[]): Record<string, unknown> {
+  return { object: 'list', data: names.map((id) => ({ id, object: 'model', created: 1735689600, owned_by: 'router67' })) };
+}
+
+export type { Message, TextPart };

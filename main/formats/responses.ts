@@ -1,0 +1,859 @@
+// OpenAI Responses: request, response and stream decoders/encoders.
+import {
+  type Carrier,
+  type Event,
+  type FunctionTool,
+  type Message,
+  type Part,
+  type Request,
+  type Response,
+  type Sink,
+  type StopReason,
+  type StreamDecoder,
+  type StreamEncoder,
+  type StreamEncoderCtx,
+  type ThinkingPart,
+  type ToolResultContent,
+  type Usage,
+  InvalidRequestError,
+  UnsupportedFeatureError,
+  imageUrl,
+  isObj,
+  mergeUsage,
+  newId,
+  num,
+  packSignature,
+  parseDataUrl,
+  str,
+  unpackSignature,
+} from './canonical.js';
+import { SseParser } from './sse.js';
+import { streamErrorEvent } from './errors.js';
+
+function usageIn(u: unknown): Usage {
+  if (!isObj(u)) return {};
+  const r: Usage = {};
+  if (num(u.input_tokens) !== undefined) r.input = num(u.input_tokens)!;
+  if (num(u.output_tokens) !== undefined) r.output = num(u.output_tokens)!;
+  const itd = isObj(u.input_tokens_details) ? u.input_tokens_details : undefined;
+  if (itd && num(itd.cached_tokens) !== undefined) r.cacheRead = num(itd.cached_tokens)!;
+  if (itd && num(itd.cache_write_tokens) !== undefined) r.cacheWrite = num(itd.cache_write_tokens)!;
+  const otd = isObj(u.output_tokens_details) ? u.output_tokens_details : undefined;
+  if (otd && num(otd.reasoning_tokens) !== undefined) r.reasoning = num(otd.reasoning_tokens)!;
+  return r;
+}
+function usageOut(u: Usage): Record<string, unknown> {
+  const i = u.input ?? 0;
+  const o = u.output ?? 0;
+  return {
+    input_tokens: i,
+    input_tokens_details: { cached_tokens: u.cacheRead ?? 0 },
+    output_tokens: o,
+    output_tokens_details: { reasoning_tokens: u.reasoning ?? 0 },
+    total_tokens: i + o,
+  };
+}
+
+function statusOut(stop: StopReason): { status: string; incomplete_details: unknown } {
+  if (stop === 'max_tokens' || stop === 'context_window') return { status: 'incomplete', incomplete_details: { reason: 'max_output_tokens' } };
+  if (stop === 'content_filter' || stop === 'refusal') return { status: 'incomplete', incomplete_details: { reason: 'content_filter' } };
+  return { status: 'completed', incomplete_details: null };
+}
+function stopIn(status: unknown, incomplete: unknown, hasTools: boolean, refused: boolean): StopReason {
+  if (status === 'incomplete') {
+    const reason = isObj(incomplete) ? incomplete.reason : undefined;
+    return reason === 'content_filter' ? 'content_filter' : 'max_tokens';
+  }
+  if (refused) return 'refusal';
+  return hasTools ? 'tool_use' : 'end_turn';
+}
+
+/** A reasoning item → a thinking part (our own packed encrypted_content is unwrapped). */
+function reasoningToThinking(item: Record<string, unknown>): ThinkingPart {
+  let text = '';
+  if (Array.isArray(item.summary)) for (const s of item.summary) if (isObj(s) && str(s.text)) text += (text ? '\n\n' : '') + str(s.text);
+  if (!text && Array.isArray(item.content)) for (const c of item.content) if (isObj(c) && str(c.text)) text += str(c.text);
+  const enc = str(item.encrypted_content);
+  const u = unpackSignature(enc);
+  if (enc && (u.signature || u.carrier || u.redacted) && enc.startsWith('r67v1.')) {
+    const p: ThinkingPart = { type: 'thinking', text };
+    if (u.signature) p.signature = u.signature;
+    if (u.carrier) p.carrier = u.carrier;
+    if (u.redacted) p.redacted = u.redacted;
+    return p;
+  }
+  const carrier: Carrier = { k: 'resp', enc: enc ?? null };
+  if (str(item.id)) carrier.id = str(item.id)!;
+  return { type: 'thinking', text, carrier };
+}
+function thinkingToReasoningItem(p: ThinkingPart): Record<string, unknown> {
+  const summary = p.text ? [{ type: 'summary_text', text: p.text }] : [];
+  if (p.carrier?.k === 'resp') return { id: p.carrier.id ?? newId('rs_'), type: 'reasoning', summary, encrypted_content: p.carrier.enc ?? null };
+  return { id: newId('rs_'), type: 'reasoning', summary, encrypted_content: packSignature(p.signature, p.carrier, p.redacted) };
+}
+
+// ---------- request decode ----------
+
+function inputParts(c: unknown): Part[] {
+  if (typeof c === 'string') return c ? [{ type: 'text', text: c }] : [];
+  if (!Array.isArray(c)) return [];
+  const parts: Part[] = [];
+  for (const p of c) {
+    if (!isObj(p)) continue;
+    switch (p.type) {
+      case 'input_text':
+      case 'output_text':
+      case 'text':
+        parts.push({ type: 'text', text: str(p.text) ?? '' });
+        break;
+      case 'refusal':
+        parts.push({ type: 'text', text: str(p.refusal) ?? '' });
+        break;
+      case 'input_image': {
+        const url = str(p.image_url);
+        if (!url) {
+          parts.push({ type: 'raw', dialect: 'responses', what: 'an image referenced by file_id', value: p });
+          break;
+        }
+        const d = parseDataUrl(url);
+        parts.push({
+          type: 'image',
+          source: d ? { kind: 'base64', mediaType: d.mediaType, data: d.data } : { kind: 'url', url },
+          ...(str(p.detail) ? { detail: str(p.detail)! } : {}),
+        });
+        break;
+      }
+      case 'input_file': {
+        const d = str(p.file_data) ? parseDataUrl(str(p.file_data)!) : undefined;
+        if (d) parts.push({ type: 'document', mediaType: d.mediaType, data: d.data, ...(str(p.filename) ? { filename: str(p.filename)! } : {}) });
+        else if (str(p.file_url)) parts.push({ type: 'document', mediaType: 'application/pdf', url: str(p.file_url)! });
+        else parts.push({ type: 'raw', dialect: 'responses', what: 'a file referenced by file_id', value: p });
+        break;
+      }
+      default:
+        parts.push({ type: 'raw', dialect: 'responses', what: `a ${String(p.type)} content part`, value: p });
+    }
+  }
+  return parts;
+}
+
+export function decodeRequest(body: unknown): Request {
+  if (!isObj(body)) throw new InvalidRequestError('request body must be a JSON object');
+  const req: Request = { model: str(body.model) ?? '', system: [], messages: [], stream: body.stream === true };
+  const clientOnly: string[] = [];
+  if (str(body.instructions)) req.system.push({ type: 'text', text: str(body.instructions)! });
+  const assistant = (): Message => {
+    const last = req.messages[req.messages.length - 1];
+    if (last && last.role === 'assistant') return last;
+    const m: Message = { role: 'assistant', parts: [] };
+    req.messages.push(m);
+    return m;
+  };
+  const toolResults = (): Message => {
+    const last = req.messages[req.messages.length - 1];
+    if (last && last.role === 'user' && last.parts.every((p) => p.type === 'tool_result')) return last;
+    const m: Message = { role: 'user', parts: [] };
+    req.messages.push(m);
+    return m;
+  };
+  if (typeof body.input === 'string') req.messages.push({ role: 'user', parts: [{ type: 'text', text: body.input }] });
+  else if (Array.isArray(body.input)) {
+    for (const item of body.input) {
+      if (!isObj(item)) continue;
+      const type = item.type ?? (item.role ? 'message' : undefined);
+      switch (type) {
+        case 'message': {
+          if (item.role === 'system' || item.role === 'developer') {
+            for (const p of inputParts(item.content)) if (p.type === 'text') req.system.push(p);
+          } else if (item.role === 'assistant') assistant().parts.push(...inputParts(item.content));
+          else req.messages.push({ role: 'user', parts: inputParts(item.content) });
+          break;
+        }
+        case 'function_call':
+          assistant().parts.push({
+            type: 'tool_call',
+            id: str(item.call_id) ?? str(item.id) ?? newId('call_'),
+            name: str(item.name) ?? '',
+            args: str(item.arguments) ?? '',
+          });
+          break;
+        case 'function_call_output': {
+          const content: ToolResultContent[] = [];
+          if (typeof item.output === 'string') content.push({ type: 'text', text: item.output });
+          else for (const p of inputParts(item.output)) if (p.type === 'text' || p.type === 'image' || p.type === 'document' || p.type === 'raw') content.push(p);
+          toolResults().parts.push({ type: 'tool_result', id: str(item.call_id) ?? '', content });
+          break;
+        }
+        case 'reasoning':
+          assistant().parts.push(reasoningToThinking(item));
+          break;
+        case 'item_reference':
+          clientOnly.push('item_reference (server-stored items)');
+          break;
+        default:
+          req.messages.push({ role: 'user', parts: [{ type: 'raw', dialect: 'responses', what: `a ${String(type)} input item`, value: item }] });
+      }
+    }
+  }
+  if (Array.isArray(body.tools)) {
+    req.tools = body.tools.map((t) => {
+      if (isObj(t) && t.type === 'function') {
+        const ft: FunctionTool = { kind: 'function', name: str(t.name) ?? '', parameters: isObj(t.parameters) ? t.parameters : { type: 'object', properties: {} } };
+        if (str(t.description)) ft.description = str(t.description)!;
+        if (typeof t.strict === 'boolean') ft.strict = t.strict;
+        return ft;
+      }
+      return { kind: 'raw', dialect: 'responses', what: `the ${isObj(t) ? String(t.type) : 'unknown'} tool`, value: t };
+    });
+  }
+  const tc = body.tool_choice;
+  if (tc === 'auto' || tc === 'none' || tc === 'required') req.toolChoice = { type: tc };
+  else if (isObj(tc) && tc.type === 'function' && str(tc.name)) req.toolChoice = { type: 'tool', name: str(tc.name)! };
+  if (typeof body.parallel_tool_calls === 'boolean') req.parallelToolCalls = body.parallel_tool_calls;
+  if (num(body.max_output_tokens) !== undefined) req.maxTokens = num(body.max_output_tokens)!;
+  if (num(body.temperature) !== undefined) req.temperature = num(body.temperature)!;
+  if (num(body.top_p) !== undefined) req.topP = num(body.top_p)!;
+  const user = str(body.user) ?? str(body.safety_identifier);
+  if (user) req.user = user;
+  const fmt = isObj(body.text) && isObj(body.text.format) ? body.text.format : undefined;
+  if (fmt?.type === 'json_object') req.responseFormat = { type: 'json_object' };
+  else if (fmt?.type === 'json_schema' && isObj(fmt.schema))
+    req.responseFormat = {
+      type: 'json_schema',
+      schema: fmt.schema,
+      ...(str(fmt.name) ? { name: str(fmt.name)! } : {}),
+      ...(str(fmt.description) ? { description: str(fmt.description)! } : {}),
+      ...(typeof fmt.strict === 'boolean' ? { strict: fmt.strict } : {}),
+    };
+  if (isObj(body.reasoning) && str(body.reasoning.effort)) {
+    const effort = str(body.reasoning.effort)!;
+    req.reasoning = { enabled: effort !== 'none' && effort !== 'minimal', effort };
+  }
+  if (str(body.previous_response_id)) clientOnly.push('previous_response_id (server-stored conversation state)');
+  if (body.conversation) clientOnly.push('conversation (server-stored conversation state)');
+  if (body.background === true) clientOnly.push('background responses');
+  if (clientOnly.length) (req as Request & { clientOnly?: string[] }).clientOnly = clientOnly;
+  return req;
+}
+
+// ---------- request encode ----------
+
+function encodeInputContent(parts: (Part | ToolResultContent)[]): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  for (const p of parts) {
+    switch (p.type) {
+      case 'text':
+        if (p.text) out.push({ type: 'input_text', text: p.text });
+        break;
+      case 'image':
+        out.push({ type: 'input_image', image_url: imageUrl(p.source), detail: p.detail ?? 'auto' });
+        break;
+      case 'document':
+        if (p.text !== undefined) out.push({ type: 'input_text', text: p.text });
+        else if (p.data !== undefined) out.push({ type: 'input_file', filename: p.filename ?? p.title ?? 'document.pdf', file_data: `data:${p.mediaType};base64,${p.data}` });
+        else out.push({ type: 'input_file', file_url: p.url });
+        break;
+      case 'raw':
+        if (p.dialect !== 'responses') throw new UnsupportedFeatureError('responses', p.what);
+        out.push(p.value as Record<string, unknown>);
+        break;
+      default:
+        break;
+    }
+  }
+  return out;
+}
+
+export function encodeRequest(req: Request, model: string): Record<string, unknown> {
+  const input: Record<string, unknown>[] = [];
+  let wantsEncrypted = req.reasoning?.enabled === true;
+  for (const m of req.messages) {
+    if (m.role === 'user') {
+      const rest: Part[] = [];
+      for (const p of m.parts) {
+        if (p.type === 'tool_result') {
+          const onlyText = p.content.every((c) => c.type === 'text');
+          let output: unknown = onlyText ? p.content.map((c) => (c as { text: string }).text).join('\n\n') : encodeInputContent(p.content);
+          if (p.isError && typeof output === 'string' && !/^error/i.test(output)) output = `Error: ${output}`;
+          input.push({ type: 'function_call_output', call_id: p.id, output });
+        } else if (p.type !== 'thinking' && p.type !== 'tool_call') rest.push(p);
+      }
+      const content = encodeInputContent(rest);
+      if (content.length) input.push({ type: 'message', role: 'user', content });
+      continue;
+    }
+    let text = '';
+    const flush = () => {
+      if (text) input.push({ type: 'message', role: 'assistant', content: text });
+      text = '';
+    };
+    for (const p of m.parts) {
+      if (p.type === 'text') text += p.text;
+      else if (p.type === 'tool_call') {
+        flush();
+        input.push({ type: 'function_call', call_id: p.id, name: p.name, arguments: p.args.trim() ? p.args : '{}' });
+      } else if (p.type === 'thinking') {
+        // Only OpenAI's own reasoning items (with their encrypted content) can go back.
+        if (p.carrier?.k === 'resp' && p.carrier.id && p.carrier.enc) {
+          flush();
+          wantsEncrypted = true;
+          input.push(thinkingToReasoningItem(p));
+        }
+      } else if (p.type === 'raw') {
+        if (p.dialect !== 'responses') throw new UnsupportedFeatureError('responses', p.what);
+        flush();
+        input.push(p.value as Record<string, unknown>);
+      }
+    }
+    flush();
+  }
+  const out: Record<string, unknown> = { model, input };
+  const sys = req.system.map((s) => s.text).filter(Boolean).join('\n\n');
+  if (sys) out.instructions = sys;
+  const tools: Record<string, unknown>[] = [];
+  for (const t of req.tools ?? []) {
+    if (t.kind === 'raw') {
+      if (t.dialect !== 'responses') throw new UnsupportedFeatureError('responses', t.what);
+      tools.push(t.value as Record<string, unknown>);
+      continue;
+    }
+    tools.push({
+      type: 'function',
+      name: t.name,
+      ...(t.description ? { description: t.description } : {}),
+      parameters: t.parameters,
+      strict: t.strict ?? false,
+    });
+  }
+  if (tools.length) {
+    out.tools = tools;
+    const c = req.toolChoice;
+    if (c?.type === 'tool') out.tool_choice = { type: 'function', name: c.name };
+    else if (c) out.tool_choice = c.type;
+    if (req.parallelToolCalls !== undefined) out.parallel_tool_calls = req.parallelToolCalls;
+  }
+  if (req.maxTokens !== undefined) out.max_output_tokens = req.maxTokens;
+  if (req.temperature !== undefined) out.temperature = req.temperature;
+  if (req.topP !== undefined) out.top_p = req.topP;
+  if (req.stop?.length) throw new UnsupportedFeatureError('responses', 'stop sequences');
+  if (req.user) out.safety_identifier = req.user;
+  const rf = req.responseFormat;
+  if (rf?.type === 'json_object') out.text = { format: { type: 'json_object' } };
+  else if (rf?.type === 'json_schema')
+    out.text = {
+      format: {
+        type: 'json_schema',
+        name: rf.name ?? 'response',
+        schema: rf.schema,
+        ...(rf.description ? { description: rf.description } : {}),
+        ...(rf.strict !== undefined ? { strict: rf.strict } : {}),
+      },
+    };
+  const r = req.reasoning;
+  if (r?.effort && ['minimal', 'low', 'medium', 'high'].includes(r.effort)) out.reasoning = { effort: r.effort };
+  out.store = false;
+  if (wantsEncrypted) out.include = ['reasoning.encrypted_content'];
+  out.stream = req.stream;
+  return out;
+}
+
+// ---------- response decode / encode ----------
+
+export function decodeResponse(body: unknown): Response {
+  if (!isObj(body)) throw new InvalidRequestError('upstream response is not a JSON object');
+  const parts: Part[] = [];
+  let refused = false;
+  if (Array.isArray(body.output)) {
+    for (const item of body.output) {
+      if (!isObj(item)) continue;
+      if (item.type === 'message' && Array.isArray(item.content)) {
+        for (const c of item.content) {
+          if (!isObj(c)) continue;
+          if (c.type === 'output_text') parts.push({ type: 'text', text: str(c.text) ?? '' });
+          else if (c.type === 'refusal') {
+            refused = true;
+            parts.push({ type: 'text', text: str(c.refusal) ?? '' });
+          }
+        }
+      } else if (item.type === 'reasoning') parts.push(reasoningToThinking(item));
+      else if (item.type === 'function_call')
+        parts.push({ type: 'tool_call', id: str(item.call_id) ?? str(item.id) ?? newId('call_'), name: str(item.name) ?? '', args: str(item.arguments) ?? '' });
+      else parts.push({ type: 'raw', dialect: 'responses', what: `a ${String(item.type)} output item`, value: item });
+    }
+  }
+  const hasTools = parts.some((p) => p.type === 'tool_call');
+  const r: Response = { parts, stop: stopIn(body.status, body.incomplete_details, hasTools, refused), usage: usageIn(body.usage) };
+  if (str(body.id)) r.id = str(body.id)!;
+  if (str(body.model)) r.model = str(body.model)!;
+  return r;
+}
+
+function baseResponse(id: string, model: string, createdAt: number): Record<string, unknown> {
+  return {
+    id,
+    object: 'response',
+    created_at: createdAt,
+    status: 'in_progress',
+    error: null,
+    incomplete_details: null,
+    instructions: null,
+    max_output_tokens: null,
+    model,
+    output: [],
+    parallel_tool_calls: true,
+    previous_response_id: null,
+    reasoning: { effort: null, summary: null },
+    store: false,
+    temperature: null,
+    text: { format: { type: 'text' } },
+    tool_choice: 'auto',
+    tools: [],
+    top_p: null,
+    truncation: 'disabled',
+    usage: null,
+    metadata: {},
+  };
+}
+
+export function encodeResponse(resp: Response, ctx: { requestedModel: string }): Record<string, unknown> {
+  const output: Record<string, unknown>[] = [];
+  let text = '';
+  let outputText = '';
+  const flush = () => {
+    if (!text) return;
+    output.push({
+      id: newId('msg_'),
+      type: 'message',
+      role: 'assistant',
+      status: 'completed',
+      content: [{ type: 'output_text', text, annotations: [], logprobs: [] }],
+    });
+    outputText += text;
+    text = '';
+  };
+  let hasTool = false;
+  for (const p of resp.parts) {
+    if (p.type === 'text') text += p.text;
+    else if (p.type === 'thinking') {
+      flush();
+      output.push(thinkingToReasoningItem(p));
+    } else if (p.type === 'tool_call') {
+      flush();
+      hasTool = true;
+      output.push({ id: newId('fc_'), type: 'function_call', status: 'completed', call_id: p.id, name: p.name, arguments: p.args.trim() ? p.args : '{}' });
+    } else if (p.type === 'raw' && p.dialect === 'responses') {
+      flush();
+      output.push(p.value as Record<string, unknown>);
+    }
+  }
+  flush();
+  const r = baseResponse(resp.id && resp.id.startsWith('resp_') ? resp.id : newId('resp_'), ctx.requestedModel, Math.floor(Date.now() / 1000));
+  const st = statusOut(hasTool && resp.stop === 'end_turn' ? 'tool_use' : resp.stop);
+  r.status = st.status;
+  r.incomplete_details = st.incomplete_details;
+  r.output = output;
+  r.output_text = outputText;
+  r.usage = usageOut(resp.usage);
+  return r;
+}
+
+// ---------- stream decode ----------
+
+interface ItemState {
+  kind: 'message' | 'reasoning' | 'function_call' | 'other';
+  cidx: number; // reasoning / function_call block
+  argsSeen: boolean;
+  summaryIndex: number;
+  texts: Map<number, number>; // content_index → block (message)
+}
+
+export class ResponsesStreamDecoder implements StreamDecoder {
+  readonly usage: Usage = {};
+  private readonly sse: SseParser;
+  private done = false;
+  private next = 0;
+  private readonly items = new Map<number, ItemState>();
+  private anyTool = false;
+  private refused = false;
+  constructor(private readonly sink: Sink) {
+    this.sse = new SseParser((ev, data) => this.onData(ev, data));
+  }
+  push(text: string): void {
+    if (!this.done) this.sse.push(text);
+  }
+  end(): void {
+    if (this.done) return;
+    this.sse.end();
+    if (this.done) return;
+    this.done = true;
+    this.sink({ type: 'error', message: 'upstream stream ended before response.completed' });
+  }
+
+  private item(i: number): ItemState {
+    let it = this.items.get(i);
+    if (!it) {
+      it = { kind: 'message', cidx: -1, argsSeen: false, summaryIndex: 0, texts: new Map() };
+      this.items.set(i, it);
+    }
+    return it;
+  }
+  private textBlock(it: ItemState, ci: number): number {
+    let b = it.texts.get(ci);
+    if (b === undefined) {
+      b = this.next++;
+      it.texts.set(ci, b);
+      this.sink({ type: 'block_start', index: b, block: { kind: 'text' } });
+    }
+    return b;
+  }
+  private closeItem(it: ItemState): void {
+    for (const b of it.texts.values()) this.sink({ type: 'block_stop', index: b });
+    it.texts.clear();
+    if (it.cidx >= 0) {
+      this.sink({ type: 'block_stop', index: it.cidx });
+      it.cidx = -1;
+    }
+  }
+
+  private onData(event: string | null, data: string): void {
+    if (this.done) return;
+    let j: unknown;
+    try {
+      j = JSON.parse(data);
+    } catch {
+      return;
+    }
+    if (!isObj(j)) return;
+    const type = str(j.type) ?? event;
+    const sink = this.sink;
+    const oi = num(j.output_index) ?? 0;
+    switch (type) {
+      case 'response.created': {
+        const r = isObj(j.response) ? j.response : {};
+        const ev: Event = { type: 'start' };
+        if (str(r.id)) ev.id = str(r.id)!;
+        if (str(r.model)) ev.model = str(r.model)!;
+        sink(ev);
+        break;
+      }
+      case 'response.output_item.added': {
+        const item = isObj(j.item) ? j.item : {};
+        const it = this.item(oi);
+        if (item.type === 'reasoning') {
+          it.kind = 'reasoning';
+          it.cidx = this.next++;
+          sink({ type: 'block_start', index: it.cidx, block: { kind: 'thinking' } });
+        } else if (item.type === 'function_call') {
+          it.kind = 'function_call';
+          this.anyTool = true;
+          it.cidx = this.next++;
+          sink({ type: 'block_start', index: it.cidx, block: { kind: 'tool_call', id: str(item.call_id) ?? str(item.id) ?? newId('call_'), name: str(item.name) ?? '' } });
+          if (str(item.arguments)) {
+            it.argsSeen = true;
+            sink({ type: 'args', index: it.cidx, json: str(item.arguments)! });
+          }
+        } else if (item.type !== 'message') it.kind = 'other';
+        break;
+      }
+      case 'response.content_part.added': {
+        const it = this.item(oi);
+        const part = isObj(j.part) ? j.part : {};
+        if (it.kind === 'message' && (part.type === 'output_text' || part.type === 'refusal')) this.textBlock(it, num(j.content_index) ?? 0);
+        break;
+      }
+      case 'response.output_text.delta':
+      case 'response.refusal.delta': {
+        if (type === 'response.refusal.delta') this.refused = true;
+        const it = this.item(oi);
+        if (it.kind !== 'message') break;
+        const d = str(j.delta);
+        if (d) sink({ type: 'text', index: this.textBlock(it, num(j.content_index) ?? 0), text: d });
+        break;
+      }
+      case 'response.reasoning_summary_text.delta':
+      case 'response.reasoning_text.delta': {
+        const it = this.item(oi);
+        if (it.kind !== 'reasoning' || it.cidx < 0) break;
+        let d = str(j.delta) ?? '';
+        const si = num(j.summary_index) ?? 0;
+        if (si !== it.summaryIndex) {
+          it.summaryIndex = si;
+          d = '\n\n' + d;
+        }
+        if (d) sink({ type: 'text', index: it.cidx, text: d });
+        break;
+      }
+      case 'response.function_call_arguments.delta': {
+        const it = this.item(oi);
+        const d = str(j.delta);
+        if (it.kind === 'function_call' && it.cidx >= 0 && d) {
+          it.argsSeen = true;
+          sink({ type: 'args', index: it.cidx, json: d });
+        }
+        break;
+      }
+      case 'response.function_call_arguments.done': {
+        const it = this.item(oi);
+        if (it.kind === 'function_call' && it.cidx >= 0 && !it.argsSeen && str(j.arguments)) {
+          it.argsSeen = true;
+          sink({ type: 'args', index: it.cidx, json: str(j.arguments)! });
+        }
+        break;
+      }
+      case 'response.content_part.done': {
+        const it = this.item(oi);
+        const ci = num(j.content_index) ?? 0;
+        const b = it.texts.get(ci);
+        if (b !== undefined) {
+          sink({ type: 'block_stop', index: b });
+          it.texts.delete(ci);
+        }
+        break;
+      }
+      case 'response.output_item.done': {
+        const it = this.item(oi);
+        const item = isObj(j.item) ? j.item : {};
+        if (it.kind === 'reasoning' && it.cidx >= 0) {
+          const t = reasoningToThinking(item);
+          const ev: Event = { type: 'thinking_meta', index: it.cidx };
+          if (t.signature) ev.signature = t.signature;
+          if (t.carrier) ev.carrier = t.carrier;
+          sink(ev);
+        } else if (it.kind === 'function_call' && it.cidx >= 0 && !it.argsSeen && str(item.arguments)) {
+          it.argsSeen = true;
+          sink({ type: 'args', index: it.cidx, json: str(item.arguments)! });
+        }
+        this.closeItem(it);
+        break;
+      }
+      case 'response.completed':
+      case 'response.incomplete': {
+        for (const it of this.items.values()) this.closeItem(it);
+        const r = isObj(j.response) ? j.response : {};
+        const u = usageIn(r.usage);
+        mergeUsage(this.usage, u);
+        sink({ type: 'usage', usage: u });
+        sink({ type: 'stop', reason: stopIn(r.status ?? (type === 'response.incomplete' ? 'incomplete' : 'completed'), r.incomplete_details, this.anyTool, this.refused) });
+        this.done = true;
+        sink({ type: 'end' });
+        break;
+      }
+      case 'response.failed': {
+        this.done = true;
+        const r = isObj(j.response) ? j.response : {};
+        const e = isObj(r.error) ? r.error : {};
+        const ev: Event = { type: 'error', message: str(e.message) ?? 'upstream response failed' };
+        if (str(e.code)) ev.errorType = str(e.code)!;
+        sink(ev);
+        break;
+      }
+      case 'error': {
+        this.done = true;
+        const e = isObj(j.error) ? j.error : j;
+        const ev: Event = { type: 'error', message: str(e.message) ?? 'upstream stream error' };
+        const code = str(e.code) ?? str(e.type);
+        if (code && code !== 'error') ev.errorType = code;
+        sink(ev);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+}
+
+// ---------- stream encode ----------
+
+interface OState {
+  kind: 'text' | 'thinking' | 'redacted' | 'tool_call' | 'skip';
+  oi: number;
+  itemId: string;
+  acc: string;
+  callId?: string;
+  name?: string;
+  sig?: string;
+  carrier?: Carrier;
+  data?: string;
+  argsSent: boolean;
+}
+
+/** Canonical events → Responses SSE (response.created … response.completed, with sequence numbers). */
+export class ResponsesStreamEncoder implements StreamEncoder {
+  private out = '';
+  finished = false;
+  private seq = 0;
+  private started = false;
+  private readonly id: string;
+  private readonly createdAt = Math.floor(Date.now() / 1000);
+  private readonly blocks = new Map<number, OState>();
+  private readonly output: Record<string, unknown>[] = [];
+  private nextOi = 0;
+  private readonly usage: Usage = {};
+  private stop: StopReason | undefined;
+  private hasTool = false;
+  private text = '';
+  constructor(private readonly ctx: StreamEncoderCtx) {
+    this.id = newId('resp_');
+  }
+
+  take(): string {
+    const s = this.out;
+    this.out = '';
+    return s;
+  }
+
+  /** `body` is the event's JSON without the closing brace's type/sequence fields. */
+  private emit(type: string, body: string): void {
+    this.out += `event: ${type}\ndata: {"type":"${type}",${body}"sequence_number":${this.seq++}}\n\n`;
+  }
+
+  private ensureStart(): void {
+    if (this.started) return;
+    this.started = true;
+    const r = JSON.stringify(baseResponse(this.id, this.ctx.requestedModel, this.createdAt));
+    this.emit('response.created', `"response":${r},`);
+    this.emit('response.in_progress', `"response":${r},`);
+  }
+
+  private finalItem(st: OState): Record<string, unknown> {
+    switch (st.kind) {
+      case 'text':
+        return {
+          id: st.itemId,
+          type: 'message',
+          role: 'assistant',
+          status: 'completed',
+          content: [{ type: 'output_text', text: st.acc, annotations: [], logprobs: [] }],
+        };
+      case 'tool_call':
+        return { id: st.itemId, type: 'function_call', status: 'completed', call_id: st.callId, name: st.name, arguments: st.acc || '{}' };
+      default: {
+        const p: ThinkingPart = { type: 'thinking', text: st.acc };
+        if (st.sig) p.signature = st.sig;
+        if (st.carrier) p.carrier = st.carrier;
+        if (st.data) p.redacted = st.data;
+        const item = thinkingToReasoningItem(p);
+        item.id = st.itemId;
+        return item;
+      }
+    }
+  }
+
+  on(ev: Event): void {
+    if (this.finished) return;
+    switch (ev.type) {
+      case 'start':
+        if (ev.usage) mergeUsage(this.usage, ev.usage);
+        break;
+      case 'block_start': {
+        this.ensureStart();
+        const b = ev.block;
+        if (b.kind === 'raw') {
+          this.blocks.set(ev.index, { kind: 'skip', oi: -1, itemId: '', acc: '', argsSent: false });
+          break;
+        }
+        const oi = this.nextOi++;
+        let st: OState;
+        if (b.kind === 'text') {
+          st = { kind: 'text', oi, itemId: newId('msg_'), acc: '', argsSent: false };
+          this.emit('response.output_item.added', `"output_index":${oi},"item":{"id":"${st.itemId}","type":"message","role":"assistant","status":"in_progress","content":[]},`);
+          this.emit('response.content_part.added', `"item_id":"${st.itemId}","output_index":${oi},"content_index":0,"part":{"type":"output_text","text":"","annotations":[],"logprobs":[]},`);
+        } else if (b.kind === 'tool_call') {
+          this.hasTool = true;
+          st = { kind: 'tool_call', oi, itemId: newId('fc_'), acc: '', callId: b.id, name: b.name, argsSent: false };
+          this.emit(
+            'response.output_item.added',
+            `"output_index":${oi},"item":${JSON.stringify({ id: st.itemId, type: 'function_call', status: 'in_progress', call_id: b.id, name: b.name, arguments: '' })},`,
+          );
+        } else {
+          st = { kind: b.kind === 'redacted' ? 'redacted' : 'thinking', oi, itemId: newId('rs_'), acc: '', argsSent: false };
+          if (b.kind === 'redacted') st.data = b.data;
+          this.emit('response.output_item.added', `"output_index":${oi},"item":{"id":"${st.itemId}","type":"reasoning","summary":[]},`);
+          if (st.kind === 'thinking')
+            this.emit('response.reasoning_summary_part.added', `"item_id":"${st.itemId}","output_index":${oi},"summary_index":0,"part":{"type":"summary_text","text":""},`);
+        }
+        this.blocks.set(ev.index, st);
+        break;
+      }
+      case 'text': {
+        const st = this.blocks.get(ev.index);
+        if (!st) break;
+        if (st.kind === 'text') {
+          st.acc += ev.text;
+          this.emit('response.output_text.delta', `"item_id":"${st.itemId}","output_index":${st.oi},"content_index":0,"delta":${JSON.stringify(ev.text)},"logprobs":[],`);
+        } else if (st.kind === 'thinking') {
+          st.acc += ev.text;
+          this.emit('response.reasoning_summary_text.delta', `"item_id":"${st.itemId}","output_index":${st.oi},"summary_index":0,"delta":${JSON.stringify(ev.text)},`);
+        }
+        break;
+      }
+      case 'args': {
+        const st = this.blocks.get(ev.index);
+        if (!st || st.kind !== 'tool_call' || !ev.json) break;
+        st.acc += ev.json;
+        this.emit('response.function_call_arguments.delta', `"item_id":"${st.itemId}","output_index":${st.oi},"delta":${JSON.stringify(ev.json)},`);
+        break;
+      }
+      case 'thinking_meta': {
+        const st = this.blocks.get(ev.index);
+        if (!st) break;
+        if (ev.signature) st.sig = ev.signature;
+        if (ev.carrier) st.carrier = ev.carrier;
+        break;
+      }
+      case 'block_stop': {
+        const st = this.blocks.get(ev.index);
+        if (!st) break;
+        this.blocks.delete(ev.index);
+        if (st.kind === 'skip') break;
+        const pre = `"item_id":"${st.itemId}","output_index":${st.oi},`;
+        if (st.kind === 'text') {
+          this.text += st.acc;
+          const t = JSON.stringify(st.acc);
+          this.emit('response.output_text.done', `${pre}"content_index":0,"text":${t},"logprobs":[],`);
+          this.emit('response.content_part.done', `${pre}"content_index":0,"part":{"type":"output_text","text":${t},"annotations":[],"logprobs":[]},`);
+        } else if (st.kind === 'tool_call') {
+          this.emit('response.function_call_arguments.done', `${pre}"name":${JSON.stringify(st.name)},"arguments":${JSON.stringify(st.acc || '{}')},`);
+        } else if (st.kind === 'thinking') {
+          const t = JSON.stringify(st.acc);
+          this.emit('response.reasoning_summary_text.done', `${pre}"summary_index":0,"text":${t},`);
+          this.emit('response.reasoning_summary_part.done', `${pre}"summary_index":0,"part":{"type":"summary_text","text":${t}},`);
+        }
+        const item = this.finalItem(st);
+        this.output[st.oi] = item;
+        this.emit('response.output_item.done', `"output_index":${st.oi},"item":${JSON.stringify(item)},`);
+        break;
+      }
+      case 'usage':
+        mergeUsage(this.usage, ev.usage);
+        break;
+      case 'stop':
+        this.stop = ev.reason;
+        break;
+      case 'end': {
+        this.ensureStart();
+        for (const [i] of [...this.blocks]) this.on({ type: 'block_stop', index: i });
+        let stop = this.stop ?? 'end_turn';
+        if (stop === 'end_turn' && this.hasTool) stop = 'tool_use';
+        const st = statusOut(stop);
+        const r = baseResponse(this.id, this.ctx.requestedModel, this.createdAt);
+        r.status = st.status;
+        r.incomplete_details = st.incomplete_details;
+        r.output = this.output.filter(Boolean);
+        r.usage = usageOut(this.usage);
+        r.output_text = this.text;
+        this.emit(st.status === 'completed' ? 'response.completed' : 'response.incomplete', `"response":${JSON.stringify(r)},`);
+        this.finished = true;
+        break;
+      }
+      case 'error':
+        this.out += streamErrorEvent('responses', ev.message, ev.errorType, this.seq++);
+        this.finished = true;
+        break;
+    }
+  }
+}
+
+export function modelsBody(names: string[]): Record<string, unknown> {
+  return { object: 'list', data: names.map((id) => ({ id, object: 'model', created: 1735689600, owned_by: 'router67' })) };
+}
