@@ -1,0 +1,81 @@
+// IPC between the window and the main process. Every handler checks who is calling (the top frame of one of our
+// router67://app pages) and parses its input with zod before the service sees it.
+import type { IpcMainInvokeEvent } from 'electron';
+import type { z } from 'zod';
+import type { UiService } from '../ui/service.js';
+import {
+  ConfigDraftSchema,
+  describeInputError,
+  ExternalUrlInput,
+  InterceptInput,
+  LogIdInput,
+  LogLimitInput,
+} from '../ui/wire.js';
+import { isAppUrl } from './protocol.js';
+
+export const CH = {
+  features: 'r67:features',
+  status: 'r67:status',
+  loadConfig: 'r67:config:load',
+  validate: 'r67:config:validate',
+  save: 'r67:config:save',
+  setIntercept: 'r67:intercept',
+  recentLog: 'r67:log:recent',
+  logEntry: 'r67:log:entry',
+  openExternal: 'r67:open-external',
+  event: 'r67:event',
+} as const;
+
+export interface IpcMainLike {
+  handle(channel: string, listener: (event: IpcMainInvokeEvent, ...args: unknown[]) => unknown): void;
+  removeHandler(channel: string): void;
+}
+
+export class IpcRefused extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'IpcRefused';
+  }
+}
+
+/** Only the top frame of our own page may call. */
+export function trustedSender(event: Pick<IpcMainInvokeEvent, 'senderFrame'>): boolean {
+  const f = event.senderFrame;
+  if (!f) return false;
+  if (f.parent) return false;
+  return isAppUrl(f.url);
+}
+
+function parse<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
+  const r = schema.safeParse(value);
+  if (!r.success) throw new IpcRefused(describeInputError(r.error));
+  return r.data;
+}
+
+export interface IpcOptions {
+  openExternal(url: string): Promise<void>;
+}
+
+/** Registers every handler; returns a function that removes them. */
+export function registerIpc(ipc: IpcMainLike, service: UiService, opts: IpcOptions): () => void {
+  const handlers: Record<string, (args: unknown[]) => unknown> = {
+    [CH.features]: () => service.features(),
+    [CH.status]: () => service.status(),
+    [CH.loadConfig]: () => service.loadConfig(),
+    [CH.validate]: ([d]) => service.validate(parse(ConfigDraftSchema, d)),
+    [CH.save]: ([d]) => service.save(parse(ConfigDraftSchema, d)),
+    [CH.setIntercept]: ([on]) => service.setIntercept(parse(InterceptInput, on)),
+    [CH.recentLog]: ([n]) => service.recentLog(parse(LogLimitInput, n)),
+    [CH.logEntry]: ([id]) => service.logEntry(parse(LogIdInput, id)),
+    [CH.openExternal]: ([url]) => opts.openExternal(parse(ExternalUrlInput, url)),
+  };
+  for (const [channel, fn] of Object.entries(handlers)) {
+    ipc.handle(channel, (event, ...args) => {
+      if (!trustedSender(event)) throw new IpcRefused(`${channel}: refused, the caller is not the router67 window`);
+      return fn(args);
+    });
+  }
+  return () => {
+    for (const channel of Object.keys(handlers)) ipc.removeHandler(channel);
+  };
+}

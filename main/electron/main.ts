@@ -1,0 +1,5 @@
+// Electron entry point (package.json "main"): starts the menu-bar app.
+import { startApp } from './app.js';
+import { appHooks } from './hooks.js';
+
+void startApp(appHooks());

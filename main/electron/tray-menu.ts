@@ -1,0 +1,123 @@
+// The tray's context menu as a pure function of state (no electron import: unit-tested as is).
+// Every action lives in the menu, since Linux desktops differ in what a click on the icon does.
+
+export interface TrayState {
+  intercept: { enabled: boolean; state: 'off' | 'on' | 'starting' | 'error'; listen: string; error?: string };
+  /** The plain local endpoint, e.g. 127.0.0.1:6767. */
+  http: string;
+  requestsToday: number;
+  configErrors: number;
+  loginItem: { supported: boolean; enabled: boolean };
+  /** A switch is in progress (admin prompt open). */
+  busy: boolean;
+  /** A one-line message for the user, e.g. a refused admin prompt. */
+  notice?: string;
+}
+
+export type TrayAction = 'toggle-intercept' | 'open' | 'toggle-login' | 'quit';
+
+export interface TrayMenuItem {
+  id: string;
+  type: 'normal' | 'checkbox' | 'separator';
+  label?: string;
+  enabled?: boolean;
+  checked?: boolean;
+  action?: TrayAction;
+}
+
+export type TrayLook = 'on' | 'off' | 'error';
+
+export function trayLook(s: TrayState): TrayLook {
+  if (s.intercept.state === 'error' || s.configErrors > 0) return 'error';
+  return s.intercept.enabled && s.intercept.state === 'on' ? 'on' : 'off';
+}
+
+function plural(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+export function stateLine(s: TrayState): string {
+  const today = plural(s.requestsToday, 'request', 'requests') + ' today';
+  switch (s.intercept.state) {
+    case 'on':
+      return `Intercepting on ${s.intercept.listen} · ${today}`;
+    case 'starting':
+      return `Starting interception… · ${today}`;
+    case 'error':
+      return `Interception failed · ${today}`;
+    default:
+      return `Not intercepting · local endpoint ${s.http} · ${today}`;
+  }
+}
+
+export function trayTooltip(s: TrayState): string {
+  const lines = [`router67 — ${stateLine(s)}`];
+  if (s.intercept.state === 'error' && s.intercept.error) lines.push(s.intercept.error);
+  if (s.configErrors) lines.push(`config.toml: ${plural(s.configErrors, 'error', 'errors')}`);
+  if (s.notice) lines.push(s.notice);
+  return lines.join('\n');
+}
+
+export function trayMenuModel(s: TrayState): TrayMenuItem[] {
+  const items: TrayMenuItem[] = [{ id: 'state', type: 'normal', label: stateLine(s), enabled: false }];
+  if (s.intercept.state === 'error' && s.intercept.error) {
+    items.push({ id: 'intercept-error', type: 'normal', label: truncate(s.intercept.error), enabled: false });
+  }
+  if (s.configErrors > 0) {
+    items.push({
+      id: 'config-errors',
+      type: 'normal',
+      label: `config.toml has ${plural(s.configErrors, 'error', 'errors')} — the last good config runs`,
+      enabled: false,
+    });
+  }
+  if (s.notice) items.push({ id: 'notice', type: 'normal', label: truncate(s.notice), enabled: false });
+  items.push(
+    { id: 'sep-1', type: 'separator' },
+    {
+      id: 'intercept',
+      type: 'checkbox',
+      label: s.busy ? 'Intercept (waiting for permission…)' : 'Intercept',
+      checked: s.intercept.enabled,
+      enabled: !s.busy,
+      action: 'toggle-intercept',
+    },
+    { id: 'open', type: 'normal', label: 'Open router67…', enabled: true, action: 'open' },
+    { id: 'sep-2', type: 'separator' },
+    {
+      id: 'login',
+      type: 'checkbox',
+      label: 'Launch at login',
+      checked: s.loginItem.enabled,
+      enabled: s.loginItem.supported,
+      action: 'toggle-login',
+    },
+    { id: 'sep-3', type: 'separator' },
+    { id: 'quit', type: 'normal', label: 'Quit router67', enabled: true, action: 'quit' },
+  );
+  return items;
+}
+
+function truncate(s: string, n = 90): string {
+  const one = s.replace(/\s+/g, ' ').trim();
+  return one.length > n ? one.slice(0, n - 1) + '…' : one;
+}
+
+/** Icon file (in resources/) for a look on a platform: template images on macOS, ICO on Windows, PNG elsewhere. */
+export function trayIconFile(look: TrayLook, platform: NodeJS.Platform): string {
+  const cap = look[0]!.toUpperCase() + look.slice(1);
+  if (platform === 'darwin') return `tray${cap}Template.png`;
+  if (platform === 'win32') return `tray-${look}.ico`;
+  return `tray-${look}.png`;
+}
+
+/** Electron MenuItemConstructorOptions-shaped objects with click handlers bound to actions. */
+export function toMenuTemplate(
+  items: TrayMenuItem[],
+  run: (a: TrayAction) => void,
+): { id: string; type: TrayMenuItem['type']; label?: string; enabled?: boolean; checked?: boolean; click?: () => void }[] {
+  return items.map((i) => {
+    const { action, ...rest } = i;
+    return action ? { ...rest, click: () => run(action) } : rest;
+  });
+}

@@ -1,0 +1,287 @@
+// What the window can do, independent of how it is reached: the Electron IPC handlers (main/electron/ipc.ts) and
+// the daemon's HTTP + SSE API (main/ui/server.ts) both call this one service. Inputs arrive already parsed
+// (main/ui/wire.ts). Nothing returned from here holds a secret value.
+import { readFileSync } from 'node:fs';
+import type { EventEmitter } from 'node:events';
+import type {
+  ConfigDraft,
+  EditorState,
+  Features,
+  InterceptResult,
+  Issue,
+  LogDetail,
+  LogRow,
+  SaveResult,
+  UiEvent,
+  UiStatus,
+} from '../../renderer/api-types.js';
+import type { CoreStatus } from '../core/core.js';
+import type { LogEntry } from '../log/request-log.js';
+import { ConflictError, InvalidEditError, loadEditorState, parseToml, planEdit, readConfigText, saveDraft } from '../config/save.js';
+import { KeychainUnavailableError, SecretStore } from '../secrets/store.js';
+
+/** The part of the Core the UI uses (the real Core satisfies it). */
+export interface UiCore extends Pick<EventEmitter, 'on' | 'off'> {
+  readonly configPath: string;
+  readonly env: NodeJS.ProcessEnv;
+  status(): CoreStatus;
+  readonly log: Pick<EventEmitter, 'on' | 'off'> & { recent(limit?: number): LogEntry[]; get(id: string): LogEntry | undefined };
+  reload(): Promise<boolean>;
+}
+
+/** Turns interception on/off (the privileged part runs through the OS's admin prompt). */
+export interface InterceptControl {
+  set(enabled: boolean): Promise<void>;
+}
+
+/** An error meaning: the user refused (or cancelled) the admin prompt. Nothing changed. */
+export class RefusedError extends Error {
+  readonly refused = true;
+  constructor(message = 'the administrator prompt was refused') {
+    super(message);
+    this.name = 'RefusedError';
+  }
+}
+
+export function isRefusal(e: unknown): boolean {
+  if (!e || typeof e !== 'object') return false;
+  const x = e as { refused?: unknown; code?: unknown; name?: unknown };
+  return x.refused === true || x.code === 'EREFUSED' || x.code === 'ECANCELED' || x.name === 'RefusedError' || x.name === 'ElevationRefused';
+}
+
+export interface CaStatus {
+  trusted: boolean | null;
+  detail?: string;
+}
+
+export interface UiServiceOptions {
+  core: UiCore;
+  secrets?: SecretStore;
+  intercept?: InterceptControl;
+  /** CA trust as `doctor` reports it. */
+  caStatus?: () => Promise<CaStatus> | CaStatus;
+  app: 'electron' | 'daemon';
+  /** Sign-in views exist (issue 6). */
+  signIn?: boolean;
+}
+
+const SECRET_HEADER = /authorization|api[-_]?key|cookie|token|secret|password|session|credential/i;
+
+export function redactHeaders(h: Record<string, string> | undefined): Record<string, string> | undefined {
+  if (!h) return undefined;
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h)) out[k] = SECRET_HEADER.test(k) && !/^\[?redacted/i.test(String(v)) ? '[redacted]' : String(v);
+  return out;
+}
+
+export function toRow(e: LogEntry): LogRow {
+  const { requestHeaders: _h, requestBody: _b, responseBody: _r, ...row } = e;
+  return { ...row, attempts: e.attempts.map((a) => ({ ...a })) };
+}
+
+export function toDetail(e: LogEntry): LogDetail {
+  const d: LogDetail = toRow(e);
+  const h = redactHeaders(e.requestHeaders);
+  if (h) d.requestHeaders = h;
+  if (e.requestBody !== undefined) d.requestBody = e.requestBody;
+  if (e.responseBody !== undefined) d.responseBody = e.responseBody;
+  return d;
+}
+
+export class UiService {
+  private readonly core: UiCore;
+  private readonly secrets: SecretStore;
+  private ca: CaStatus = { trusted: null };
+  private interceptBusy = false;
+
+  constructor(private readonly opts: UiServiceOptions) {
+    this.core = opts.core;
+    this.secrets = opts.secrets ?? SecretStore.none('the keychain is not used by this process');
+    void this.refreshCa();
+  }
+
+  async refreshCa(): Promise<CaStatus> {
+    if (!this.opts.caStatus) return this.ca;
+    try {
+      this.ca = await this.opts.caStatus();
+    } catch (e) {
+      this.ca = { trusted: null, detail: (e as Error).message };
+    }
+    return this.ca;
+  }
+
+  features(): Features {
+    return { signIn: this.opts.signIn === true, interceptToggle: !!this.opts.intercept };
+  }
+
+  status(): UiStatus {
+    const s = this.core.status();
+    return {
+      version: s.version,
+      app: this.opts.app,
+      pid: s.pid,
+      startedAt: s.startedAt,
+      home: s.home,
+      configPath: s.configPath,
+      http: { ...s.http },
+      ...(s.admin ? { admin: { ...s.admin } } : {}),
+      intercept: { ...s.intercept },
+      ca: { ...this.ca },
+      configErrors: s.configErrors.map((i) => ({ ...i })),
+      warnings: [...s.warnings],
+      providers: s.providers.map((p) => ({
+        name: p.name,
+        ...(p.format ? { format: p.format } : {}),
+        models: [...p.models],
+        auth: p.auth,
+        ...(p.authDetail ? { authDetail: p.authDetail } : {}),
+      })),
+      requests: { ...s.requests },
+      keychain: this.secrets.info(),
+    };
+  }
+
+  loadConfig(): EditorState {
+    const st = loadEditorState(this.core.configPath, {
+      hasKeychainSecret: (a) => this.secrets.has(a),
+      hasEnv: (n) => !!this.core.env[n],
+    });
+    return { ...st, keychain: this.secrets.info() };
+  }
+
+  validate(draft: ConfigDraft): Issue[] {
+    const plan = planEdit(readConfigText(this.core.configPath), this.core.configPath, draft, {
+      hasKeychainSecret: (a) => this.secrets.has(a),
+    });
+    return plan.ok ? [] : plan.issues;
+  }
+
+  async save(draft: ConfigDraft): Promise<SaveResult> {
+    const file = this.core.configPath;
+    const before = keychainAccounts(safeRead(file), file);
+    let keychainFailure: { account: string; message: string } | undefined;
+    try {
+      const out = await saveDraft(file, draft, {
+        hasKeychainSecret: (a) => this.secrets.has(a),
+        beforeWrite: async (secrets) => {
+          for (const s of secrets) {
+            try {
+              await this.secrets.set(s.account, s.value);
+            } catch (e) {
+              keychainFailure = { account: s.account, message: (e as Error).message };
+              throw e;
+            }
+          }
+        },
+      });
+      // Keys no provider refers to any more are removed from the keychain.
+      const after = keychainAccounts(out.text, file);
+      for (const a of before) {
+        if (!after.has(a) && this.secrets.has(a)) await this.secrets.delete(a).catch(() => false);
+      }
+      const reloaded = await this.core.reload();
+      return { ok: true, revision: out.revision, reloaded };
+    } catch (e) {
+      if (e instanceof ConflictError) return { ok: false, kind: 'conflict', message: e.message };
+      if (e instanceof InvalidEditError) return { ok: false, kind: 'invalid', issues: e.issues };
+      if (e instanceof KeychainUnavailableError && keychainFailure) {
+        const i = draft.providers.findIndex((p) => (p.auth.keychain.trim() || p.name.trim()) === keychainFailure!.account);
+        return {
+          ok: false,
+          kind: 'invalid',
+          issues: [
+            {
+              path: i >= 0 ? ['providers', i, 'auth', 'newSecret'] : [],
+              message: `${keychainFailure.message}. Use an environment variable instead (nothing was saved).`,
+            },
+          ],
+        };
+      }
+      return { ok: false, kind: 'error', message: (e as Error).message };
+    }
+  }
+
+  async setIntercept(enabled: boolean): Promise<InterceptResult> {
+    const control = this.opts.intercept;
+    const current = () => this.core.status().intercept.enabled;
+    if (!control) return { ok: false, refused: false, enabled: current(), message: 'interception cannot be switched from this process' };
+    if (this.interceptBusy) return { ok: false, refused: false, enabled: current(), message: 'interception is already being switched' };
+    this.interceptBusy = true;
+    try {
+      await control.set(enabled);
+      return { ok: true, enabled: current() };
+    } catch (e) {
+      const refused = isRefusal(e);
+      return {
+        ok: false,
+        refused,
+        enabled: current(),
+        message: refused
+          ? `Interception stays ${current() ? 'on' : 'off'}: the administrator prompt was refused.`
+          : `Could not turn interception ${enabled ? 'on' : 'off'}: ${(e as Error).message}`,
+      };
+    } finally {
+      this.interceptBusy = false;
+    }
+  }
+
+  recentLog(limit: number): LogRow[] {
+    return this.core.log.recent(limit).map(toRow);
+  }
+
+  logEntry(id: string): LogDetail | null {
+    const e = this.core.log.get(id);
+    return e ? toDetail(e) : null;
+  }
+
+  /** Live events for one window/stream. Status follows request activity at most twice a second. */
+  subscribe(onEvent: (e: UiEvent) => void): () => void {
+    let statusTimer: NodeJS.Timeout | undefined;
+    const pushStatus = () => {
+      statusTimer = undefined;
+      onEvent({ type: 'status', status: this.status() });
+    };
+    const onLog = (e: LogEntry) => {
+      onEvent({ type: 'log', entry: toRow(e) });
+      statusTimer ??= setTimeout(pushStatus, 500);
+    };
+    const onStatus = () => {
+      clearTimeout(statusTimer);
+      pushStatus();
+    };
+    const onConfig = () => onEvent({ type: 'config', revision: this.loadConfig().revision });
+    this.core.on('log', onLog);
+    this.core.on('status', onStatus);
+    this.core.on('config', onConfig);
+    this.core.on('config-error', onConfig);
+    const offSecrets = this.secrets.onChange(onStatus);
+    return () => {
+      clearTimeout(statusTimer);
+      this.core.off('log', onLog);
+      this.core.off('status', onStatus);
+      this.core.off('config', onConfig);
+      this.core.off('config-error', onConfig);
+      offSecrets();
+    };
+  }
+}
+
+function safeRead(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function keychainAccounts(text: string, file: string): Set<string> {
+  const out = new Set<string>();
+  const r = parseToml(text, file);
+  if ('error' in r) return out;
+  const ps = Array.isArray(r.raw.providers) ? r.raw.providers : [];
+  for (const p of ps) {
+    const k = (p as { auth?: { keychain?: unknown } })?.auth?.keychain;
+    if (typeof k === 'string') out.add(k);
+  }
+  return out;
+}

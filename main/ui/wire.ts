@@ -1,0 +1,52 @@
+// Input schemas for everything the window sends (IPC in the app, HTTP in the daemon): parsed before use, always.
+import { z } from 'zod';
+import { FORMATS } from '../config/schema.js';
+
+const s = (max: number) => z.string().max(max);
+
+export const AuthDraftSchema = z
+  .object({
+    source: z.enum(['keychain', 'env', 'inline', 'oauth', 'none']),
+    header: s(200),
+    prefix: s(200),
+    value_env: s(200),
+    keychain: s(200),
+    oauth: s(200),
+    secretSet: z.boolean().optional(),
+    newSecret: s(16_384).optional(),
+  })
+  .strict();
+
+export const ProviderDraftSchema = z
+  .object({
+    origin: z.number().int().min(0).max(10_000).optional(),
+    name: s(200),
+    base_url: s(2048),
+    format: z.enum(['', ...FORMATS]),
+    auth: AuthDraftSchema,
+    extra_headers: z.array(z.tuple([s(256), s(8192)])).max(200),
+    models: z.array(z.tuple([s(512), s(512)])).max(5000),
+  })
+  .strict();
+
+export const ConfigDraftSchema = z
+  .object({
+    revision: z.string().regex(/^[0-9a-f]{64}$/, 'expected a sha256 revision'),
+    intercept_hosts: z.array(s(253)).max(200),
+    providers: z.array(ProviderDraftSchema).max(500),
+  })
+  .strict();
+
+export const InterceptInput = z.boolean();
+export const LogLimitInput = z.number().int().min(1).max(10_000);
+export const LogIdInput = z.string().min(1).max(200).regex(/^[A-Za-z0-9._:-]+$/);
+export const ExternalUrlInput = z
+  .string()
+  .max(4096)
+  .refine((u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol), 'only http(s) links open outside');
+
+/** A short, secret-free description of why input was refused. */
+export function describeInputError(e: z.ZodError): string {
+  const i = e.issues[0];
+  return i ? `invalid input at ${i.path.join('.') || '(root)'}: ${i.message}` : 'invalid input';
+}
