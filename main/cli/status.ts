@@ -1,6 +1,5 @@
 // `router67 status`: asks the running daemon over its loopback admin endpoint.
 import { parseArgs } from 'node:util';
-import { request } from 'undici';
 import type { CoreStatus } from '../core/core.js';
 import { paths, resolveHome } from '../core/paths.js';
 import { readToken } from '../admin/server.js';
@@ -15,6 +14,8 @@ export async function fetchStatus(home: string): Promise<CoreStatus | undefined>
   const token = readToken(paths(home).adminToken);
   if (!token) throw new Error(`cannot read the admin token at ${paths(home).adminToken}`);
   try {
+    // loaded here, not at the top: the daemon imports this module too and should not carry all of undici
+    const { request } = await import('undici');
     const r = await request(`${st.admin}/api/status`, { headers: { authorization: `Bearer ${token}` }, headersTimeout: 5000, bodyTimeout: 5000 });
     if (r.statusCode !== 200) throw new Error(`the daemon answered ${r.statusCode}`);
     return (await r.body.json()) as CoreStatus;

@@ -128,15 +128,34 @@ export class RequestLog extends EventEmitter {
     return this.byId.get(id);
   }
 
+  /** Lines wait here briefly so a busy router writes the file in batches, not once per request. */
+  private pending: string[] = [];
+  private pendingBytes = 0;
+  private flushTimer?: NodeJS.Timeout;
+
   private append(line: string): void {
+    this.pending.push(line);
+    this.pendingBytes += line.length;
+    if (this.pendingBytes >= 256 * 1024) this.flush();
+    else this.flushTimer ??= setTimeout(() => this.flush(), 100).unref();
+  }
+
+  /** Writes the waiting lines now. */
+  flush(): void {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    if (!this.pending.length) return;
+    const text = this.pending.join('');
+    this.pending = [];
+    this.pendingBytes = 0;
     const max = this.opts.maxFileBytes ?? 20 * 1024 * 1024;
-    if (this.fileBytes + line.length > max && this.fileBytes > 0) this.rotate();
+    if (this.fileBytes + text.length > max && this.fileBytes > 0) this.rotate();
     if (!this.file) {
       this.file = createWriteStream(this.filePath!, { flags: 'a', mode: 0o600 });
       this.file.on('error', (err) => this.emit('file-error', err));
     }
-    this.file.write(line);
-    this.fileBytes += Buffer.byteLength(line);
+    this.file.write(text);
+    this.fileBytes += Buffer.byteLength(text);
   }
 
   private rotate(): void {
@@ -156,6 +175,7 @@ export class RequestLog extends EventEmitter {
 
   /** Flushes and closes the file. */
   close(): Promise<void> {
+    this.flush();
     const f = this.file;
     this.file = undefined;
     return new Promise((res) => (f ? f.end(res) : res()));

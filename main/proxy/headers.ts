@@ -63,6 +63,16 @@ export function responseHeaders(
 }
 
 const SECRET_HEADER = /(auth|key|token|secret|cookie|session|signature|password)/i;
+const secretName = new Map<string, boolean>();
+
+function isSecretHeader(name: string): boolean {
+  let s = secretName.get(name);
+  if (s === undefined) {
+    s = SECRET_HEADER.test(name);
+    if (secretName.size < 1000) secretName.set(name, s);
+  }
+  return s;
+}
 
 /** A copy safe for logs and the UI: every credential-like header redacted. */
 export function redactHeaders(h: IncomingHttpHeaders | Record<string, string | string[] | undefined>): Record<string, string> {
@@ -70,7 +80,7 @@ export function redactHeaders(h: IncomingHttpHeaders | Record<string, string | s
   for (const k in h) {
     const v = h[k];
     if (v === undefined) continue;
-    out[k] = SECRET_HEADER.test(k) ? '[redacted]' : Array.isArray(v) ? v.join(', ') : v;
+    out[k] = isSecretHeader(k) ? '[redacted]' : Array.isArray(v) ? v.join(', ') : v;
   }
   return out;
 }

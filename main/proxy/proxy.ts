@@ -12,6 +12,7 @@ import { findModel, rewriteModel, type ModelField } from './body.js';
 import { Cooldowns, retryAfterMs } from './cooldown.js';
 import { detectDialect, errorBody, streamErrorEvent } from './dialect.js';
 import { describeTransportError, scrub, summariseErrorBody } from './errors.js';
+import { Cancel, exchange, type UpstreamResponse } from './upstream.js';
 import { redactHeaders, responseHeaders, upstreamHeaders } from './headers.js';
 import { upstreamTarget } from './upstream-url.js';
 import { readUsage, StreamUsage } from './usage.js';
@@ -122,22 +123,22 @@ export class Proxy {
     if (cfg.daemon.log_bodies) entry.requestBody = body.toString('utf8', 0, Math.min(body.length, MAX_LOGGED_BODY));
     this.inFlight++;
     const t0 = performance.now();
-    const ac = new AbortController();
+    const cancel = new Cancel();
     const onClose = () => {
-      if (!res.writableFinished) ac.abort(new ClientGone('client disconnected'));
+      if (!res.writableFinished) cancel.cancel(new ClientGone('client disconnected'));
     };
     res.on('close', onClose);
     const timer = setTimeout(
-      () => ac.abort(new RequestTimeout(`request timeout after ${cfg.daemon.request_timeout_ms} ms`)),
+      () => cancel.cancel(new RequestTimeout(`request timeout after ${cfg.daemon.request_timeout_ms} ms`)),
       cfg.daemon.request_timeout_ms,
     );
     try {
-      const outcome = await this.walk(req, res, body, field, chain, dialect, entry, cfg, ac, t0);
+      const outcome = await this.walk(req, res, body, field, chain, dialect, entry, cfg, cancel, t0);
       if (outcome === 'fallback') this.allFailed(res, dialect, entry, field.model);
       else if (outcome === 'aborted') {
         entry.state = 'error';
-        entry.error = ac.signal.reason instanceof Error ? ac.signal.reason.message : 'aborted';
-        if (!res.headersSent && !(ac.signal.reason instanceof ClientGone)) {
+        entry.error = cancel.reason?.message ?? 'aborted';
+        if (!res.headersSent && !(cancel.reason instanceof ClientGone)) {
           entry.status = 504;
           this.sendError(res, dialect, 504, entry.error);
         } else if (!res.writableEnded) res.destroy();
@@ -162,12 +163,12 @@ export class Proxy {
     dialect: Dialect,
     entry: LogEntry,
     cfg: Config,
-    ac: AbortController,
+    cancel: Cancel,
     t0: number,
   ): Promise<Outcome> {
     const allCooling = chain.every((p) => this.cooldowns.remaining(p.name) > 0);
     for (const p of chain) {
-      if (ac.signal.aborted) return 'aborted';
+      if (cancel.cancelled) return 'aborted';
       const upstreamModel = p.available_models[field.model]!;
       const a0 = performance.now();
       const attempt: Attempt = { provider: p.name, model: upstreamModel, status: null, error: null, formatIn: dialect, formatOut: p.format ?? dialect, durationMs: 0 };
@@ -194,22 +195,25 @@ export class Proxy {
       }
       const secrets = Object.values(auth);
       const target = upstreamTarget(p.base_url, req.url ?? '/');
-      let resp: Dispatcher.ResponseData;
+      let resp: UpstreamResponse;
       try {
-        resp = await this.deps.dispatcher().request({
-          origin: target.origin,
-          path: target.path,
-          method: (req.method ?? 'POST') as Dispatcher.HttpMethod,
-          headers: upstreamHeaders(req.headers, true, { ...p.extra_headers, ...auth }),
-          body: rewriteModel(body, field, upstreamModel),
-          signal: ac.signal,
-          headersTimeout: cfg.daemon.first_byte_timeout_ms,
-          bodyTimeout: cfg.daemon.request_timeout_ms,
-        });
+        resp = await exchange(
+          this.deps.dispatcher(),
+          {
+            origin: target.origin,
+            path: target.path,
+            method: (req.method ?? 'POST') as Dispatcher.HttpMethod,
+            headers: upstreamHeaders(req.headers, true, { ...p.extra_headers, ...auth }),
+            body: rewriteModel(body, field, upstreamModel),
+            headersTimeout: cfg.daemon.first_byte_timeout_ms,
+            bodyTimeout: cfg.daemon.request_timeout_ms,
+          },
+          cancel,
+        );
       } catch (err) {
         done();
-        if (ac.signal.aborted) {
-          attempt.error = ac.signal.reason instanceof Error ? ac.signal.reason.message : 'aborted';
+        if (cancel.cancelled) {
+          attempt.error = cancel.reason!.message;
           return 'aborted';
         }
         attempt.error = scrub(describeTransportError(err), secrets);
@@ -218,7 +222,7 @@ export class Proxy {
       attempt.status = resp.statusCode;
       attempt.ttfbMs = round(performance.now() - a0);
       if (resp.statusCode === 429 || resp.statusCode >= 500) {
-        const text = await readSome(resp.body, MAX_ERROR_BODY);
+        const text = await resp.text(MAX_ERROR_BODY);
         const ct = header(resp.headers, 'content-type');
         attempt.error = scrub(summariseErrorBody(text, ct), secrets) || `HTTP ${resp.statusCode}`;
         if (resp.statusCode === 429) {
@@ -236,8 +240,8 @@ export class Proxy {
       const ct = header(resp.headers, 'content-type') ?? '';
       const streaming = /^text\/event-stream|^application\/x-ndjson/i.test(ct);
       const outcome = streaming
-        ? await this.relayStream(res, resp, extra, dialect, ct, entry, attempt, ac, t0, secrets)
-        : await this.relayWhole(res, resp, extra, entry, attempt, ac, t0, cfg, secrets);
+        ? await this.relayStream(res, resp, extra, dialect, ct, entry, attempt, cancel, t0, secrets)
+        : await this.relayWhole(res, resp, extra, entry, attempt, cancel, t0, cfg, secrets);
       done();
       if (outcome === 'fallback') {
         entry.provider = entry.upstreamModel = entry.status = undefined;
@@ -251,25 +255,30 @@ export class Proxy {
   /** A non-streaming answer: read whole (so a drop mid-body can still fall back), then sent at once. */
   private async relayWhole(
     res: ServerResponse,
-    resp: Dispatcher.ResponseData,
+    resp: UpstreamResponse,
     extra: Record<string, string>,
     entry: LogEntry,
     attempt: Attempt,
-    ac: AbortController,
+    cancel: Cancel,
     t0: number,
     cfg: Config,
     secrets: string[],
   ): Promise<Outcome> {
     const chunks: Buffer[] = [];
     let size = 0;
-    try {
-      for await (const c of resp.body) {
-        chunks.push(c as Buffer);
-        size += (c as Buffer).length;
-      }
-    } catch (err) {
-      if (ac.signal.aborted) return 'aborted';
-      attempt.error = `response body cut off: ${scrub(describeTransportError(err), secrets)}`;
+    const failure = await new Promise<Error | undefined>((resolve) =>
+      resp.attach({
+        data: (c) => {
+          chunks.push(c);
+          size += c.length;
+        },
+        end: () => resolve(undefined),
+        error: resolve,
+      }),
+    );
+    if (failure) {
+      if (cancel.cancelled) return 'aborted';
+      attempt.error = `response body cut off: ${scrub(describeTransportError(failure), secrets)}`;
       return 'fallback';
     }
     const buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
@@ -303,17 +312,16 @@ export class Proxy {
    */
   private relayStream(
     res: ServerResponse,
-    resp: Dispatcher.ResponseData,
+    resp: UpstreamResponse,
     extra: Record<string, string>,
     dialect: Dialect,
     ct: string,
     entry: LogEntry,
     attempt: Attempt,
-    ac: AbortController,
+    cancel: Cancel,
     t0: number,
     secrets: string[],
   ): Promise<Outcome> {
-    const body = resp.body;
     const encoding = header(resp.headers, 'content-encoding');
     const compressed = !!encoding && encoding !== 'identity';
     const ndjson = /ndjson/i.test(ct);
@@ -330,18 +338,17 @@ export class Proxy {
       const headers = responseHeaders(resp.headers, true);
       Object.assign(headers, extra);
       res.writeHead(resp.statusCode, headers);
-      res.flushHeaders();
       entry.ttfbMs = round(performance.now() - t0);
       entry.state = 'streaming';
       this.deps.log.update(entry);
     };
     const write = (b: Buffer) => {
       entry.bytesOut += b.length;
-      if (!res.write(b)) body.pause();
+      if (!res.write(b)) resp.pause();
     };
 
     return new Promise<Outcome>((resolve) => {
-      const onDrain = () => body.resume();
+      const onDrain = () => resp.resume();
       res.on('drain', onDrain);
       const settle = (o: Outcome) => {
         res.off('drain', onDrain);
@@ -350,7 +357,7 @@ export class Proxy {
         entry.outputTokens = usage.outputTokens;
         resolve(o);
       };
-      body.on('data', (chunk: Buffer) => {
+      const onData = (chunk: Buffer) => {
         if (!started) start();
         if (compressed) {
           usageSink?.write(chunk);
@@ -372,8 +379,8 @@ export class Proxy {
         if (!sawEnd && hasAny(out, terminators!)) sawEnd = true;
         usage.push(out);
         write(out);
-      });
-      body.on('end', () => {
+      };
+      const onEnd = () => {
         if (!started) start();
         if (tail) {
           usage.push(tail);
@@ -390,11 +397,11 @@ export class Proxy {
         }
         res.end();
         settle('done');
-      });
-      body.on('error', (err: unknown) => {
-        if (ac.signal.aborted) {
-          if (started && !res.writableEnded && !(ac.signal.reason instanceof ClientGone)) {
-            const msg = ac.signal.reason instanceof Error ? ac.signal.reason.message : 'aborted';
+      };
+      const onError = (err: Error) => {
+        if (cancel.cancelled) {
+          if (started && !res.writableEnded && !(cancel.reason instanceof ClientGone)) {
+            const msg = cancel.reason!.message;
             res.end(streamErrorEvent(dialect, msg));
             entry.error = msg;
             entry.state = 'error';
@@ -410,7 +417,8 @@ export class Proxy {
         if (compressed) res.destroy();
         else res.end(streamErrorEvent(dialect, msg));
         settle('done');
-      });
+      };
+      resp.attach({ data: onData, end: onEnd, error: onError });
     });
   }
 
@@ -441,23 +449,6 @@ function round(ms: number): number {
 function header(h: Record<string, string | string[] | undefined>, name: string): string | undefined {
   const v = h[name];
   return Array.isArray(v) ? v[0] : v;
-}
-
-/** Reads at most `max` bytes of a body as text, then discards the rest. Never throws. */
-async function readSome(body: Dispatcher.ResponseData['body'], max: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const c of body) {
-      if (size < max) {
-        chunks.push(c as Buffer);
-        size += (c as Buffer).length;
-      }
-    }
-  } catch {
-    /* a broken error body still tells us the status */
-  }
-  return Buffer.concat(chunks).toString('utf8', 0, Math.min(size, max));
 }
 
 /** Index just past the last complete SSE event ("\n\n" or "\r\n\r\n"), or 0. */

@@ -1,0 +1,112 @@
+// Measuring helpers for the benchmark: processes, /proc CPU and memory, latency percentiles, load loops.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { Pool } from 'undici';
+
+export interface Proc {
+  child: ChildProcess;
+  pid: number;
+  stop(): void;
+}
+
+/** Spawns a node script and waits for a line matching `re`; returns the match. */
+export function startProcess(args: string[], env: NodeJS.ProcessEnv, re: RegExp, ms = 15_000): Promise<{ proc: Proc; match: RegExpExecArray }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`timed out starting ${args.join(' ')}:\n${out}`));
+    }, ms);
+    const on = (d: Buffer) => {
+      out += d.toString();
+      const m = re.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        child.stdout!.off('data', on);
+        child.stderr!.off('data', on);
+        child.stdout!.resume();
+        child.stderr!.resume();
+        resolve({ proc: { child, pid: child.pid!, stop: () => child.kill('SIGKILL') }, match: m });
+      }
+    };
+    child.stdout!.on('data', on);
+    child.stderr!.on('data', on);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${args.join(' ')} exited ${code}:\n${out}`));
+    });
+  });
+}
+
+const TICK_MS = 10; // USER_HZ is 100 on Linux
+
+/** CPU time (user + system) of a process so far, in ms (Linux /proc). */
+export function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+}
+
+/** Resident and peak resident memory of a process, in MB (Linux /proc). */
+export function memMb(pid: number): { rss: number; peak: number } {
+  const s = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(s)?.[1] ?? 0);
+  return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
+}
+
+export function pct(sorted: number[], p: number): number {
+  if (!sorted.length) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+export interface RunResult {
+  n: number;
+  seconds: number;
+  p50: number;
+  p99: number;
+  ttfbP50?: number;
+  ttfbP99?: number;
+  errors: number;
+}
+
+/**
+ * Sends `n` POSTs of `body` over `connections` keep-alive connections. For streams, time to first byte is
+ * the first body chunk. Bounded: stops after n requests or maxSeconds, whichever comes first.
+ */
+export async function load(url: string, path: string, body: Buffer, n: number, connections: number, maxSeconds = 60): Promise<RunResult> {
+  const pool = new Pool(url, { connections, pipelining: 1, keepAliveTimeout: 60_000 });
+  const lat: number[] = [];
+  const ttfb: number[] = [];
+  let next = 0;
+  let errors = 0;
+  const t0 = performance.now();
+  const deadline = t0 + maxSeconds * 1000;
+  const worker = async () => {
+    while (next < n && performance.now() < deadline) {
+      next++;
+      const s = performance.now();
+      try {
+        const r = await pool.request({ path, method: 'POST', body, headers: { 'content-type': 'application/json', 'x-api-key': 'bench-client', 'anthropic-version': '2023-06-01' } });
+        let first = true;
+        for await (const _c of r.body) {
+          if (first) {
+            ttfb.push(performance.now() - s);
+            first = false;
+          }
+        }
+        if (r.statusCode !== 200) errors++;
+      } catch {
+        errors++;
+      }
+      lat.push(performance.now() - s);
+    }
+  };
+  await Promise.all(Array.from({ length: connections }, worker));
+  const seconds = (performance.now() - t0) / 1000;
+  await pool.close();
+  lat.sort((a, b) => a - b);
+  ttfb.sort((a, b) => a - b);
+  return { n: lat.length, seconds, p50: pct(lat, 50), p99: pct(lat, 99), ttfbP50: pct(ttfb, 50), ttfbP99: pct(ttfb, 99), errors };
+}

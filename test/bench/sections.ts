@@ -1,0 +1,15 @@
+// Further benchmark sections (TLS handshakes, translated streaming, …) register here; bench.ts runs them in order.
+export interface BenchContext {
+  home: string;
+  upstreamPort: number;
+  routerUrl: string;
+  routerPid: number;
+  N(n: number): number;
+  /** [label, measured value, limit, unit]: add a row for each target a section measures. */
+  checks: [string, number, number, string][];
+  fmt(n: number | undefined, digits?: number): string;
+}
+
+export type BenchSection = (ctx: BenchContext) => Promise<void>;
+
+export const extraSections: BenchSection[] = [];
