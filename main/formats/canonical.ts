@@ -386,8 +386,8 @@ export class ThinkSplitter {
       this.pending = '';
       if (lead.startsWith(OPEN)) {
         this.state = 1;
-        s = lead.slice(OPEN.length).replace(/^\s*\n/, '');
-        if (!s) return;
+        this.trimLead = true;
+        s = lead.slice(OPEN.length);
       } else {
         this.state = 2;
         this.onText(all);
@@ -395,6 +395,11 @@ export class ThinkSplitter {
       }
     }
     // inside <think>
+    if (this.trimLead) {
+      s = s.replace(/^\s+/, '');
+      if (!s) return;
+      this.trimLead = false;
+    }
     const data = this.pending + s;
     const end = data.indexOf(CLOSE);
     if (end >= 0) {
