@@ -1,7 +1,7 @@
 // Every exchange becomes one LogEntry: kept in a bounded in-memory ring for live views (events) and
 // appended, once finished, to a rotating JSONL file. Entries never hold secrets (headers are redacted at capture).
 import { EventEmitter } from 'node:events';
-import { createWriteStream, existsSync, mkdirSync, renameSync, statSync, unlinkSync, type WriteStream } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 export type Dialect = 'anthropic' | 'openai' | 'responses' | 'ollama' | 'unknown';
@@ -59,7 +59,8 @@ export class RequestLog extends EventEmitter {
   private readonly byId = new Map<string, LogEntry>();
   private seq = 0;
   private readonly prefix = Date.now().toString(36);
-  private file?: WriteStream;
+  /** The open JSONL file; written synchronously, but only once per batch (every 100 ms at most). */
+  private fd?: number;
   private fileBytes = 0;
   private readonly filePath?: string;
   total = 0;
@@ -150,18 +151,20 @@ export class RequestLog extends EventEmitter {
     this.pendingBytes = 0;
     const max = this.opts.maxFileBytes ?? 20 * 1024 * 1024;
     if (this.fileBytes + text.length > max && this.fileBytes > 0) this.rotate();
-    if (!this.file) {
-      this.file = createWriteStream(this.filePath!, { flags: 'a', mode: 0o600 });
-      this.file.on('error', (err) => this.emit('file-error', err));
+    try {
+      this.fd ??= openSync(this.filePath!, 'a', 0o600);
+      const buf = Buffer.from(text);
+      writeSync(this.fd, buf);
+      this.fileBytes += buf.length;
+    } catch (err) {
+      this.emit('file-error', err);
     }
-    this.file.write(text);
-    this.fileBytes += Buffer.byteLength(text);
   }
 
   private rotate(): void {
     const keep = this.opts.keepFiles ?? 5;
-    this.file?.end();
-    this.file = undefined;
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
     const p = this.filePath!;
     try {
       if (existsSync(`${p}.${keep}`)) unlinkSync(`${p}.${keep}`);
@@ -176,8 +179,8 @@ export class RequestLog extends EventEmitter {
   /** Flushes and closes the file. */
   close(): Promise<void> {
     this.flush();
-    const f = this.file;
-    this.file = undefined;
-    return new Promise((res) => (f ? f.end(res) : res()));
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+    return Promise.resolve();
   }
 }

@@ -1,0 +1,74 @@
+// First-byte timeout falls through; the whole-request timeout ends the exchange; the request log stays bounded and rotates.
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import OpenAI from 'openai';
+import { RequestLog } from '../../main/log/request-log.js';
+import { provider, startCore, type TestCore } from '../helpers/core.js';
+import { startMockUpstream, type MockUpstream } from '../helpers/mock-upstream.js';
+
+describe('timeouts', () => {
+  let a: MockUpstream, b: MockUpstream;
+  let t: TestCore;
+  before(async () => {
+    a = await startMockUpstream('alpha', 'hang');
+    b = await startMockUpstream('beta');
+    t = await startCore(`[daemon]\nfirst_byte_timeout_ms = 300\nrequest_timeout_ms = 1500\n` + provider('alpha', a.url, { m: 'a' }) + provider('beta', b.url, { m: 'b', solo: 's' }));
+  });
+  after(async () => {
+    await t.stop();
+    await a.close();
+    await b.close();
+  });
+
+  it('treats a silent upstream as a transport error after the first-byte timeout and moves on', async () => {
+    const client = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: 'x', maxRetries: 0 });
+    const r = await client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }] });
+    assert.equal(r.choices[0]?.message.content, 'Hello from beta!');
+    const e = t.core.log.recent(1)[0]!;
+    assert.match(e.attempts[0]!.error ?? '', /first-byte timeout/);
+    assert.equal(e.attempts[0]!.status, null);
+  });
+
+  it('ends a stream that outlives the whole-request timeout with an error event', async () => {
+    b.words = Array.from({ length: 1200 }, (_, i) => ` w${i}`); // ~2 ms apart: longer than 1.5 s
+    const client = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: 'x', maxRetries: 0 });
+    await assert.rejects(client.chat.completions.stream({ model: 'solo', messages: [{ role: 'user', content: 'hi' }] }).finalChatCompletion(), /request timeout/);
+    const e = t.core.log.recent(1)[0]!;
+    assert.equal(e.state, 'error');
+    assert.match(e.error ?? '', /request timeout/);
+  });
+});
+
+describe('request log', () => {
+  it('keeps a bounded ring, newest first', () => {
+    const log = new RequestLog({ capacity: 3 });
+    for (let i = 0; i < 5; i++) log.begin({ dialect: 'openai', method: 'POST', path: `/${i}`, stream: false });
+    assert.deepEqual(log.recent().map((e) => e.path), ['/4', '/3', '/2']);
+    assert.equal(log.total, 5);
+    assert.equal(log.get(log.recent()[2]!.id)?.path, '/2');
+  });
+
+  it('appends finished entries as JSONL and rotates by size', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'router67-log-'));
+    try {
+      const log = new RequestLog({ dir, maxFileBytes: 2000, keepFiles: 2 });
+      for (let i = 0; i < 40; i++) {
+        const e = log.begin({ dialect: 'anthropic', method: 'POST', path: '/v1/messages', stream: false, model: `m${i}` });
+        log.finish(e);
+        log.flush();
+      }
+      await log.close();
+      const cur = readFileSync(join(dir, 'requests.jsonl'), 'utf8').trim().split('\n');
+      assert.ok(cur.length > 0);
+      assert.equal(JSON.parse(cur.at(-1)!).model, 'm39');
+      assert.ok(existsSync(join(dir, 'requests.jsonl.1')));
+      assert.ok(existsSync(join(dir, 'requests.jsonl.2')));
+      assert.ok(!existsSync(join(dir, 'requests.jsonl.3')));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
