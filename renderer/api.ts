@@ -1,0 +1,178 @@
+// The one Api the views use, with two backings: the Electron preload bridge (IPC) and the headless daemon's
+// HTTP + SSE API (same origin, session cookie set by the token link).
+import type {
+  Api,
+  ConfigDraft,
+  EditorState,
+  Features,
+  InterceptResult,
+  Issue,
+  LogDetail,
+  LogRow,
+  Router67Bridge,
+  SaveResult,
+  UiEvent,
+  UiStatus,
+} from './api-types.js';
+
+export type { Api } from './api-types.js';
+
+declare global {
+  interface Window {
+    router67?: Router67Bridge;
+  }
+}
+
+/** Only the draft's own fields cross the boundary (the main side refuses anything else). */
+export function draftOnly(d: ConfigDraft): ConfigDraft {
+  return {
+    revision: d.revision,
+    intercept_hosts: [...d.intercept_hosts],
+    providers: d.providers.map((p) => {
+      const auth: ConfigDraft['providers'][number]['auth'] = {
+        source: p.auth.source,
+        header: p.auth.header,
+        prefix: p.auth.prefix,
+        value_env: p.auth.value_env,
+        keychain: p.auth.keychain,
+        oauth: p.auth.oauth,
+      };
+      if (p.auth.newSecret) auth.newSecret = p.auth.newSecret;
+      return {
+        ...(p.origin !== undefined ? { origin: p.origin } : {}),
+        name: p.name,
+        base_url: p.base_url,
+        format: p.format,
+        auth,
+        extra_headers: p.extra_headers.map(([k, v]) => [k, v] as [string, string]),
+        models: p.models.map(([k, v]) => [k, v] as [string, string]),
+      };
+    }),
+  };
+}
+
+export class IpcApi implements Api {
+  readonly kind = 'ipc' as const;
+  constructor(private readonly b: Router67Bridge) {}
+  features(): Promise<Features> {
+    return this.b.features();
+  }
+  status(): Promise<UiStatus> {
+    return this.b.status();
+  }
+  loadConfig(): Promise<EditorState> {
+    return this.b.loadConfig();
+  }
+  validate(d: ConfigDraft): Promise<Issue[]> {
+    return this.b.validate(draftOnly(d));
+  }
+  save(d: ConfigDraft): Promise<SaveResult> {
+    return this.b.save(draftOnly(d));
+  }
+  setIntercept(on: boolean): Promise<InterceptResult> {
+    return this.b.setIntercept(on);
+  }
+  recentLog(limit: number): Promise<LogRow[]> {
+    return this.b.recentLog(limit);
+  }
+  logEntry(id: string): Promise<LogDetail | null> {
+    return this.b.logEntry(id);
+  }
+  subscribe(fn: (e: UiEvent) => void): () => void {
+    return this.b.onEvent(fn);
+  }
+  openExternal(url: string): Promise<void> {
+    return this.b.openExternal(url);
+  }
+}
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class HttpApi implements Api {
+  readonly kind = 'http' as const;
+  constructor(private readonly base = '/api/ui') {}
+
+  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const init: RequestInit = {
+      method,
+      credentials: 'same-origin',
+      cache: 'no-store',
+      headers: { accept: 'application/json', 'x-router67': '1', ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    };
+    if (body !== undefined) init.body = JSON.stringify(body);
+    const res = await fetch(this.base + path, init);
+    const text = await res.text();
+    let data: unknown = null;
+    try {
+      data = text ? JSON.parse(text) : null;
+    } catch {
+      /* not JSON */
+    }
+    if (!res.ok) {
+      const msg = (data as { error?: string } | null)?.error ?? `${res.status} ${res.statusText}`;
+      throw new HttpError(res.status, res.status === 401 ? 'session expired: open the link that `router67` prints again' : msg);
+    }
+    return data as T;
+  }
+
+  features(): Promise<Features> {
+    return this.call('GET', '/features');
+  }
+  status(): Promise<UiStatus> {
+    return this.call('GET', '/status');
+  }
+  loadConfig(): Promise<EditorState> {
+    return this.call('GET', '/config');
+  }
+  validate(d: ConfigDraft): Promise<Issue[]> {
+    return this.call('POST', '/config/validate', draftOnly(d));
+  }
+  save(d: ConfigDraft): Promise<SaveResult> {
+    return this.call('PUT', '/config', draftOnly(d));
+  }
+  setIntercept(enabled: boolean): Promise<InterceptResult> {
+    return this.call('POST', '/intercept', { enabled });
+  }
+  recentLog(limit: number): Promise<LogRow[]> {
+    return this.call('GET', `/log?limit=${limit}`);
+  }
+  logEntry(id: string): Promise<LogDetail | null> {
+    return this.call('GET', `/log/${encodeURIComponent(id)}`);
+  }
+  subscribe(fn: (e: UiEvent) => void): () => void {
+    const es = new EventSource(`${this.base}/events`, { withCredentials: false });
+    const on = (type: UiEvent['type']) => (m: MessageEvent<string>) => {
+      try {
+        const data = JSON.parse(m.data) as unknown;
+        if (type === 'log') fn({ type, entry: data as LogRow });
+        else if (type === 'status') fn({ type, status: data as UiStatus });
+        else fn({ type, revision: (data as { revision: string }).revision });
+      } catch {
+        /* ignore a broken frame */
+      }
+    };
+    es.addEventListener('log', on('log'));
+    es.addEventListener('status', on('status'));
+    es.addEventListener('config', on('config'));
+    let opened = 0;
+    es.addEventListener('open', () => {
+      // After a reconnect the views re-read what they may have missed.
+      if (opened++ > 0) fn({ type: 'config', revision: '' });
+    });
+    return () => es.close();
+  }
+  async openExternal(url: string): Promise<void> {
+    if (/^https?:\/\//i.test(url)) window.open(url, '_blank', 'noopener,noreferrer');
+  }
+}
+
+export function createApi(): Api {
+  return window.router67 ? new IpcApi(window.router67) : new HttpApi();
+}

@@ -1,0 +1,194 @@
+// Status: interception on/off (with the switch), where router67 listens, CA trust, keychain, config errors from
+// hot reload (file, line, key), warnings, providers and request counts.
+import type { Api, Features, UiEvent, UiStatus } from '../api-types.js';
+import { clear, fmtInt, h, toast } from '../dom.js';
+import type { View, ViewContext } from './registry.js';
+
+class StatusView implements View {
+  private api!: Api;
+  private features: Features = { signIn: false, interceptToggle: false };
+  private status?: UiStatus;
+  private busy = false;
+  private notice?: string;
+  private readonly body = h('div', { class: 'status-grid' });
+
+  async mount(root: HTMLElement, ctx: ViewContext): Promise<void> {
+    this.api = ctx.api;
+    root.append(
+      h('header', { class: 'view-head' }, h('div', null, h('h1', { text: 'Status' }), h('p', { class: 'sub', text: 'What router67 is doing right now.' }))),
+      this.body,
+    );
+    try {
+      this.features = await this.api.features();
+      this.status = await this.api.status();
+    } catch (e) {
+      this.body.append(h('div', { class: 'banner banner-error', role: 'alert', text: (e as Error).message }));
+      return;
+    }
+    this.render();
+  }
+
+  shown(): void {
+    void this.api.status().then((s) => {
+      this.status = s;
+      this.render();
+    });
+  }
+
+  onEvent(e: UiEvent): void {
+    if (e.type === 'status') {
+      this.status = e.status;
+      this.render();
+    }
+  }
+
+  private async toggle(on: boolean): Promise<void> {
+    this.busy = true;
+    this.notice = undefined;
+    this.render();
+    try {
+      const r = await this.api.setIntercept(on);
+      if (!r.ok) {
+        this.notice = r.message;
+        toast(r.message, 'error');
+      }
+      this.status = await this.api.status();
+    } catch (e) {
+      this.notice = (e as Error).message;
+    } finally {
+      this.busy = false;
+      this.render();
+      (this.body.querySelector('#intercept-switch') as HTMLElement | null)?.focus();
+    }
+  }
+
+  private render(): void {
+    const s = this.status;
+    if (!s) return;
+    const focusedId = (document.activeElement as HTMLElement | null)?.id;
+    clear(this.body);
+    const card = (title: string, cls: string, ...kids: (Node | null | false)[]) => h('section', { class: `card ${cls}` }, h('h2', { text: title }), ...kids.filter((k): k is Node => !!k));
+    const kv = (k: string, v: string, cls = '') => h('div', { class: 'kv' }, h('dt', { text: k }), h('dd', { class: cls, text: v }));
+
+    // Interception
+    const on = s.intercept.enabled;
+    const canToggle = this.features.interceptToggle;
+    const sw = h(
+      'button',
+      {
+        type: 'button',
+        id: 'intercept-switch',
+        class: 'switch' + (on ? ' on' : ''),
+        role: 'switch',
+        'aria-checked': on,
+        'aria-label': 'Intercept API hosts',
+        disabled: this.busy || !canToggle,
+        onclick: () => void this.toggle(!on),
+      },
+      h('span', { class: 'knob', 'aria-hidden': 'true' }),
+    );
+    const stateWord =
+      this.busy ? 'Waiting for permission…' : s.intercept.state === 'on' ? 'On' : s.intercept.state === 'starting' ? 'Starting…' : s.intercept.state === 'error' ? 'Failed' : 'Off';
+    this.body.append(
+      card(
+        'Interception',
+        'intercept ' + (s.intercept.state === 'error' ? 'is-error' : on ? 'is-on' : 'is-off'),
+        h('div', { class: 'switch-row' }, sw, h('div', null, h('div', { class: 'big', text: stateWord }), h('div', { class: 'hint', text: on ? `Calls to the intercepted hosts come to ${s.intercept.listen}.` : 'Apps reach their providers directly; clients that use the local endpoint still go through router67.' }))),
+        s.intercept.error ? h('p', { class: 'error-text', text: s.intercept.error }) : null,
+        this.notice ? h('p', { class: 'warn-text', role: 'alert', text: this.notice }) : null,
+        !canToggle ? h('p', { class: 'hint', text: 'Interception is switched by the router67 app (menu bar); this daemon shows its state.' }) : null,
+      ),
+    );
+
+    // Endpoints
+    this.body.append(
+      card(
+        'Listening on',
+        '',
+        h('dl', { class: 'kvs' }, kv('Local endpoint (HTTP)', `http://${s.http.address}`, 'mono'), kv('Interception (TLS)', s.intercept.listen, 'mono'), s.admin ? kv('Admin / this page', s.admin.url, 'mono') : null),
+      ),
+    );
+
+    // Trust
+    const ca = s.ca.trusted === true ? 'Trusted' : s.ca.trusted === false ? 'Not trusted' : 'Unknown';
+    this.body.append(
+      card(
+        'Certificates and keys',
+        '',
+        h(
+          'dl',
+          { class: 'kvs' },
+          kv('Local CA', ca, s.ca.trusted === true ? 'ok-text' : s.ca.trusted === false ? 'warn-text' : 'dim'),
+          s.ca.detail ? kv('', s.ca.detail, 'hint') : null,
+          kv('Keychain', s.keychain.available ? 'Available' : 'Not available', s.keychain.available ? 'ok-text' : 'warn-text'),
+          !s.keychain.available && s.keychain.reason ? kv('', s.keychain.reason, 'hint') : null,
+        ),
+      ),
+    );
+
+    // Config
+    const errs = s.configErrors;
+    this.body.append(
+      card(
+        'Configuration',
+        errs.length ? 'is-error' : '',
+        h('dl', { class: 'kvs' }, kv('File', s.configPath, 'mono')),
+        errs.length
+          ? h(
+              'div',
+              { role: 'alert' },
+              h('p', { class: 'error-text', text: `The file has ${errs.length} error${errs.length === 1 ? '' : 's'}; the last good configuration keeps running.` }),
+              h(
+                'ul',
+                { class: 'config-errors' },
+                ...errs.map((i) =>
+                  h(
+                    'li',
+                    null,
+                    h('span', { class: 'mono loc', text: `${i.file.split(/[\\/]/).pop()}${i.line ? `:${i.line}` : ''}${i.column ? `:${i.column}` : ''}` }),
+                    i.path ? h('span', { class: 'mono key', text: i.path }) : null,
+                    h('span', { text: i.message }),
+                  ),
+                ),
+              ),
+            )
+          : h('p', { class: 'ok-text', text: 'No errors.' }),
+        s.warnings.length ? h('ul', { class: 'warnings' }, ...s.warnings.map((w) => h('li', { class: 'warn-text', text: w }))) : null,
+      ),
+    );
+
+    // Providers and requests
+    this.body.append(
+      card(
+        'Providers',
+        '',
+        s.providers.length
+          ? h(
+              'ol',
+              { class: 'prov-status' },
+              ...s.providers.map((p) =>
+                h(
+                  'li',
+                  null,
+                  h('span', { class: 'pname', text: p.name }),
+                  h('span', { class: 'hint', text: `${p.models.length} model${p.models.length === 1 ? '' : 's'}` }),
+                  h('span', { class: 'pill ' + (p.auth === 'ok' ? 'st-ok' : 'st-warn'), text: p.auth === 'ok' ? 'ready' : p.auth, title: p.authDetail ?? '' }),
+                ),
+              ),
+            )
+          : h('p', { class: 'hint', text: 'No providers configured.' }),
+      ),
+      card(
+        'Requests',
+        '',
+        h('dl', { class: 'kvs' }, kv('Today', fmtInt(s.requests.today), 'num'), kv('Since start', fmtInt(s.requests.total), 'num'), kv('In flight', fmtInt(s.requests.inFlight), 'num')),
+        h('p', { class: 'hint', text: `router67 ${s.version} · pid ${s.pid} · ${s.app === 'electron' ? 'app' : 'daemon'} · started ${new Date(s.startedAt).toLocaleString()}` }),
+      ),
+    );
+    if (focusedId) (document.getElementById(focusedId) as HTMLElement | null)?.focus();
+  }
+}
+
+export default function create(): View {
+  return new StatusView();
+}
