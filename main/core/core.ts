@@ -13,7 +13,7 @@ import { AdminServer, ensureToken, sendJson } from '../admin/server.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { RequestLog } from '../log/request-log.js';
 import { authProblem, describeAuthSource, type OAuthResolver, type SecretResolver } from '../proxy/auth.js';
-import { Proxy } from '../proxy/proxy.js';
+import { Proxy, type ProxyDeps } from '../proxy/proxy.js';
 import { paths, resolveHome, type Paths } from './paths.js';
 import { VERSION } from './version.js';
 
@@ -123,13 +123,13 @@ export class Core extends EventEmitter {
     this.log.on('file-error', (err: Error) => this.logger.warn(`request log file: ${err.message}`));
     this.agent = this.makeAgent(config);
     this.intercept = { enabled: false, state: 'off', listen: config.daemon.listen };
-    this.proxy = new Proxy({
+    this.proxy = new Proxy((this.proxyDeps = {
       config: () => this.cfg,
       dispatcher: () => this.agent,
       auth: { env: this.env, secrets: this.secrets, oauth: this.oauth },
       log: this.log,
       logger: this.logger,
-    });
+    }));
     if (missingFile) this.logger.warn(`no config file at ${this.configPath} yet; running with no providers until one appears`);
   }
 
@@ -172,6 +172,12 @@ export class Core extends EventEmitter {
   }
 
   private connectOptions?: UndiciAgent.Options['connect'];
+  private proxyDeps!: ProxyDeps;
+
+  /** Where requests from the TLS listener that no provider routes go (the interception layer sets it). */
+  setPassthrough(fn: ProxyDeps['passthrough']): void {
+    this.proxyDeps.passthrough = fn;
+  }
 
   /** Sets the connect options (e.g. a DNS lookup) for upstream connections; takes effect for new requests. */
   setConnectOptions(connect: UndiciAgent.Options['connect']): void {
