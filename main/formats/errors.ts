@@ -44,6 +44,7 @@ export function errorEnvelope(
   type: string,
   message: string,
   extra?: Record<string, unknown>,
+  code?: string,
 ): string {
   switch (to) {
     case 'anthropic':
@@ -52,7 +53,7 @@ export function errorEnvelope(
       return JSON.stringify({ error: message, ...extra });
     default:
       return JSON.stringify({
-        error: { message, type: type || errorTypeFor(to, status), param: null, code: null },
+        error: { message, type: type || errorTypeFor(to, status), param: null, code: code ?? null },
         ...extra,
       });
   }

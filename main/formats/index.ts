@@ -20,6 +20,7 @@ import * as responses from './responses.js';
 import * as ollama from './ollama.js';
 import { errorEnvelope, streamErrorEvent as streamErrorEventFull, translateError, parseUpstreamError, errorTypeFor, isCapabilityError } from './errors.js';
 import { estimateTokens } from './tokens.js';
+import { ResponseCollector, responseToEvents } from './convert.js';
 
 export type { Dialect } from './canonical.js';
 export { UnsupportedFeatureError, InvalidRequestError } from './canonical.js';
@@ -317,6 +318,27 @@ export function createStreamTranslator(
 ): StreamTranslator {
   if (from === to) return new Passthrough(from, ctx);
   return new Translator(from, to, ctx);
+}
+
+/** A whole upstream response, delivered to a client that asked for a stream. */
+export function translateResponseToStream(from: Dialect, to: Dialect, body: unknown, ctx: StreamEncoderCtx): string {
+  return responseToStream(to, decodeResponse(from, body), ctx);
+}
+/** A canonical response as the dialect's whole stream. */
+export function responseToStream(to: Dialect, resp: Response, ctx: StreamEncoderCtx): string {
+  const enc = makeEncoder(to, ctx);
+  for (const ev of responseToEvents(resp)) enc.on(ev);
+  return enc.take();
+}
+
+/** A whole upstream stream (already received), delivered to a client that asked for one JSON body. */
+export function collectStream(from: Dialect, to: Dialect, text: string, ctx: { requestedModel: string }): { body?: unknown; error?: { message: string; type?: string } } {
+  const c = new ResponseCollector();
+  const dec = makeDecoder(from, (ev) => c.on(ev));
+  dec.push(text);
+  dec.end();
+  if (c.error) return { error: c.error };
+  return { body: encodeResponse(to, c.response(), ctx) };
 }
 
 /** The dialect's in-stream error event. */

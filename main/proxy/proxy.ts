@@ -8,7 +8,7 @@ import type { Config, Provider } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import type { Attempt, Dialect, LogEntry, RequestLog } from '../log/request-log.js';
 import { AuthUnavailableError, authHeaders, type AuthSources } from './auth.js';
-import { findModel, rewriteModel, type ModelField } from './body.js';
+import { findModel, type ModelField } from './body.js';
 import { Cooldowns, retryAfterMs } from './cooldown.js';
 import { detectDialect, errorBody, streamErrorEvent } from './dialect.js';
 import { describeTransportError, scrub, summariseErrorBody } from './errors.js';
@@ -16,6 +16,7 @@ import { Cancel, exchange, type UpstreamResponse } from './upstream.js';
 import { redactHeaders, responseHeaders, upstreamHeaders } from './headers.js';
 import { upstreamTarget } from './upstream-url.js';
 import { readUsage, StreamUsage } from './usage.js';
+import { isCountTokens, planTranslation, relayTranslated, sameDialectBody, sendModels, sendTokenEstimate, translatedHeaders, type TranslationPlan } from './translate.js';
 
 const MAX_BODY = 64 * 1024 * 1024;
 const MAX_ERROR_BODY = 64 * 1024;
@@ -92,6 +93,7 @@ export class Proxy {
     if (!field || chain.length === 0) {
       if (meta.host && this.deps.passthrough) return this.deps.passthrough(req, res, body, { host: meta.host });
       if (!field) {
+        if (sendModels(res, req.method ?? 'GET', url, req.headers, cfg)) return;
         if (this.deps.unrouted?.(req, res, body, dialect)) return;
         const msg =
           req.method === 'POST'
@@ -134,7 +136,10 @@ export class Proxy {
     );
     try {
       const outcome = await this.walk(req, res, body, field, chain, dialect, entry, cfg, cancel, t0);
-      if (outcome === 'fallback') this.allFailed(res, dialect, entry, field.model);
+      if (outcome === 'fallback') {
+        // count_tokens nobody could answer: an honest local estimate, marked by a header
+        if (!(dialect === 'anthropic' && isCountTokens(url) && sendTokenEstimate(res, body, entry))) this.allFailed(res, dialect, entry, field.model);
+      }
       else if (outcome === 'aborted') {
         entry.state = 'error';
         entry.error = cancel.reason?.message ?? 'aborted';
@@ -167,6 +172,8 @@ export class Proxy {
     t0: number,
   ): Promise<Outcome> {
     const allCooling = chain.every((p) => this.cooldowns.remaining(p.name) > 0);
+    let parsed: unknown;
+    const parse = () => (parsed ??= JSON.parse(body.toString('utf8')));
     for (const p of chain) {
       if (cancel.cancelled) return 'aborted';
       const upstreamModel = p.available_models[field.model]!;
@@ -180,10 +187,15 @@ export class Proxy {
         done();
         continue;
       }
+      let plan: TranslationPlan | undefined;
       if (p.format && dialect !== 'unknown' && p.format !== dialect) {
-        attempt.error = `skipped: provider speaks ${p.format}, request is ${dialect}, and translation is not available`;
-        done();
-        continue;
+        const r = planTranslation(req.url ?? '/', dialect, p.format, p.base_url, parse, upstreamModel);
+        if ('skip' in r) {
+          attempt.error = `skipped: ${r.skip}`;
+          done();
+          continue;
+        }
+        plan = r;
       }
       let auth: Record<string, string>;
       try {
@@ -194,7 +206,7 @@ export class Proxy {
         continue;
       }
       const secrets = Object.values(auth);
-      const target = upstreamTarget(p.base_url, req.url ?? '/');
+      const target = plan ?? upstreamTarget(p.base_url, req.url ?? '/');
       let resp: UpstreamResponse;
       try {
         resp = await exchange(
@@ -203,8 +215,8 @@ export class Proxy {
             origin: target.origin,
             path: target.path,
             method: (req.method ?? 'POST') as Dispatcher.HttpMethod,
-            headers: upstreamHeaders(req.headers, true, { ...p.extra_headers, ...auth }),
-            body: rewriteModel(body, field, upstreamModel),
+            headers: plan ? translatedHeaders(req.headers, plan, { ...p.extra_headers, ...auth }) : upstreamHeaders(req.headers, true, { ...p.extra_headers, ...auth }),
+            body: plan ? plan.body : sameDialectBody(dialect, body, field, upstreamModel),
             headersTimeout: cfg.daemon.first_byte_timeout_ms,
             bodyTimeout: cfg.daemon.request_timeout_ms,
           },
@@ -239,7 +251,23 @@ export class Proxy {
       const extra = { 'x-router67-provider': p.name, 'x-router67-model': upstreamModel };
       const ct = header(resp.headers, 'content-type') ?? '';
       const streaming = /^text\/event-stream|^application\/x-ndjson/i.test(ct);
-      const outcome = streaming
+      const outcome = plan
+        ? await relayTranslated({
+            res,
+            resp,
+            plan,
+            requestedModel: field.model,
+            extra: { ...extra, 'x-router67-translated': `${plan.from}->${plan.to}` },
+            entry,
+            attempt,
+            cancel,
+            t0,
+            secrets,
+            logBodies: cfg.daemon.log_bodies,
+            clientGone: () => cancel.reason instanceof ClientGone,
+            update: (e) => this.deps.log.update(e),
+          })
+        : streaming
         ? await this.relayStream(res, resp, extra, dialect, ct, entry, attempt, cancel, t0, secrets)
         : await this.relayWhole(res, resp, extra, entry, attempt, cancel, t0, cfg, secrets);
       done();

@@ -1,0 +1,391 @@
+// Translation in the proxy: a provider whose `format` differs from the client's dialect gets the request
+// in its own format at base_url + that format's path, and its answer (whole or streamed) goes back in the
+// client's dialect. Same-dialect traffic never comes here (it stays a byte-for-byte passthrough).
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { brotliDecompressSync, createBrotliDecompress, createGunzip, createInflate, gunzipSync, inflateSync } from 'node:zlib';
+import type { Config } from '../config/schema.js';
+import type { Attempt, LogEntry } from '../log/request-log.js';
+import * as formats from '../formats/index.js';
+import { describeTransportError, scrub } from './errors.js';
+import { upstreamHeaders } from './headers.js';
+import { rewriteModel, type ModelField } from './body.js';
+import type { Cancel, UpstreamResponse } from './upstream.js';
+
+export type Format = formats.Dialect;
+type Outcome = 'done' | 'fallback' | 'aborted';
+
+export interface TranslationPlan {
+  from: Format; // the client's dialect
+  to: Format; // the provider's format
+  origin: string;
+  path: string;
+  body: Buffer;
+  stream: boolean;
+  clientWantsUsage: boolean;
+  inputTokensEstimate?: number;
+}
+
+const COUNT_TOKENS = '/v1/messages/count_tokens';
+
+export function isCountTokens(url: string): boolean {
+  return url.split('?', 1)[0] === COUNT_TOKENS;
+}
+
+/** Plans a translated attempt, or says why this provider has to be skipped. */
+export function planTranslation(
+  url: string,
+  from: Format,
+  to: Format,
+  baseUrl: string,
+  parsed: () => unknown,
+  upstreamModel: string,
+): TranslationPlan | { skip: string } {
+  const path = url.split('?', 1)[0]!;
+  if (path === COUNT_TOKENS) return { skip: `provider speaks ${to}; only an Anthropic-format provider can count tokens` };
+  if (path !== formats.upstreamPath(from)) return { skip: `provider speaks ${to}; ${path} cannot be translated` };
+  let json: unknown;
+  try {
+    json = parsed();
+  } catch {
+    return { skip: 'request body is not valid JSON, so it cannot be translated' };
+  }
+  let t: formats.TranslatedRequest;
+  try {
+    t = formats.translateRequest(from, to, json, upstreamModel, { wantUsage: true });
+  } catch (e) {
+    if (e instanceof formats.UnsupportedFeatureError || e instanceof formats.InvalidRequestError) return { skip: e.message };
+    throw e;
+  }
+  const u = new URL(formats.upstreamUrl(baseUrl, to));
+  const plan: TranslationPlan = {
+    from,
+    to,
+    origin: u.origin,
+    path: u.pathname + u.search,
+    body: Buffer.from(JSON.stringify(t.body)),
+    stream: t.stream,
+    clientWantsUsage: t.clientWantsUsage,
+  };
+  if (t.inputTokensEstimate !== undefined) plan.inputTokensEstimate = t.inputTokensEstimate;
+  return plan;
+}
+
+/** Headers for a translated request: the client's, less its own dialect's headers; JSON, no compression. */
+export function translatedHeaders(client: IncomingHttpHeaders, plan: TranslationPlan, set: Record<string, string>): Record<string, string | string[]> {
+  const own: IncomingHttpHeaders = {};
+  for (const k in client) {
+    if (k.startsWith('anthropic-') || k.startsWith('openai-') || k === 'accept' || k === 'accept-encoding' || k === 'content-type') continue;
+    own[k] = client[k];
+  }
+  const base: Record<string, string> = {
+    'content-type': 'application/json',
+    accept: plan.stream ? (plan.to === 'ollama' ? 'application/x-ndjson' : 'text/event-stream') : 'application/json',
+    'accept-encoding': 'identity',
+  };
+  const lower = Object.keys(set).map((k) => k.toLowerCase());
+  if (plan.to === 'anthropic' && !lower.includes('anthropic-version')) base['anthropic-version'] = '2023-06-01';
+  return upstreamHeaders(own, true, { ...base, ...set });
+}
+
+/**
+ * The body for a same-dialect attempt: the model rewritten in place. An Anthropic conversation that carries
+ * thinking router67 wrapped (from a non-Anthropic upstream) is the one exception: those blocks are unwrapped
+ * or dropped so Anthropic never sees a forged signature. The check is one indexOf on the raw bytes.
+ */
+export function sameDialectBody(dialect: string, body: Buffer, field: ModelField, upstreamModel: string): Buffer {
+  if (dialect === 'anthropic' && formats.hasPackedSignatures(body)) {
+    try {
+      const j = formats.sanitizeAnthropicThinking(JSON.parse(body.toString('utf8'))) as Record<string, unknown>;
+      j.model = upstreamModel;
+      return Buffer.from(JSON.stringify(j));
+    } catch {
+      /* not JSON: relayed as it is */
+    }
+  }
+  return rewriteModel(body, field, upstreamModel);
+}
+
+/** count_tokens when no Anthropic-format provider answered: a conservative local estimate, marked as such. */
+export function sendTokenEstimate(res: ServerResponse, body: Buffer, entry: LogEntry): boolean {
+  let n: number;
+  try {
+    n = formats.estimateInputTokens('anthropic', JSON.parse(body.toString('utf8')));
+  } catch {
+    return false;
+  }
+  const out = JSON.stringify({ input_tokens: n });
+  res.writeHead(200, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(out),
+    'x-router67-token-count': 'estimate',
+  });
+  res.end(out);
+  entry.status = 200;
+  entry.state = 'done';
+  entry.error = undefined;
+  entry.inputTokens = n;
+  entry.bytesOut = out.length;
+  return true;
+}
+
+/** `GET /v1/models` (and `/v1/models/{id}`, Ollama's `/api/tags`) answered from the config, in the client's dialect. */
+export function sendModels(res: ServerResponse, method: string, url: string, headers: IncomingHttpHeaders, cfg: Config): boolean {
+  if (method !== 'GET') return false;
+  const path = url.split('?', 1)[0]!.replace(/\/+$/, '');
+  const names = [...new Set(cfg.providers.flatMap((p) => Object.keys(p.available_models)))];
+  let dialect: Format;
+  let body: unknown;
+  if (path === '/api/tags') body = formats.modelsBody((dialect = 'ollama'), names);
+  else if (path === '/v1/models' || path.startsWith('/v1/models/')) {
+    dialect = headers['anthropic-version'] !== undefined || (headers['x-api-key'] !== undefined && headers.authorization === undefined) ? 'anthropic' : 'openai';
+    const list = formats.modelsBody(dialect, names) as { data: unknown[] };
+    if (path === '/v1/models') body = list;
+    else {
+      const id = decodeURIComponent(path.slice('/v1/models/'.length));
+      body = list.data.find((m) => (m as { id: string }).id === id);
+      if (!body) {
+        const msg = formats.errorEnvelope(dialect, 404, '', `model "${id}" is not served by any configured provider`);
+        res.writeHead(404, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(msg) });
+        res.end(msg);
+        return true;
+      }
+    }
+  } else return false;
+  const out = JSON.stringify(body);
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(out) });
+  res.end(out);
+  return true;
+}
+
+// ---------- relaying the answer ----------
+
+export interface RelayContext {
+  res: ServerResponse;
+  resp: UpstreamResponse;
+  plan: TranslationPlan;
+  requestedModel: string;
+  extra: Record<string, string>;
+  entry: LogEntry;
+  attempt: Attempt;
+  cancel: Cancel;
+  t0: number;
+  secrets: string[];
+  logBodies: boolean;
+  /** The request was cancelled because the client went away (nothing more to tell it). */
+  clientGone(): boolean;
+  update(entry: LogEntry): void;
+}
+
+function header(h: Record<string, string | string[] | undefined>, name: string): string | undefined {
+  const v = h[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+const round = (ms: number) => Math.round(ms * 100) / 100;
+
+function decodeWhole(buf: Buffer, encoding: string | undefined): Buffer {
+  switch (encoding?.toLowerCase()) {
+    case 'gzip':
+    case 'x-gzip':
+      return gunzipSync(buf);
+    case 'br':
+      return brotliDecompressSync(buf);
+    case 'deflate':
+      return inflateSync(buf);
+    default:
+      return buf;
+  }
+}
+
+function send(ctx: RelayContext, status: number, contentType: string, body: string): void {
+  const { res, entry } = ctx;
+  entry.ttfbMs = round(performance.now() - ctx.t0);
+  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body), ...ctx.extra });
+  res.end(body);
+  entry.bytesOut = Buffer.byteLength(body);
+  entry.status = status;
+}
+
+function setUsage(entry: LogEntry, u: { inputTokens?: number; outputTokens?: number }): void {
+  if (u.inputTokens !== undefined) entry.inputTokens = u.inputTokens;
+  if (u.outputTokens !== undefined) entry.outputTokens = u.outputTokens;
+}
+
+/** Relays a translated answer. 'fallback' means the client got nothing and the next provider may try. */
+export async function relayTranslated(ctx: RelayContext): Promise<Outcome> {
+  const ct = header(ctx.resp.headers, 'content-type') ?? '';
+  const streaming = /^text\/event-stream|^application\/x-ndjson/i.test(ct);
+  if (streaming && ctx.plan.stream && ctx.resp.statusCode < 400) return relayStream(ctx);
+  return relayWhole(ctx, streaming);
+}
+
+async function relayWhole(ctx: RelayContext, upstreamStreamed: boolean): Promise<Outcome> {
+  const { resp, plan, attempt, entry } = ctx;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const failure = await new Promise<Error | undefined>((resolve) =>
+    resp.attach({
+      data: (c) => {
+        chunks.push(c);
+        size += c.length;
+      },
+      end: () => resolve(undefined),
+      error: resolve,
+    }),
+  );
+  if (failure) {
+    if (ctx.cancel.cancelled) return 'aborted';
+    attempt.error = `response body cut off: ${scrub(describeTransportError(failure), ctx.secrets)}`;
+    return 'fallback';
+  }
+  const ct = header(resp.headers, 'content-type');
+  let plain: Buffer;
+  try {
+    plain = decodeWhole(Buffer.concat(chunks, size), header(resp.headers, 'content-encoding'));
+  } catch {
+    attempt.error = 'upstream body could not be decompressed';
+    return 'fallback';
+  }
+  if (resp.statusCode >= 400) {
+    const p = formats.parseUpstreamError(resp.statusCode, plain, ct);
+    attempt.error = scrub(p.message, ctx.secrets);
+    // "this model does not support images/tools" is the provider, not the request: let the chain move on
+    if (formats.isCapabilityError(p.message)) return 'fallback';
+    const e = formats.translateError(plan.to, plan.from, resp.statusCode, plain, ct);
+    send(ctx, e.status, 'application/json', scrub(e.body, ctx.secrets));
+    entry.state = 'error';
+    return 'done';
+  }
+  const text = plain.toString('utf8');
+  let out: string;
+  let contentType = 'application/json';
+  try {
+    let canon: formats.Response;
+    if (upstreamStreamed) {
+      // the upstream streamed although asked not to: collect it into one body
+      const c = formats.collectStream(plan.to, plan.to, text, { requestedModel: ctx.requestedModel });
+      if (c.error) {
+        attempt.error = scrub(c.error.message, ctx.secrets);
+        return 'fallback';
+      }
+      canon = formats.decodeResponse(plan.to, c.body);
+    } else canon = formats.decodeResponse(plan.to, JSON.parse(text));
+    if (canon.usage.input !== undefined) entry.inputTokens = canon.usage.input;
+    if (canon.usage.output !== undefined) entry.outputTokens = canon.usage.output;
+    if (plan.stream) {
+      // the client asked for a stream and the upstream answered whole: stream it in one go
+      out = formats.responseToStream(plan.from, canon, { requestedModel: ctx.requestedModel, clientWantsUsage: plan.clientWantsUsage });
+      contentType = formats.streamContentType(plan.from);
+      entry.stream = true;
+    } else out = JSON.stringify(formats.encodeResponse(plan.from, canon, { requestedModel: ctx.requestedModel }));
+  } catch (e) {
+    attempt.error = `upstream answered ${resp.statusCode} with a body that is not a ${plan.to} response: ${scrub(String((e as Error).message ?? e), ctx.secrets).slice(0, 200)}`;
+    return 'fallback';
+  }
+  send(ctx, resp.statusCode, contentType, out);
+  if (ctx.logBodies) entry.responseBody = out.slice(0, 1024 * 1024);
+  entry.state = 'done';
+  return 'done';
+}
+
+function relayStream(ctx: RelayContext): Promise<Outcome> {
+  const { res, resp, plan, entry, attempt, cancel } = ctx;
+  const tr = formats.createStreamTranslator(plan.to, plan.from, {
+    requestedModel: ctx.requestedModel,
+    clientWantsUsage: plan.clientWantsUsage,
+    ...(plan.inputTokensEstimate !== undefined ? { inputTokensEstimate: plan.inputTokensEstimate } : {}),
+  });
+  entry.stream = true;
+  let started = false;
+  let settled = false;
+  const encoding = header(resp.headers, 'content-encoding');
+  const start = () => {
+    started = true;
+    res.writeHead(resp.statusCode, { 'content-type': formats.streamContentType(plan.from), 'cache-control': 'no-cache', ...ctx.extra });
+    entry.ttfbMs = round(performance.now() - ctx.t0);
+    entry.state = 'streaming';
+    ctx.update(entry);
+  };
+  const write = (s: string) => {
+    entry.bytesOut += Buffer.byteLength(s);
+    if (!res.write(s)) resp.pause();
+  };
+
+  return new Promise<Outcome>((resolve) => {
+    const onDrain = () => resp.resume();
+    res.on('drain', onDrain);
+    const settle = (o: Outcome) => {
+      if (settled) return;
+      settled = true;
+      res.off('drain', onDrain);
+      setUsage(entry, tr.usage());
+      resolve(o);
+    };
+    // Before any byte reached the client, an upstream error (or an empty/cut stream) means: next provider.
+    const failedEarly = (): boolean => {
+      if (started || !tr.upstreamError) return false;
+      attempt.error = scrub(tr.upstreamError.message, ctx.secrets);
+      settle('fallback');
+      return true;
+    };
+    const onText = (out: string) => {
+      if (settled) return;
+      if (failedEarly()) return;
+      if (!out) return;
+      if (!started) start();
+      write(out);
+      if (tr.upstreamError) {
+        // the upstream reported an error mid-stream: the client got the dialect's error event
+        entry.error = attempt.error = scrub(tr.upstreamError.message, ctx.secrets);
+        entry.state = 'error';
+        res.end();
+        settle('done');
+      }
+    };
+    const onEnd = () => {
+      if (settled) return;
+      const out = tr.end();
+      if (failedEarly()) return;
+      if (!started) start();
+      if (out) write(out);
+      if (tr.upstreamError) {
+        entry.error = attempt.error = scrub(tr.upstreamError.message, ctx.secrets);
+        entry.state = 'error';
+      }
+      res.end();
+      settle('done');
+    };
+    const onError = (err: Error) => {
+      if (settled) return;
+      if (cancel.cancelled) {
+        if (started && !res.writableEnded && !ctx.clientGone()) {
+          const msg = cancel.reason!.message;
+          res.end(tr.fail(msg));
+          entry.error = msg;
+          entry.state = 'error';
+          return settle('done');
+        }
+        return settle('aborted');
+      }
+      const msg = `upstream stream failed: ${scrub(describeTransportError(err), ctx.secrets)}`;
+      attempt.error = msg;
+      if (!started) return settle('fallback');
+      entry.error = msg;
+      entry.state = 'error';
+      res.end(tr.fail(msg));
+      settle('done');
+    };
+    let push: (c: Buffer) => void = (c) => onText(tr.push(c));
+    let finish = onEnd;
+    if (encoding && encoding !== 'identity') {
+      const e = encoding.toLowerCase();
+      const z = e === 'br' ? createBrotliDecompress() : e === 'deflate' ? createInflate() : createGunzip();
+      z.on('data', (c: Buffer) => onText(tr.push(c)));
+      z.on('error', (err) => onError(err));
+      z.on('end', onEnd);
+      push = (c) => z.write(c);
+      finish = () => z.end();
+    }
+    resp.attach({ data: (c) => push(c), end: () => finish(), error: onError });
+  });
+}
