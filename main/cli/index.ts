@@ -2,14 +2,24 @@
 // router67's command line: one entry point, one file per command.
 import { VERSION } from '../core/version.js';
 import { EXIT, type Command } from './command.js';
-import { daemonCommand } from './daemon.js';
+import { daemonCommand, daemonHooks } from './daemon.js';
 import { statusCommand } from './status.js';
+import { installCommand } from './install.js';
+import { uninstallCommand } from './uninstall.js';
+import { doctorCommand } from './doctor.js';
+import { helperCommand } from './helper.js';
+import { interceptionHook } from './intercept-hook.js';
 
 /** Every command; other modules register theirs with one line here. */
 export const commands: Record<string, Command> = {
   daemon: daemonCommand,
   status: statusCommand,
+  install: installCommand,
+  uninstall: uninstallCommand,
+  doctor: doctorCommand,
+  helper: helperCommand,
 };
+daemonHooks.push(interceptionHook);
 
 function usage(): string {
   const width = Math.max(...Object.keys(commands).map((k) => k.length));

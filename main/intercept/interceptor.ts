@@ -1,0 +1,303 @@
+// Turning interception on and off for a running core.
+//
+// On:  stale hosts blocks (owner gone) are removed first; the CA is loaded (install creates it); a TLS listener
+//      starts on [daemon] listen (or <listen ip>:<redirect_port> behind the nftables/pf rule) with one leaf per
+//      SNI; upstream connections get a lookup that bypasses the hosts file; only then is the hosts block written,
+//      so the names never point at a port nobody answers.
+// Off: the hosts block goes first, then the listener. A sync last resort on process 'exit' removes the block
+//      when the file is writable without a prompt (root, or a hosts file the user may write).
+import { accessSync, constants } from 'node:fs';
+import { createServer as createHttpsServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import type { Config } from '../config/schema.js';
+import type { Core } from '../core/core.js';
+import { splitHostPort } from '../core/core.js';
+import { caMatchesHosts, LeafCertStore, loadCa, normalizeHost, type LoadedCa } from '../tls/ca.js';
+import { createUpstreamLookup, type UpstreamLookup } from '../system/dns.js';
+import { runElevated, type ElevateOptions } from '../system/elevate.js';
+import { runOperation, type Operation, type OpResult } from '../system/helper.js';
+import { currentOwner, defaultHostsPath, inspectHostsFile, removeHostsFile } from '../system/hosts.js';
+import { Passthrough } from './passthrough.js';
+
+export class PromptRefusedError extends Error {
+  readonly refused = true;
+  constructor(message = 'the administrator prompt was refused') {
+    super(message);
+    this.name = 'PromptRefusedError';
+  }
+}
+
+export interface InterceptorOptions {
+  /** The hosts file (tests point it at a scratch file; default: the OS's). */
+  hostsPath?: string;
+  /** How privileged operations run (tests; default: in-process when allowed, else the OS prompt). */
+  elevate?: ElevateOptions;
+  /** Overrides where the TLS listener binds ("ip:port"); the hosts block still maps to the listen IP. */
+  bind?: string;
+}
+
+export interface ListenPlan {
+  /** The address intercepted names map to. */
+  ip: string;
+  /** The port clients connect to (from [daemon] listen). */
+  port: number;
+  /** Where the listener binds: the same, or ip:redirect_port behind a redirect rule. */
+  bindHost: string;
+  bindPort: number;
+  redirected: boolean;
+}
+
+export function listenPlan(cfg: Config, bind?: string): ListenPlan {
+  const { host: ip, port } = splitHostPort(cfg.daemon.listen);
+  const rp = cfg.daemon.redirect_port;
+  const b = bind ? splitHostPort(bind) : { host: ip, port: rp ?? port };
+  return { ip, port, bindHost: b.host, bindPort: b.port, redirected: rp !== undefined && rp !== port };
+}
+
+/** Privileged operations: in this process when the process may (root, or a hosts file it can write), else elevated. */
+export class Privileged {
+  constructor(
+    private readonly hostsPath: string,
+    private readonly opts: ElevateOptions = {},
+  ) {}
+
+  canWriteHosts(): boolean {
+    if (typeof process.getuid === 'function' && process.getuid() === 0) return true;
+    try {
+      accessSync(this.hostsPath, constants.W_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async run(op: Operation, args: unknown): Promise<OpResult> {
+    const hostsOp = op === 'apply-hosts' || op === 'remove-hosts';
+    const context = { ...this.opts.context, hostsPath: this.hostsPath };
+    if (hostsOp && this.opts.privileged === undefined && this.canWriteHosts()) return runOperation(op, args, context);
+    const r = await runElevated(op, args, { ...this.opts, context });
+    if (r.ok) return r.result ?? { ok: true, op };
+    if (r.reason === 'refused') throw new PromptRefusedError(`${op}: ${r.message}`);
+    throw new Error(`${op}: ${r.message}`);
+  }
+}
+
+export class Interceptor {
+  private server?: Server;
+  private store?: LeafCertStore;
+  private lookup?: UpstreamLookup;
+  private passthrough?: Passthrough;
+  private ca?: LoadedCa;
+  private blockApplied = false;
+  private hosts: string[] = [];
+  private plan?: ListenPlan;
+  private busy: Promise<void> = Promise.resolve();
+  private readonly privileged: Privileged;
+  readonly hostsPath: string;
+  private readonly onConfig = (cfg: Config) => void this.serial(() => this.applyConfig(cfg));
+  private readonly onExit = () => this.exitCleanup();
+
+  constructor(
+    readonly core: Core,
+    private readonly opts: InterceptorOptions = {},
+  ) {
+    this.hostsPath = opts.hostsPath ?? defaultHostsPath();
+    this.privileged = new Privileged(this.hostsPath, opts.elevate);
+  }
+
+  get running(): boolean {
+    return this.server !== undefined;
+  }
+
+  /** The address the TLS listener is bound to (tests use port 0). */
+  get address(): { host: string; port: number } | undefined {
+    const a = this.server?.address() as AddressInfo | null | undefined;
+    return a ? { host: a.address, port: a.port } : undefined;
+  }
+
+  private serial(fn: () => Promise<void>): Promise<void> {
+    const next = this.busy.then(fn, fn);
+    this.busy = next.catch(() => {});
+    return next;
+  }
+
+  /** Removes hosts blocks whose owner is gone. Needs privileges only when there is one. */
+  async reconcileStale(): Promise<number> {
+    let stale: number;
+    try {
+      stale = inspectHostsFile(this.hostsPath).filter((b) => !b.alive).length;
+    } catch {
+      return 0;
+    }
+    if (stale === 0) return 0;
+    this.core.logger.warn(`removing ${stale} stale router67 block(s) from ${this.hostsPath} (their daemon is gone)`);
+    await this.privileged.run('remove-hosts', { which: 'stale' });
+    return stale;
+  }
+
+  start(): Promise<void> {
+    return this.serial(() => this.doStart());
+  }
+
+  stop(): Promise<void> {
+    return this.serial(() => this.doStop());
+  }
+
+  private async doStart(): Promise<void> {
+    if (this.server) return;
+    const core = this.core;
+    core.setIntercept({ enabled: true, state: 'starting', error: undefined });
+    try {
+      await this.reconcileStale();
+      const cfg = core.config;
+      const loaded = loadCa(core.home);
+      if (!loaded) throw new Error(`no router67 CA in ${core.paths.ca}; run "router67 install" first`);
+      if (loaded.repairedKeyMode) core.logger.warn(`${core.paths.ca}/ca.key was readable by others; its mode is 0600 again`);
+      this.ca = loaded.ca;
+      this.plan = listenPlan(cfg, this.opts.bind);
+      this.store = await LeafCertStore.create(loaded.ca, []);
+      this.setHosts(cfg.intercept_hosts);
+      this.lookup = createUpstreamLookup({ interceptHosts: this.hosts, servers: cfg.daemon.upstream_dns, avoid: [this.plan.ip] });
+      core.setConnectOptions({ lookup: this.lookup as never });
+      this.passthrough = new Passthrough({
+        config: () => core.config,
+        dispatcher: () => core.dispatcher,
+        log: core.log,
+        logger: core.logger,
+        allowed: (h) => this.store?.intercepts(h) ?? false,
+      });
+      core.setPassthrough(this.passthrough.handle);
+      const store = this.store;
+      const server = createHttpsServer(
+        { SNICallback: store.SNICallback, ALPNProtocols: ['http/1.1'], keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 },
+        (req, res) => {
+          const host = normalizeHost(String((req.socket as TLSSocket).servername || ''));
+          core.proxy.handle(req, res, { host });
+        },
+      );
+      server.on('tlsClientError', (err) => core.logger.debug(`TLS handshake refused: ${err.message}`));
+      const plan = this.plan;
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', (err: NodeJS.ErrnoException) => {
+          const where = `${plan.bindHost}:${plan.bindPort}`;
+          if (err.code === 'EACCES') {
+            reject(new Error(`cannot listen on ${where}: port ${plan.bindPort} needs privileges; set [daemon] redirect_port (Linux/macOS) and run "router67 install"`));
+          } else if (err.code === 'EADDRNOTAVAIL') {
+            reject(new Error(`cannot listen on ${where}: the address is not configured (macOS: run "router67 install" to alias it on lo0)`));
+          } else if (err.code === 'EADDRINUSE') reject(new Error(`${where} is already in use (another router67?)`));
+          else reject(err);
+        });
+        server.listen(plan.bindPort, plan.bindHost, () => resolve());
+      });
+      server.on('error', (err) => core.logger.error(`TLS listener: ${err.message}`));
+      this.server = server;
+      await this.applyBlock();
+      core.on('config', this.onConfig);
+      process.on('exit', this.onExit);
+      const a = this.address!;
+      core.logger.info(
+        `intercepting ${this.hosts.join(', ')} on ${plan.ip}:${plan.port}${plan.redirected || a.port !== plan.port ? ` (listening on ${a.host}:${a.port})` : ''}`,
+      );
+      core.setIntercept({ enabled: true, state: 'on', error: undefined });
+    } catch (e) {
+      await this.teardown().catch(() => {});
+      core.setIntercept({ enabled: false, state: 'error', error: (e as Error).message });
+      throw e;
+    }
+  }
+
+  private setHosts(list: string[]): void {
+    const all = [...new Set(list.map(normalizeHost))];
+    const unpermitted = all.filter((h) => !this.ca!.permittedHosts.some((p) => h === p || h.endsWith(`.${p}`)));
+    if (unpermitted.length) {
+      this.core.logger.warn(`the router67 CA does not cover ${unpermitted.join(', ')}; run "router67 install" to re-issue it (those hosts are not intercepted)`);
+    }
+    this.hosts = all.filter((h) => !unpermitted.includes(h));
+    if (this.hosts.length === 0) throw new Error('none of intercept_hosts is covered by the router67 CA; run "router67 install"');
+    this.store!.setHosts(this.hosts);
+    this.lookup?.setInterceptHosts(this.hosts);
+  }
+
+  private async applyBlock(): Promise<void> {
+    const owner = currentOwner();
+    await this.privileged.run('apply-hosts', { ip: this.plan!.ip, hosts: this.hosts, owner });
+    this.blockApplied = true;
+  }
+
+  private async applyConfig(cfg: Config): Promise<void> {
+    if (!this.server || !this.ca) return;
+    const plan = listenPlan(cfg, this.opts.bind);
+    if (plan.ip !== this.plan!.ip || plan.bindPort !== this.plan!.bindPort) {
+      this.core.logger.warn(`daemon.listen / redirect_port changed; restart router67 to move the TLS listener`);
+    }
+    const before = this.hosts.join(',');
+    try {
+      this.setHosts(cfg.intercept_hosts);
+    } catch (e) {
+      this.core.logger.error((e as Error).message);
+      return;
+    }
+    if (this.hosts.join(',') !== before) {
+      await this.applyBlock().catch((e: Error) => this.core.logger.error(`hosts block not updated: ${e.message}`));
+      this.core.logger.info(`now intercepting ${this.hosts.join(', ')}`);
+    }
+  }
+
+  private async doStop(): Promise<void> {
+    if (!this.server && !this.blockApplied) {
+      if (this.core.intercept.state !== 'off') this.core.setIntercept({ enabled: false, state: 'off', error: undefined });
+      return;
+    }
+    let error: Error | undefined;
+    try {
+      await this.teardown();
+    } catch (e) {
+      error = e as Error;
+    }
+    this.core.setIntercept({ enabled: false, state: error ? 'error' : 'off', error: error?.message });
+    if (error) throw error;
+  }
+
+  /** Block first, then the listener (in-flight requests get a moment to finish). */
+  private async teardown(): Promise<void> {
+    this.core.off('config', this.onConfig);
+    let blockError: Error | undefined;
+    if (this.blockApplied) {
+      try {
+        await this.privileged.run('remove-hosts', { ownerPid: process.pid });
+        this.blockApplied = false;
+        process.off('exit', this.onExit);
+      } catch (e) {
+        blockError = e as Error;
+      }
+    } else process.off('exit', this.onExit);
+    const server = this.server;
+    this.server = undefined;
+    if (server) {
+      server.close();
+      server.closeIdleConnections();
+      let t: NodeJS.Timeout | undefined;
+      await Promise.race([this.passthrough?.idle() ?? Promise.resolve(), new Promise<void>((r) => (t = setTimeout(r, 2000)))]);
+      clearTimeout(t);
+      server.closeAllConnections();
+    }
+    this.core.setPassthrough(undefined);
+    if (blockError) throw blockError;
+  }
+
+  /** Last resort on process exit: synchronous, no prompt; only when the file is writable as things are. */
+  private exitCleanup(): void {
+    if (!this.blockApplied) return;
+    try {
+      if (this.privileged.canWriteHosts()) removeHostsFile(this.hostsPath, { ownerPid: process.pid });
+    } catch {
+      /* nothing more can be done here; the next start removes the stale block */
+    }
+  }
+
+  /** Whether the CA's constraints match the configured hosts (else install should re-issue it). */
+  caCoversConfig(): boolean {
+    return !!this.ca && caMatchesHosts(this.ca, this.core.config.intercept_hosts);
+  }
+}

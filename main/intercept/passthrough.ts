@@ -1,0 +1,129 @@
+// Requests on the TLS listener that no provider routes (another model, GET /v1/models, files, batches,
+// count_tokens...) go to the real origin of the host the client asked for, unchanged: same method, path,
+// query, headers (the client's own credentials included; only hop-by-hop headers are dropped) and body.
+// The upstream dispatcher resolves intercepted names without the hosts file and verifies the origin's
+// certificate normally. The response is relayed as it arrives, with backpressure.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { Dispatcher } from 'undici';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../log/logger.js';
+import type { RequestLog } from '../log/request-log.js';
+import { detectDialect, errorBody } from '../proxy/dialect.js';
+import { describeTransportError } from '../proxy/errors.js';
+import { redactHeaders, responseHeaders, upstreamHeaders } from '../proxy/headers.js';
+import { Cancel, exchange, type UpstreamResponse } from '../proxy/upstream.js';
+
+export interface PassthroughDeps {
+  config(): Config;
+  dispatcher(): Dispatcher;
+  log: RequestLog;
+  logger: Logger;
+  /** Hosts a request may be passed to (the intercepted ones). */
+  allowed(host: string): boolean;
+}
+
+export class Passthrough {
+  inFlight = 0;
+  private waiters: (() => void)[] = [];
+
+  constructor(private readonly deps: PassthroughDeps) {}
+
+  idle(): Promise<void> {
+    return this.inFlight === 0 ? Promise.resolve() : new Promise((r) => this.waiters.push(r));
+  }
+
+  readonly handle = async (req: IncomingMessage, res: ServerResponse, body: Buffer, meta: { host: string }): Promise<void> => {
+    const host = meta.host.toLowerCase();
+    const url = req.url ?? '/';
+    const dialect = detectDialect(url);
+    const cfg = this.deps.config();
+    if (!this.deps.allowed(host)) {
+      const msg = `router67 does not intercept ${host}`;
+      res.writeHead(421, { 'content-type': 'application/json' });
+      res.end(errorBody(dialect, 421, msg));
+      return;
+    }
+    const entry = this.deps.log.begin({
+      dialect,
+      method: req.method ?? 'GET',
+      path: url,
+      host,
+      stream: false,
+      passthrough: true,
+      requestHeaders: redactHeaders(req.headers),
+    });
+    entry.bytesIn = body.length;
+    this.inFlight++;
+    const t0 = performance.now();
+    const cancel = new Cancel();
+    const onClose = () => {
+      if (!res.writableFinished) cancel.cancel(new Error('client disconnected'));
+    };
+    res.on('close', onClose);
+    try {
+      let resp: UpstreamResponse;
+      try {
+        const method = (req.method ?? 'GET') as Dispatcher.HttpMethod;
+        resp = await exchange(
+          this.deps.dispatcher(),
+          {
+            origin: `https://${host}`,
+            path: url,
+            method,
+            headers: upstreamHeaders(req.headers, false, {}),
+            body: body.length > 0 || !['GET', 'HEAD'].includes(method) ? body : null,
+            headersTimeout: cfg.daemon.first_byte_timeout_ms,
+            bodyTimeout: cfg.daemon.request_timeout_ms,
+          },
+          cancel,
+        );
+      } catch (err) {
+        const why = describeTransportError(err);
+        entry.error = `passthrough to ${host} failed: ${why}`;
+        entry.state = 'error';
+        entry.status = 502;
+        this.deps.logger.warn(entry.error);
+        if (!res.headersSent && !cancel.cancelled) {
+          const b = errorBody(dialect, 502, `router67 could not reach the real ${host}: ${why}`);
+          res.writeHead(502, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(b) });
+          res.end(b);
+        } else res.destroy();
+        return;
+      }
+      entry.status = resp.statusCode;
+      entry.ttfbMs = Math.round((performance.now() - t0) * 100) / 100;
+      const ct = resp.headers['content-type'];
+      entry.stream = /event-stream|ndjson/i.test(Array.isArray(ct) ? (ct[0] ?? '') : (ct ?? ''));
+      res.writeHead(resp.statusCode, responseHeaders(resp.headers, false));
+      await new Promise<void>((resolve) => {
+        const onDrain = () => resp.resume();
+        res.on('drain', onDrain);
+        resp.attach({
+          data: (c) => {
+            entry.bytesOut += c.length;
+            if (!res.write(c)) resp.pause();
+          },
+          end: () => {
+            res.off('drain', onDrain);
+            res.end();
+            resolve();
+          },
+          error: (err) => {
+            res.off('drain', onDrain);
+            entry.error = `passthrough stream from ${host} failed: ${describeTransportError(err)}`;
+            res.destroy();
+            resolve();
+          },
+        });
+      });
+      entry.state = entry.error || resp.statusCode >= 400 ? 'error' : 'done';
+    } finally {
+      res.off('close', onClose);
+      entry.durationMs = Math.round((performance.now() - t0) * 100) / 100;
+      if (entry.state === 'pending' || entry.state === 'streaming') entry.state = entry.error ? 'error' : 'done';
+      this.deps.log.finish(entry);
+      if (--this.inFlight === 0) for (const w of this.waiters.splice(0)) w();
+    }
+  };
+}
