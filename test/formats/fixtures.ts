@@ -114,7 +114,8 @@ export function anthropicResponse(): unknown {
   };
 }
 
-export function responsesStream(): string {
+/** `future`: include an event type no SDK knows yet (our decoder must skip it; the OpenAI SDK itself throws on it). */
+export function responsesStream(future = true): string {
   let seq = 0;
   const e = (type: string, body: Record<string, unknown>): [string, unknown] => [type, { type, ...body, sequence_number: seq++ }];
   const resp = (status: string, output: unknown[], usage: unknown) => ({ id: 'resp_up', object: 'response', created_at: created, status, model: 'gpt-x', output, usage });
@@ -145,7 +146,7 @@ export function responsesStream(): string {
       e('response.function_call_arguments.done', { item_id: f.id, output_index: 2 + k, name: f.name, arguments: f.arguments }),
       e('response.output_item.done', { output_index: 2 + k, item: f }),
     ]),
-    e('response.some_future_event', { x: 1 }),
+    ...(future ? [e('response.some_future_event', { x: 1 })] : []),
     e('response.completed', { response: resp('completed', [rs, msg, ...fc], usage) }),
   ]);
 }
