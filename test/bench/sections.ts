@@ -12,4 +12,6 @@ export interface BenchContext {
 
 export type BenchSection = (ctx: BenchContext) => Promise<void>;
 
-export const extraSections: BenchSection[] = [];
+import { translatedStreaming } from './translated.js';
+
+export const extraSections: BenchSection[] = [translatedStreaming];
