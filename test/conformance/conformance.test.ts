@@ -23,15 +23,15 @@ let openai: OpenAI;
 before(async () => {
   up = await startConformanceUpstream();
   const toml =
-    provider('anth', up.url, { 'm-anthropic': 'up-ok', 'two-turn-anth': 'up-ok', 'count-anth': 'up-ok' }, 'format = "anthropic"') +
+    provider('anth', up.url, { 'm-anthropic': 'up-ok', 'two-turn-anth': 'up-ok', 'count-anth': 'up-ok', early: 'up-early-error' }, 'format = "anthropic"') +
     provider(
       'oai',
       `${up.url}/v1`, // a base_url already ending in /v1 is not doubled
-      { 'm-openai': 'up-ok', 'two-turn': 'up-deepseek', flaky: 'up-html-502', bad: 'up-bad-400', forbidden: 'up-html-403', drop: 'up-drop', 'count-oai': 'up-ok', 'text-oai': 'up-text' },
+      { 'm-openai': 'up-ok', early: 'up-early-error', 'two-turn': 'up-deepseek', flaky: 'up-html-502', bad: 'up-bad-400', forbidden: 'up-html-403', drop: 'up-drop', 'count-oai': 'up-ok', 'text-oai': 'up-text' },
       'format = "openai"',
     ) +
     provider('resp', up.url, { 'm-responses': 'up-ok' }, 'format = "responses"') +
-    provider('oll', `${up.url}/v1`, { 'm-ollama': 'up-ok', flaky: 'up-ok' }, 'format = "ollama"');
+    provider('oll', `${up.url}/v1`, { 'm-ollama': 'up-ok', flaky: 'up-ok', early: 'up-ok' }, 'format = "ollama"');
   tc = await startCore(toml);
   anthropic = new Anthropic({ apiKey: 'client-key', baseURL: tc.url, maxRetries: 0, timeout: 20_000 });
   openai = new OpenAI({ apiKey: 'client-key', baseURL: `${tc.url}/v1`, maxRetries: 0, timeout: 20_000 });
@@ -195,6 +195,46 @@ describe('quirks, errors and fallback across formats', () => {
       ],
     );
     assert.match(e.attempts[0]!.error!, /HTML error page.*502 Bad Gateway/);
+  });
+
+  test('a translated stream whose upstream fails before any content falls back; the client sees one clean stream', async () => {
+    // Responses client: both the Anthropic and the OpenAI provider are translated, so each commits only on real content
+    const res = await fetch(`${tc.url}/v1/responses`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...responsesParams('early'), stream: true }),
+    });
+    const text = await res.text();
+    assert.equal(res.status, 200);
+    assert.equal((text.match(/event: response\.created/g) ?? []).length, 1, 'exactly one response.created');
+    assert.ok(!text.includes('Overloaded') && !text.includes('event: error'), text);
+    assert.ok(text.includes('event: response.completed'));
+    const e = lastEntry();
+    assert.deepEqual(
+      e.attempts.map((a) => [a.provider, a.formatOut, a.error ?? '']),
+      [
+        ['anth', 'anthropic', 'Overloaded'],
+        ['oai', 'openai', 'upstream stream ended before a finish_reason or [DONE]'],
+        ['oll', 'ollama', ''],
+      ],
+    );
+    const r = await openai.responses.stream(responsesParams('early')).finalResponse();
+    assert.equal(r.output_text, SCENARIO.text);
+  });
+
+  test('translated requests carry the provider format own headers, not the client dialect ones', async () => {
+    await anthropic.messages.create(messagesParams('m-openai'), { headers: { 'anthropic-beta': 'prompt-caching-2024-07-31' } });
+    const h = up.seen[up.seen.length - 1]!.headers;
+    assert.equal(h['anthropic-version'], undefined);
+    assert.equal(h['anthropic-beta'], undefined);
+    assert.equal(h['x-api-key'], 'key-oai', 'the provider credential, never the client one');
+    assert.equal(h['content-type'], 'application/json');
+    await openai.chat.completions.create(chatParams('m-anthropic'));
+    const h2 = up.seen[up.seen.length - 1]!.headers;
+    assert.equal(h2['anthropic-version'], '2023-06-01');
+    assert.notEqual(h2.authorization, 'Bearer client-key');
+    await anthropic.messages.create(messagesParams('m-anthropic'), { headers: { 'anthropic-beta': 'prompt-caching-2024-07-31' } });
+    assert.equal(up.seen[up.seen.length - 1]!.headers['anthropic-beta'], 'prompt-caching-2024-07-31', 'kept Anthropic → Anthropic');
   });
 
   test('upstream 4xx errors become the client dialect error, so the SDKs raise their typed errors', async () => {

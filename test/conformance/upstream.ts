@@ -201,6 +201,21 @@ export async function startConformanceUpstream(): Promise<ConformanceUpstream> {
       const mode = String(body?.model ?? '');
       if (mode === 'up-html-502') return write(res, 502, 'text/html', '<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><center>nginx</center></body></html>');
       if (mode === 'up-html-403') return write(res, 403, 'text/html; charset=utf-8', '<html><head><title>Attention Required! | Cloudflare</title></head><body>blocked</body></html>');
+      if (mode === 'up-early-error' && f === 'anthropic') {
+        // 200, message_start, then overloaded before any content (as Anthropic does under load)
+        return write(
+          res,
+          200,
+          'text/event-stream',
+          `event: message_start\ndata: ${JSON.stringify({ type: 'message_start', message: { id: 'msg_e', type: 'message', role: 'assistant', model: 'x', content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 5, output_tokens: 1 } } })}\n\n` +
+            'event: ping\ndata: {"type":"ping"}\n\n' +
+            'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n',
+        );
+      }
+      if (mode === 'up-early-error') {
+        // 200 with the role chunk, then the connection closes without content
+        return write(res, 200, 'text/event-stream', `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'x', choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] })}\n\n`);
+      }
       if (mode === 'up-bad-400') return write(res, 400, 'application/json', errorBody(f, 'context length exceeded: 999999 tokens'));
       const invalid = validate(f, body);
       if (invalid) return write(res, 400, 'application/json', errorBody(f, invalid));
