@@ -89,7 +89,7 @@ export interface UiStatus {
   admin?: { url: string };
   intercept: { enabled: boolean; state: 'off' | 'on' | 'starting' | 'error'; listen: string; error?: string };
   /** Local CA trust, as `doctor` sees it: null when unknown (no CA yet, or cannot tell). */
-  ca: { trusted: boolean | null; detail?: string };
+  ca: { trusted: boolean | null; installed?: boolean; detail?: string };
   configErrors: ConfigIssueView[];
   warnings: string[];
   providers: { name: string; format?: string; models: string[]; auth: 'ok' | 'missing' | 'sign-in needed'; authDetail?: string }[];

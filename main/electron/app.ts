@@ -4,7 +4,7 @@ import { app, dialog, ipcMain, Menu, Notification, powerMonitor, protocol, shell
 import { join } from 'node:path';
 import { ConfigError } from '../config/load.js';
 import { Core } from '../core/core.js';
-import { SecretStore } from '../secrets/store.js';
+import { sharedSecretStore } from '../secrets/store.js';
 import { UiService, type InterceptControl } from '../ui/service.js';
 import { registerIpc } from './ipc.js';
 import { getLoginItem, loginItemSupported, setLoginItem, type LoginItemEnv } from './login-item.js';
@@ -49,7 +49,7 @@ export async function startApp(hooks: AppHooks = {}): Promise<RunningApp | undef
   Menu.setApplicationMenu(null);
   protocol.handle(APP_SCHEME, (req) => serveApp(req.url, RENDERER));
 
-  const secrets = await SecretStore.open();
+  const secrets = await sharedSecretStore();
   let core: Core;
   try {
     core = await Core.start({ secrets: secrets.resolver() });

@@ -182,3 +182,11 @@ export class SecretStore {
     for (const fn of this.listeners) fn();
   }
 }
+
+let shared: Promise<SecretStore> | undefined;
+
+/** The process's one SecretStore (the daemon's core and its window share it). */
+export function sharedSecretStore(): Promise<SecretStore> {
+  shared ??= SecretStore.open();
+  return shared;
+}

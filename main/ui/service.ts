@@ -51,6 +51,8 @@ export function isRefusal(e: unknown): boolean {
 
 export interface CaStatus {
   trusted: boolean | null;
+  /** false: there is no router67 CA yet (`router67 install` creates it). */
+  installed?: boolean;
   detail?: string;
 }
 
@@ -92,6 +94,7 @@ export class UiService {
   private readonly core: UiCore;
   private readonly secrets: SecretStore;
   private ca: CaStatus = { trusted: null };
+  private caCheckedAt = 0;
   private interceptBusy = false;
 
   constructor(private readonly opts: UiServiceOptions) {
@@ -102,6 +105,7 @@ export class UiService {
 
   async refreshCa(): Promise<CaStatus> {
     if (!this.opts.caStatus) return this.ca;
+    this.caCheckedAt = Date.now();
     try {
       this.ca = await this.opts.caStatus();
     } catch (e) {
@@ -116,6 +120,7 @@ export class UiService {
 
   status(): UiStatus {
     const s = this.core.status();
+    if (this.opts.caStatus && Date.now() - this.caCheckedAt > 30_000) void this.refreshCa();
     return {
       version: s.version,
       app: this.opts.app,

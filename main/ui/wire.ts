@@ -38,6 +38,7 @@ export const ConfigDraftSchema = z
   .strict();
 
 export const InterceptInput = z.boolean();
+export const InterceptBody = z.object({ enabled: InterceptInput }).strict();
 export const LogLimitInput = z.number().int().min(1).max(10_000);
 export const LogIdInput = z.string().min(1).max(200).regex(/^[A-Za-z0-9._:-]+$/);
 export const ExternalUrlInput = z

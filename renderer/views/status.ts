@@ -110,7 +110,7 @@ class StatusView implements View {
     );
 
     // Trust
-    const ca = s.ca.trusted === true ? 'Trusted' : s.ca.trusted === false ? 'Not trusted' : 'Unknown';
+    const ca = s.ca.installed === false ? 'Not installed' : s.ca.trusted === true ? 'Trusted' : s.ca.trusted === false ? 'Not trusted' : 'Unknown';
     this.body.append(
       card(
         'Certificates and keys',
