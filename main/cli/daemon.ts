@@ -5,6 +5,7 @@ import { ConfigError } from '../config/load.js';
 import { Core, type DaemonState } from '../core/core.js';
 import { paths, resolveHome } from '../core/paths.js';
 import { createLogger } from '../log/logger.js';
+import { sharedSecretStore } from '../secrets/store.js';
 import { EXIT, type Command } from './command.js';
 
 export interface DaemonHooks {
@@ -89,6 +90,7 @@ Exit codes: 0 stopped cleanly, 1 failure, 2 usage, 78 config error.`,
         configPath: values.config as string | undefined,
         httpListen: values.listen as string | undefined,
         logger,
+        secrets: (await sharedSecretStore()).resolver(),
       });
     } catch (e) {
       if (e instanceof ConfigError) {

@@ -9,6 +9,7 @@ import { uninstallCommand } from './uninstall.js';
 import { doctorCommand } from './doctor.js';
 import { helperCommand } from './helper.js';
 import { interceptionHook } from './intercept-hook.js';
+import { uiHook } from '../ui/daemon-hook.js';
 
 /** Every command; other modules register theirs with one line here. */
 export const commands: Record<string, Command> = {
@@ -20,6 +21,7 @@ export const commands: Record<string, Command> = {
   helper: helperCommand,
 };
 daemonHooks.push(interceptionHook);
+daemonHooks.push(uiHook);
 
 function usage(): string {
   const width = Math.max(...Object.keys(commands).map((k) => k.length));
