@@ -52,11 +52,13 @@ interface LinuxStoreDef {
   label: string;
   anchors: string;
   update: string[];
+  /** Debian's script only notices a removed local certificate with --fresh (else its links dangle). */
+  untrustUpdate?: string[];
   bundle: string;
 }
 
 const LINUX_STORES: LinuxStoreDef[] = [
-  { id: 'debian', label: 'Debian/Ubuntu CA store', anchors: '/usr/local/share/ca-certificates', update: ['update-ca-certificates'], bundle: '/etc/ssl/certs/ca-certificates.crt' },
+  { id: 'debian', label: 'Debian/Ubuntu CA store', anchors: '/usr/local/share/ca-certificates', update: ['update-ca-certificates'], untrustUpdate: ['update-ca-certificates', '--fresh'], bundle: '/etc/ssl/certs/ca-certificates.crt' },
   { id: 'fedora', label: 'Fedora/RHEL CA trust', anchors: '/etc/pki/ca-trust/source/anchors', update: ['update-ca-trust', 'extract'], bundle: '/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem' },
   { id: 'suse', label: 'openSUSE CA store', anchors: '/etc/pki/trust/anchors', update: ['update-ca-certificates'], bundle: '/var/lib/ca-certificates/ca-bundle.pem' },
 ];
@@ -74,7 +76,7 @@ function anchorAdapter(d: LinuxStoreDef): TrustAdapter {
     ],
     untrust: () => [
       { kind: 'remove', path: target },
-      { kind: 'run', argv: [...d.update] },
+      { kind: 'run', argv: [...(d.untrustUpdate ?? d.update)] },
     ],
     check: () => ({ bundle: d.bundle }),
   };

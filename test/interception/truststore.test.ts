@@ -29,7 +29,7 @@ const files = createCa(['api.anthropic.com']);
 const ca = parseCa(files.certPem, files.keyPem);
 const REF: CaRef = { certPath: '/home/me/.router67/ca/ca.crt', certPem: files.certPem, sha1: 'ab12cd34ef' };
 
-test('Debian: copy to /usr/local/share/ca-certificates/router67.crt, update-ca-certificates; untrust removes and updates', () => {
+test('Debian: copy to /usr/local/share/ca-certificates/router67.crt, update-ca-certificates; untrust removes and rebuilds (--fresh)', () => {
   const a = debianAdapter();
   assert.equal(a.admin, true);
   assert.deepEqual(a.trust(REF), [
@@ -39,7 +39,7 @@ test('Debian: copy to /usr/local/share/ca-certificates/router67.crt, update-ca-c
   ]);
   assert.deepEqual(a.untrust(REF), [
     { kind: 'remove', path: '/usr/local/share/ca-certificates/router67.crt' },
-    { kind: 'run', argv: ['update-ca-certificates'] },
+    { kind: 'run', argv: ['update-ca-certificates', '--fresh'] },
   ]);
   assert.deepEqual(a.check(REF), { bundle: '/etc/ssl/certs/ca-certificates.crt' });
 });

@@ -1,0 +1,32 @@
+// Runs the end-to-end interception scenario (e2e-ns.ts) inside its own mount + network namespace, so the
+// machine's /etc/hosts, trust store, nftables and network are never touched.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { onPath } from '../../main/system/truststore.js';
+
+const tools = ['unshare', 'nft', 'curl', 'update-ca-certificates', 'setpriv', 'ip'];
+const missing = tools.filter((t) => !onPath(t));
+const skip =
+  process.platform !== 'linux'
+    ? 'Linux only'
+    : process.getuid?.() !== 0
+      ? 'needs root (for the namespace)'
+      : missing.length
+        ? `missing ${missing.join(', ')}`
+        : false;
+
+test('end to end in a private mount + network namespace: install, daemon, curl + SDKs, passthrough, signals, uninstall', { skip, timeout: 180_000 }, () => {
+  const inner = join(__dirname, 'e2e-ns.js');
+  const r = spawnSync('unshare', ['--mount', '--net', '--fork', process.execPath, '--test', '--test-reporter=spec', '--test-timeout=60000', inner], {
+    encoding: 'utf8',
+    timeout: 170_000,
+    killSignal: 'SIGKILL',
+    env: { PATH: process.env.PATH, LANG: 'C' },
+  });
+  if (r.status !== 0) process.stderr.write(`${r.stdout}\n${r.stderr}\n`);
+  assert.equal(r.signal, null, 'the namespace run was killed (timeout)');
+  assert.equal(r.status, 0, 'the scenario failed (its report is above)');
+  assert.match(r.stdout, /unprivileged daemon on a high port behind the nftables rule/);
+});
