@@ -31,7 +31,8 @@ before(async () => {
       'format = "openai"',
     ) +
     provider('resp', up.url, { 'm-responses': 'up-ok' }, 'format = "responses"') +
-    provider('oll', `${up.url}/v1`, { 'm-ollama': 'up-ok', flaky: 'up-ok', early: 'up-ok' }, 'format = "ollama"');
+    provider('oll', `${up.url}/v1`, { 'm-ollama': 'up-ok', flaky: 'up-ok', early: 'up-ok', vision: 'up-no-vision' }, 'format = "ollama"') +
+    provider('oll2', up.url, { vision: 'up-ok' }, 'format = "ollama"');
   tc = await startCore(toml);
   anthropic = new Anthropic({ apiKey: 'client-key', baseURL: tc.url, maxRetries: 0, timeout: 20_000 });
   openai = new OpenAI({ apiKey: 'client-key', baseURL: `${tc.url}/v1`, maxRetries: 0, timeout: 20_000 });
@@ -235,6 +236,25 @@ describe('quirks, errors and fallback across formats', () => {
     assert.notEqual(h2.authorization, 'Bearer client-key');
     await anthropic.messages.create(messagesParams('m-anthropic'), { headers: { 'anthropic-beta': 'prompt-caching-2024-07-31' } });
     assert.equal(up.seen[up.seen.length - 1]!.headers['anthropic-beta'], 'prompt-caching-2024-07-31', 'kept Anthropic → Anthropic');
+  });
+
+  test('a provider whose model says it cannot take images fails that attempt; the chain moves on', async () => {
+    const png = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
+    const m = await anthropic.messages.create({
+      ...messagesParams('vision'),
+      messages: [{ role: 'user', content: [{ type: 'text', text: 'What is this?' }, { type: 'image', source: { type: 'base64', media_type: 'image/png', data: png } }] }],
+    });
+    assert.equal(m.stop_reason, 'tool_use');
+    const e = lastEntry();
+    assert.deepEqual(
+      e.attempts.map((a) => [a.provider, a.status]),
+      [
+        ['oll', 400],
+        ['oll2', 200],
+      ],
+    );
+    assert.match(e.attempts[0]!.error!, /does not support images/);
+    assert.deepEqual(up.seen[up.seen.length - 1]!.body.messages[1].images, [png], 'Ollama gets the bare base64 image');
   });
 
   test('upstream 4xx errors become the client dialect error, so the SDKs raise their typed errors', async () => {

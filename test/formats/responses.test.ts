@@ -189,3 +189,30 @@ test('GET /v1/models bodies parse in each SDK', async () => {
   assert.deepEqual(o.data.map((m) => m.id), names);
   assert.deepEqual((modelsBody('ollama', names) as any).models.map((m: any) => m.name), names);
 });
+
+test('capability errors are recognised (the chain moves on), ordinary 4xx are not', async () => {
+  const { isCapabilityError } = await import('../../main/formats/index.js');
+  assert.ok(isCapabilityError('registry.ollama.ai/library/gemma:2b does not support tools'));
+  assert.ok(isCapabilityError('llava does not support thinking'));
+  assert.ok(!isCapabilityError('max_tokens: Field required'));
+});
+
+test('same-dialect stream translator: bytes pass as they came; an OpenAI usage chunk the client did not ask for is dropped', async () => {
+  const { createStreamTranslator } = await import('../../main/formats/index.js');
+  const { anthropicStream, openaiStream } = await import('./fixtures.js');
+  const a = anthropicStream();
+  const ta = createStreamTranslator('anthropic', 'anthropic', { requestedModel: 'm', clientWantsUsage: true });
+  let out = '';
+  for (let i = 0; i < a.length; i += 50) out += ta.push(Buffer.from(a.slice(i, i + 50)));
+  out += ta.end();
+  assert.equal(out, a);
+  assert.deepEqual(ta.usage(), { inputTokens: 42, outputTokens: 17 });
+  const o = openaiStream();
+  const to = createStreamTranslator('openai', 'openai', { requestedModel: 'm', clientWantsUsage: false });
+  let oo = '';
+  for (let i = 0; i < o.length; i += 33) oo += to.push(Buffer.from(o.slice(i, i + 33)));
+  oo += to.end();
+  assert.ok(!oo.includes('"usage"'));
+  assert.equal(oo, o.replace(/data: \{"id":"chatcmpl-up","choices":\[\],"usage"[^\n]*\n\n/, ''));
+  assert.deepEqual(to.usage(), { inputTokens: 42, outputTokens: 17 }, 'the log still gets the usage');
+});

@@ -378,3 +378,43 @@ test('a multi-byte character split across chunks survives', () => {
   out += t.end();
   assert.ok(out.includes('héllo 世界 🎉'));
 });
+
+test('encoders close every block they opened even when the events end without block_stop', async () => {
+  const { AnthropicStreamEncoder } = await import('../../main/formats/anthropic.js');
+  const { ResponsesStreamEncoder } = await import('../../main/formats/responses.js');
+  const { OpenAIStreamEncoder } = await import('../../main/formats/openai.js');
+  const events = [
+    { type: 'start', id: 'x' },
+    { type: 'block_start', index: 0, block: { kind: 'thinking' } },
+    { type: 'text', index: 0, text: 'hm' },
+    { type: 'block_start', index: 1, block: { kind: 'tool_call', id: 't1', name: 'f' } },
+    { type: 'args', index: 1, json: '{"a":' },
+    { type: 'block_start', index: 2, block: { kind: 'tool_call', id: 't2', name: 'g' } },
+    { type: 'args', index: 1, json: '1}' },
+    { type: 'end' },
+  ] as const;
+  const a = new AnthropicStreamEncoder({ requestedModel: 'm', clientWantsUsage: true });
+  for (const e of events) a.on(e as any);
+  const text = a.take();
+  checkAnthropicStream(text);
+  const m = await anthropicStreamFinal(text);
+  assert.deepEqual(
+    m.content.map((b) => b.type),
+    ['thinking', 'tool_use', 'tool_use'],
+  );
+  assert.deepEqual((m.content[1] as { input: unknown }).input, { a: 1 });
+  assert.equal(m.stop_reason, 'tool_use');
+  const r = new ResponsesStreamEncoder({ requestedModel: 'm', clientWantsUsage: true });
+  for (const e of events) r.on(e as any);
+  checkResponsesStream(r.take());
+  const o = new OpenAIStreamEncoder({ requestedModel: 'm', clientWantsUsage: false });
+  for (const e of events) o.on(e as any);
+  const c = await openaiStreamFinal(o.take());
+  assert.deepEqual(
+    c.choices[0]!.message.tool_calls!.map((t: any) => [t.id, t.function.arguments]),
+    [
+      ['t1', '{"a":1}'],
+      ['t2', '{}'],
+    ],
+  );
+});
