@@ -413,7 +413,8 @@ export function encodeRequest(req: Request, model: string, opts: { includeUsage:
     else if (c) out.tool_choice = c.type;
     if (req.parallelToolCalls !== undefined) out.parallel_tool_calls = req.parallelToolCalls;
   }
-  if (req.maxTokens !== undefined) out.max_tokens = req.maxTokens;
+  // OpenAI's reasoning models reject max_tokens; most compatible hosts only know max_tokens.
+  if (req.maxTokens !== undefined) out[/(^|\/)(o\d|gpt-5)/i.test(model) ? 'max_completion_tokens' : 'max_tokens'] = req.maxTokens;
   if (req.temperature !== undefined) out.temperature = req.temperature;
   if (req.topP !== undefined) out.top_p = req.topP;
   if (req.stop?.length) out.stop = req.stop;

@@ -99,6 +99,7 @@ test('anthropic → openai: system, images, tools, choice, tool results, samplin
   assert.equal(b.tool_choice, 'required');
   assert.equal(b.parallel_tool_calls, false);
   assert.equal(b.max_tokens, 1000);
+  assert.equal((translateRequest('anthropic', 'openai', anthropicReq, 'openai/gpt-5', opts).body as any).max_completion_tokens, 1000, 'reasoning models take max_completion_tokens');
   assert.equal(b.temperature, 0.3);
   assert.equal(b.top_p, 0.9);
   assert.equal(b.top_k, undefined);
