@@ -7,8 +7,8 @@
 //
 // The CA is constrained: a critical nameConstraints extension permits only the intercepted DNS
 // names (and, per RFC 5280, names below them) and excludes every IPv4 and IPv6 address, so even a
-// stolen ca.key cannot impersonate any other site to a verifier that enforces constraints
-// (OpenSSL, and therefore Node, curl and Python, BoringSSL/Chrome, NSS, Apple's and Go's verifiers).
+// stolen ca.key cannot impersonate any other site to a verifier that enforces constraints (OpenSSL, and
+// therefore Node, curl and Python — tested; Chrome for local roots; other verifiers are not relied upon).
 import { createHash, createPrivateKey, createPublicKey, generateKeyPair, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
