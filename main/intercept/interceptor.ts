@@ -92,6 +92,7 @@ export class Interceptor {
   private blockApplied = false;
   private hosts: string[] = [];
   private plan?: ListenPlan;
+  private upstreamDns?: string[];
   private busy: Promise<void> = Promise.resolve();
   private readonly privileged: Privileged;
   readonly hostsPath: string;
@@ -158,6 +159,7 @@ export class Interceptor {
       this.plan = listenPlan(cfg, this.opts.bind);
       this.store = await LeafCertStore.create(loaded.ca, []);
       this.setHosts(cfg.intercept_hosts);
+      this.upstreamDns = cfg.daemon.upstream_dns;
       this.lookup = createUpstreamLookup({ interceptHosts: this.hosts, servers: cfg.daemon.upstream_dns, avoid: [this.plan.ip] });
       core.setConnectOptions({ lookup: this.lookup as never });
       this.passthrough = new Passthrough({
@@ -230,6 +232,12 @@ export class Interceptor {
     const plan = listenPlan(cfg, this.opts.bind);
     if (plan.ip !== this.plan!.ip || plan.bindPort !== this.plan!.bindPort) {
       this.core.logger.warn(`daemon.listen / redirect_port changed; restart router67 to move the TLS listener`);
+    }
+    if (JSON.stringify(cfg.daemon.upstream_dns ?? null) !== JSON.stringify(this.upstreamDns ?? null)) {
+      this.upstreamDns = cfg.daemon.upstream_dns;
+      this.lookup = createUpstreamLookup({ interceptHosts: this.hosts, servers: cfg.daemon.upstream_dns, avoid: [this.plan!.ip] });
+      this.core.setConnectOptions({ lookup: this.lookup as never });
+      this.core.logger.info(`upstream DNS for intercepted hosts: ${this.lookup.servers.join(', ')}`);
     }
     const before = this.hosts.join(',');
     try {
