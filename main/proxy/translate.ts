@@ -269,7 +269,15 @@ async function relayWhole(ctx: RelayContext, upstreamStreamed: boolean): Promise
         return 'fallback';
       }
       canon = formats.decodeResponse(plan.to, c.body);
-    } else canon = formats.decodeResponse(plan.to, JSON.parse(text));
+    } else {
+      const json = JSON.parse(text) as Record<string, unknown>;
+      // some hosts answer 200 with only an error object: that is a failed attempt, not an empty answer
+      if (json && typeof json === 'object' && json.error && !('choices' in json) && !('content' in json) && !('output' in json) && !('message' in json)) {
+        attempt.error = scrub(formats.parseUpstreamError(resp.statusCode, text, 'application/json').message, ctx.secrets);
+        return 'fallback';
+      }
+      canon = formats.decodeResponse(plan.to, json);
+    }
     if (canon.usage.input !== undefined) entry.inputTokens = canon.usage.input;
     if (canon.usage.output !== undefined) entry.outputTokens = canon.usage.output;
     if (plan.stream) {

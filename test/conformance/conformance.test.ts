@@ -27,11 +27,11 @@ before(async () => {
     provider(
       'oai',
       `${up.url}/v1`, // a base_url already ending in /v1 is not doubled
-      { 'm-openai': 'up-ok', early: 'up-early-error', 'two-turn': 'up-deepseek', flaky: 'up-html-502', bad: 'up-bad-400', forbidden: 'up-html-403', drop: 'up-drop', 'count-oai': 'up-ok', 'text-oai': 'up-text' },
+      { 'm-openai': 'up-ok', early: 'up-early-error', err200: 'up-error-200', 'two-turn': 'up-deepseek', flaky: 'up-html-502', bad: 'up-bad-400', forbidden: 'up-html-403', drop: 'up-drop', 'count-oai': 'up-ok', 'text-oai': 'up-text' },
       'format = "openai"',
     ) +
     provider('resp', up.url, { 'm-responses': 'up-ok' }, 'format = "responses"') +
-    provider('oll', `${up.url}/v1`, { 'm-ollama': 'up-ok', flaky: 'up-ok', early: 'up-ok', vision: 'up-no-vision' }, 'format = "ollama"') +
+    provider('oll', `${up.url}/v1`, { 'm-ollama': 'up-ok', flaky: 'up-ok', early: 'up-ok', vision: 'up-no-vision', err200: 'up-ok' }, 'format = "ollama"') +
     provider('oll2', up.url, { vision: 'up-ok' }, 'format = "ollama"');
   tc = await startCore(toml);
   anthropic = new Anthropic({ apiKey: 'client-key', baseURL: tc.url, maxRetries: 0, timeout: 20_000 });
@@ -255,6 +255,19 @@ describe('quirks, errors and fallback across formats', () => {
     );
     assert.match(e.attempts[0]!.error!, /does not support images/);
     assert.deepEqual(up.seen[up.seen.length - 1]!.body.messages[1].images, [png], 'Ollama gets the bare base64 image');
+  });
+
+  test('a 200 that carries only an error object is a failed attempt, not an empty answer', async () => {
+    const m = await anthropic.messages.create(messagesParams('err200'));
+    assert.equal(m.stop_reason, 'tool_use');
+    const e = lastEntry();
+    assert.deepEqual(
+      e.attempts.map((a) => [a.provider, a.error ?? '']),
+      [
+        ['oai', 'upstream is busy, try again'],
+        ['oll', ''],
+      ],
+    );
   });
 
   test('upstream 4xx errors become the client dialect error, so the SDKs raise their typed errors', async () => {

@@ -216,6 +216,7 @@ export async function startConformanceUpstream(): Promise<ConformanceUpstream> {
         // 200 with the role chunk, then the connection closes without content
         return write(res, 200, 'text/event-stream', `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'x', choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] })}\n\n`);
       }
+      if (mode === 'up-error-200') return write(res, 200, 'application/json', JSON.stringify({ error: { message: 'upstream is busy, try again', code: 503 } }));
       if (mode === 'up-no-vision') return write(res, 400, 'application/json', JSON.stringify({ error: 'registry.ollama.ai/library/llama3:8b does not support images' }));
       if (mode === 'up-bad-400') return write(res, 400, 'application/json', errorBody(f, 'context length exceeded: 999999 tokens'));
       const invalid = validate(f, body);
