@@ -263,21 +263,25 @@ class Passthrough implements StreamTranslator {
   private filter(text: string): string {
     // Drop `data: {..."choices":[]..."usage":{...}}` events; everything else passes as it came.
     let s = this.carry + text;
-    let out = '';
-    let i = s.lastIndexOf('\n\n');
-    if (i < 0) {
+    const lf = s.lastIndexOf('\n\n');
+    const crlf = s.lastIndexOf('\n\r\n');
+    const cut = Math.max(lf < 0 ? -1 : lf + 2, crlf < 0 ? -1 : crlf + 3);
+    if (cut < 0) {
       this.carry = s;
       return '';
     }
-    this.carry = s.slice(i + 2);
-    s = s.slice(0, i + 2);
+    this.carry = s.slice(cut);
+    s = s.slice(0, cut);
+    let out = '';
     let start = 0;
     while (start < s.length) {
-      let e = s.indexOf('\n\n', start);
-      if (e < 0) e = s.length - 2;
-      const ev = s.slice(start, e + 2);
+      const a = s.indexOf('\n\n', start);
+      const b = s.indexOf('\n\r\n', start);
+      const e = a < 0 ? b + 3 : b < 0 ? a + 2 : Math.min(a + 2, b + 3);
+      const stop = e > start ? e : s.length;
+      const ev = s.slice(start, stop);
       if (!(ev.includes('"choices":[]') && ev.includes('"usage"'))) out += ev;
-      start = e + 2;
+      start = stop;
     }
     return out;
   }

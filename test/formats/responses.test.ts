@@ -216,3 +216,14 @@ test('same-dialect stream translator: bytes pass as they came; an OpenAI usage c
   assert.equal(oo, o.replace(/data: \{"id":"chatcmpl-up","choices":\[\],"usage"[^\n]*\n\n/, ''));
   assert.deepEqual(to.usage(), { inputTokens: 42, outputTokens: 17 }, 'the log still gets the usage');
 });
+
+test('same-dialect usage filter works on CRLF streams too, without holding the stream back', async () => {
+  const { createStreamTranslator } = await import('../../main/formats/index.js');
+  const t = createStreamTranslator('openai', 'openai', { requestedModel: 'm', clientWantsUsage: false });
+  const first = t.push(Buffer.from('data: {"choices":[{"delta":{"role":"assistant","content":"a"}}]}\r\n\r\n'));
+  assert.equal(first, 'data: {"choices":[{"delta":{"role":"assistant","content":"a"}}]}\r\n\r\n');
+  const rest = t.push(Buffer.from('data: {"choices":[{"delta":{},"finish_reason":"stop"}]}\r\n\r\ndata: {"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":1}}\r\n\r\ndata: [DONE]\r\n\r\n'));
+  assert.equal(rest, 'data: {"choices":[{"delta":{},"finish_reason":"stop"}]}\r\n\r\ndata: [DONE]\r\n\r\n');
+  assert.equal(t.end(), '');
+  assert.deepEqual(t.usage(), { inputTokens: 3, outputTokens: 1 });
+});
