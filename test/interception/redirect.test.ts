@@ -69,14 +69,14 @@ test('nftables for real (network namespace): apply, traffic to :443 reaches the 
     (async () => {
       execFileSync('ip', ['link', 'set', 'lo', 'up']);
       const out = {};
-      const server = net.createServer((c) => c.end('reached ' + c.localAddress + ':' + c.localPort));
+      const server = net.createServer((c) => { c.on('error', () => {}); c.end('reached ' + c.localAddress + ':' + c.localPort); });
       await new Promise((res) => server.listen(18443, '127.0.67.1', res));
       await r.linuxRedirectOn({ ip: '127.0.67.1', toPort: 18443 });
       await r.linuxRedirectOn({ ip: '127.0.67.1', toPort: 18443 }); // replaces, no duplicate
       out.state = await r.linuxRedirectState({ ip: '127.0.67.1', toPort: 18443 });
       out.reply = await new Promise((res, rej) => {
         const s = net.connect(443, '127.0.67.1');
-        let d = ''; s.on('data', (x) => (d += x)); s.on('end', () => res(d)); s.on('error', rej);
+        let d = ''; s.on('data', (x) => (d += x)); s.on('close', () => res(d)); s.on('error', rej);
         setTimeout(() => rej(new Error('timeout')), 5000).unref();
       });
       out.removed1 = await r.linuxRedirectOff();
