@@ -6,7 +6,7 @@
 //      so the names never point at a port nobody answers.
 // Off: the hosts block goes first, then the listener. A sync last resort on process 'exit' removes the block
 //      when the file is writable without a prompt (root, or a hosts file the user may write).
-import { accessSync, constants } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
@@ -64,8 +64,9 @@ export class Privileged {
 
   canWriteHosts(): boolean {
     if (typeof process.getuid === 'function' && process.getuid() === 0) return true;
+    // Opening for writing is the real test (access(W_OK) on Windows only looks at the read-only attribute).
     try {
-      accessSync(this.hostsPath, constants.W_OK);
+      closeSync(openSync(this.hostsPath, 'r+'));
       return true;
     } catch {
       return false;
