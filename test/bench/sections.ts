@@ -12,6 +12,7 @@ export interface BenchContext {
 
 export type BenchSection = (ctx: BenchContext) => Promise<void>;
 
+import { tlsHandshakes } from './tls.js';
 import { translatedStreaming } from './translated.js';
 
-export const extraSections: BenchSection[] = [translatedStreaming];
+export const extraSections: BenchSection[] = [translatedStreaming, tlsHandshakes];
