@@ -275,7 +275,9 @@ function applyAuth(
   }
   const out: Raw = orig ? deepClone(orig) : {};
   for (const k of ['value_env', 'api_key', 'keychain', 'oauth']) delete out[k];
-  out.header = a.header.trim();
+  // An OAuth credential may leave the header out (Authorization: Bearer).
+  if (a.source === 'oauth' && !a.header.trim()) delete out.header;
+  else out.header = a.header.trim();
   if (a.prefix) out.prefix = a.prefix;
   else delete out.prefix;
   switch (a.source) {

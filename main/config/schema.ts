@@ -17,7 +17,8 @@ const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an enviro
 /** Where a provider's secret comes from: exactly one source. */
 export const AuthSchema = z
   .object({
-    header: headerName,
+    /** Required, except with `oauth`, where it defaults to Authorization with prefix "Bearer ". */
+    header: headerName.optional(),
     prefix: z.string().optional(),
     value_env: envName.optional(),
     api_key: z.string().min(1, 'api_key must not be empty').optional(),
@@ -28,6 +29,9 @@ export const AuthSchema = z
   })
   .loose()
   .superRefine((a, ctx) => {
+    if (a.header === undefined && a.oauth === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['header'], message: 'auth needs a header (e.g. "Authorization" or "x-api-key")' });
+    }
     const sources = (['value_env', 'api_key', 'keychain', 'oauth'] as const).filter((k) => a[k] !== undefined);
     if (sources.length !== 1) {
       ctx.addIssue({
@@ -82,6 +86,62 @@ export const DaemonSchema = z
   .loose();
 export type Daemon = z.infer<typeof DaemonSchema>;
 
+const LOOPBACK_HOST = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|\[::1\])$/i;
+/** https://…, or http:// on a loopback host (local gateways, tests). */
+const endpointUrl = z
+  .string()
+  .refine((u) => URL.canParse(u), 'expected an absolute URL')
+  .refine((u) => {
+    if (!URL.canParse(u)) return true;
+    const x = new URL(u);
+    return x.protocol === 'https:' || (x.protocol === 'http:' && LOOPBACK_HOST.test(x.hostname));
+  }, 'must be https:// (http:// only on a loopback address)');
+
+/**
+ * An OAuth credential router67 signs in to: `[oauth.<name>]`. `type = "oidc"` (default): any OAuth 2 / OpenID
+ * Connect provider, found by `issuer` (discovery) or explicit endpoints; providers use it with
+ * `auth = { oauth = "<name>" }`. `type = "openrouter"`: OpenRouter's PKCE flow, which yields an API key kept in the
+ * keychain. Tokens and keys live in the OS keychain only; this table holds no secret.
+ */
+export const OAuthCredentialSchema = z
+  .object({
+    type: z.enum(['oidc', 'openrouter']).default('oidc'),
+    issuer: endpointUrl.optional(),
+    authorization_endpoint: endpointUrl.optional(),
+    token_endpoint: endpointUrl.optional(),
+    device_authorization_endpoint: endpointUrl.optional(),
+    revocation_endpoint: endpointUrl.optional(),
+    client_id: z.string().min(1, 'client_id must not be empty').optional(),
+    scopes: z.array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, 'expected a scope token')).default([]),
+    /** Extra authorization request parameters (audience, resource, prompt, …). */
+    params: z.record(z.string().min(1), z.string()).default({}),
+    /** Which token the provider receives. */
+    token: z.enum(['access_token', 'id_token']).default('access_token'),
+    /** Refresh this long before the token expires (at most half its lifetime). */
+    refresh_margin_s: z.number().int().min(0).max(86_400).default(60),
+    /** OpenRouter: endpoint base (default https://openrouter.ai). */
+    base_url: endpointUrl.optional(),
+  })
+  .loose()
+  .superRefine((o, ctx) => {
+    for (const k of ['client_secret', 'access_token', 'refresh_token', 'id_token', 'api_key', 'password']) {
+      if ((o as Record<string, unknown>)[k] !== undefined) {
+        ctx.addIssue({ code: 'custom', path: [k], message: `${k} does not belong in config.toml: router67 keeps tokens in the OS keychain (router67 login)` });
+      }
+    }
+    if (o.type !== 'oidc') return;
+    if (!o.client_id) ctx.addIssue({ code: 'custom', path: ['client_id'], message: 'an OAuth credential needs the client_id registered for router67' });
+    const code = o.authorization_endpoint && o.token_endpoint;
+    const device = o.device_authorization_endpoint && o.token_endpoint;
+    if (!o.issuer && !code && !device) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'set issuer (discovery), or authorization_endpoint and token_endpoint (or device_authorization_endpoint and token_endpoint)',
+      });
+    }
+  });
+export type OAuthCredential = z.infer<typeof OAuthCredentialSchema>;
+
 export const ConfigSchema = z
   .object({
     intercept_hosts: z
@@ -89,6 +149,7 @@ export const ConfigSchema = z
       .default(['api.anthropic.com', 'api.openai.com', 'openrouter.ai']),
     daemon: DaemonSchema.default(DaemonSchema.parse({})),
     providers: z.array(ProviderSchema).default([]),
+    oauth: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'expected a credential name (letters, digits, . _ -)'), OAuthCredentialSchema).default({}),
   })
   .loose()
   .superRefine((c, ctx) => {
@@ -99,6 +160,14 @@ export const ConfigSchema = z
         ctx.addIssue({ code: 'custom', path: ['providers', i, 'name'], message: `duplicate provider name "${p.name}" (also providers[${prev}])` });
       }
       seen.set(p.name, i);
+      const cred = p.auth?.oauth;
+      if (cred !== undefined && c.oauth[cred]?.type !== 'oidc') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['providers', i, 'auth', 'oauth'],
+          message: c.oauth[cred] ? `[oauth.${cred}] is an OpenRouter sign-in (it stores a key: use auth.keychain)` : `no [oauth.${cred}] table describes this credential`,
+        });
+      }
     });
   });
 export type Config = z.infer<typeof ConfigSchema>;

@@ -105,7 +105,7 @@ export class Core extends EventEmitter {
   private reloadTimer?: NodeJS.Timeout;
   private stopping?: Promise<void>;
   private readonly secrets?: SecretResolver;
-  private readonly oauth?: OAuthResolver;
+  private oauth?: OAuthResolver;
 
   private constructor(opts: CoreOptions, config: Config, text: string, missingFile: boolean) {
     super();
@@ -177,6 +177,13 @@ export class Core extends EventEmitter {
   /** Where requests from the TLS listener that no provider routes go (the interception layer sets it). */
   setPassthrough(fn: ProxyDeps['passthrough']): void {
     this.proxyDeps.passthrough = fn;
+  }
+
+  /** Where `auth.oauth` credentials come from (the OAuth layer sets it once it runs); takes effect for new requests. */
+  setOAuth(resolver: OAuthResolver): void {
+    this.oauth = resolver;
+    this.proxyDeps.auth.oauth = resolver;
+    this.emit('status', this.status());
   }
 
   /** Sets the connect options (e.g. a DNS lookup) for upstream connections; takes effect for new requests. */

@@ -9,6 +9,10 @@ export interface SecretResolver {
 export interface OAuthResolver {
   /** A current access token for the named credential; throws AuthUnavailableError when sign-in is needed. */
   token(name: string): Promise<string>;
+  /** Why the credential cannot be used right now (sync, for status), e.g. 'OAuth credential "x" needs sign-in …'. */
+  problem?(name: string): string | undefined;
+  /** The provider refused `token` (HTTP 401): refresh once (shared by concurrent callers); throws when it cannot. */
+  rejected?(name: string, token: string): Promise<void>;
 }
 
 export class AuthUnavailableError extends Error {
@@ -44,7 +48,7 @@ export function authProblem(p: Provider, src: AuthSources): string | undefined {
     if (!src.secrets) return 'the OS keychain is not available to this process';
     return src.secrets.get(a.keychain) ? undefined : `no secret stored in the keychain for "${a.keychain}"`;
   }
-  if (a.oauth !== undefined && !src.oauth) return `OAuth credential "${a.oauth}" needs sign-in (router67 login)`;
+  if (a.oauth !== undefined) return src.oauth ? src.oauth.problem?.(a.oauth) : `OAuth credential "${a.oauth}" needs sign-in (router67 login)`;
   return undefined;
 }
 
@@ -61,5 +65,7 @@ export async function authHeaders(p: Provider, src: AuthSources): Promise<Record
     secret = await src.oauth.token(a.oauth);
   }
   if (!secret) throw new AuthUnavailableError(authProblem(p, src) ?? `no credential for provider ${p.name}`);
+  // An OAuth token goes in Authorization: Bearer unless the provider says otherwise.
+  if (a.header === undefined) return { authorization: (a.prefix ?? 'Bearer ') + secret };
   return { [a.header]: (a.prefix ?? '') + secret };
 }

@@ -174,7 +174,7 @@ export class Proxy {
     const allCooling = chain.every((p) => this.cooldowns.remaining(p.name) > 0);
     let parsed: unknown;
     const parse = () => (parsed ??= JSON.parse(body.toString('utf8')));
-    for (const p of chain) {
+    chain: for (const p of chain) {
       if (cancel.cancelled) return 'aborted';
       const upstreamModel = p.available_models[field.model]!;
       const a0 = performance.now();
@@ -197,39 +197,53 @@ export class Proxy {
         }
         plan = r;
       }
-      let auth: Record<string, string>;
-      try {
-        auth = await authHeaders(p, this.deps.auth);
-      } catch (err) {
-        attempt.error = `skipped: ${err instanceof AuthUnavailableError ? err.message : 'credential unavailable'}`;
-        done();
-        continue;
-      }
-      const secrets = Object.values(auth);
-      const target = plan ?? upstreamTarget(p.base_url, req.url ?? '/');
       let resp: UpstreamResponse;
-      try {
-        resp = await exchange(
-          this.deps.dispatcher(),
-          {
-            origin: target.origin,
-            path: target.path,
-            method: (req.method ?? 'POST') as Dispatcher.HttpMethod,
-            headers: plan ? translatedHeaders(req.headers, plan, { ...p.extra_headers, ...auth }) : upstreamHeaders(req.headers, true, { ...p.extra_headers, ...auth }),
-            body: plan ? plan.body : sameDialectBody(dialect, body, field, upstreamModel),
-            headersTimeout: cfg.daemon.first_byte_timeout_ms,
-            bodyTimeout: cfg.daemon.request_timeout_ms,
-          },
-          cancel,
-        );
-      } catch (err) {
-        done();
-        if (cancel.cancelled) {
-          attempt.error = cancel.reason!.message;
-          return 'aborted';
+      let secrets: string[];
+      for (let retried = false; ; retried = true) {
+        let auth: Record<string, string>;
+        try {
+          auth = await authHeaders(p, this.deps.auth);
+        } catch (err) {
+          attempt.error = `skipped: ${err instanceof AuthUnavailableError ? err.message : 'credential unavailable'}`;
+          done();
+          continue chain;
         }
-        attempt.error = scrub(describeTransportError(err), secrets);
-        continue;
+        secrets = Object.values(auth);
+        const target = plan ?? upstreamTarget(p.base_url, req.url ?? '/');
+        try {
+          resp = await exchange(
+            this.deps.dispatcher(),
+            {
+              origin: target.origin,
+              path: target.path,
+              method: (req.method ?? 'POST') as Dispatcher.HttpMethod,
+              headers: plan ? translatedHeaders(req.headers, plan, { ...p.extra_headers, ...auth }) : upstreamHeaders(req.headers, true, { ...p.extra_headers, ...auth }),
+              body: plan ? plan.body : sameDialectBody(dialect, body, field, upstreamModel),
+              headersTimeout: cfg.daemon.first_byte_timeout_ms,
+              bodyTimeout: cfg.daemon.request_timeout_ms,
+            },
+            cancel,
+          );
+        } catch (err) {
+          done();
+          if (cancel.cancelled) {
+            attempt.error = cancel.reason!.message;
+            return 'aborted';
+          }
+          attempt.error = scrub(describeTransportError(err), secrets);
+          continue chain;
+        }
+        // OAuth: a refused token is refreshed once and the request sent once more.
+        if (resp.statusCode === 401 && !retried) {
+          const next = await this.oauthRefused(p, auth, resp, attempt);
+          if (next === 'retry') continue;
+          if (next === 'skip') {
+            attempt.status = 401;
+            done();
+            continue chain;
+          }
+        }
+        break;
       }
       attempt.status = resp.statusCode;
       attempt.ttfbMs = round(performance.now() - a0);
@@ -278,6 +292,24 @@ export class Proxy {
       return outcome;
     }
     return 'fallback';
+  }
+
+  /**
+   * OAuth: the provider answered 401 to the token. Refreshes it once (concurrent requests share the refresh):
+   * 'retry' sends the request again; 'skip' moves the chain on (sign-in needed); 'relay' is not an OAuth provider.
+   */
+  private async oauthRefused(p: Provider, auth: Record<string, string>, resp: UpstreamResponse, attempt: Attempt): Promise<'retry' | 'skip' | 'relay'> {
+    const name = p.auth?.oauth;
+    const oauth = this.deps.auth.oauth;
+    if (name === undefined || !oauth?.rejected) return 'relay';
+    await resp.text(MAX_ERROR_BODY);
+    try {
+      await oauth.rejected(name, Object.values(auth)[0] ?? '');
+      return 'retry';
+    } catch (err) {
+      attempt.error = `token refused (401) and not refreshed: ${err instanceof AuthUnavailableError ? err.message : 'refresh failed'}`;
+      return 'skip';
+    }
   }
 
   /** A non-streaming answer: read whole (so a drop mid-body can still fall back), then sent at once. */
