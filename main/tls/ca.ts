@@ -13,9 +13,15 @@ import { createHash, createPrivateKey, createPublicKey, generateKeyPair, generat
 import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSecureContext, type SecureContext } from 'node:tls';
-import forge from 'node-forge';
+import type forgeNs from 'node-forge';
 
-const { asn1, pki } = forge;
+type Forge = typeof forgeNs;
+let forgeModule: Forge | undefined;
+/** node-forge, loaded on first use: a daemon without interception never pays its ~4 MB. */
+function F(): Forge {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (forgeModule ??= require('node-forge') as Forge);
+}
 
 export const CA_ORG = 'router67';
 export const CA_CN_PREFIX = 'router67 local CA';
@@ -26,7 +32,7 @@ export const LEAF_BACKDATE_MS = 60 * 60 * 1000;
 export const CA_VALIDITY_DAYS = 3650;
 const DAY = 24 * 60 * 60 * 1000;
 
-const SHA256_WITH_RSA = pki.oids.sha256WithRSAEncryption as string;
+const SHA256_WITH_RSA = '1.2.840.113549.1.1.11'; // pki.oids.sha256WithRSAEncryption
 const OID_NAME_CONSTRAINTS = '2.5.29.30';
 
 export interface CaPaths {
@@ -44,7 +50,7 @@ export function caPaths(home: string): CaPaths {
 export interface LoadedCa {
   certPem: string;
   keyPem: string;
-  cert: forge.pki.Certificate;
+  cert: forgeNs.pki.Certificate;
   key: KeyObject;
   /** DNS names the CA's nameConstraints permit (lower case, sorted); [] when it has none. */
   permittedHosts: string[];
@@ -86,19 +92,19 @@ function randomSerial(): string {
 }
 
 /** Builds the DER of a NameConstraints value: permitted dNSNames, excluded 0.0.0.0/0 and ::/0. */
-export function nameConstraintsAsn1(hosts: readonly string[]): forge.asn1.Asn1 {
-  const C = asn1.Class;
-  const T = asn1.Type;
-  const subtree = (base: forge.asn1.Asn1) => asn1.create(C.UNIVERSAL, T.SEQUENCE, true, [base]);
+export function nameConstraintsAsn1(hosts: readonly string[]): forgeNs.asn1.Asn1 {
+  const C = F().asn1.Class;
+  const T = F().asn1.Type;
+  const subtree = (base: forgeNs.asn1.Asn1) => F().asn1.create(C.UNIVERSAL, T.SEQUENCE, true, [base]);
   // GeneralName dNSName is [2] IMPLICIT IA5String; iPAddress is [7] IMPLICIT OCTET STRING (address + mask).
-  const permitted = hosts.map((h) => subtree(asn1.create(C.CONTEXT_SPECIFIC, 2, false, h)));
+  const permitted = hosts.map((h) => subtree(F().asn1.create(C.CONTEXT_SPECIFIC, 2, false, h)));
   const excluded = [
-    subtree(asn1.create(C.CONTEXT_SPECIFIC, 7, false, '\0'.repeat(8))),
-    subtree(asn1.create(C.CONTEXT_SPECIFIC, 7, false, '\0'.repeat(32))),
+    subtree(F().asn1.create(C.CONTEXT_SPECIFIC, 7, false, '\0'.repeat(8))),
+    subtree(F().asn1.create(C.CONTEXT_SPECIFIC, 7, false, '\0'.repeat(32))),
   ];
-  return asn1.create(C.UNIVERSAL, T.SEQUENCE, true, [
-    asn1.create(C.CONTEXT_SPECIFIC, 0, true, permitted),
-    asn1.create(C.CONTEXT_SPECIFIC, 1, true, excluded),
+  return F().asn1.create(C.UNIVERSAL, T.SEQUENCE, true, [
+    F().asn1.create(C.CONTEXT_SPECIFIC, 0, true, permitted),
+    F().asn1.create(C.CONTEXT_SPECIFIC, 1, true, excluded),
   ]);
 }
 
@@ -108,17 +114,17 @@ interface ParsedConstraints {
 }
 
 /** Reads the nameConstraints of a certificate by hand (forge versions differ in what they parse). */
-function readNameConstraints(cert: forge.pki.Certificate): ParsedConstraints | undefined {
+function readNameConstraints(cert: forgeNs.pki.Certificate): ParsedConstraints | undefined {
   const ext = (cert.extensions as { id?: string; value?: unknown }[]).find((e) => e.id === OID_NAME_CONSTRAINTS);
   if (!ext || typeof ext.value !== 'string') return undefined;
-  const root = asn1.fromDer(ext.value);
+  const root = F().asn1.fromDer(ext.value);
   const permitted: string[] = [];
   let v4 = false;
   let v6 = false;
-  for (const trees of root.value as forge.asn1.Asn1[]) {
-    for (const st of trees.value as forge.asn1.Asn1[]) {
-      const gn = (st.value as forge.asn1.Asn1[])[0];
-      if (!gn || gn.tagClass !== asn1.Class.CONTEXT_SPECIFIC) continue;
+  for (const trees of root.value as forgeNs.asn1.Asn1[]) {
+    for (const st of trees.value as forgeNs.asn1.Asn1[]) {
+      const gn = (st.value as forgeNs.asn1.Asn1[])[0];
+      if (!gn || gn.tagClass !== F().asn1.Class.CONTEXT_SPECIFIC) continue;
       if (trees.type === 0 && gn.type === 2) permitted.push(normalizeHost(String(gn.value)));
       if (trees.type === 1 && gn.type === 7 && typeof gn.value === 'string' && /^\0*$/.test(gn.value)) {
         if (gn.value.length === 8) v4 = true;
@@ -130,23 +136,23 @@ function readNameConstraints(cert: forge.pki.Certificate): ParsedConstraints | u
 }
 
 /** Signs a forge certificate with a node:crypto key (SHA-256 with RSA). */
-function signWithNode(cert: forge.pki.Certificate, key: KeyObject): void {
+function signWithNode(cert: forgeNs.pki.Certificate, key: KeyObject): void {
   cert.signatureOid = SHA256_WITH_RSA;
   cert.siginfo.algorithmOid = SHA256_WITH_RSA;
-  const tbs = (pki as unknown as { getTBSCertificate(c: forge.pki.Certificate): forge.asn1.Asn1 }).getTBSCertificate(cert);
+  const tbs = (F().pki as unknown as { getTBSCertificate(c: forgeNs.pki.Certificate): forgeNs.asn1.Asn1 }).getTBSCertificate(cert);
   cert.tbsCertificate = tbs;
-  const der = Buffer.from(asn1.toDer(tbs).getBytes(), 'binary');
+  const der = Buffer.from(F().asn1.toDer(tbs).getBytes(), 'binary');
   cert.signature = sign('sha256', der, key).toString('binary');
 }
 
-function forgePublicKey(key: KeyObject): forge.pki.rsa.PublicKey {
+function forgePublicKey(key: KeyObject): forgeNs.pki.rsa.PublicKey {
   const pub = key.type === 'private' ? createPublicKey(key) : key;
-  return pki.publicKeyFromPem(pub.export({ type: 'spki', format: 'pem' }) as string);
+  return F().pki.publicKeyFromPem(pub.export({ type: 'spki', format: 'pem' }) as string);
 }
 
-function keyIdOf(pub: forge.pki.rsa.PublicKey): string {
+function keyIdOf(pub: forgeNs.pki.rsa.PublicKey): string {
   // RFC 5280 method 1: SHA-1 of the subjectPublicKey BIT STRING contents (the RSAPublicKey DER).
-  const der = Buffer.from(asn1.toDer(pki.publicKeyToRSAPublicKey(pub)).getBytes(), 'binary');
+  const der = Buffer.from(F().asn1.toDer(F().pki.publicKeyToRSAPublicKey(pub)).getBytes(), 'binary');
   return createHash('sha1').update(der).digest('hex');
 }
 
@@ -164,7 +170,7 @@ export function createCa(hosts: Iterable<string>, opts: CreateCaOptions = {}): {
   const key = opts.key ?? generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
   const now = opts.now ?? new Date();
   const pub = forgePublicKey(key);
-  const cert = pki.createCertificate();
+  const cert = F().pki.createCertificate();
   cert.publicKey = pub;
   cert.serialNumber = randomSerial();
   cert.validity.notBefore = new Date(now.getTime() - DAY);
@@ -181,31 +187,31 @@ export function createCa(hosts: Iterable<string>, opts: CreateCaOptions = {}): {
   cert.setExtensions([
     { name: 'basicConstraints', critical: true, cA: true, pathLenConstraint: 0 },
     { name: 'keyUsage', critical: true, keyCertSign: true, cRLSign: true },
-    { name: 'subjectKeyIdentifier', subjectKeyIdentifier: keyId, value: asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OCTETSTRING, false, forge.util.hexToBytes(keyId)) },
+    { name: 'subjectKeyIdentifier', subjectKeyIdentifier: keyId, value: F().asn1.create(F().asn1.Class.UNIVERSAL, F().asn1.Type.OCTETSTRING, false, F().util.hexToBytes(keyId)) },
     { id: OID_NAME_CONSTRAINTS, name: 'nameConstraints', critical: true, value: nameConstraintsAsn1(names) },
   ]);
   signWithNode(cert, key);
   return {
-    certPem: pki.certificateToPem(cert),
+    certPem: F().pki.certificateToPem(cert),
     keyPem: key.export({ type: 'pkcs8', format: 'pem' }) as string,
   };
 }
 
 /** Parses PEM texts into a LoadedCa; throws when they do not belong together or are not a CA. */
 export function parseCa(certPem: string, keyPem: string): LoadedCa {
-  const cert = pki.certificateFromPem(certPem);
+  const cert = F().pki.certificateFromPem(certPem);
   const key = createPrivateKey(keyPem);
   const pubFromKey = createPublicKey(key).export({ type: 'spki', format: 'der' });
-  const pubFromCert = createPublicKey(pki.publicKeyToPem(cert.publicKey as forge.pki.rsa.PublicKey)).export({ type: 'spki', format: 'der' });
+  const pubFromCert = createPublicKey(F().pki.publicKeyToPem(cert.publicKey as forgeNs.pki.rsa.PublicKey)).export({ type: 'spki', format: 'der' });
   if (!pubFromKey.equals(pubFromCert)) throw new Error('ca.key does not match ca.crt');
   return { ...describeCert(cert, certPem), keyPem, key };
 }
 
 export type CaCertFacts = Omit<LoadedCa, 'key' | 'keyPem'>;
 
-function describeCert(cert: forge.pki.Certificate, certPem: string): CaCertFacts {
+function describeCert(cert: forgeNs.pki.Certificate, certPem: string): CaCertFacts {
   const nc = readNameConstraints(cert);
-  const der = Buffer.from(asn1.toDer(pki.certificateToAsn1(cert)).getBytes(), 'binary');
+  const der = Buffer.from(F().asn1.toDer(F().pki.certificateToAsn1(cert)).getBytes(), 'binary');
   return {
     certPem,
     cert,
@@ -216,13 +222,13 @@ function describeCert(cert: forge.pki.Certificate, certPem: string): CaCertFacts
     sha1: createHash('sha1').update(der).digest('hex'),
     sha256: createHash('sha256').update(der).digest('hex'),
     notAfter: cert.validity.notAfter,
-    keyId: keyIdOf(cert.publicKey as forge.pki.rsa.PublicKey),
+    keyId: keyIdOf(cert.publicKey as forgeNs.pki.rsa.PublicKey),
   };
 }
 
 /** Facts about a CA certificate alone (no key), e.g. for the privileged helper and doctor. */
 export function inspectCaCert(certPem: string): CaCertFacts & { isCa: boolean } {
-  const cert = pki.certificateFromPem(certPem);
+  const cert = F().pki.certificateFromPem(certPem);
   const bc = cert.getExtension('basicConstraints') as { cA?: boolean } | undefined;
   return { ...describeCert(cert, certPem), isCa: bc?.cA === true };
 }
@@ -353,7 +359,7 @@ export function ensureCa(home: string, hosts: Iterable<string>, now = new Date()
 export interface LeafKey {
   key: KeyObject;
   keyPem: string;
-  forgePublic: forge.pki.rsa.PublicKey;
+  forgePublic: forgeNs.pki.rsa.PublicKey;
   keyId: string;
 }
 
@@ -377,7 +383,7 @@ export function leafKeySync(key?: KeyObject): LeafKey {
 /** Mints a leaf certificate for one host, signed by the CA. */
 export function mintLeaf(ca: LoadedCa, leaf: LeafKey, host: string, now = new Date()): string {
   const h = normalizeHost(host);
-  const cert = pki.createCertificate();
+  const cert = F().pki.createCertificate();
   cert.publicKey = leaf.forgePublic;
   cert.serialNumber = randomSerial();
   cert.validity.notBefore = new Date(now.getTime() - LEAF_BACKDATE_MS);
@@ -393,11 +399,11 @@ export function mintLeaf(ca: LoadedCa, leaf: LeafKey, host: string, now = new Da
     { name: 'keyUsage', critical: true, digitalSignature: true, keyEncipherment: true },
     { name: 'extKeyUsage', serverAuth: true },
     { name: 'subjectAltName', altNames: [{ type: 2, value: h }] },
-    { name: 'subjectKeyIdentifier', value: asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OCTETSTRING, false, forge.util.hexToBytes(leaf.keyId)) },
-    { name: 'authorityKeyIdentifier', keyIdentifier: forge.util.hexToBytes(ca.keyId) },
+    { name: 'subjectKeyIdentifier', value: F().asn1.create(F().asn1.Class.UNIVERSAL, F().asn1.Type.OCTETSTRING, false, F().util.hexToBytes(leaf.keyId)) },
+    { name: 'authorityKeyIdentifier', keyIdentifier: F().util.hexToBytes(ca.keyId) },
   ]);
   signWithNode(cert, ca.key);
-  return pki.certificateToPem(cert);
+  return F().pki.certificateToPem(cert);
 }
 
 export class UninterceptedHostError extends Error {
