@@ -76,7 +76,7 @@ async function main(): Promise<void> {
     const def = defs.find((d) => d.id === id) ?? defs[0]!;
     let m = mounted.get(def.id);
     if (!m) {
-      const el = h('section', { id: `view-${def.id}`, class: 'view', 'aria-labelledby': `nav-${def.id}` });
+      const el = h('section', { id: `view-${def.id}`, class: 'view', 'aria-labelledby': `nav-${def.id}`, hidden: true });
       content.append(el);
       const mod = await def.load();
       const view = mod.default();

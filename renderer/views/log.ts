@@ -44,6 +44,7 @@ class LogView implements View {
   private frame = 0;
   private detailTimer?: ReturnType<typeof setTimeout>;
   private knownProviders: string[] = [];
+  private during?: LogRow[];
   private readonly ui = {
     scroller: h('div', { class: 'vlist', tabindex: 0, role: 'listbox', 'aria-label': 'Requests, newest first' }),
     spacer: h('div', { class: 'vspacer' }),
@@ -93,7 +94,9 @@ class LogView implements View {
     u.provider.addEventListener('change', () => this.setFilter({ provider: u.provider.value }));
     u.status.addEventListener('change', () => this.setFilter({ status: u.status.value as LogFilter['status'] }));
     u.scroller.addEventListener('scroll', () => this.schedule());
-    u.scroller.addEventListener('click', (e) => {
+    // Select on press, not on release: with live traffic the rows move, and a click would land on another one.
+    u.scroller.addEventListener('pointerdown', (e) => {
+      if (e.button !== 0) return;
       const row = (e.target as Element).closest?.('.vrow') as HTMLElement | null;
       if (row?.dataset.id) this.select(row.dataset.id);
     });
@@ -110,6 +113,7 @@ class LogView implements View {
 
   onEvent(e: UiEvent): void {
     if (e.type === 'log') {
+      this.during?.push(e.entry);
       const isNew = this.store.upsert(e.entry);
       // Keep what the user is looking at in place when rows arrive above it.
       if (isNew && this.ui.scroller.scrollTop > 0 && this.passes(e.entry)) this.ui.scroller.scrollTop += ROW;
@@ -127,13 +131,20 @@ class LogView implements View {
     return matches(r, this.filter);
   }
 
+  /** Re-reads the recent entries; live events that arrive meanwhile are applied on top (they are newer). */
   private async resync(): Promise<void> {
+    const during: LogRow[] = [];
+    this.during = during;
     try {
-      this.store.reset(await this.api.recentLog(MAX_ENTRIES));
+      const rows = await this.api.recentLog(MAX_ENTRIES);
+      this.store.reset(rows);
+      for (const r of during) this.store.upsert(r);
       this.updateProviders();
       this.schedule();
     } catch {
       /* the live events still arrive */
+    } finally {
+      if (this.during === during) this.during = undefined;
     }
   }
 

@@ -57,7 +57,6 @@ class ProvidersView implements View {
   private issues: Issue[] = [];
   private saving = false;
   private validateSeq = 0;
-  private lastSavedRevision = '';
   private readonly ui = {
     list: h('ol', { class: 'plist', role: 'listbox', 'aria-label': 'Providers, in fallback order' }),
     editor: h('div', { class: 'pedit' }),
@@ -101,7 +100,8 @@ class ProvidersView implements View {
 
   onEvent(e: UiEvent): void {
     if (e.type !== 'config' || !this.state) return;
-    if (e.revision && (e.revision === this.state.revision || e.revision === this.lastSavedRevision)) return;
+    // Our own save announces itself before it answers; the editor reloads after it anyway.
+    if (this.saving || (e.revision && e.revision === this.state.revision)) return;
     if (!this.isDirty) void this.reload();
     else
       this.banner(
@@ -159,7 +159,6 @@ class ProvidersView implements View {
     try {
       const r = await this.api.save(this.draft);
       if (r.ok) {
-        this.lastSavedRevision = r.revision;
         await this.reload();
         toast(r.reloaded ? 'Saved. router67 is using the new settings.' : 'Saved, but the running router kept its last good config: see Status.', r.reloaded ? 'ok' : 'error');
       } else if (r.kind === 'invalid') {
@@ -478,7 +477,7 @@ class ProvidersView implements View {
     const formatSel = h(
       'select',
       {
-        id: `f-${base}-format`,
+        id: `f-${base.replace('.', '-')}-format`,
         'data-path': `${base}.format`,
         onchange: (e: Event) => {
           p.format = (e.target as HTMLSelectElement).value as Format | '';
@@ -493,7 +492,7 @@ class ProvidersView implements View {
         'div',
         { class: 'grid2' },
         text('Name', `${base}.name`, () => p.name, (v) => (p.name = v)),
-        h('div', { class: 'field', 'data-field': `${base}.format` }, h('label', { htmlFor: `f-${base}-format`, text: 'Upstream format' }), formatSel),
+        h('div', { class: 'field', 'data-field': `${base}.format` }, h('label', { htmlFor: `f-${base.replace('.', '-')}-format`, text: 'Upstream format' }), formatSel),
       ),
       text('Base URL', `${base}.base_url`, () => p.base_url, (v) => (p.base_url = v), { placeholder: 'https://api.example.com', type: 'url' }),
       this.authSection(p, base, upd),
