@@ -83,7 +83,16 @@ class LogView implements View {
           h(
             'div',
             { class: 'log-head', 'aria-hidden': 'true' },
-            ...['Time', 'Model', 'Provider · upstream model', 'Status', 'Tries', 'TTFB', 'Total', 'Tokens in / out'].map((t) => h('span', { text: t })),
+            ...[
+              ['Time', 'When the request started'],
+              ['Model', 'The model the client asked for'],
+              ['Provider · upstream model', 'Who answered, and under which model name'],
+              ['Status', 'HTTP status'],
+              ['Tries', 'Providers tried'],
+              ['TTFB', 'Time to first byte'],
+              ['Total', 'Total time'],
+              ['Tokens in/out', 'Input / output tokens'],
+            ].map(([t, title]) => h('span', { text: t, title })),
           ),
           u.scroller,
         ),

@@ -6,7 +6,10 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { KeychainUnavailableError, SecretStore, type KeytarLike } from '../../main/secrets/store.js';
+import { UiService } from '../../main/ui/service.js';
+import { FakeCore } from '../ui/fake-core.js';
 
 const root = resolve(__dirname, '..', '..', '..');
 const inside = process.env.ROUTER67_TEST_IN_KEYRING === '1';
@@ -117,5 +120,91 @@ if (inside) {
     await assert.rejects(s.set('', 'sk-visible?'), (e: Error) => !e.message.includes('sk-visible?'));
     await assert.rejects(s.set('bad\naccount', 'sk-visible?'), (e: Error) => !e.message.includes('sk-visible?'));
     await assert.rejects(s.set('ok', ''), /empty secret/);
+  });
+}
+
+const PROVIDER_TOML = `# keys live in the keychain
+[[providers]]
+name = "groq"
+base_url = "https://api.groq.com/openai"
+format = "openai"
+auth = { header = "Authorization", prefix = "Bearer ", api_key = "gsk_INLINE_OLD" }
+
+[providers.available_models]
+"llama" = "llama-3.3-70b"
+`;
+
+if (!inside) {
+  test('without a keychain, a typed key is refused on its field and nothing is written', async (t) => {
+    const core = new FakeCore(PROVIDER_TOML);
+    t.after(() => core.cleanup());
+    const svc = new UiService({ core, secrets: SecretStore.none('no Secret Service is running'), app: 'daemon' });
+    const ed = svc.loadConfig();
+    assert.deepEqual(ed.keychain, { available: false, reason: 'no Secret Service is running' });
+    const { path: _p, keychain: _k, ...draft } = ed;
+    draft.providers[0]!.auth = { ...draft.providers[0]!.auth, source: 'keychain', newSecret: 'gsk_TYPED_NEW' };
+    const r = await svc.save(draft);
+    assert.equal(r.ok, false);
+    assert.ok(!r.ok && r.kind === 'invalid');
+    const issue = (r as { issues: { path: unknown[]; message: string }[] }).issues[0]!;
+    assert.deepEqual(issue.path, ['providers', 0, 'auth', 'newSecret']);
+    assert.match(issue.message, /keychain is not available.*environment variable/);
+    assert.ok(!issue.message.includes('gsk_TYPED_NEW'));
+    assert.equal(readFileSync(core.configPath, 'utf8'), PROVIDER_TOML);
+    assert.equal(core.reloads, 0);
+  });
+}
+
+if (inside) {
+  test('the window stores typed keys in the keychain, never in the file or back in the window', async (t) => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const keytar = require('keytar') as KeytarLike;
+    const core = new FakeCore(PROVIDER_TOML);
+    t.after(() => core.cleanup());
+    const store = await SecretStore.open();
+    const svc = new UiService({ core, secrets: store, app: 'electron' });
+
+    // moving an inline key into the keychain
+    let ed = svc.loadConfig();
+    assert.equal(ed.providers[0]!.auth.source, 'inline');
+    assert.ok(!JSON.stringify(ed).includes('gsk_INLINE_OLD'), 'the window never receives a stored key');
+    let { path: _p, keychain: _k, ...draft } = ed;
+    draft.providers[0]!.auth.source = 'keychain';
+    let r = await svc.save(draft);
+    assert.equal(r.ok, true, JSON.stringify(r));
+    assert.equal(await keytar.getPassword('router67', 'groq'), 'gsk_INLINE_OLD');
+    let text = readFileSync(core.configPath, 'utf8');
+    assert.ok(!text.includes('gsk_INLINE_OLD'));
+    assert.match(text, /keychain = "groq"/);
+    assert.equal(core.reloads, 1);
+
+    // typing a new key replaces it; the window only learns that one is set
+    ed = svc.loadConfig();
+    assert.equal(ed.providers[0]!.auth.secretSet, true);
+    ({ path: _p, keychain: _k, ...draft } = ed);
+    draft.providers[0]!.auth.newSecret = 'gsk_TYPED_NEW';
+    r = await svc.save(draft);
+    assert.equal(r.ok, true, JSON.stringify(r));
+    assert.equal(await keytar.getPassword('router67', 'groq'), 'gsk_TYPED_NEW');
+    assert.equal(store.resolver().get('groq'), 'gsk_TYPED_NEW', 'the core resolves it at once');
+    text = readFileSync(core.configPath, 'utf8');
+    assert.ok(!text.includes('gsk_TYPED_NEW'));
+    assert.ok(!JSON.stringify(svc.loadConfig()).includes('gsk_TYPED_NEW'));
+    assert.ok(!JSON.stringify(svc.status()).includes('gsk_TYPED_NEW'));
+
+    // a keychain provider with no key stored is reported, not saved
+    ({ path: _p, keychain: _k, ...draft } = svc.loadConfig());
+    draft.providers.push({ ...draft.providers[0]!, origin: undefined, name: 'other', auth: { ...draft.providers[0]!.auth, keychain: '', newSecret: undefined } });
+    delete draft.providers[1]!.origin;
+    delete draft.providers[1]!.auth.newSecret;
+    const issues = svc.validate(draft);
+    assert.deepEqual(issues.map((i) => i.path), [['providers', 1, 'auth', 'newSecret']]);
+
+    // removing the provider removes its key from the keychain
+    ({ path: _p, keychain: _k, ...draft } = svc.loadConfig());
+    draft.providers = [];
+    r = await svc.save(draft);
+    assert.equal(r.ok, true, JSON.stringify(r));
+    assert.equal(await keytar.getPassword('router67', 'groq'), null);
   });
 }
