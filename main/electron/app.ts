@@ -130,7 +130,10 @@ export async function startApp(hooks: AppHooks = {}): Promise<RunningApp | undef
     });
   });
   // OS logout/shutdown and signals end the same way.
-  powerMonitor.on('shutdown', () => app.quit());
+  powerMonitor.on('shutdown', (e: { preventDefault(): void }) => {
+    e.preventDefault(); // Linux/macOS: delay the shutdown until interception is off
+    app.quit();
+  });
   app.on('session-end' as 'quit', () => app.quit());
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => app.quit());
 
