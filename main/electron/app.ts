@@ -130,8 +130,9 @@ export async function startApp(hooks: AppHooks = {}): Promise<RunningApp | undef
     });
   });
   // OS logout/shutdown and signals end the same way.
-  powerMonitor.on('shutdown', (e: { preventDefault(): void }) => {
-    e.preventDefault(); // Linux/macOS: delay the shutdown until interception is off
+  powerMonitor.on('shutdown', (...args: unknown[]) => {
+    // Linux/macOS: preventDefault() delays the shutdown until interception is off (the typings omit the event)
+    (args[0] as { preventDefault?(): void } | undefined)?.preventDefault?.();
     app.quit();
   });
   app.on('session-end' as 'quit', () => app.quit());
