@@ -16,6 +16,10 @@ const bridge: Router67Bridge = {
   recentLog: (limit) => invoke('r67:log:recent', limit),
   logEntry: (id) => invoke('r67:log:entry', id),
   openExternal: (url) => invoke('r67:open-external', url),
+  signInState: () => invoke('r67:signin:state'),
+  signInStart: (name, device) => invoke('r67:signin:start', name, device),
+  signInCancel: (id) => invoke('r67:signin:cancel', id),
+  signOut: (name) => invoke('r67:signin:logout', name),
   onEvent: (cb: (e: UiEvent) => void) => {
     const listener = (_e: unknown, msg: UiEvent) => cb(msg);
     ipcRenderer.on('r67:event', listener);

@@ -150,6 +150,49 @@ export interface Features {
   interceptToggle: boolean;
 }
 
+/** OAuth sign-in (issue 6): a credential router67 can sign in to, and how it stands. No token ever crosses. */
+export interface SignInCredential {
+  name: string;
+  type: 'oidc' | 'openrouter';
+  /** "OpenRouter", or the issuer's host. */
+  title: string;
+  state: 'signed-in' | 'signed-out' | 'sign-in needed';
+  detail?: string;
+  /** Providers that use it. */
+  usedBy: string[];
+  /** A device-code sign-in may be offered. */
+  device: boolean;
+  expiresAt?: string;
+}
+
+/** A sign-in in progress (or just ended). */
+export interface SignInFlow {
+  id: string;
+  name: string;
+  device: boolean;
+  phase: 'starting' | 'browser' | 'device' | 'exchanging' | 'done' | 'failed' | 'cancelled';
+  /** The page to open in the system browser (while it is needed). */
+  url?: string;
+  /** Whether the main side opened it already (the app does; the daemon's page opens it itself). */
+  opened: boolean;
+  userCode?: string;
+  verificationUri?: string;
+  message?: string;
+  startedAt: string;
+  endedAt?: string;
+}
+
+export interface SignInState {
+  credentials: SignInCredential[];
+  flows: SignInFlow[];
+  keychain: KeychainInfo;
+}
+
+export interface SignOutResult {
+  ok: boolean;
+  message: string;
+}
+
 export type UiEvent =
   | { type: 'log'; entry: LogRow }
   | { type: 'status'; status: UiStatus }
@@ -169,6 +212,10 @@ export interface Api {
   /** Live events; returns an unsubscribe function. */
   subscribe(onEvent: (e: UiEvent) => void): () => void;
   openExternal(url: string): Promise<void>;
+  signInState(): Promise<SignInState>;
+  signInStart(name: string, device: boolean): Promise<SignInFlow>;
+  signInCancel(id: string): Promise<SignInFlow | null>;
+  signOut(name: string): Promise<SignOutResult>;
 }
 
 /** The functions preload exposes as `window.router67` (same shapes, events by callback). */
@@ -183,4 +230,8 @@ export interface Router67Bridge {
   logEntry(id: string): Promise<LogDetail | null>;
   onEvent(cb: (e: UiEvent) => void): () => void;
   openExternal(url: string): Promise<void>;
+  signInState(): Promise<SignInState>;
+  signInStart(name: string, device: boolean): Promise<SignInFlow>;
+  signInCancel(id: string): Promise<SignInFlow | null>;
+  signOut(name: string): Promise<SignOutResult>;
 }

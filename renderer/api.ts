@@ -11,6 +11,9 @@ import type {
   LogRow,
   Router67Bridge,
   SaveResult,
+  SignInFlow,
+  SignInState,
+  SignOutResult,
   UiEvent,
   UiStatus,
 } from './api-types.js';
@@ -83,6 +86,18 @@ export class IpcApi implements Api {
   }
   openExternal(url: string): Promise<void> {
     return this.b.openExternal(url);
+  }
+  signInState(): Promise<SignInState> {
+    return this.b.signInState();
+  }
+  signInStart(name: string, device: boolean): Promise<SignInFlow> {
+    return this.b.signInStart(name, device);
+  }
+  signInCancel(id: string): Promise<SignInFlow | null> {
+    return this.b.signInCancel(id);
+  }
+  signOut(name: string): Promise<SignOutResult> {
+    return this.b.signOut(name);
   }
 }
 
@@ -170,6 +185,18 @@ export class HttpApi implements Api {
   }
   async openExternal(url: string): Promise<void> {
     if (/^https?:\/\//i.test(url)) window.open(url, '_blank', 'noopener,noreferrer');
+  }
+  signInState(): Promise<SignInState> {
+    return this.call('GET', '/signin');
+  }
+  signInStart(name: string, device: boolean): Promise<SignInFlow> {
+    return this.call('POST', '/signin/start', { name, device });
+  }
+  signInCancel(id: string): Promise<SignInFlow | null> {
+    return this.call('POST', '/signin/cancel', { id });
+  }
+  signOut(name: string): Promise<SignOutResult> {
+    return this.call('POST', '/signin/logout', { name });
   }
 }
 

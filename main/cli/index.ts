@@ -10,6 +10,9 @@ import { doctorCommand } from './doctor.js';
 import { helperCommand } from './helper.js';
 import { interceptionHook } from './intercept-hook.js';
 import { uiHook } from '../ui/daemon-hook.js';
+import { loginCommand } from './login.js';
+import { logoutCommand } from './logout.js';
+import { oauthHook } from '../oauth/attach.js';
 
 /** Every command; other modules register theirs with one line here. */
 export const commands: Record<string, Command> = {
@@ -19,7 +22,10 @@ export const commands: Record<string, Command> = {
   uninstall: uninstallCommand,
   doctor: doctorCommand,
   helper: helperCommand,
+  login: loginCommand,
+  logout: logoutCommand,
 };
+daemonHooks.push(oauthHook);
 daemonHooks.push(interceptionHook);
 daemonHooks.push(uiHook);
 

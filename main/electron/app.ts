@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { ConfigError } from '../config/load.js';
 import { Core } from '../core/core.js';
 import { sharedSecretStore } from '../secrets/store.js';
+import { signInFor } from '../oauth/attach.js';
 import { UiService, type InterceptControl } from '../ui/service.js';
 import { registerIpc } from './ipc.js';
 import { getLoginItem, loginItemSupported, setLoginItem, type LoginItemEnv } from './login-item.js';
@@ -67,6 +68,8 @@ export async function startApp(hooks: AppHooks = {}): Promise<RunningApp | undef
     secrets,
     ...(intercept ? { intercept } : {}),
     ...(hooks.caStatus ? { caStatus: () => hooks.caStatus!(core) } : {}),
+    // OAuth sign-in runs in the system browser (RFC 8252), opened from here.
+    signInService: signInFor(core, secrets, { openExternal: (url) => shell.openExternal(url) }),
     app: 'electron',
   });
   registerIpc(ipcMain, service, { openExternal: (url) => shell.openExternal(url) });

@@ -10,6 +10,9 @@ import {
   InterceptInput,
   LogIdInput,
   LogLimitInput,
+  SignInDeviceInput,
+  SignInFlowIdInput,
+  SignInNameInput,
 } from '../ui/wire.js';
 import { isAppUrl } from './protocol.js';
 
@@ -23,6 +26,10 @@ export const CH = {
   recentLog: 'r67:log:recent',
   logEntry: 'r67:log:entry',
   openExternal: 'r67:open-external',
+  signInState: 'r67:signin:state',
+  signInStart: 'r67:signin:start',
+  signInCancel: 'r67:signin:cancel',
+  signOut: 'r67:signin:logout',
   event: 'r67:event',
 } as const;
 
@@ -68,6 +75,10 @@ export function registerIpc(ipc: IpcMainLike, service: UiService, opts: IpcOptio
     [CH.recentLog]: ([n]) => service.recentLog(parse(LogLimitInput, n)),
     [CH.logEntry]: ([id]) => service.logEntry(parse(LogIdInput, id)),
     [CH.openExternal]: ([url]) => opts.openExternal(parse(ExternalUrlInput, url)),
+    [CH.signInState]: () => service.signInState(),
+    [CH.signInStart]: ([name, device]) => service.signInStart(parse(SignInNameInput, name), parse(SignInDeviceInput, device)),
+    [CH.signInCancel]: ([id]) => service.signInCancel(parse(SignInFlowIdInput, id)),
+    [CH.signOut]: ([name]) => service.signOut(parse(SignInNameInput, name)),
   };
   for (const [channel, fn] of Object.entries(handlers)) {
     ipc.handle(channel, (event, ...args) => {

@@ -142,6 +142,23 @@ export class SecretStore {
     return [...this.cache.keys()];
   }
 
+  /** Reads one account again from the keychain (another process may have changed it) and updates the cache. */
+  async reread(account: string): Promise<string | undefined> {
+    if (!this.keytar || !this.status.available) throw new KeychainUnavailableError(this.status.reason ?? 'unknown reason');
+    let v: string | null;
+    try {
+      v = await withTimeout(this.keytar.getPassword(this.service, account), this.timeoutMs, 'the keychain');
+    } catch (e) {
+      throw new KeychainUnavailableError(describeKeychainError(e));
+    }
+    if ((v ?? undefined) !== this.cache.get(account)) {
+      if (v === null) this.cache.delete(account);
+      else this.cache.set(account, v);
+      this.changed();
+    }
+    return v ?? undefined;
+  }
+
   async set(account: string, value: string): Promise<void> {
     if (!validAccount(account)) throw new Error('invalid keychain account name');
     if (typeof value !== 'string' || value === '') throw new Error('an empty secret cannot be stored');

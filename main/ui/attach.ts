@@ -3,6 +3,7 @@
 import type { Core } from '../core/core.js';
 import { runDoctor } from '../intercept/doctor.js';
 import type { SecretStore } from '../secrets/store.js';
+import type { SignInService } from '../oauth/signin.js';
 import { UiServer } from './server.js';
 import { UiService, type CaStatus, type InterceptControl } from './service.js';
 
@@ -25,6 +26,8 @@ export interface AttachOptions {
   staticDir?: string;
   /** Check CA trust with doctor (default true). */
   caCheck?: boolean;
+  /** OAuth sign-in for the window (issue 6). */
+  signInService?: SignInService;
 }
 
 export interface AttachedUi {
@@ -40,6 +43,7 @@ export function attachUi(core: Core, o: AttachOptions): AttachedUi {
     app: o.app,
     ...(o.secrets ? { secrets: o.secrets } : {}),
     ...(o.intercept ? { intercept: o.intercept } : {}),
+    ...(o.signInService ? { signInService: o.signInService } : {}),
     ...(o.caCheck === false ? {} : { caStatus: () => caTrust(core) }),
   });
   const admin = core.admin;

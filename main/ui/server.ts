@@ -14,7 +14,7 @@ import type { z } from 'zod';
 import type { UiEvent } from '../../renderer/api-types.js';
 import { CSP } from './csp.js';
 import type { UiService } from './service.js';
-import { ConfigDraftSchema, describeInputError, InterceptBody, LogIdInput, LogLimitInput } from './wire.js';
+import { ConfigDraftSchema, describeInputError, InterceptBody, LogIdInput, LogLimitInput, SignInCancelBody, SignInStartBody, SignOutBody } from './wire.js';
 
 export const UI_COOKIE = 'router67_ui';
 
@@ -182,6 +182,21 @@ export class UiServer {
       pub,
     );
     admin.route('GET', '/api/ui/events', guard((req, res) => this.events(req, res)), pub);
+    // OAuth sign-in (issue 6)
+    admin.route('GET', '/api/ui/signin', guard((_q, res) => json(res, 200, this.service.signInState())), pub);
+    const signInPost = <T extends z.ZodType>(path: string, schema: T, run: (b: z.infer<T>) => unknown) =>
+      admin.route(
+        'POST',
+        path,
+        guard(async (req, res) => {
+          const b = await this.body(req, res, schema);
+          if (b !== undefined) json(res, 200, await run(b));
+        }, true),
+        pub,
+      );
+    signInPost('/api/ui/signin/start', SignInStartBody, (b) => this.service.signInStart(b.name, b.device));
+    signInPost('/api/ui/signin/cancel', SignInCancelBody, (b) => this.service.signInCancel(b.id));
+    signInPost('/api/ui/signin/logout', SignOutBody, (b) => this.service.signOut(b.name));
   }
 
   /** Ends every open event stream (the admin server is closing). */

@@ -12,6 +12,9 @@ import type {
   LogDetail,
   LogRow,
   SaveResult,
+  SignInFlow,
+  SignInState,
+  SignOutResult,
   UiEvent,
   UiStatus,
 } from '../../renderer/api-types.js';
@@ -19,6 +22,7 @@ import type { CoreStatus } from '../core/core.js';
 import type { LogEntry } from '../log/request-log.js';
 import { ConflictError, InvalidEditError, loadEditorState, parseToml, planEdit, readConfigText, saveDraft } from '../config/save.js';
 import { KeychainUnavailableError, SecretStore } from '../secrets/store.js';
+import type { SignInService } from '../oauth/signin.js';
 
 /** The part of the Core the UI uses (the real Core satisfies it). */
 export interface UiCore extends Pick<EventEmitter, 'on' | 'off'> {
@@ -65,6 +69,8 @@ export interface UiServiceOptions {
   app: 'electron' | 'daemon';
   /** Sign-in views exist (issue 6). */
   signIn?: boolean;
+  /** OAuth sign-in (main/oauth/signin.ts); the Sign-in view shows when it is given. */
+  signInService?: SignInService;
 }
 
 const SECRET_HEADER = /authorization|api[-_]?key|cookie|token|secret|password|session|credential/i;
@@ -115,7 +121,7 @@ export class UiService {
   }
 
   features(): Features {
-    return { signIn: this.opts.signIn === true, interceptToggle: !!this.opts.intercept };
+    return { signIn: this.opts.signIn === true || !!this.opts.signInService, interceptToggle: !!this.opts.intercept };
   }
 
   status(): UiStatus {
@@ -228,6 +234,27 @@ export class UiService {
     } finally {
       this.interceptBusy = false;
     }
+  }
+
+  private signIns(): SignInService {
+    if (!this.opts.signInService) throw new Error('sign-in is not available in this process');
+    return this.opts.signInService;
+  }
+
+  signInState(): SignInState {
+    return this.signIns().state();
+  }
+
+  signInStart(name: string, device: boolean): Promise<SignInFlow> {
+    return this.signIns().start(name, device);
+  }
+
+  signInCancel(id: string): SignInFlow | null {
+    return this.signIns().cancel(id);
+  }
+
+  signOut(name: string): Promise<SignOutResult> {
+    return this.signIns().signOut(name);
   }
 
   recentLog(limit: number): LogRow[] {

@@ -46,6 +46,14 @@ export const ExternalUrlInput = z
   .max(4096)
   .refine((u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol), 'only http(s) links open outside');
 
+// OAuth sign-in (issue 6)
+export const SignInNameInput = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'expected a credential name');
+export const SignInDeviceInput = z.boolean();
+export const SignInFlowIdInput = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'expected a sign-in id');
+export const SignInStartBody = z.object({ name: SignInNameInput, device: SignInDeviceInput }).strict();
+export const SignInCancelBody = z.object({ id: SignInFlowIdInput }).strict();
+export const SignOutBody = z.object({ name: SignInNameInput }).strict();
+
 /** A short, secret-free description of why input was refused. */
 export function describeInputError(e: z.ZodError): string {
   const i = e.issues[0];

@@ -33,4 +33,5 @@ export const VIEWS: ViewDef[] = [
   { id: 'providers', title: 'Providers', key: '1', available: () => true, load: () => import('./providers.js') },
   { id: 'log', title: 'Live log', key: '2', available: () => true, load: () => import('./log.js') },
   { id: 'status', title: 'Status', key: '3', available: () => true, load: () => import('./status.js') },
+  { id: 'signin', title: 'Sign-in', key: '4', available: (f) => f.signIn, load: () => import('./signin.js') },
 ];
