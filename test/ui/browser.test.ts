@@ -152,7 +152,11 @@ describe('the window in Chromium, against a real headless core', { skip: !exists
     assert.equal(cookies[0]!.httpOnly, true);
     assert.equal(cookies[0]!.sameSite, 'Strict');
     assert.deepEqual(await page.locator('li.pitem .pname').allTextContents(), ['alpha', 'beta', 'claude']);
-    assert.equal(await page.locator('nav .nav-item').count(), 3, 'no Sign-in view until it exists');
+    // Sign-in shows only when the process offers it (issue 6); never a placeholder
+    const features = (await page.evaluate(async () => (await fetch('/api/ui/features')).json())) as { signIn: boolean };
+    const nav = await page.locator('nav .nav-item').allTextContents();
+    assert.deepEqual(nav.slice(0, 3), ['Providers', 'Live log', 'Status']);
+    assert.equal(nav.length, features.signIn ? 4 : 3, nav.join(', '));
   });
 
   it('adds a provider with a model map: the TOML changes and the next SDK request routes through it', async () => {
