@@ -41,10 +41,28 @@ export function upstreamHeaders(
     if (HOP_BY_HOP.has(k) || k === 'host' || k === 'content-length' || listed?.has(k)) continue;
     if (stripAuth && CLIENT_AUTH.has(k)) continue;
     const v = client[k];
-    if (v !== undefined) out[k] = v;
+    if (v === undefined) continue;
+    if (k === 'cookie') {
+      // a browser sends our own window's session cookie to every 127.0.0.1 port: it never goes upstream
+      const kept = withoutOwnCookie(String(v));
+      if (kept) out[k] = kept;
+      continue;
+    }
+    out[k] = v;
   }
   for (const k in set) out[k.toLowerCase()] = set[k]!;
   return out;
+}
+
+const OWN_COOKIE = /^\s*router67_[A-Za-z0-9_]*=/;
+
+function withoutOwnCookie(cookie: string): string {
+  if (!cookie.includes('router67_')) return cookie;
+  return cookie
+    .split(';')
+    .filter((c) => !OWN_COOKIE.test(c))
+    .map((c) => c.trim())
+    .join('; ');
 }
 
 /** Upstream response headers fit to relay: less hop-by-hop (and content-length when `dropLength`). */
