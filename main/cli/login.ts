@@ -77,9 +77,8 @@ Exit codes: 0 signed in, 1 failure, 2 usage, 130 cancelled.`,
     const progress = (p: Progress) => {
       if (p.phase === 'browser' && shown !== p.url) {
         shown = p.url;
-        process.stdout.write(`Open this page to sign in:\n\n  ${p.url}\n\n`);
-      } else if (p.phase === 'browser' && p.opened) process.stdout.write('(opened in your browser)\n');
-      else if (p.phase === 'device' && shown !== p.userCode) {
+        process.stdout.write(`${p.opened ? 'Your browser shows the sign-in page. If it did not open, open' : 'Open'} this page to sign in:\n\n  ${p.url}\n\n`);
+      } else if (p.phase === 'device' && shown !== p.userCode) {
         shown = p.userCode;
         process.stdout.write(`On any device, open\n\n  ${p.verificationUri}\n\nand enter the code  ${p.userCode}\n\n`);
         if (p.verificationUriComplete) process.stdout.write(`(or open ${p.verificationUriComplete} directly)\n`);

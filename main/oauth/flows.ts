@@ -152,9 +152,7 @@ export async function authorizationCodeFlow(
     // OpenID Connect issues a refresh token for offline_access only after an explicit consent.
     if (openid && cred.scopes.includes('offline_access') && !q.has('prompt')) q.set('prompt', 'consent');
     const href = url.toString();
-    o.onProgress?.({ phase: 'browser', url: href, opened: false });
-    const opened = await openAndReport(o, href);
-    if (opened) o.onProgress?.({ phase: 'browser', url: href, opened });
+    o.onProgress?.({ phase: 'browser', url: href, opened: await openAndReport(o, href) });
 
     cb = await within(server.callback, o, 'from the browser');
     const p = cb.params;
@@ -223,9 +221,7 @@ export async function deviceFlow(cred: OAuthCredential, ep: Endpoints, o: FlowOp
     let interval = typeof d.interval === 'number' && d.interval > 0 ? d.interval : 5;
     const deadline = Date.now() + Math.min(expiresIn * 1000, o.timeoutMs ?? DEFAULT_TIMEOUT_MS);
     const info = { phase: 'device' as const, userCode, verificationUri: verify, ...(complete_ ? { verificationUriComplete: complete_ } : {}), expiresAt: deadline };
-    o.onProgress?.({ ...info, opened: false });
-    const opened = await openAndReport(o, complete_ ?? verify);
-    if (opened) o.onProgress?.({ ...info, opened });
+    o.onProgress?.({ ...info, opened: await openAndReport(o, complete_ ?? verify) });
     for (;;) {
       const wait = Math.min(interval * 1000, deadline - Date.now());
       if (wait <= 0) throw new SignInError('timeout', 'the device code expired before the sign-in was approved');
@@ -271,9 +267,7 @@ export async function openRouterFlow(base: string, o: FlowOptions<string>): Prom
     url.searchParams.set('code_challenge', pkce.challenge);
     url.searchParams.set('code_challenge_method', pkce.method);
     const href = url.toString();
-    o.onProgress?.({ phase: 'browser', url: href, opened: false });
-    const opened = await openAndReport(o, href);
-    if (opened) o.onProgress?.({ phase: 'browser', url: href, opened });
+    o.onProgress?.({ phase: 'browser', url: href, opened: await openAndReport(o, href) });
 
     cb = await within(server.callback, o, 'from the browser');
     if (!same(cb.path, `/callback/${state}`)) {
