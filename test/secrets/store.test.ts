@@ -4,39 +4,24 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { KeychainUnavailableError, SecretStore, type KeytarLike } from '../../main/secrets/store.js';
 import { UiService } from '../../main/ui/service.js';
 import { FakeCore } from '../ui/fake-core.js';
+import { runInsideKeyring } from '../helpers/keyring.js';
 
 const root = resolve(__dirname, '..', '..', '..');
 const inside = process.env.ROUTER67_TEST_IN_KEYRING === '1';
 
-function withKeyringTool(): string | undefined {
-  const candidates = [process.env.ROUTER67_WITH_KEYRING, join(root, '..', 'shared', 'tools', 'with-keyring'), '/work/shared/tools/with-keyring'];
-  return candidates.find((c): c is string => !!c && existsSync(c));
-}
-
 if (!inside) {
   test('real keyring: the suite passes inside with-keyring', { timeout: 60_000 }, (t) => {
-    const tool = withKeyringTool();
-    if (!tool) {
-      t.skip('with-keyring (shared/tools) not found');
+    const r = runInsideKeyring(__filename, 55_000);
+    if (r.skipped) {
+      t.skip(r.skipped);
       return;
     }
-    const env: NodeJS.ProcessEnv = { ...process.env, ROUTER67_TEST_IN_KEYRING: '1' };
-    delete env.NODE_TEST_CONTEXT; // a nested test run, not a sub-process of this one's runner
-    const r = spawnSync(tool, [process.execPath, '--test', '--test-reporter=tap', __filename], {
-      env,
-      encoding: 'utf8',
-      timeout: 55_000,
-    });
-    const out = `${r.stdout}\n${r.stderr}`;
-    assert.equal(r.status, 0, out);
-    assert.match(out, /# pass [1-9]/);
-    assert.match(out, /# fail 0/);
+    assert.ok(r.ok, r.out);
   });
 
   test('no Secret Service: the store says why and refuses writes', { timeout: 30_000 }, () => {

@@ -1,0 +1,26 @@
+// Running a test file against a real, throwaway Secret Service (scripts/with-keyring.sh).
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+const root = resolve(__dirname, '..', '..', '..');
+
+/** The wrapper that provides the Secret Service (ROUTER67_WITH_KEYRING overrides it). */
+export function withKeyringTool(): string | undefined {
+  const candidates = [process.env.ROUTER67_WITH_KEYRING, join(root, 'scripts', 'with-keyring.sh')];
+  return candidates.find((c): c is string => !!c && existsSync(c));
+}
+
+/** True inside the wrapper's run of a test file. */
+export const insideKeyring = process.env.ROUTER67_TEST_IN_KEYRING === '1';
+
+/** Runs `file` with node's test runner inside the wrapper; ok when it passed at least one test and failed none. */
+export function runInsideKeyring(file: string, timeoutMs: number): { ok: boolean; out: string; skipped?: string } {
+  const tool = withKeyringTool();
+  if (!tool) return { ok: true, out: '', skipped: 'scripts/with-keyring.sh not found' };
+  const env: NodeJS.ProcessEnv = { ...process.env, ROUTER67_TEST_IN_KEYRING: '1' };
+  delete env.NODE_TEST_CONTEXT; // a nested test run, not a sub-process of this one's runner
+  const r = spawnSync(tool, [process.execPath, '--test', '--test-reporter=tap', '--test-timeout=120000', file], { env, encoding: 'utf8', timeout: timeoutMs });
+  const out = `${r.stdout}\n${r.stderr}`;
+  return { ok: r.status === 0 && /# fail 0/.test(out) && /# pass [1-9]/.test(out), out };
+}
