@@ -6,6 +6,12 @@ import type { DaemonHooks } from './daemon.js';
 
 let interceptor: Interceptor | undefined;
 
+/** The daemon's interception switch, for its window (undefined before the daemon started). */
+export function daemonInterceptControl(): { set(enabled: boolean): Promise<void> } | undefined {
+  const i = interceptor;
+  return i && { set: (on) => (on ? i.start() : i.stop()) };
+}
+
 export const interceptionHook: DaemonHooks = {
   async afterStart(core, opts) {
     interceptor = new Interceptor(core);
