@@ -150,7 +150,8 @@ function splitKey(s: string): string[] {
   return out;
 }
 
-function stripComment(line: string): string {
+/** Index of the first `ch` outside quoted strings, or -1. */
+function indexOutsideQuotes(line: string, ch: string): number {
   let q: string | null = null;
   for (let i = 0; i < line.length; i++) {
     const c = line[i];
@@ -158,20 +159,16 @@ function stripComment(line: string): string {
       if (c === '\\' && q === '"') i++;
       else if (c === q) q = null;
     } else if (c === '"' || c === "'") q = c;
-    else if (c === '#') return line.slice(0, i);
+    else if (c === ch) return i;
   }
-  return line;
+  return -1;
+}
+
+function stripComment(line: string): string {
+  const i = indexOutsideQuotes(line, '#');
+  return i < 0 ? line : line.slice(0, i);
 }
 
 function findTopLevelEquals(line: string): number {
-  let q: string | null = null;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i];
-    if (q) {
-      if (c === '\\' && q === '"') i++;
-      else if (c === q) q = null;
-    } else if (c === '"' || c === "'") q = c;
-    else if (c === '=') return i;
-  }
-  return -1;
+  return indexOutsideQuotes(line, '=');
 }

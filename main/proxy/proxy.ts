@@ -324,24 +324,12 @@ export class Proxy {
     cfg: Config,
     secrets: string[],
   ): Promise<Outcome> {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const failure = await new Promise<Error | undefined>((resolve) =>
-      resp.attach({
-        data: (c) => {
-          chunks.push(c);
-          size += c.length;
-        },
-        end: () => resolve(undefined),
-        error: resolve,
-      }),
-    );
-    if (failure) {
+    const { body: buf, error } = await resp.collect();
+    if (error) {
       if (cancel.cancelled) return 'aborted';
-      attempt.error = `response body cut off: ${scrub(describeTransportError(failure), secrets)}`;
+      attempt.error = `response body cut off: ${scrub(describeTransportError(error), secrets)}`;
       return 'fallback';
     }
-    const buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
     const headers = responseHeaders(resp.headers, true);
     headers['content-length'] = String(buf.length);
     Object.assign(headers, extra);

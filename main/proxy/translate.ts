@@ -221,27 +221,16 @@ export async function relayTranslated(ctx: RelayContext): Promise<Outcome> {
 
 async function relayWhole(ctx: RelayContext, upstreamStreamed: boolean): Promise<Outcome> {
   const { resp, plan, attempt, entry } = ctx;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  const failure = await new Promise<Error | undefined>((resolve) =>
-    resp.attach({
-      data: (c) => {
-        chunks.push(c);
-        size += c.length;
-      },
-      end: () => resolve(undefined),
-      error: resolve,
-    }),
-  );
-  if (failure) {
+  const { body: buf, error } = await resp.collect();
+  if (error) {
     if (ctx.cancel.cancelled) return 'aborted';
-    attempt.error = `response body cut off: ${scrub(describeTransportError(failure), ctx.secrets)}`;
+    attempt.error = `response body cut off: ${scrub(describeTransportError(error), ctx.secrets)}`;
     return 'fallback';
   }
   const ct = header(resp.headers, 'content-type');
   let plain: Buffer;
   try {
-    plain = decodeWhole(Buffer.concat(chunks, size), header(resp.headers, 'content-encoding'));
+    plain = decodeWhole(buf, header(resp.headers, 'content-encoding'));
   } catch {
     attempt.error = 'upstream body could not be decompressed';
     return 'fallback';

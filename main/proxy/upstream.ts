@@ -58,6 +58,22 @@ export class UpstreamResponse {
     this.controller.resume();
   }
 
+  /** Reads the whole body; resolves with the transport error instead when it breaks off. Never rejects. */
+  collect(): Promise<{ body: Buffer; error?: undefined } | { body?: undefined; error: Error }> {
+    return new Promise((resolve) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      this.attach({
+        data: (c) => {
+          chunks.push(c);
+          size += c.length;
+        },
+        end: () => resolve({ body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) }),
+        error: (error) => resolve({ error }),
+      });
+    });
+  }
+
   /** Reads the whole body (bounded; the rest is discarded) as text. Never rejects. */
   text(max: number): Promise<string> {
     return new Promise((resolve) => {
