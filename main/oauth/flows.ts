@@ -84,14 +84,20 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/** Asks the system browser to open the page; a browser that does not say within 10 s counts as not opened. */
 async function openAndReport<T>(o: FlowOptions<T>, url: string): Promise<boolean> {
-  let opened = false;
+  if (!o.open) return false;
+  let timer: NodeJS.Timeout | undefined;
   try {
-    opened = (await o.open?.(url)) === true;
+    return await Promise.race([
+      Promise.resolve(o.open(url)).then((v) => v === true),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 10_000))),
+    ]);
   } catch {
-    opened = false;
+    return false;
+  } finally {
+    clearTimeout(timer);
   }
-  return opened;
 }
 
 /** Runs `finish` and answers the browser tab with the outcome. */
@@ -152,7 +158,8 @@ export async function authorizationCodeFlow(
     // OpenID Connect issues a refresh token for offline_access only after an explicit consent.
     if (openid && cred.scopes.includes('offline_access') && !q.has('prompt')) q.set('prompt', 'consent');
     const href = url.toString();
-    o.onProgress?.({ phase: 'browser', url: href, opened: await openAndReport(o, href) });
+    const opened = await openAndReport(o, href); // not inside onProgress?.(): it must run without a listener too
+    o.onProgress?.({ phase: 'browser', url: href, opened });
 
     cb = await within(server.callback, o, 'from the browser');
     const p = cb.params;
@@ -221,7 +228,8 @@ export async function deviceFlow(cred: OAuthCredential, ep: Endpoints, o: FlowOp
     let interval = typeof d.interval === 'number' && d.interval > 0 ? d.interval : 5;
     const deadline = Date.now() + Math.min(expiresIn * 1000, o.timeoutMs ?? DEFAULT_TIMEOUT_MS);
     const info = { phase: 'device' as const, userCode, verificationUri: verify, ...(complete_ ? { verificationUriComplete: complete_ } : {}), expiresAt: deadline };
-    o.onProgress?.({ ...info, opened: await openAndReport(o, complete_ ?? verify) });
+    const opened = await openAndReport(o, complete_ ?? verify);
+    o.onProgress?.({ ...info, opened });
     for (;;) {
       const wait = Math.min(interval * 1000, deadline - Date.now());
       if (wait <= 0) throw new SignInError('timeout', 'the device code expired before the sign-in was approved');
@@ -267,7 +275,8 @@ export async function openRouterFlow(base: string, o: FlowOptions<string>): Prom
     url.searchParams.set('code_challenge', pkce.challenge);
     url.searchParams.set('code_challenge_method', pkce.method);
     const href = url.toString();
-    o.onProgress?.({ phase: 'browser', url: href, opened: await openAndReport(o, href) });
+    const opened = await openAndReport(o, href); // not inside onProgress?.(): it must run without a listener too
+    o.onProgress?.({ phase: 'browser', url: href, opened });
 
     cb = await within(server.callback, o, 'from the browser');
     if (!same(cb.path, `/callback/${state}`)) {
