@@ -12,6 +12,8 @@ export interface TrayState {
   busy: boolean;
   /** A one-line message for the user, e.g. a refused admin prompt. */
   notice?: string;
+  /** Providers whose OAuth sign-in must be renewed (issue 6). */
+  signInNeeded?: string[];
 }
 
 export type TrayAction = 'toggle-intercept' | 'open' | 'toggle-login' | 'quit';
@@ -55,6 +57,7 @@ export function trayTooltip(s: TrayState): string {
   if (s.intercept.state === 'error' && s.intercept.error) lines.push(s.intercept.error);
   if (s.configErrors) lines.push(`config.toml: ${plural(s.configErrors, 'error', 'errors')}`);
   if (s.notice) lines.push(s.notice);
+  if (s.signInNeeded?.length) lines.push(`Sign-in needed: ${s.signInNeeded.join(', ')}`);
   return lines.join('\n');
 }
 
@@ -72,6 +75,9 @@ export function trayMenuModel(s: TrayState): TrayMenuItem[] {
     });
   }
   if (s.notice) items.push({ id: 'notice', type: 'normal', label: truncate(s.notice), enabled: false });
+  if (s.signInNeeded?.length) {
+    items.push({ id: 'sign-in', type: 'normal', label: truncate(`Sign-in needed: ${s.signInNeeded.join(', ')} — open router67…`), enabled: true, action: 'open' });
+  }
   items.push(
     { id: 'sep-1', type: 'separator' },
     {

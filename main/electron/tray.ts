@@ -43,6 +43,7 @@ export class TrayController {
     } catch {
       login = false;
     }
+    const signInNeeded = s.providers.filter((p) => p.auth === 'sign-in needed').map((p) => p.name);
     return {
       intercept: s.intercept,
       http: s.http.address,
@@ -51,6 +52,7 @@ export class TrayController {
       loginItem: { supported: this.o.loginItem.supported, enabled: login },
       busy: this.busy,
       ...(this.notice ? { notice: this.notice } : {}),
+      ...(signInNeeded.length ? { signInNeeded } : {}),
     };
   }
 

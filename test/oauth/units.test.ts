@@ -385,3 +385,20 @@ test('the built-in OpenRouter sign-in is always listed; unknown names are refuse
   await assert.rejects(m.login('nope'), /no \[oauth\.nope\] table/);
   await assert.rejects(m.login('openrouter', { device: true }), /no device flow/);
 });
+
+test('tray: providers needing sign-in show in the menu (opening the window) and the tooltip', async () => {
+  const { trayMenuModel, trayTooltip } = await import('../../main/electron/tray-menu.js');
+  const base = {
+    intercept: { enabled: false, state: 'off' as const, listen: '127.0.67.1:443' },
+    http: '127.0.0.1:6767',
+    requestsToday: 0,
+    configErrors: 0,
+    loginItem: { supported: true, enabled: false },
+    busy: false,
+  };
+  assert.equal(trayMenuModel(base).find((i) => i.id === 'sign-in'), undefined);
+  const item = trayMenuModel({ ...base, signInNeeded: ['corp', 'azure'] }).find((i) => i.id === 'sign-in')!;
+  assert.equal(item.label, 'Sign-in needed: corp, azure — open router67…');
+  assert.equal(item.action, 'open');
+  assert.match(trayTooltip({ ...base, signInNeeded: ['corp'] }), /\nSign-in needed: corp$/);
+});
