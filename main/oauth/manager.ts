@@ -205,8 +205,13 @@ export class OAuthManager extends EventEmitter {
   async token(name: string): Promise<string> {
     const c = this.oidc(name);
     let rec = this.record(name);
-    if (!rec) {
-      rec = await this.rereadThrottled(name);
+    if (!rec || rec.failed) {
+      // Signed in again from another process (the CLI) whose notice did not reach us: the keychain says so.
+      const again = await this.rereadThrottled(name);
+      if (again && (!rec || again.obtained_at > rec.obtained_at)) {
+        this.remember(name, again);
+        rec = again;
+      }
       if (!rec) throw new AuthUnavailableError(needsSignIn(name));
     }
     if (rec.failed) throw new AuthUnavailableError(needsSignIn(name, rec.failed));

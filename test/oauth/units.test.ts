@@ -402,3 +402,18 @@ test('tray: providers needing sign-in show in the menu (opening the window) and 
   assert.equal(item.action, 'open');
   assert.match(trayTooltip({ ...base, signInNeeded: ['corp'] }), /\nSign-in needed: corp$/);
 });
+
+test('sign-in needed is not forever: a new sign-in written by another process is found in the keychain (at most every 5 s)', async (t) => {
+  const as = await fakeAs();
+  t.after(() => as.close());
+  let now = Date.now();
+  const { m, vault } = managerFor(as, new MemoryVault(), () => now);
+  await vault.set(accountOf('corp'), rec({ expires_at: now - 1 }));
+  as.next = () => ({ status: 400, body: { error: 'invalid_grant' } });
+  await assert.rejects(m.token('corp'), /needs sign-in/);
+  // `router67 login corp` in another process; its notice to this process was lost
+  vault.behind.set(accountOf('corp'), rec({ access_token: 'at-new', refresh_token: 'rt-new', obtained_at: now + 1, expires_at: now + 3600_000 }));
+  now += 6000;
+  assert.equal(await m.token('corp'), 'at-new');
+  assert.equal(m.problem('corp'), undefined);
+});
