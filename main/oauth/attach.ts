@@ -67,16 +67,19 @@ export function oauthFor(core: Core, vault: Vault): OAuthManager {
 export function signInFor(core: Core, vault: Vault, opts: { openExternal?(url: string): Promise<void> } = {}): SignInService {
   const manager = oauthFor(core, vault);
   const a = attached.get(core)!;
-  a.signIn ??= new SignInService({
-    manager,
-    keychain: () => vault.info(),
-    ...(opts.openExternal ? { openExternal: opts.openExternal } : {}),
-    // OpenRouter's sign-in edits the config: apply it now instead of waiting for the file watcher.
-    afterLogin: async (r: LoginResult) => {
-      if (r.type === 'openrouter') await core.reload();
-    },
-  });
-  core.once('stopped', () => a.signIn?.close());
+  if (!a.signIn) {
+    const signIn = new SignInService({
+      manager,
+      keychain: () => vault.info(),
+      ...(opts.openExternal ? { openExternal: opts.openExternal } : {}),
+      // OpenRouter's sign-in edits the config: apply it now instead of waiting for the file watcher.
+      afterLogin: async (r: LoginResult) => {
+        if (r.type === 'openrouter') await core.reload();
+      },
+    });
+    core.once('stopped', () => signIn.close());
+    a.signIn = signIn;
+  }
   return a.signIn;
 }
 
