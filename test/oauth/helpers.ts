@@ -1,8 +1,5 @@
-// Shared parts of the OAuth tests: Chromium (a real browser completes the provider's pages), an in-memory vault for
-// the tests that do not exercise the keychain, and running a test file inside with-keyring (a real Secret Service).
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+// Shared parts of the OAuth tests: Chromium (a real browser completes the provider's pages) and an in-memory vault
+// for the tests that do not exercise the keychain. Keychain tests run under test/helpers/keyring.ts's wrapper.
 import type { Browser, Page } from 'playwright-core';
 import type { Vault } from '../../main/oauth/vault.js';
 
@@ -68,24 +65,4 @@ export class MemoryVault implements Vault {
   info() {
     return { available: true };
   }
-}
-
-const root = resolve(__dirname, '..', '..', '..');
-
-export function withKeyringTool(): string | undefined {
-  const candidates = [process.env.ROUTER67_WITH_KEYRING, join(root, '..', 'shared', 'tools', 'with-keyring'), '/work/shared/tools/with-keyring'];
-  return candidates.find((c): c is string => !!c && existsSync(c));
-}
-
-export const insideKeyring = process.env.ROUTER67_TEST_IN_KEYRING === '1';
-
-/** Runs `file` with node's test runner inside with-keyring; returns the TAP output (asserting it passed). */
-export function runInsideKeyring(file: string, timeoutMs: number): { ok: boolean; out: string; skipped?: string } {
-  const tool = withKeyringTool();
-  if (!tool) return { ok: true, out: '', skipped: 'with-keyring (shared/tools) not found' };
-  const env: NodeJS.ProcessEnv = { ...process.env, ROUTER67_TEST_IN_KEYRING: '1' };
-  delete env.NODE_TEST_CONTEXT;
-  const r = spawnSync(tool, [process.execPath, '--test', '--test-reporter=tap', '--test-timeout=120000', file], { env, encoding: 'utf8', timeout: timeoutMs });
-  const out = `${r.stdout}\n${r.stderr}`;
-  return { ok: r.status === 0 && /# fail 0/.test(out) && /# pass [1-9]/.test(out), out };
 }

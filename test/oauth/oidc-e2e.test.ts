@@ -4,7 +4,7 @@
 // one refresh under 20 concurrent requests, a 401 answered by one refresh and one retry, revoke, "sign-in needed"
 // and the fallback; the CLI's login/logout against the running core; the device flow; cancel and time-out.
 //
-// Outside with-keyring this file re-runs itself inside it.
+// Outside the keyring wrapper (scripts/with-keyring.sh) this file re-runs itself inside it.
 import { after, before, describe, it, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -17,7 +17,8 @@ import type { SignInService } from '../../main/oauth/signin.js';
 import { SecretStore, type KeytarLike } from '../../main/secrets/store.js';
 import { startCore, type TestCore } from '../helpers/core.js';
 import { startMockUpstream, type MockUpstream } from '../helpers/mock-upstream.js';
-import { insideKeyring, launchChromium, oidcBrowserLogin, runInsideKeyring } from './helpers.js';
+import { insideKeyring, runInsideKeyring } from '../helpers/keyring.js';
+import { launchChromium, oidcBrowserLogin } from './helpers.js';
 import { startOidc, type OidcServer } from './oidc-server.js';
 import { startCheckingUpstream, userinfoCheck, type CheckingUpstream } from './upstream.js';
 import { OAuthManager } from '../../main/oauth/manager.js';
@@ -42,7 +43,7 @@ function runCli(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000): Pro
 }
 
 if (!insideKeyring) {
-  test('OIDC sign-in end to end (real provider, Chromium, real keyring): passes inside with-keyring', { timeout: 300_000 }, (t) => {
+  test('OIDC sign-in end to end (real provider, Chromium, real keyring): passes inside scripts/with-keyring.sh', { timeout: 300_000 }, (t) => {
     const r = runInsideKeyring(__filename, 290_000);
     if (r.skipped) return t.skip(r.skipped);
     assert.ok(r.ok, r.out);

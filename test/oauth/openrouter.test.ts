@@ -2,7 +2,7 @@
 // browser and the real keyring: success (a new provider; an existing one updated, the CLI against a running core),
 // wrong state, wrong verifier, cancel, time-out, an unwritable config. Nothing is half-stored on any failure.
 //
-// Outside with-keyring this file re-runs itself inside it.
+// Outside the keyring wrapper (scripts/with-keyring.sh) this file re-runs itself inside it.
 import { after, before, describe, it, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -17,13 +17,14 @@ import { OAuthManager } from '../../main/oauth/manager.js';
 import { oauthFor } from '../../main/oauth/attach.js';
 import { SecretStore, type KeytarLike } from '../../main/secrets/store.js';
 import { eventually, startCore } from '../helpers/core.js';
-import { insideKeyring, launchChromium, runInsideKeyring } from './helpers.js';
+import { insideKeyring, runInsideKeyring } from '../helpers/keyring.js';
+import { launchChromium } from './helpers.js';
 import { startOpenRouterStandIn, type OpenRouterStandIn } from './openrouter-standin.js';
 
 const CLI = join(__dirname, '..', '..', 'main', 'cli', 'index.js');
 
 if (!insideKeyring) {
-  test('OpenRouter sign-in against a stand-in (Chromium, real keyring): passes inside with-keyring', { timeout: 200_000 }, (t) => {
+  test('OpenRouter sign-in against a stand-in (Chromium, real keyring): passes inside scripts/with-keyring.sh', { timeout: 200_000 }, (t) => {
     const r = runInsideKeyring(__filename, 190_000);
     if (r.skipped) return t.skip(r.skipped);
     assert.ok(r.ok, r.out);
