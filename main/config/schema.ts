@@ -74,6 +74,14 @@ export const DaemonSchema = z
     first_byte_timeout_ms: z.number().int().positive().default(120_000),
     /** Time allowed for a whole exchange, body included. */
     request_timeout_ms: z.number().int().positive().default(600_000),
+    /** Largest request body, after decoding a compressed one (a decompression bomb is refused at this size). */
+    max_request_body_bytes: z.number().int().positive().default(64 * 1024 * 1024),
+    /** Total bytes of request bodies held at once; over it a request gets 503 with Retry-After. */
+    max_buffered_request_bytes: z.number().int().positive().default(80 * 1024 * 1024),
+    /** An upload silent for this long is answered 408 and closed. */
+    upload_idle_timeout_ms: z.number().int().positive().default(30_000),
+    /** An upload not received whole by then (a trickle) is answered 408 and closed. */
+    upload_timeout_ms: z.number().int().positive().default(300_000),
     /** Log request and response bodies to the JSONL log (off by default). */
     log_bodies: z.boolean().default(false),
     /** How long SIGINT/SIGTERM wait for in-flight requests before exiting. */

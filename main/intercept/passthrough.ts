@@ -9,7 +9,7 @@ import type { Dispatcher } from 'undici';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import type { RequestLog } from '../log/request-log.js';
-import { detectDialect, errorBody } from '../proxy/dialect.js';
+import { dialectFor, errorBody } from '../proxy/dialect.js';
 import { describeTransportError } from '../proxy/errors.js';
 import { redactHeaders, responseHeaders, upstreamHeaders } from '../proxy/headers.js';
 import { Cancel, exchange, type UpstreamResponse } from '../proxy/upstream.js';
@@ -36,7 +36,7 @@ export class Passthrough {
   readonly handle = async (req: IncomingMessage, res: ServerResponse, body: Buffer, meta: { host: string }): Promise<void> => {
     const host = meta.host.toLowerCase();
     const url = req.url ?? '/';
-    const dialect = detectDialect(url);
+    const dialect = dialectFor(url, host);
     const cfg = this.deps.config();
     if (!this.deps.allowed(host)) {
       const msg = `router67 does not intercept ${host}`;

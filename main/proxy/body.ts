@@ -83,6 +83,23 @@ export function findModel(buf: Buffer): ModelField | undefined {
 /** The body with the model value replaced (the rest untouched). */
 export function rewriteModel(buf: Buffer, field: ModelField, upstreamModel: string): Buffer {
   if (upstreamModel === field.model) return buf;
-  const value = Buffer.from(JSON.stringify(upstreamModel), 'utf8');
-  return Buffer.concat([buf.subarray(0, field.start), value, buf.subarray(field.end)]);
+  return Buffer.concat(rewrittenParts(buf, field, upstreamModel));
+}
+
+/** Above this size a rewritten body is sent as views of the client's bytes, never copied whole. */
+const COPY_LIMIT = 1024 * 1024;
+
+/**
+ * The body to send upstream with the model replaced: one Buffer, or for a large body the three views around the
+ * model value (sent one after the other with their total as content-length, see upstream.ts), so a 60 MB
+ * request is not held twice.
+ */
+export function rewrittenBody(buf: Buffer, field: ModelField, upstreamModel: string): Buffer | Buffer[] {
+  if (upstreamModel === field.model) return buf;
+  const parts = rewrittenParts(buf, field, upstreamModel);
+  return buf.length > COPY_LIMIT ? parts : Buffer.concat(parts);
+}
+
+function rewrittenParts(buf: Buffer, field: ModelField, upstreamModel: string): Buffer[] {
+  return [buf.subarray(0, field.start), Buffer.from(JSON.stringify(upstreamModel), 'utf8'), buf.subarray(field.end)];
 }

@@ -20,3 +20,26 @@ export function errorBody(dialect: Dialect, status: number, message: string, ext
 export function streamErrorEvent(dialect: Dialect, message: string): string {
   return formatStreamErrorEvent(dialect === 'unknown' ? 'openai' : dialect, message);
 }
+
+/**
+ * The dialect of a request on the TLS listener, where the host says which API it is: only the plain endpoint
+ * serves Ollama's `/api/*` routes. OpenRouter's API lives under `/api/v1/...`; other `/api/*` paths on an
+ * intercepted host (Claude Code's `/api/claude_code/settings`) speak the host's own API.
+ */
+export function dialectFor(path: string, host?: string): Dialect {
+  if (!host) return detectDialect(path);
+  const p = path.split('?', 1)[0]!;
+  if (p.startsWith('/api/')) {
+    if (p.startsWith('/api/v1/')) {
+      const d = detectDialect(path.slice(4));
+      if (d !== 'unknown') return d;
+    }
+    return /(^|\.)anthropic\.com$/i.test(host) ? 'anthropic' : 'openai';
+  }
+  return detectDialect(path);
+}
+
+/** An intercepted request's path below its API root: OpenRouter's `/api/v1/...` is `/v1/...`. */
+export function apiPath(path: string): string {
+  return path.startsWith('/api/v1/') ? path.slice(4) : path;
+}

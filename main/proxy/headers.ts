@@ -12,6 +12,8 @@ const HOP_BY_HOP = new Set([
   'transfer-encoding',
   'upgrade',
   'http2-settings',
+  // answered by us (Node sends 100 Continue); undici refuses to send it
+  'expect',
 ]);
 
 /** Client credentials a provider's own auth replaces (never forwarded to a provider). */

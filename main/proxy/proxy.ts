@@ -10,7 +10,8 @@ import type { Attempt, Dialect, LogEntry, RequestLog } from '../log/request-log.
 import { AuthUnavailableError, authHeaders, type AuthSources } from './auth.js';
 import { findModel, type ModelField } from './body.js';
 import { Cooldowns, retryAfterMs } from './cooldown.js';
-import { detectDialect, errorBody, streamErrorEvent } from './dialect.js';
+import { apiPath, dialectFor, errorBody, streamErrorEvent } from './dialect.js';
+import { BodyBudget, readBody } from './intake.js';
 import { describeTransportError, scrub, summariseErrorBody } from './errors.js';
 import { Cancel, exchange, type UpstreamResponse } from './upstream.js';
 import { redactHeaders, responseHeaders, upstreamHeaders } from './headers.js';
@@ -18,7 +19,6 @@ import { upstreamTarget } from './upstream-url.js';
 import { readUsage, StreamUsage } from './usage.js';
 import { isCountTokens, planTranslation, relayTranslated, sameDialectBody, sendModels, sendTokenEstimate, translatedHeaders, type TranslationPlan } from './translate.js';
 
-const MAX_BODY = 64 * 1024 * 1024;
 const MAX_ERROR_BODY = 64 * 1024;
 const MAX_LOGGED_BODY = 1024 * 1024;
 
@@ -46,6 +46,8 @@ type Outcome = 'done' | 'fallback' | 'aborted';
 
 export class Proxy {
   readonly cooldowns = new Cooldowns();
+  /** The bytes of request bodies buffered at once, across every request. */
+  private readonly budget = new BodyBudget(0);
   inFlight = 0;
   private idleWaiters: (() => void)[] = [];
 
@@ -53,29 +55,31 @@ export class Proxy {
 
   /** The request listener for both the plain endpoint and the TLS listener. */
   handle(req: IncomingMessage, res: ServerResponse, meta: RequestMeta = {}): void {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooBig = false;
-    req.on('data', (c: Buffer) => {
-      if (tooBig) return;
-      size += c.length;
-      if (size > MAX_BODY) {
-        tooBig = true;
-        this.sendError(res, detectDialect(req.url ?? '/'), 413, `request body exceeds ${MAX_BODY} bytes`);
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => {
-      if (tooBig) return;
-      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-      this.route(req, res, body, meta).catch((err: unknown) => {
-        this.deps.logger.error(`internal error on ${req.method} ${req.url}: ${describeTransportError(err)}`);
-        if (!res.headersSent) this.sendError(res, detectDialect(req.url ?? '/'), 500, 'router67 internal error');
-        else res.destroy();
-      });
-    });
-    req.on('error', () => res.destroy());
+    const d = this.deps.config().daemon;
+    readBody(req, { maxBody: d.max_request_body_bytes, idleMs: d.upload_idle_timeout_ms, totalMs: d.upload_timeout_ms }, this.bodyBudget(d.max_buffered_request_bytes)).then(
+      (r) => {
+        if (!r.ok) {
+          if (r.aborted) return void res.destroy();
+          const headers: Record<string, string> = { connection: 'close' };
+          if (r.retryAfterS) headers['retry-after'] = String(r.retryAfterS);
+          this.deps.logger.warn(`refused ${req.method} ${(req.url ?? '/').split('?', 1)[0]}: ${r.message}`);
+          return this.sendError(res, dialectFor(req.url ?? '/', meta.host), r.status, r.message, {}, undefined, headers);
+        }
+        res.once('close', r.release);
+        // the body is decoded from here on: what goes upstream (routed or passed through) is plain
+        if (r.encoding) delete req.headers['content-encoding'];
+        this.route(req, res, r.body, meta).catch((err: unknown) => {
+          this.deps.logger.error(`internal error on ${req.method} ${req.url}: ${describeTransportError(err)}`);
+          if (!res.headersSent) this.sendError(res, dialectFor(req.url ?? '/', meta.host), 500, 'router67 internal error');
+          else res.destroy();
+        });
+      },
+    );
+  }
+
+  private bodyBudget(limit: number): BodyBudget {
+    this.budget.limit = limit; // follows config reloads
+    return this.budget;
   }
 
   /** Resolves when no request is in flight (or at once). */
@@ -86,8 +90,9 @@ export class Proxy {
 
   private async route(req: IncomingMessage, res: ServerResponse, body: Buffer, meta: RequestMeta): Promise<void> {
     const cfg = this.deps.config();
-    const url = req.url ?? '/';
-    const dialect = detectDialect(url);
+    // on an intercepted host the API root may sit below a prefix (OpenRouter: /api/v1/...)
+    const url = meta.host ? apiPath(req.url ?? '/') : (req.url ?? '/');
+    const dialect = dialectFor(url, meta.host);
     const field = req.method === 'POST' ? findModel(body) : undefined;
     const chain = field ? cfg.providers.filter((p) => Object.hasOwn(p.available_models, field.model)) : [];
     if (!field || chain.length === 0) {
@@ -115,7 +120,7 @@ export class Proxy {
     const entry = this.deps.log.begin({
       dialect,
       method: req.method ?? 'POST',
-      path: url,
+      path: req.url ?? '/',
       host: meta.host,
       model: field.model,
       stream: false,
@@ -135,7 +140,7 @@ export class Proxy {
       cfg.daemon.request_timeout_ms,
     );
     try {
-      const outcome = await this.walk(req, res, body, field, chain, dialect, entry, cfg, cancel, t0);
+      const outcome = await this.walk(req, res, body, field, chain, dialect, entry, cfg, cancel, t0, url);
       if (outcome === 'fallback') {
         // count_tokens nobody could answer: an honest local estimate, marked by a header
         if (!(dialect === 'anthropic' && isCountTokens(url) && sendTokenEstimate(res, body, entry))) this.allFailed(res, dialect, entry, field.model);
@@ -170,6 +175,7 @@ export class Proxy {
     cfg: Config,
     cancel: Cancel,
     t0: number,
+    url: string,
   ): Promise<Outcome> {
     const allCooling = chain.every((p) => this.cooldowns.remaining(p.name) > 0);
     let parsed: unknown;
@@ -189,7 +195,7 @@ export class Proxy {
       }
       let plan: TranslationPlan | undefined;
       if (p.format && dialect !== 'unknown' && p.format !== dialect) {
-        const r = planTranslation(req.url ?? '/', dialect, p.format, p.base_url, parse, upstreamModel);
+        const r = planTranslation(url, dialect, p.format, p.base_url, parse, upstreamModel);
         if ('skip' in r) {
           attempt.error = `skipped: ${r.skip}`;
           done();
@@ -209,7 +215,7 @@ export class Proxy {
           continue chain;
         }
         secrets = Object.values(auth);
-        const target = plan ?? upstreamTarget(p.base_url, req.url ?? '/');
+        const target = plan ?? upstreamTarget(p.base_url, url);
         try {
           resp = await exchange(
             this.deps.dispatcher(),
@@ -218,7 +224,7 @@ export class Proxy {
               path: target.path,
               method: (req.method ?? 'POST') as Dispatcher.HttpMethod,
               headers: plan ? translatedHeaders(req.headers, plan, { ...p.extra_headers, ...auth }) : upstreamHeaders(req.headers, true, { ...p.extra_headers, ...auth }),
-              body: plan ? plan.body : sameDialectBody(dialect, body, field, upstreamModel),
+              body: (plan ? plan.body : sameDialectBody(dialect, body, field, upstreamModel)) as Dispatcher.DispatchOptions['body'],
               headersTimeout: cfg.daemon.first_byte_timeout_ms,
               bodyTimeout: cfg.daemon.request_timeout_ms,
             },
@@ -482,10 +488,18 @@ export class Proxy {
     res.end(body);
   }
 
-  sendError(res: ServerResponse, dialect: Dialect, status: number, message: string, extra: Record<string, unknown> = {}, code?: string): void {
+  sendError(
+    res: ServerResponse,
+    dialect: Dialect,
+    status: number,
+    message: string,
+    extra: Record<string, unknown> = {},
+    code?: string,
+    headers: Record<string, string> = {},
+  ): void {
     if (res.headersSent) return void res.destroy();
     const body = errorBody(dialect, status, message, extra, code);
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
     res.end(body);
   }
 }

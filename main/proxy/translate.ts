@@ -9,7 +9,7 @@ import type { Attempt, LogEntry } from '../log/request-log.js';
 import * as formats from '../formats/index.js';
 import { describeTransportError, scrub } from './errors.js';
 import { upstreamHeaders } from './headers.js';
-import { rewriteModel, type ModelField } from './body.js';
+import { rewrittenBody, type ModelField } from './body.js';
 import type { Cancel, UpstreamResponse } from './upstream.js';
 
 export type Format = formats.Dialect;
@@ -93,7 +93,7 @@ export function translatedHeaders(client: IncomingHttpHeaders, plan: Translation
  * thinking router67 wrapped (from a non-Anthropic upstream) is the one exception: those blocks are unwrapped
  * or dropped so Anthropic never sees a forged signature. The check is one indexOf on the raw bytes.
  */
-export function sameDialectBody(dialect: string, body: Buffer, field: ModelField, upstreamModel: string): Buffer {
+export function sameDialectBody(dialect: string, body: Buffer, field: ModelField, upstreamModel: string): Buffer | Buffer[] {
   if (dialect === 'anthropic' && formats.hasPackedSignatures(body)) {
     try {
       const j = formats.sanitizeAnthropicThinking(JSON.parse(body.toString('utf8'))) as Record<string, unknown>;
@@ -103,7 +103,7 @@ export function sameDialectBody(dialect: string, body: Buffer, field: ModelField
       /* not JSON: relayed as it is */
     }
   }
-  return rewriteModel(body, field, upstreamModel);
+  return rewrittenBody(body, field, upstreamModel);
 }
 
 /** count_tokens when no Anthropic-format provider answered: a conservative local estimate, marked as such. */

@@ -142,6 +142,12 @@ class Handler implements Dispatcher.DispatchHandler {
 
 /** Sends one request; resolves when the response headers arrive, rejects on a transport error before them. */
 export function exchange(dispatcher: Dispatcher, opts: Dispatcher.DispatchOptions, cancel: Cancel): Promise<UpstreamResponse> {
+  if (Array.isArray(opts.body)) {
+    // a body in parts (a large one, never copied whole): its length is known, so no chunked encoding
+    let n = 0;
+    for (const b of opts.body as Buffer[]) n += b.length;
+    opts = { ...opts, headers: { ...(opts.headers as Record<string, string | string[]>), 'content-length': String(n) } };
+  }
   return new Promise((resolve, reject) => {
     if (cancel.cancelled) return reject(cancel.reason!);
     dispatcher.dispatch(opts, new Handler(cancel, resolve, reject));
