@@ -118,6 +118,11 @@ export class Interceptor {
     return a ? { host: a.address, port: a.port } : undefined;
   }
 
+  /** Resolves once every config change received so far has been applied to the listener and the block. */
+  settled(): Promise<void> {
+    return this.busy;
+  }
+
   private serial(fn: () => Promise<void>): Promise<void> {
     const next = this.busy.then(fn, fn);
     this.busy = next.catch(() => {});

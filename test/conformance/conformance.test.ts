@@ -284,10 +284,15 @@ describe('quirks, errors and fallback across formats', () => {
   });
 
   test('a translated stream that drops mid-way ends with the client dialect error event (the SDK raises), not a clean finish', async () => {
-    await assert.rejects(anthropic.messages.stream(messagesParams('drop')).finalMessage(), (e: unknown) => e instanceof Anthropic.APIError || e instanceof Error);
+    // the SDKs raise their own API error from the in-stream error event, carrying router67's reason
+    const e1 = await anthropic.messages.stream(messagesParams('drop')).finalMessage().catch((e: unknown) => e);
+    assert.ok(e1 instanceof Anthropic.APIError, String(e1));
+    assert.match((e1 as Error).message, /"type":"error".*upstream stream failed/);
     const e = lastEntry();
     assert.equal(e.state, 'error');
-    await assert.rejects(openai.responses.stream(responsesParams('drop')).finalResponse());
+    const e2 = await openai.responses.stream(responsesParams('drop')).finalResponse().catch((e: unknown) => e);
+    assert.ok(e2 instanceof OpenAI.APIError, String(e2));
+    assert.match((e2 as Error).message, /upstream stream failed/);
   });
 
   test('an OpenAI client that did not ask for usage gets no usage chunk from a translated stream', async () => {

@@ -33,6 +33,8 @@ export interface MockUpstream {
   /** Text the model "says". */
   words: string[];
   usage: { input: number; output: number };
+  /** When set, the next stream sends its first word, then waits for this before the rest (taken once). */
+  gate?: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -164,7 +166,16 @@ function respond(m: MockUpstream, path: string, body: Record<string, unknown>, r
     sse(res, undefined, { id: `chatcmpl-${m.name}`, object: 'chat.completion.chunk', created: 1_700_000_000, model, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] });
   }
   let i = 0;
+  const gate = m.gate;
+  m.gate = undefined;
   const tick = () => {
+    if (i === 1 && gate) {
+      void gate.then(() => setTimeout(next, 2));
+      return;
+    }
+    next();
+  };
+  const next = () => {
     if (i >= dropAfter) {
       res.write('data: {"type":"content_block_delta","ind'); // a torn event, then the connection dies
       setTimeout(() => res.socket?.destroy(), 5);
@@ -174,7 +185,7 @@ function respond(m: MockUpstream, path: string, body: Record<string, unknown>, r
       const w = words[i++]!;
       if (anthropic) sse(res, 'content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: w } });
       else sse(res, undefined, { id: `chatcmpl-${m.name}`, object: 'chat.completion.chunk', created: 1_700_000_000, model, choices: [{ index: 0, delta: { content: w }, finish_reason: null }] });
-      setTimeout(tick, 2);
+      setTimeout(i === 1 ? tick : next, 2);
       return;
     }
     if (cleanClose) {

@@ -4,18 +4,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { onPath } from '../../main/system/truststore.js';
+import { skipUnless } from '../helpers/requires.js';
 
-const tools = ['unshare', 'nft', 'curl', 'update-ca-certificates', 'setpriv', 'ip'];
-const missing = tools.filter((t) => !onPath(t));
-const skip =
-  process.platform !== 'linux'
-    ? 'Linux only'
-    : process.getuid?.() !== 0
-      ? 'needs root (for the namespace)'
-      : missing.length
-        ? `missing ${missing.join(', ')}`
-        : false;
+const skip = skipUnless({ linux: true, root: true, tools: ['unshare', 'nft', 'curl', 'update-ca-certificates', 'setpriv', 'ip'] });
 
 test('end to end in a private mount + network namespace: install, daemon, curl + SDKs, passthrough, signals, uninstall', { skip, timeout: 180_000 }, () => {
   const inner = join(__dirname, 'e2e-ns.js');

@@ -18,6 +18,7 @@ import {
   writeFilePreserving,
   type BlockSpec,
 } from '../../main/system/hosts.js';
+import { skipUnless } from '../helpers/requires.js';
 
 const SPEC: BlockSpec = { ip: '127.0.67.1', hosts: ['api.anthropic.com', 'api.openai.com', 'openrouter.ai'], owner: { pid: 4242, start: '998877' } };
 
@@ -218,7 +219,7 @@ test('when rename fails (EBUSY, as on a bind-mounted /etc/hosts) the file is wri
   }
 });
 
-test('a real bind-mounted file (mount namespace): rename fails, in-place write succeeds', { skip: process.platform !== 'linux' }, () => {
+test('a real bind-mounted file (mount namespace): rename fails, in-place write succeeds', { skip: skipUnless({ linux: true, root: true, tools: ['unshare', 'mount'] }) }, () => {
   const dir = tmpdirFor();
   try {
     const target = join(dir, 'hosts');

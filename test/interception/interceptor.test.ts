@@ -63,7 +63,7 @@ test('on: listener + block; routes by model; follows intercept_hosts changes; of
     // A host the CA does not cover is not intercepted (install must re-issue the CA first).
     writeFileSync(t.configPath, toml(['api.openai.com', 'api.mistral.ai']));
     assert.equal(await t.core.reload(), true);
-    await new Promise((r) => setTimeout(r, 50));
+    await ic.settled();
     assert.deepEqual(parseHosts(readFileSync(hostsPath, 'latin1'))[0]!.hosts, ['api.openai.com']);
     await assert.rejects(post(port, 'api.mistral.ai', ca.certPem, BODY));
 

@@ -12,7 +12,7 @@ import {
   parseNftList,
   pfRules,
 } from '../../main/system/redirect.js';
-import { onPath } from '../../main/system/truststore.js';
+import { skipUnless } from '../helpers/requires.js';
 
 test('nftables ruleset: our own table, output nat chain, dnat to the listen IP (not redirect)', () => {
   assert.equal(nftRule({ ip: '127.0.67.1', toPort: 8443 }), 'ip daddr 127.0.67.1 tcp dport 443 dnat to 127.0.67.1:8443');
@@ -60,7 +60,7 @@ test('macOS: lo0 alias and a pf rdr anchor (commands only)', () => {
   assert.deepEqual(macosRedirectOff(), [{ argv: ['pfctl', '-a', 'com.apple/router67', '-F', 'all'] }]);
 });
 
-test('nftables for real (network namespace): apply, traffic to :443 reaches the high port, state, remove twice', { skip: process.platform !== 'linux' || !onPath('nft') }, () => {
+test('nftables for real (network namespace): apply, traffic to :443 reaches the high port, state, remove twice', { skip: skipUnless({ linux: true, root: true, tools: ['nft', 'unshare', 'ip'] }) }, () => {
   const mod = join(__dirname, '..', '..', 'main', 'system', 'redirect.js');
   const script = `
     const { execFileSync } = require('node:child_process');

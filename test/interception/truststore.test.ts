@@ -24,6 +24,7 @@ import {
   type CaRef,
   type Exec,
 } from '../../main/system/truststore.js';
+import { skipUnless } from '../helpers/requires.js';
 
 const files = createCa(['api.anthropic.com']);
 const ca = parseCa(files.certPem, files.keyPem);
@@ -113,8 +114,9 @@ test('Linux family detection: os-release first, then tools and folders', () => {
   assert.equal(detectLinuxStore(ctx('ID=x\n', [])), undefined);
   assert.equal(systemAdapter({ platform: 'darwin' })!.id, 'macos');
   assert.equal(systemAdapter({ platform: 'win32' })!.id, 'windows');
-  // This machine is Debian.
-  assert.equal(systemAdapter({ platform: 'linux' })!.id, 'debian');
+  // whatever Linux this is, the adapter is the one its own detection names (no distribution is assumed)
+  const here = detectLinuxStore();
+  if (here) assert.equal(systemAdapter({ platform: 'linux' })!.id, here);
 });
 
 test('runSteps runs argument arrays, honours allowFail, stops at the first failure', async () => {
@@ -129,7 +131,7 @@ test('runSteps runs argument arrays, honours allowFail, stops at the first failu
   assert.equal(calls.length, 3);
 });
 
-test('NSS for real: a fresh database trusts the CA, then forgets it', { skip: !onPath('certutil') }, async () => {
+test('NSS for real: a fresh database trusts the CA, then forgets it', { skip: skipUnless({ tools: ['certutil'] }) }, async () => {
   const home = mkdtempSync(join(tmpdir(), 'r67-nss-'));
   try {
     const db = join(home, '.pki', 'nssdb');

@@ -18,7 +18,7 @@ import { SecretStore, type KeytarLike } from '../../main/secrets/store.js';
 import { startCore, type TestCore } from '../helpers/core.js';
 import { startMockUpstream, type MockUpstream } from '../helpers/mock-upstream.js';
 import { insideKeyring, runInsideKeyring } from '../helpers/keyring.js';
-import { launchChromium, oidcBrowserLogin } from './helpers.js';
+import { CHROMIUM, launchChromium, oidcBrowserLogin } from './helpers.js';
 import { startOidc, type OidcServer } from './oidc-server.js';
 import { startCheckingUpstream, userinfoCheck, type CheckingUpstream } from './upstream.js';
 import { OAuthManager } from '../../main/oauth/manager.js';
@@ -44,7 +44,7 @@ function runCli(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000): Pro
 
 if (!insideKeyring) {
   test('OIDC sign-in end to end (real provider, Chromium, real keyring): passes inside scripts/with-keyring.sh', { timeout: 300_000 }, (t) => {
-    const r = runInsideKeyring(__filename, 290_000);
+    const r = runInsideKeyring(__filename, 290_000, { files: [CHROMIUM] });
     if (r.skipped) return t.skip(r.skipped);
     assert.ok(r.ok, r.out);
   });
@@ -351,7 +351,7 @@ auth = { header = "Authorization", prefix = "Bearer ", api_key = "backup-key" }
       const rec = await record();
       for (const k of ['access_token', 'refresh_token', 'id_token']) if (rec?.[k]) tokens.add(rec[k]);
       assert.ok(tokens.size >= 4);
-      await new Promise((r) => setTimeout(r, 300)); // the request log writes in batches
+      tc.core.log.flush(); // the request log writes in batches
       const places: [string, string][] = [
         ['config.toml', readFileSync(tc.configPath, 'utf8')],
         ['requests.jsonl', readFileSync(join(tc.home, 'logs', 'requests.jsonl'), 'utf8')],

@@ -18,14 +18,14 @@ import { oauthFor } from '../../main/oauth/attach.js';
 import { SecretStore, type KeytarLike } from '../../main/secrets/store.js';
 import { eventually, startCore } from '../helpers/core.js';
 import { insideKeyring, runInsideKeyring } from '../helpers/keyring.js';
-import { launchChromium } from './helpers.js';
+import { CHROMIUM, launchChromium } from './helpers.js';
 import { startOpenRouterStandIn, type OpenRouterStandIn } from './openrouter-standin.js';
 
 const CLI = join(__dirname, '..', '..', 'main', 'cli', 'index.js');
 
 if (!insideKeyring) {
   test('OpenRouter sign-in against a stand-in (Chromium, real keyring): passes inside scripts/with-keyring.sh', { timeout: 200_000 }, (t) => {
-    const r = runInsideKeyring(__filename, 190_000);
+    const r = runInsideKeyring(__filename, 190_000, { files: [CHROMIUM] });
     if (r.skipped) return t.skip(r.skipped);
     assert.ok(r.ok, r.out);
   });

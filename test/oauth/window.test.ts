@@ -18,6 +18,7 @@ import { startCore, type TestCore } from '../helpers/core.js';
 import { CHROMIUM, MemoryVault, oidcBrowserLogin } from './helpers.js';
 import { startOidc, type OidcServer } from './oidc-server.js';
 import { startCheckingUpstream, userinfoCheck, type CheckingUpstream } from './upstream.js';
+import { skipUnless } from '../helpers/requires.js';
 
 const shots = join(resolve(__dirname, '..', '..', '..'), 'test-output', 'screenshots');
 
@@ -38,7 +39,7 @@ auth = { oauth = "corp" }
 `;
 }
 
-describe('the Sign-in view in Chromium (daemon page, real OpenID provider)', { timeout: 120_000 }, () => {
+describe('the Sign-in view in Chromium (daemon page, real OpenID provider)', { timeout: 120_000, skip: skipUnless({ files: [CHROMIUM] }) }, () => {
   let oidc: OidcServer;
   let upstream: CheckingUpstream;
   let tc: TestCore;

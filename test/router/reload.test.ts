@@ -31,13 +31,22 @@ describe('hot reload', () => {
   it('applies a valid edit to the next request, letting an in-flight stream finish', async () => {
     assert.equal(await ask(), 'Hello from alpha!');
     a.words = Array.from({ length: 30 }, (_, i) => ` w${i}`);
+    let release!: () => void;
+    a.gate = new Promise<void>((r) => (release = r)); // alpha holds the stream open after its first word
     const s = client.messages.stream({ model: 'm', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] });
+    let ended = false;
+    s.on('end', () => (ended = true));
     await new Promise<void>((r) => s.once('text', () => r()));
     const changed = new Promise((r) => t.core.once('config', r));
     // an editor-style save: write a new file and rename it over the old one
     writeFileSync(`${t.configPath}.tmp`, provider('beta', b.url, { m: 'beta-m' }) + provider('alpha', a.url, { m: 'alpha-m' }));
     renameSync(`${t.configPath}.tmp`, t.configPath);
     await changed;
+    // the reload happened while the stream was open, and new requests already take the new config
+    assert.equal(ended, false, 'the stream is still open after the reload');
+    assert.equal(await ask(), 'Hello from beta!');
+    assert.equal(ended, false);
+    release();
     const done = await s.finalMessage();
     assert.equal(done.content[0]?.type === 'text' && done.content[0].text.trim().split(/\s+/).length, 30);
     assert.equal(await ask(), 'Hello from beta!');

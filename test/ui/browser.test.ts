@@ -13,6 +13,7 @@ import { parse } from 'smol-toml';
 import { attachUi } from '../../main/ui/attach.js';
 import { startCore, type TestCore } from '../helpers/core.js';
 import { startMockUpstream, type MockUpstream } from '../helpers/mock-upstream.js';
+import { skipUnless } from '../helpers/requires.js';
 
 // Page-side code in page.evaluate()/waitForFunction() runs in the browser; this module has no DOM types.
 declare const document: any; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -60,7 +61,7 @@ extra_headers = { "anthropic-version" = "2023-06-01" }
 `;
 }
 
-describe('the window in Chromium, against a real headless core', { skip: !existsSync(CHROMIUM) && `no Chromium at ${CHROMIUM}` }, () => {
+describe('the window in Chromium, against a real headless core', { skip: skipUnless({ files: [CHROMIUM] }) }, () => {
   let a: MockUpstream, b: MockUpstream, c: MockUpstream, d: MockUpstream;
   let t: TestCore;
   let link: string;
@@ -249,14 +250,15 @@ describe('the window in Chromium, against a real headless core', { skip: !exists
     await page.locator('.toast').evaluateAll((els) => els.forEach((e) => e.remove()));
   });
 
-  it('an SDK request appears in the live log within a second, with its provider and tokens', async () => {
+  it('an SDK request appears in the live log, pushed by its event stream, with its provider and tokens', async () => {
     await page.keyboard.press('Alt+2');
     await page.waitForSelector('#view-log:not([hidden])');
     const msg = await anthropic.messages.create({ model: 'claude-test', max_tokens: 20, messages: [{ role: 'user', content: 'hello' }] });
     assert.equal(msg.content[0]?.type === 'text' && msg.content[0].text, 'Hello from claude!');
     const row = page.locator('.vrow', { hasText: 'claude-test' }).first();
-    await row.waitFor({ timeout: 1000 });
-    await page.waitForFunction(() => [...document.querySelectorAll('.vrow')].some((r: any) => r.textContent?.includes('claude · claude-upstream') && r.textContent.includes('11 / 7') && r.textContent.includes('200')), undefined, { timeout: 1000 });
+    // pushed by the live event stream, no reload (speed is measured by npm run bench, not asserted here)
+    await row.waitFor();
+    await page.waitForFunction(() => [...document.querySelectorAll('.vrow')].some((r: any) => r.textContent?.includes('claude · claude-upstream') && r.textContent.includes('11 / 7') && r.textContent.includes('200')));
 
     // a request that fails over: two attempts, each with its error
     a.mode = '500';
