@@ -11,6 +11,7 @@ import { AuthUnavailableError, authHeaders, type AuthSources } from './auth.js';
 import { findModel, type ModelField } from './body.js';
 import { Cooldowns, retryAfterMs } from './cooldown.js';
 import { detectDialect, errorBody, streamErrorEvent } from './dialect.js';
+import { guardRequest } from './guard.js';
 import { describeTransportError, scrub, summariseErrorBody } from './errors.js';
 import { Cancel, exchange, type UpstreamResponse } from './upstream.js';
 import { redactHeaders, responseHeaders, upstreamHeaders } from './headers.js';
@@ -53,6 +54,7 @@ export class Proxy {
 
   /** The request listener for both the plain endpoint and the TLS listener. */
   handle(req: IncomingMessage, res: ServerResponse, meta: RequestMeta = {}): void {
+    if (guardRequest(req, res, this.deps.config(), meta.host === undefined)) return;
     const chunks: Buffer[] = [];
     let size = 0;
     let tooBig = false;
