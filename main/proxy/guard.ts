@@ -48,9 +48,13 @@ function policy(d: Config['daemon']): Policy {
 
 const LOOPBACK = /^(?:127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|\[::1\]|\[::ffff:127\.\d{1,3}\.\d{1,3}\.\d{1,3}\])$/;
 
+/** Host header values already found to be loopback (the same few every time: a Set lookup instead of parsing). */
+const loopbackSeen = new Set<string>();
+
 /** Whether the plain endpoint answers to this Host header. */
 export function hostAllowed(host: string | undefined, d: Config['daemon']): boolean {
   if (host === undefined) return true; // HTTP/1.0 without Host: no browser sends that
+  if (loopbackSeen.has(host)) return true;
   let name: string;
   let port: string;
   if (host.charCodeAt(0) === 91 /* [ */) {
@@ -65,7 +69,10 @@ export function hostAllowed(host: string | undefined, d: Config['daemon']): bool
   }
   if (port !== '' && !/^:\d{1,5}$/.test(port)) return false;
   name = name.toLowerCase();
-  if (LOOPBACK.test(name)) return true;
+  if (LOOPBACK.test(name)) {
+    if (loopbackSeen.size < 256) loopbackSeen.add(host);
+    return true;
+  }
   const p = policy(d);
   return p.hosts.has(name) || (p.anyIp && isIP(name.replace(/^\[|\]$/g, '')) !== 0);
 }

@@ -23,7 +23,7 @@ function splitBase(baseUrl: string): { origin: string; basePath: string } {
 export function upstreamTarget(baseUrl: string, requestPath: string): UpstreamTarget {
   const { origin, basePath } = splitBase(baseUrl);
   let path = requestPath.startsWith('/') ? requestPath : `/${requestPath}`;
-  if (mayHaveDotSegment(path)) path = withoutDotSegments(path);
+  if ((path.indexOf('%') >= 0 || path.indexOf('/.') >= 0) && mayHaveDotSegment(path)) path = withoutDotSegments(path);
   if (basePath.endsWith('/v1') && (path === '/v1' || path.startsWith('/v1/') || path.startsWith('/v1?'))) path = path.slice(3);
   return { origin, path: basePath + path };
 }
@@ -62,6 +62,8 @@ export function withoutDotSegments(path: string): string {
  * either; passing them on would let a request address something outside the provider's base path.
  */
 export function pathProblem(url: string): string | undefined {
+  // the hot path: nothing that could be a problem anywhere in the URL
+  if (url.indexOf('%') < 0 && url.indexOf('/.') < 0 && url.indexOf('\\') < 0) return undefined;
   if (!mayHaveDotSegment(url)) return undefined;
   const q = url.indexOf('?');
   const p = q < 0 ? url : url.slice(0, q);
