@@ -6,7 +6,8 @@
 //   the address), is refused with 403 unless its origin is listed in [daemon] allowed_origins. SDKs, CLIs and
 //   editors running outside a browser send neither header and pass untouched.
 // - The plain endpoint accepts only loopback Host values (127.x, localhost, [::1], any port) and the configured
-//   http_listen host: a DNS-rebound page's requests carry its own name as Host and are refused with 421
+//   http_listen host (with allow_non_loopback, any IP literal): a DNS-rebound page's requests carry its own name as
+//   Host and are refused with 421
 //   (Misdirected Request: not retried by the SDKs, which retry only 408/409/429/5xx; a 403 would suggest a
 //   credential problem, which it is not). The TLS listener needs no Host check: a rebound name has no certificate.
 // - Paths with a malformed percent-escape or a dot segment get 400.
@@ -23,7 +24,7 @@ interface Policy {
   origins: Set<string>;
   /** Extra Host names (lower case, IPv6 in brackets) the plain endpoint answers to. */
   hosts: Set<string>;
-  /** http_listen is a wildcard address with allow_non_loopback: any IP-literal Host (a rebound page's Host is a name). */
+  /** allow_non_loopback: any IP-literal Host too (the listener may be bound by --listen; a rebound page's Host is a name). */
   anyIp: boolean;
 }
 
@@ -33,14 +34,12 @@ function policy(d: Config['daemon']): Policy {
   let p = policies.get(d);
   if (!p) {
     const hosts = new Set<string>();
-    let anyIp = false;
     for (const listen of [d.http_listen, d.listen]) {
       const host = listen.slice(0, listen.lastIndexOf(':')).toLowerCase();
       const bare = host.replace(/^\[|\]$/g, '');
-      if (bare === '0.0.0.0' || bare === '::') anyIp ||= d.allow_non_loopback;
-      else hosts.add(isIP(bare) === 6 ? `[${bare}]` : host);
+      hosts.add(isIP(bare) === 6 ? `[${bare}]` : host);
     }
-    p = { origins: new Set(d.allowed_origins), hosts, anyIp };
+    p = { origins: new Set(d.allowed_origins), hosts, anyIp: d.allow_non_loopback };
     policies.set(d, p);
   }
   return p;
