@@ -7,9 +7,9 @@
 //   editors running outside a browser send neither header and pass untouched.
 // - The plain endpoint accepts only loopback Host values (127.x, localhost, [::1], any port) and the configured
 //   http_listen host (with allow_non_loopback, any IP literal): a DNS-rebound page's requests carry its own name as
-//   Host and are refused with 421
-//   (Misdirected Request: not retried by the SDKs, which retry only 408/409/429/5xx; a 403 would suggest a
-//   credential problem, which it is not). The TLS listener needs no Host check: a rebound name has no certificate.
+//   Host and are refused with 421 Misdirected Request (not retried by the SDKs, which retry only 408/409/429/5xx;
+//   a 403 would suggest a credential problem, which it is not). The TLS listener needs no Host check: a rebound
+//   name has no certificate from the router67 CA.
 // - Paths with a malformed percent-escape or a dot segment get 400.
 // - An allowed origin gets router67's own CORS grant (preflights are answered here); upstream `access-control-*`
 //   headers are never relayed (main/proxy/headers.ts), so no upstream grant reaches a page router67 did not allow.
@@ -89,7 +89,7 @@ export function guardRequest(req: IncomingMessage, res: ServerResponse, cfg: Con
       req,
       res,
       421,
-      `router67 answers only to loopback host names (127.0.0.1, localhost, [::1]) and the configured http_listen host, not "${h.host}"`,
+      `router67 answers only to loopback host names (127.0.0.1, localhost, [::1]) and the configured http_listen host, not "${String(h.host).slice(0, 100)}"`,
     );
   }
   if (origin !== undefined || (site !== undefined && site !== 'none')) {
