@@ -48,7 +48,14 @@ export function cookieValue(req: IncomingMessage, name: string): string | undefi
   if (!c) return undefined;
   for (const part of c.split(';')) {
     const i = part.indexOf('=');
-    if (i > 0 && part.slice(0, i).trim() === name) return decodeURIComponent(part.slice(i + 1).trim());
+    if (i > 0 && part.slice(0, i).trim() === name) {
+      const v = part.slice(i + 1).trim();
+      try {
+        return decodeURIComponent(v);
+      } catch {
+        return v; // a malformed escape: compared as sent (it matches no token)
+      }
+    }
   }
   return undefined;
 }
@@ -70,7 +77,13 @@ export class AdminServer {
   url = '';
 
   constructor(readonly token: string) {
-    this.server = createServer((req, res) => void this.dispatch(req, res));
+    this.server = createServer((req, res) =>
+      this.dispatch(req, res).catch(() => {
+        // last resort: every request gets an answer, whatever threw
+        if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
+        else res.destroy();
+      }),
+    );
   }
 
   /** Adds a route. `public` routes skip the token check (the Host check always applies). */
@@ -107,13 +120,19 @@ export class AdminServer {
 
   private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (!isLoopbackHostHeader(req.headers.host)) return sendJson(res, 403, { error: 'forbidden host' });
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    let url: URL;
+    try {
+      // a path such as "//a:b" makes an invalid URL; only the path and query are of interest here
+      url = new URL((req.url ?? '/').replace(/^\/+/, '/'), 'http://localhost');
+    } catch {
+      return sendJson(res, 400, { error: 'malformed request path' });
+    }
     const route = this.routes.find(
       (r) => r.method === req.method && (typeof r.path === 'string' ? r.path === url.pathname : r.path.test(url.pathname)),
     );
     if (!route) return sendJson(res, 404, { error: 'not found' });
-    if (!route.public && !this.authorised(req)) return sendJson(res, 401, { error: 'missing or wrong token' });
     try {
+      if (!route.public && !this.authorised(req)) return sendJson(res, 401, { error: 'missing or wrong token' });
       await route.handler(req, res, url);
     } catch (err) {
       if (!res.headersSent) sendJson(res, 500, { error: err instanceof Error ? err.message : 'internal error' });

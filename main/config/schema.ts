@@ -1,6 +1,7 @@
 // The config file's schema: router67's config.toml, unchanged, plus our additions.
 // One schema serves the core, the CLI and the UI's inline validation.
 import { z } from 'zod';
+import { hostNameProblem } from '../system/hostname.js';
 
 export const FORMATS = ['anthropic', 'openai', 'responses', 'ollama'] as const;
 export type Format = (typeof FORMATS)[number];
@@ -10,6 +11,21 @@ const hostPort = z.string().refine((s) => {
   const m = HOST_PORT.exec(s);
   return !!m && Number(m[2]) <= 65535;
 }, 'expected "host:port" with a port from 0 to 65535, e.g. "127.0.0.1:6767"');
+
+/** A web origin as a browser sends it in `Origin`: scheme://host[:port], no path; normalised (lower case, no default port). */
+const origin = z
+  .string()
+  .superRefine((o, ctx) => {
+    if (o === '*' || o === 'null') {
+      ctx.addIssue({ code: 'custom', message: `"${o}" would let any web page spend your keys; list each origin, e.g. "https://chat.example.com"` });
+    } else if (!/^[a-z][a-z0-9+.-]*:\/\/[^/?#\s@]+\/?$/i.test(o) || (/^https?:/i.test(o) && !URL.canParse(o))) {
+      ctx.addIssue({ code: 'custom', message: `expected an origin such as "https://chat.example.com" or "http://localhost:3000" (scheme://host[:port], no path), got "${o}"` });
+    }
+  })
+  .transform((o) => {
+    const t = o.replace(/\/$/, '');
+    return /^https?:/i.test(t) ? new URL(t).origin : t.toLowerCase();
+  });
 
 const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'expected an HTTP header name');
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name');
@@ -88,6 +104,11 @@ export const DaemonSchema = z
     drain_timeout_ms: z.number().int().nonnegative().default(10_000),
     /** Name servers for upstream lookups of intercepted hosts (default: the system's). */
     upstream_dns: z.array(z.string().min(1)).optional(),
+    /**
+     * Web origins (scheme://host[:port]) whose pages may call router67 from a browser. Every other request that
+     * carries an Origin (or a Sec-Fetch-Site other than "none") is refused: a web page must not spend your keys.
+     */
+    allowed_origins: z.array(origin).default([]),
     /** Linux: the daemon listens here unprivileged; an nftables rule sends <listen>:443 to it. */
     redirect_port: z.number().int().min(1024).max(65535).optional(),
   })
@@ -153,7 +174,12 @@ export type OAuthCredential = z.infer<typeof OAuthCredentialSchema>;
 export const ConfigSchema = z
   .object({
     intercept_hosts: z
-      .array(z.string().regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/i, 'expected a host name'))
+      .array(
+        z.string().superRefine((h, ctx) => {
+          const problem = hostNameProblem(h);
+          if (problem) ctx.addIssue({ code: 'custom', message: problem });
+        }),
+      )
       .default(['api.anthropic.com', 'api.openai.com', 'openrouter.ai']),
     daemon: DaemonSchema.default(DaemonSchema.parse({})),
     providers: z.array(ProviderSchema).default([]),

@@ -67,7 +67,10 @@ function withoutOwnCookie(cookie: string): string {
     .join('; ');
 }
 
-/** Upstream response headers fit to relay: less hop-by-hop (and content-length when `dropLength`). */
+/**
+ * Upstream response headers fit to relay: less hop-by-hop (and content-length when `dropLength`), and never an
+ * upstream CORS grant (`access-control-*`): only router67 grants CORS, to [daemon] allowed_origins (main/proxy/guard.ts).
+ */
 export function responseHeaders(
   upstream: Record<string, string | string[] | undefined>,
   dropLength: boolean,
@@ -76,6 +79,7 @@ export function responseHeaders(
   const out: Record<string, string | string[]> = {};
   for (const k in upstream) {
     if (HOP_BY_HOP.has(k) || listed?.has(k) || (dropLength && k === 'content-length')) continue;
+    if (k.charCodeAt(0) === 97 /* a */ && k.startsWith('access-control-')) continue;
     const v = upstream[k];
     if (v !== undefined) out[k] = v;
   }

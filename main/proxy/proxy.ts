@@ -11,6 +11,7 @@ import { AuthUnavailableError, authHeaders, type AuthSources } from './auth.js';
 import { findModel, type ModelField } from './body.js';
 import { Cooldowns, retryAfterMs } from './cooldown.js';
 import { apiPath, dialectFor, errorBody, streamErrorEvent } from './dialect.js';
+import { guardRequest } from './guard.js';
 import { BodyBudget, readBody } from './intake.js';
 import { describeTransportError, scrub, summariseErrorBody } from './errors.js';
 import { Cancel, exchange, type UpstreamResponse } from './upstream.js';
@@ -55,7 +56,9 @@ export class Proxy {
 
   /** The request listener for both the plain endpoint and the TLS listener. */
   handle(req: IncomingMessage, res: ServerResponse, meta: RequestMeta = {}): void {
-    const d = this.deps.config().daemon;
+    const cfg = this.deps.config();
+    if (guardRequest(req, res, cfg, meta.host)) return;
+    const d = cfg.daemon;
     readBody(req, { maxBody: d.max_request_body_bytes, idleMs: d.upload_idle_timeout_ms, totalMs: d.upload_timeout_ms }, this.bodyBudget(d.max_buffered_request_bytes)).then(
       (r) => {
         if (!r.ok) {

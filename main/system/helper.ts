@@ -15,6 +15,7 @@ import { isAbsolute, join, normalize } from 'node:path';
 import { isIPv4 } from 'node:net';
 import { z } from 'zod';
 import { CA_CN_PREFIX, caPaths, inspectCaCert, isHostName } from '../tls/ca.js';
+import { hostNameProblem } from './hostname.js';
 import { applyHostsFile, defaultHostsPath, removeHostsFile, type HostsChange, type WriteOps } from './hosts.js';
 import { linuxRedirectOff, linuxRedirectOn, macosAliasOff, macosAliasOn, macosRedirectOff, macosRedirectOn } from './redirect.js';
 import { execArgv, onPath, runSteps, systemAdapter, type CaRef, type Exec, type Step, type TrustAdapter } from './truststore.js';
@@ -25,7 +26,9 @@ export const loopbackIPv4 = z
 const hostName = z
   .string()
   .max(253)
-  .refine((s) => isHostName(s), 'expected a host name');
+  .superRefine((s, ctx) => {
+    if (!isHostName(s)) ctx.addIssue({ code: 'custom', message: hostNameProblem(s) ?? 'expected a lower-case host name' });
+  });
 const highPort = z.number().int().min(1024).max(65535);
 const pid = z.number().int().min(1).max(2 ** 31 - 1);
 export const routerHome = z

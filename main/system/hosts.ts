@@ -18,6 +18,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, fchmodSync, fchownSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { hostNameProblem } from './hostname.js';
 
 export const BEGIN_TAG = '# >>> router67 begin';
 export const END_TAG = '# <<< router67 end';
@@ -51,6 +52,10 @@ export function ipv4Mapped(ip: string): string {
 }
 
 export function renderBlock(spec: BlockSpec, eol: string): string {
+  for (const h of spec.hosts) {
+    const problem = hostNameProblem(h);
+    if (problem) throw new Error(`hosts block refused: ${problem}`);
+  }
   const owner = `pid=${spec.owner.pid}${spec.owner.start ? ` start=${spec.owner.start}` : ''}`;
   const lines = [`${BEGIN_TAG} ${owner} ip=${spec.ip} >>> managed by router67, removed when it stops; do not edit`];
   const width = Math.max(spec.ip.length, ipv4Mapped(spec.ip).length) + 1;

@@ -14,6 +14,7 @@ import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readF
 import { join } from 'node:path';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type forgeNs from 'node-forge';
+import { hostNameProblem } from '../system/hostname.js';
 
 type Forge = typeof forgeNs;
 let forgeModule: Forge | undefined;
@@ -69,16 +70,16 @@ export function normalizeHost(h: string): string {
   return h.trim().toLowerCase().replace(/\.$/, '');
 }
 
-const HOST_RE = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$/;
+/** A host name the CA may permit: never an IP address or a name ending in an all-numeric label. */
 export function isHostName(h: string): boolean {
-  return HOST_RE.test(h);
+  return h === h.toLowerCase() && hostNameProblem(h) === undefined;
 }
 
 function normalizeHosts(hosts: Iterable<string>): string[] {
   const out = new Set<string>();
   for (const h of hosts) {
     const n = normalizeHost(h);
-    if (!isHostName(n)) throw new Error(`not a host name: ${JSON.stringify(h)}`);
+    if (!isHostName(n)) throw new Error(hostNameProblem(n) ?? `not a host name: ${JSON.stringify(h)}`);
     out.add(n);
   }
   return [...out].sort();
@@ -442,7 +443,10 @@ export class LeafCertStore {
 
   /** Replaces the set of intercepted hosts (e.g. on config reload); contexts of removed hosts are dropped. */
   setHosts(hosts: Iterable<string>): void {
-    this.hosts = new Set([...hosts].map(normalizeHost));
+    const next = [...hosts].map(normalizeHost);
+    const bad = next.find((h) => !isHostName(h));
+    if (bad !== undefined) throw new Error(hostNameProblem(bad) ?? `not a host name: ${JSON.stringify(bad)}`);
+    this.hosts = new Set(next);
     for (const h of this.cache.keys()) if (!this.hosts.has(h)) this.cache.delete(h);
   }
 
@@ -453,7 +457,7 @@ export class LeafCertStore {
 
   intercepts(servername: string): boolean {
     const h = normalizeHost(servername);
-    return this.hosts.has(h) && caPermits(this.ca, h);
+    return this.hosts.has(h) && isHostName(h) && caPermits(this.ca, h);
   }
 
   /** The PEM of the leaf this store serves for a host (minting it when needed). */
