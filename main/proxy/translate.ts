@@ -295,6 +295,9 @@ function relayStream(ctx: RelayContext): Promise<Outcome> {
   entry.stream = true;
   let started = false;
   let settled = false;
+  // text quoting a key that was sent (an upstream error relayed as the dialect's error event) goes out scrubbed
+  const needles = ctx.secrets.filter((s) => !ctx.secrets.some((o) => o !== s && s.includes(o)));
+  const clean = (t: string): string => (needles.length && needles.some((n) => t.includes(n)) ? scrub(t, ctx.secrets) : t);
   const encoding = header(resp.headers, 'content-encoding');
   const start = () => {
     started = true;
@@ -330,7 +333,7 @@ function relayStream(ctx: RelayContext): Promise<Outcome> {
       if (failedEarly()) return;
       if (!out) return;
       if (!started) start();
-      write(out);
+      write(clean(out));
       if (tr.upstreamError) {
         // the upstream reported an error mid-stream: the client got the dialect's error event
         entry.error = attempt.error = scrub(tr.upstreamError.message, ctx.secrets);
@@ -344,7 +347,7 @@ function relayStream(ctx: RelayContext): Promise<Outcome> {
       const out = tr.end();
       if (failedEarly()) return;
       if (!started) start();
-      if (out) write(out);
+      if (out) write(clean(out));
       if (tr.upstreamError) {
         entry.error = attempt.error = scrub(tr.upstreamError.message, ctx.secrets);
         entry.state = 'error';
@@ -357,7 +360,7 @@ function relayStream(ctx: RelayContext): Promise<Outcome> {
       if (cancel.cancelled) {
         if (started && !res.writableEnded && !ctx.clientGone()) {
           const msg = cancel.reason!.message;
-          res.end(tr.fail(msg));
+          res.end(clean(tr.fail(msg)));
           entry.error = msg;
           entry.state = 'error';
           return settle('done');
@@ -369,7 +372,7 @@ function relayStream(ctx: RelayContext): Promise<Outcome> {
       if (!started) return settle('fallback');
       entry.error = msg;
       entry.state = 'error';
-      res.end(tr.fail(msg));
+      res.end(clean(tr.fail(msg)));
       settle('done');
     };
     let push: (c: Buffer) => void = (c) => onText(tr.push(c));
