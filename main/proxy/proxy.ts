@@ -339,8 +339,9 @@ export class Proxy {
       return 'fallback';
     }
     const headers = responseHeaders(resp.headers, true);
-    // an error answer may quote the key it was sent: the client gets it scrubbed
-    const out = resp.statusCode >= 400 && secrets.length ? scrubbedBody(buf, headers, secrets) : buf;
+    // an answer (an error, mostly) may quote the key it was sent: the client gets it scrubbed. A compressed
+    // success body is not decoded for this; a plain one costs one search per secret.
+    const out = secrets.length && (resp.statusCode >= 400 || !headers['content-encoding']) ? scrubbedBody(buf, headers, secrets) : buf;
     headers['content-length'] = String(out.length);
     Object.assign(headers, extra);
     entry.ttfbMs = round(performance.now() - t0);
@@ -552,7 +553,7 @@ function scrubbedBody(buf: Buffer, headers: Record<string, string | string[]>, s
   } catch {
     return buf;
   }
-  if (!secrets.some((s) => plain.includes(s))) return buf;
+  if (!holdsSecret(plain, needlesOf(secrets))) return buf;
   delete headers['content-encoding'];
   return Buffer.from(scrub(plain.toString('utf8'), secrets));
 }

@@ -279,6 +279,7 @@ async function relayWhole(ctx: RelayContext, upstreamStreamed: boolean): Promise
     attempt.error = `upstream answered ${resp.statusCode} with a body that is not a ${plan.to} response: ${scrub(String((e as Error).message ?? e), ctx.secrets).slice(0, 200)}`;
     return 'fallback';
   }
+  if (ctx.secrets.length && ctx.secrets.some((s) => out.includes(s))) out = scrub(out, ctx.secrets);
   send(ctx, resp.statusCode, contentType, out);
   if (ctx.logBodies) entry.responseBody = out.slice(0, 1024 * 1024);
   entry.state = 'done';
