@@ -117,11 +117,12 @@ export class RequestLog extends EventEmitter {
    * entry holds before anyone sees it. Strings shorter than `min` characters are ignored (too likely to be words).
    */
   addSecrets(e: LogEntry, list: readonly string[], min = 4): void {
-    const add = list.filter((x) => x.length >= min);
-    if (!add.length) return;
-    const cur = this.secrets.get(e);
-    const all = cur ? [...new Set([...cur, ...add])] : [...new Set(add)];
-    this.secrets.set(e, all.sort((a, b) => b.length - a.length));
+    let all = this.secrets.get(e);
+    for (const x of list) {
+      if (x.length < min || all?.includes(x)) continue;
+      (all ??= []).push(x);
+    }
+    if (all) this.secrets.set(e, all.sort((a, b) => b.length - a.length));
   }
 
   /** Text about this entry bound for a log or a client (e.g. an error body), scrubbed of its secrets. */

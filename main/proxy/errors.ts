@@ -36,6 +36,19 @@ export function scrubUrl(url: string): string {
  * Longest first, so the whole header value goes before its bare part.
  */
 export function secretForms(secret: string, prefixed?: string): string[] {
+  const key = prefixed === undefined ? secret : `${prefixed}\0${secret}`;
+  let forms = formsCache.get(key);
+  if (!forms) {
+    if (formsCache.size >= 256) formsCache.clear();
+    formsCache.set(key, (forms = computeForms(secret, prefixed)));
+  }
+  return forms;
+}
+
+/** The same few keys come with every request: their forms are computed once (they are in memory anyway). */
+const formsCache = new Map<string, string[]>();
+
+function computeForms(secret: string, prefixed?: string): string[] {
   const out = new Set<string>();
   for (const s of [prefixed, secret]) {
     if (!s) continue;

@@ -438,9 +438,11 @@ export class Proxy {
         }
         const out = cut === data.length ? data : data.subarray(0, cut);
         tail = cut === data.length ? undefined : data.subarray(cut);
+        // an upstream's error (or end) event, and whatever follows it, is checked for a quoted key; the events
+        // before it are not (the hot path pays nothing more than the end-marker search it already makes)
         if (!sawEnd && hasAny(out, terminators!)) sawEnd = true;
         usage.push(out);
-        write(clean(out));
+        write(sawEnd || resp.statusCode >= 400 ? clean(out) : out);
       };
       const onEnd = () => {
         if (!started) start();

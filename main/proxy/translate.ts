@@ -334,7 +334,8 @@ function relayStream(ctx: RelayContext): Promise<Outcome> {
       if (failedEarly()) return;
       if (!out) return;
       if (!started) start();
-      write(clean(out));
+      // an upstream error (set by the push that made `out`) is relayed as the dialect's error event: checked for a key
+      write(tr.upstreamError ? clean(out) : out);
       if (tr.upstreamError) {
         // the upstream reported an error mid-stream: the client got the dialect's error event
         entry.error = attempt.error = scrub(tr.upstreamError.message, ctx.secrets);
