@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
@@ -389,6 +391,88 @@ tstream-mid = "tstream-mid"
     for (const r of rows) assertClean(JSON.stringify(ui.logEntry(r.id)), `the window detail of ${r.path}`);
     assert.ok(events.filter((e) => e.type === 'log').length >= 20);
     assertClean(JSON.stringify(events), 'the live events');
+  });
+});
+
+describe('the daemon process', () => {
+  const CLI = join(__dirname, '..', '..', 'main', 'cli', 'index.js');
+  const ENV_KEY = `envKey/${hex()}+=`;
+
+  it('its own log output (debug) and requests.jsonl hold no provider key and no client key', { timeout: 60_000 }, async () => {
+    const echo = await startEcho();
+    const home = mkdtempSync(join(tmpdir(), 'router67-secrets-'));
+    writeFileSync(
+      join(home, 'config.toml'),
+      `[daemon]\nlog_bodies = true\n
+[[providers]]
+name = "envkey"
+base_url = "${echo.url}"
+auth = { header = "authorization", prefix = "Bearer ", value_env = "SECRETS_TEST_KEY" }
+[providers.available_models]
+fail = "fail"
+bad = "bad"
+ok = "ok"
+
+[[providers]]
+name = "beta"
+base_url = "${echo.url}"
+format = "anthropic"
+auth = { header = "x-api-key", api_key = "${KEY_B}" }
+extra_headers = { "x-team-token" = "${TEAM_TOKEN}" }
+[providers.available_models]
+fail = "stream-fail"
+`,
+    );
+    const child = spawn(process.execPath, [CLI, 'daemon', '--listen', '127.0.0.1:0', '--no-intercept', '--log-level', 'debug'], {
+      env: { ...process.env, ROUTER67_HOME: home, SECRETS_TEST_KEY: ENV_KEY },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const exit = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    try {
+      await eventually(() => assert.match(out, /listening on http:\/\/127\.0\.0\.1:\d+/), 15_000);
+      const base = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)![1]!;
+      const send = async (path: string, body: unknown) => {
+        const r = await fetch(`${base}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${CLIENT_KEY}`, 'x-api-key': CLIENT_KEY },
+          body: JSON.stringify(body),
+        });
+        return { status: r.status, text: await r.text() };
+      };
+      const failed = await send('/v1/chat/completions', { model: 'fail', stream: true, messages: [{ role: 'user', content: 'hi' }] });
+      assert.equal(failed.status, 502);
+      const bad = await send('/v1/chat/completions', { model: 'bad', messages: [{ role: 'user', content: 'hi' }] });
+      assert.equal(bad.status, 400);
+      const ok = await send(`/v1/chat/completions?key=${QUERY_KEY}`, { model: 'ok', api_key: BODY_KEY, messages: [{ role: 'user', content: `key ${ENV_KEY}` }] });
+      assert.equal(ok.status, 200);
+      const quoted = echo.sent.join('\n');
+      for (const k of [ENV_KEY, encodeURIComponent(ENV_KEY), KEY_B, TEAM_TOKEN]) assert.ok(quoted.includes(k), 'the upstream quoted the keys');
+      for (const r of [failed, bad, ok]) {
+        assertClean(r.text, 'a client answer');
+        assert.ok(!r.text.includes(ENV_KEY) && !r.text.includes(encodeURIComponent(ENV_KEY)));
+      }
+      child.kill('SIGTERM');
+      assert.equal(await exit, 0);
+      const jsonl = readFileSync(join(home, 'logs', 'requests.jsonl'), 'utf8');
+      assert.equal(jsonl.trim().split('\n').length, 3);
+      assert.match(jsonl, /\[redacted\]/);
+      for (const [text, where] of [
+        [jsonl, 'requests.jsonl'],
+        [out, 'the daemon output'],
+      ] as const) {
+        assertClean(text, where);
+        assert.ok(!text.includes(ENV_KEY) && !text.includes(encodeURIComponent(ENV_KEY)), `${where} holds the env key`);
+      }
+      assert.match(out, /DEBUG|INFO/, 'the daemon did log');
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await exit;
+      await echo.close();
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 });
 
