@@ -392,8 +392,11 @@ export class Proxy {
     let tail: Buffer | undefined;
     entry.stream = true;
     // an event quoting the key it was sent (e.g. a stream error) goes to the client scrubbed; complete events only
-    const needles = secrets.length ? needlesOf(secrets) : [];
-    const clean = (b: Buffer): Buffer => (needles.length && holdsSecret(b, needles) ? Buffer.from(scrub(b.toString('utf8'), secrets)) : b);
+    let needles: Buffer[] | undefined;
+    const clean = (b: Buffer): Buffer => {
+      if (!secrets.length || !holdsSecret(b, (needles ??= needlesOf(secrets)))) return b;
+      return Buffer.from(scrub(b.toString('utf8'), secrets));
+    };
 
     const start = () => {
       started = true;
@@ -560,12 +563,12 @@ function scrubbedBody(buf: Buffer, headers: Record<string, string | string[]>, s
   return Buffer.from(scrub(plain.toString('utf8'), secrets));
 }
 
-/** Whether the chunk holds one of the needles (checked byte-wise, no string made). */
 /** The secret forms worth searching a stream for: those that contain no shorter one (the bare key covers `Bearer <key>`). */
 function needlesOf(secrets: readonly string[]): Buffer[] {
   return secrets.filter((s) => !secrets.some((o) => o !== s && s.includes(o))).map((s) => Buffer.from(s));
 }
 
+/** Whether the chunk holds one of the needles (checked byte-wise, no string made). */
 function holdsSecret(b: Buffer, needles: readonly Buffer[]): boolean {
   for (const n of needles) if (b.indexOf(n) >= 0) return true;
   return false;
