@@ -87,11 +87,29 @@ export async function resolveAuth(p: Provider, src: AuthSources): Promise<Resolv
 
 const extraCache = new WeakMap<Provider, string[]>();
 
-/** The credential-like `extra_headers` values of a provider (and their URL-encoded forms), computed once per config. */
+/**
+ * The provider's secrets besides its key, computed once per config: credential-like `extra_headers` values and
+ * credential query parameters of its base_url (`?key=`), each also URL-encoded.
+ */
 export function extraHeaderSecrets(p: Provider): string[] {
   let s = extraCache.get(p);
   if (!s) {
     const out: string[] = [];
+    if (p.base_url.includes('=')) {
+      // the value as written (it goes out so) and decoded (as an upstream may quote it)
+      for (const part of new URL(p.base_url).search.slice(1).split('&')) {
+        const [k = '', raw = ''] = part.split('=', 2);
+        if (raw.length < 4 || !/key|token|secret|auth|sig|password/i.test(k)) continue;
+        out.push(...secretForms(raw));
+        for (const dec of [() => decodeURIComponent(raw), () => decodeURIComponent(raw.replace(/\+/g, ' '))]) {
+          try {
+            out.push(...secretForms(dec()));
+          } catch {
+            /* not valid percent-encoding: the raw form is enough */
+          }
+        }
+      }
+    }
     for (const [k, v] of Object.entries(p.extra_headers ?? {})) {
       if (!v || !isCredentialHeader(k, v)) continue;
       out.push(...secretForms(v));
@@ -99,7 +117,7 @@ export function extraHeaderSecrets(p: Provider): string[] {
       const bare = /^\s*(?:bearer|basic|token)\s+(\S+)/i.exec(v)?.[1];
       if (bare) out.push(...secretForms(bare));
     }
-    s = out;
+    s = [...new Set(out)];
     extraCache.set(p, s);
   }
   return s;

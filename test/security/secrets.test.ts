@@ -18,6 +18,8 @@ import { Agent } from 'undici';
 import { createLogger } from '../../main/log/logger.js';
 import { Passthrough } from '../../main/intercept/passthrough.js';
 import { isCredentialHeader, scrub, scrubUrl } from '../../main/proxy/errors.js';
+import { clientSecrets, extraHeaderSecrets, resolveAuth } from '../../main/proxy/auth.js';
+import type { Provider } from '../../main/config/schema.js';
 import { loadEditorState, planEdit } from '../../main/config/save.js';
 import { UiService } from '../../main/ui/service.js';
 import type { UiEvent } from '../../renderer/api-types.js';
@@ -488,6 +490,21 @@ describe('scrub rules', () => {
     assert.equal(scrub('a plainsecret b', ['plainsecret']), 'a [redacted] b');
     assert.equal(scrub('Bearer sk-abcdefghijkl0123'), 'Bearer [redacted]');
     assert.equal(scrub('{"password": "hunter22", "model": "m"}'), '{"password": "[redacted]", "model": "m"}');
+  });
+
+  it('the secrets of a request: the key in every form, credential extra headers and base_url parameters, the client key', async () => {
+    const p = {
+      name: 'p',
+      base_url: 'https://gen.example/v1beta/openai?key=url+Key/123&alt=sse',
+      auth: { prefix: 'Token ', api_key: 'bare/Key+1' },
+      extra_headers: { 'anthropic-version': '2023-06-01', 'x-session': 'sess-0123' },
+      available_models: {},
+    } as unknown as Provider;
+    const r = await resolveAuth(p, { env: {} });
+    assert.deepEqual(r.headers, { authorization: 'Token bare/Key+1' });
+    assert.deepEqual(new Set(r.secrets), new Set(['Token bare/Key+1', 'Token%20bare%2FKey%2B1', 'bare/Key+1', 'bare%2FKey%2B1']));
+    assert.deepEqual(new Set(extraHeaderSecrets(p)), new Set(['url+Key/123', 'url%2BKey%2F123', 'url Key/123', 'url%20Key%2F123', 'sess-0123']));
+    assert.deepEqual(new Set(clientSecrets({ authorization: 'Bearer client-key-1', 'x-api-key': 'short', 'x-goog-api-key': 'goog-key-12' })), new Set(['Bearer client-key-1', 'Bearer%20client-key-1', 'client-key-1', 'goog-key-12']));
   });
 
   it('credential-like extra headers: by name or by a key-shaped value', () => {
