@@ -31,8 +31,11 @@ export interface ProviderDraft {
   /** '' = not set (the core picks by dialect). */
   format: Format | '';
   auth: AuthDraft;
-  /** [header name, value] rows. */
+  /** [header name, value] rows. A credential-like header's value is never sent to the window: its row reads '' and
+   *  its name is in `hiddenHeaders`; saving the row with '' keeps the stored value, a typed value replaces it. */
   extra_headers: [string, string][];
+  /** Read only: the extra headers whose (non-empty) value looks like a credential and is kept back. */
+  hiddenHeaders?: string[];
   /** [requested model, upstream model] rows: `available_models`. */
   models: [string, string][];
 }

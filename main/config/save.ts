@@ -28,6 +28,7 @@ import {
 import { basename, dirname, join } from 'node:path';
 import { parse, stringify, TomlError } from 'smol-toml';
 import type { AuthDraft, ConfigDraft, EditorState, Issue, ProviderDraft, SecretSource } from '../../renderer/api-types.js';
+import { isCredentialHeader } from '../proxy/errors.js';
 import { ConfigSchema, FORMATS } from './schema.js';
 
 export const DEFAULT_INTERCEPT_HOSTS = ['api.anthropic.com', 'api.openai.com', 'openrouter.ai'];
@@ -91,6 +92,18 @@ export function providerToDraft(p: Raw, origin: number | undefined, ctx: DraftCo
   if (source === 'keychain') secretSet = ctx.hasKeychainSecret?.(str(auth?.keychain)) ?? false;
   else if (source === 'env') secretSet = ctx.hasEnv?.(str(auth?.value_env)) ?? undefined;
   else if (source === 'inline') secretSet = true;
+  // credential-like extra headers: the window learns that they are set, never their value
+  const hidden: string[] = [];
+  const headers: [string, string][] = isObj(p.extra_headers)
+    ? Object.entries(p.extra_headers).map(([k, v]) => {
+        const s = str(v);
+        if (s && isCredentialHeader(k, s)) {
+          hidden.push(k);
+          return [k, ''];
+        }
+        return [k, s];
+      })
+    : [];
   const d: ProviderDraft = {
     name: str(p.name),
     base_url: str(p.base_url),
@@ -104,7 +117,8 @@ export function providerToDraft(p: Raw, origin: number | undefined, ctx: DraftCo
       oauth: str(auth?.oauth),
       ...(secretSet === undefined ? {} : { secretSet }),
     },
-    extra_headers: isObj(p.extra_headers) ? Object.entries(p.extra_headers).map(([k, v]) => [k, str(v)]) : [],
+    extra_headers: headers,
+    ...(hidden.length ? { hiddenHeaders: hidden } : {}),
     models: isObj(p.available_models) ? Object.entries(p.available_models).map(([k, v]) => [k, str(v)]) : [],
   };
   if (origin !== undefined) d.origin = origin;
@@ -243,6 +257,12 @@ export function applyDraft(raw: Raw, draft: ConfigDraft, opts: { hasKeychainSecr
       key: 'header name must not be empty',
       dup: 'header',
     });
+    // a credential header the window was shown as set (value '') keeps its stored value
+    const origHeaders = isObj(orig.extra_headers) ? orig.extra_headers : {};
+    for (const [k, v] of Object.entries(headers)) {
+      const was = origHeaders[k];
+      if (v === '' && typeof was === 'string' && was && isCredentialHeader(k, was)) headers[k] = was;
+    }
     if (Object.keys(headers).length || orig.extra_headers !== undefined) p.extra_headers = headers;
     else delete p.extra_headers;
 

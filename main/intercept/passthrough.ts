@@ -10,6 +10,7 @@ import type { Config } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import type { RequestLog } from '../log/request-log.js';
 import { dialectFor, errorBody } from '../proxy/dialect.js';
+import { clientSecrets } from '../proxy/auth.js';
 import { describeTransportError } from '../proxy/errors.js';
 import { redactHeaders, responseHeaders, upstreamHeaders } from '../proxy/headers.js';
 import { Cancel, exchange, type UpstreamResponse } from '../proxy/upstream.js';
@@ -54,6 +55,8 @@ export class Passthrough {
       requestHeaders: redactHeaders(req.headers),
     });
     entry.bytesIn = body.length;
+    // the client's own key goes to the real origin, but never into the log (the path's ?key= is cut at begin)
+    this.deps.log.addSecrets(entry, clientSecrets(req.headers), 8);
     this.inFlight++;
     const t0 = performance.now();
     const cancel = new Cancel();
@@ -83,7 +86,7 @@ export class Passthrough {
         entry.error = `passthrough to ${host} failed: ${why}`;
         entry.state = 'error';
         entry.status = 502;
-        this.deps.logger.warn(entry.error);
+        this.deps.logger.warn(this.deps.log.scrubText(entry, entry.error));
         if (!res.headersSent && !cancel.cancelled) {
           const b = errorBody(dialect, 502, `router67 could not reach the real ${host}: ${why}`);
           res.writeHead(502, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(b) });

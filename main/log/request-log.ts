@@ -1,8 +1,12 @@
 // Every exchange becomes one LogEntry: kept in a bounded in-memory ring for live views (events) and
-// appended, once finished, to a rotating JSONL file. Entries never hold secrets (headers are redacted at capture).
+// appended, once finished, to a rotating JSONL file. Entries never hold secrets: headers are redacted at capture,
+// query-string credentials are cut from the path at begin, and every text an entry holds (errors, logged bodies,
+// header values) is scrubbed here, on the way out (update, finish, recent, get), of the secrets registered for it
+// with addSecrets (the provider key as sent, bare and URL-encoded; the client's own key) and of anything key-shaped.
 import { EventEmitter } from 'node:events';
 import { closeSync, existsSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { scrub, scrubUrl } from '../proxy/errors.js';
 
 export type Dialect = 'anthropic' | 'openai' | 'responses' | 'ollama' | 'unknown';
 
@@ -64,6 +68,8 @@ export class RequestLog extends EventEmitter {
   private fileBytes = 0;
   private readonly filePath?: string;
   total = 0;
+  /** Secrets to scrub from an entry, kept beside it (never serialised) until it is finished. */
+  private readonly secrets = new WeakMap<LogEntry, string[]>();
   private dayKey = '';
   today = 0;
 
@@ -88,6 +94,7 @@ export class RequestLog extends EventEmitter {
       bytesOut: 0,
       ...init,
     };
+    if (e.path.includes('=')) e.path = scrubUrl(e.path);
     const old = this.ring[this.next];
     if (old) this.byId.delete(old.id);
     this.ring[this.next] = e;
@@ -105,13 +112,48 @@ export class RequestLog extends EventEmitter {
     return e;
   }
 
+  /**
+   * Registers secrets that went out (or came in) with this entry's exchange: they are scrubbed from everything the
+   * entry holds before anyone sees it. Strings shorter than `min` characters are ignored (too likely to be words).
+   */
+  addSecrets(e: LogEntry, list: readonly string[], min = 4): void {
+    let all = this.secrets.get(e);
+    for (const x of list) {
+      if (x.length < min || all?.includes(x)) continue;
+      (all ??= []).push(x);
+    }
+    if (all) this.secrets.set(e, all.sort((a, b) => b.length - a.length));
+  }
+
+  /** Text about this entry bound for a log or a client (e.g. an error body), scrubbed of its secrets. */
+  scrubText(e: LogEntry, text: string): string {
+    return scrub(text, this.secrets.get(e));
+  }
+
+  /** Scrubs, in place, every text the entry holds. Only strings that exist are looked at (errors, logged bodies). */
+  private clean(e: LogEntry): void {
+    const s = this.secrets.get(e);
+    if (e.error) e.error = scrub(e.error, s);
+    for (const a of e.attempts) if (a.error) a.error = scrub(a.error, s);
+    if (e.requestBody) e.requestBody = scrub(e.requestBody, s);
+    if (e.responseBody) e.responseBody = scrub(e.responseBody, s);
+    if (s) {
+      if (s.some((x) => e.path.includes(x))) e.path = scrub(e.path, s);
+      const h = e.requestHeaders;
+      if (h) for (const k in h) if (s.some((x) => h[k]!.includes(x))) h[k] = scrub(h[k]!, s);
+    }
+  }
+
   /** Announces a change to a live entry. */
   update(e: LogEntry): void {
+    this.clean(e);
     this.emit('entry', e);
   }
 
   /** Marks an entry finished, announces it and appends it to the JSONL file. */
   finish(e: LogEntry): void {
+    this.clean(e);
+    this.secrets.delete(e);
     this.emit('entry', e);
     if (this.filePath) this.append(JSON.stringify(e) + '\n');
   }
@@ -120,13 +162,18 @@ export class RequestLog extends EventEmitter {
     const out: LogEntry[] = [];
     for (let i = 1; i <= this.count && out.length < limit; i++) {
       const e = this.ring[(this.next - i + this.ring.length) % this.ring.length];
-      if (e) out.push(e);
+      if (e) {
+        if (this.secrets.has(e)) this.clean(e); // still in flight: may hold a text set since the last update
+        out.push(e);
+      }
     }
     return out;
   }
 
   get(id: string): LogEntry | undefined {
-    return this.byId.get(id);
+    const e = this.byId.get(id);
+    if (e && this.secrets.has(e)) this.clean(e);
+    return e;
   }
 
   /** Lines wait here briefly so a busy router writes the file in batches, not once per request. */

@@ -1,5 +1,7 @@
 // A provider's credential, resolved at request time. Errors name the source, never the secret.
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Provider } from '../config/schema.js';
+import { isCredentialHeader, secretForms } from './errors.js';
 
 export interface SecretResolver {
   /** A keychain secret by account name, from a cache kept warm by the secret store; undefined when none. */
@@ -54,8 +56,20 @@ export function authProblem(p: Provider, src: AuthSources): string | undefined {
 
 /** The headers that carry the provider's credential, or throws AuthUnavailableError. */
 export async function authHeaders(p: Provider, src: AuthSources): Promise<Record<string, string>> {
+  return (await resolveAuth(p, src)).headers;
+}
+
+export interface ResolvedAuth {
+  /** The headers that carry the credential. */
+  headers: Record<string, string>;
+  /** Every form of the credential that may come back in an upstream's text: as sent, bare, URL-encoded. */
+  secrets: string[];
+}
+
+/** The provider's credential headers and the secret forms to scrub from what is logged or returned; throws AuthUnavailableError. */
+export async function resolveAuth(p: Provider, src: AuthSources): Promise<ResolvedAuth> {
   const a = p.auth;
-  if (!a) return {};
+  if (!a) return { headers: {}, secrets: [] };
   let secret: string | undefined;
   if (a.value_env !== undefined) secret = src.env[a.value_env];
   else if (a.api_key !== undefined) secret = a.api_key;
@@ -66,6 +80,59 @@ export async function authHeaders(p: Provider, src: AuthSources): Promise<Record
   }
   if (!secret) throw new AuthUnavailableError(authProblem(p, src) ?? `no credential for provider ${p.name}`);
   // An OAuth token goes in Authorization: Bearer unless the provider says otherwise.
-  if (a.header === undefined) return { authorization: (a.prefix ?? 'Bearer ') + secret };
-  return { [a.header]: (a.prefix ?? '') + secret };
+  const name = a.header === undefined ? 'authorization' : a.header;
+  const value = (a.header === undefined ? (a.prefix ?? 'Bearer ') : (a.prefix ?? '')) + secret;
+  return { headers: { [name]: value }, secrets: secretForms(secret, value) };
+}
+
+const extraCache = new WeakMap<Provider, string[]>();
+
+/**
+ * The provider's secrets besides its key, computed once per config: credential-like `extra_headers` values and
+ * credential query parameters of its base_url (`?key=`), each also URL-encoded.
+ */
+export function extraHeaderSecrets(p: Provider): string[] {
+  let s = extraCache.get(p);
+  if (!s) {
+    const out: string[] = [];
+    if (p.base_url.includes('=')) {
+      // the value as written (it goes out so) and decoded (as an upstream may quote it)
+      for (const part of new URL(p.base_url).search.slice(1).split('&')) {
+        const [k = '', raw = ''] = part.split('=', 2);
+        if (raw.length < 4 || !/key|token|secret|auth|sig|password/i.test(k)) continue;
+        out.push(...secretForms(raw));
+        for (const dec of [() => decodeURIComponent(raw), () => decodeURIComponent(raw.replace(/\+/g, ' '))]) {
+          try {
+            out.push(...secretForms(dec()));
+          } catch {
+            /* not valid percent-encoding: the raw form is enough */
+          }
+        }
+      }
+    }
+    for (const [k, v] of Object.entries(p.extra_headers ?? {})) {
+      if (!v || !isCredentialHeader(k, v)) continue;
+      out.push(...secretForms(v));
+      // "Bearer <token>": the bare token too
+      const bare = /^\s*(?:bearer|basic|token)\s+(\S+)/i.exec(v)?.[1];
+      if (bare) out.push(...secretForms(bare));
+    }
+    s = [...new Set(out)];
+    extraCache.set(p, s);
+  }
+  return s;
+}
+
+const CLIENT_KEY_HEADERS = ['authorization', 'x-api-key', 'api-key', 'x-goog-api-key', 'proxy-authorization'];
+
+/** The client's own credentials in its request headers (bare and as sent), to keep them out of the log. */
+export function clientSecrets(h: IncomingHttpHeaders): string[] {
+  let out: string[] | undefined;
+  for (const name of CLIENT_KEY_HEADERS) {
+    const v = h[name];
+    if (typeof v !== 'string' || v.length < 8) continue;
+    const bare = /^\s*(?:bearer|basic|token)\s+(\S+)/i.exec(v)?.[1];
+    (out ??= []).push(...secretForms(bare ?? v, bare ? v : undefined));
+  }
+  return out ?? [];
 }

@@ -11,12 +11,66 @@ export function describeTransportError(err: unknown): string {
 }
 
 const KEYLIKE = /\b(sk-[A-Za-z0-9_-]{6}|sk-ant-[A-Za-z0-9_-]{6}|Bearer\s+)[A-Za-z0-9._~+/=-]{6,}/g;
+/** Credentials carried in a query string (`?key=`, `&api_key=`, `access_token=`...), plain or as a JSON/form field. */
+const QUERY_CRED = /([?&;](?:key|api[_-]?key|apikey|access[_-]?token|token|auth|secret|client[_-]?secret|password|sig|signature)=)[^&#\s"'<>]+/gi;
+/** A credential as a JSON field: "api_key": "…", "password": "…", "authorization": "…". */
+const JSON_CRED = /("(?:api[_-]?key|apikey|x-api-key|access[_-]?token|refresh[_-]?token|id[_-]?token|client[_-]?secret|secret|password|authorization)"\s*:\s*")((?:[^"\\]|\\.)+)"/gi;
 
 /** Removes a known secret and anything key-shaped from text bound for a log or an error message. */
 export function scrub(text: string, secrets: readonly string[] = []): string {
   let t = text;
-  for (const s of secrets) if (s && s.length >= 4) t = t.split(s).join('[redacted]');
-  return t.replace(KEYLIKE, (_m, p: string) => `${p.startsWith('Bearer') ? 'Bearer ' : p.slice(0, 3)}[redacted]`);
+  for (const s of secrets) if (s && s.length >= 4 && t.includes(s)) t = t.split(s).join('[redacted]');
+  t = t.replace(KEYLIKE, (_m, p: string) => `${p.startsWith('Bearer') ? 'Bearer ' : p.slice(0, 3)}[redacted]`);
+  if (t.includes('=')) t = t.replace(QUERY_CRED, '$1[redacted]');
+  if (t.includes('"')) t = t.replace(JSON_CRED, '$1[redacted]"');
+  return t;
+}
+
+/** A URL or path with its query-string credentials (`?key=`, `api_key=`, `access_token=`...) redacted. */
+export function scrubUrl(url: string): string {
+  return url.includes('=') ? url.replace(QUERY_CRED, '$1[redacted]') : url;
+}
+
+/**
+ * The forms in which a secret router67 sends may come back: as sent (`Bearer <key>`), bare, and URL-encoded.
+ * Longest first, so the whole header value goes before its bare part.
+ */
+export function secretForms(secret: string, prefixed?: string): string[] {
+  const key = prefixed === undefined ? secret : `${prefixed}\0${secret}`;
+  let forms = formsCache.get(key);
+  if (!forms) {
+    if (formsCache.size >= 256) formsCache.clear();
+    formsCache.set(key, (forms = computeForms(secret, prefixed)));
+  }
+  return forms;
+}
+
+/** The same few keys come with every request: their forms are computed once (they are in memory anyway). */
+const formsCache = new Map<string, string[]>();
+
+function computeForms(secret: string, prefixed?: string): string[] {
+  const out = new Set<string>();
+  for (const s of [prefixed, secret]) {
+    if (!s) continue;
+    out.add(s);
+    const enc = encodeURIComponent(s);
+    if (enc !== s) out.add(enc);
+  }
+  return [...out].sort((a, b) => b.length - a.length);
+}
+
+const CRED_HEADER = /auth|api[-_]?key|key$|token|secret|password|passwd|cookie|session|credential|signature/i;
+
+/**
+ * Whether an extra header carries a credential: its name says so (auth, key, token, secret...) or its value is
+ * key-shaped (`sk-…`, `Bearer …`, or a run of 20+ letters and digits mixed, like a hex or base62 key).
+ */
+export function isCredentialHeader(name: string, value: string): boolean {
+  if (CRED_HEADER.test(name)) return true;
+  if (/^\s*(bearer|basic|token)\s+\S{6,}/i.test(value)) return true;
+  if (/\b(sk|pk|rk|gsk|xai)[-_][A-Za-z0-9_-]{8,}/.test(value)) return true;
+  for (const run of value.match(/[A-Za-z0-9]{20,}/g) ?? []) if (/[0-9]/.test(run) && /[A-Za-z]/.test(run)) return true;
+  return false;
 }
 
 /** The gist of an upstream error body: its JSON error message, an HTML page's title, or the start of the text. */

@@ -7,13 +7,13 @@ import type { Dispatcher } from 'undici';
 import type { Config, Provider } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import type { Attempt, Dialect, LogEntry, RequestLog } from '../log/request-log.js';
-import { AuthUnavailableError, authHeaders, type AuthSources } from './auth.js';
+import { AuthUnavailableError, clientSecrets, extraHeaderSecrets, resolveAuth, type AuthSources } from './auth.js';
 import { findModel, type ModelField } from './body.js';
 import { Cooldowns, retryAfterMs } from './cooldown.js';
 import { apiPath, dialectFor, errorBody, streamErrorEvent } from './dialect.js';
 import { guardRequest } from './guard.js';
 import { BodyBudget, readBody } from './intake.js';
-import { describeTransportError, scrub, summariseErrorBody } from './errors.js';
+import { describeTransportError, scrub, scrubUrl, summariseErrorBody } from './errors.js';
 import { Cancel, exchange, type UpstreamResponse } from './upstream.js';
 import { redactHeaders, responseHeaders, upstreamHeaders } from './headers.js';
 import { upstreamTarget } from './upstream-url.js';
@@ -72,7 +72,7 @@ export class Proxy {
         // the body is decoded from here on: what goes upstream (routed or passed through) is plain
         if (r.encoding) delete req.headers['content-encoding'];
         this.route(req, res, r.body, meta).catch((err: unknown) => {
-          this.deps.logger.error(`internal error on ${req.method} ${req.url}: ${describeTransportError(err)}`);
+          this.deps.logger.error(`internal error on ${req.method} ${scrubUrl(req.url ?? '/')}: ${scrub(describeTransportError(err))}`);
           if (!res.headersSent) this.sendError(res, dialectFor(req.url ?? '/', meta.host), 500, 'router67 internal error');
           else res.destroy();
         });
@@ -130,6 +130,9 @@ export class Proxy {
       requestHeaders: redactHeaders(req.headers),
     });
     entry.bytesIn = body.length;
+    // the client's own key (sent to us, never upstream) stays out of the log too
+    const own = clientSecrets(req.headers);
+    if (own.length) this.deps.log.addSecrets(entry, own, 8);
     if (cfg.daemon.log_bodies) entry.requestBody = body.toString('utf8', 0, Math.min(body.length, MAX_LOGGED_BODY));
     this.inFlight++;
     const t0 = performance.now();
@@ -211,13 +214,18 @@ export class Proxy {
       for (let retried = false; ; retried = true) {
         let auth: Record<string, string>;
         try {
-          auth = await authHeaders(p, this.deps.auth);
+          const resolved = await resolveAuth(p, this.deps.auth);
+          auth = resolved.headers;
+          // every form of every secret sent (key bare, prefixed, URL-encoded; credential extra_headers) is scrubbed
+          // from what the entry holds and from what goes back to the client
+          const extraSecrets = extraHeaderSecrets(p);
+          secrets = extraSecrets.length ? [...resolved.secrets, ...extraSecrets] : resolved.secrets;
+          this.deps.log.addSecrets(entry, secrets);
         } catch (err) {
           attempt.error = `skipped: ${err instanceof AuthUnavailableError ? err.message : 'credential unavailable'}`;
           done();
           continue chain;
         }
-        secrets = Object.values(auth);
         const target = plan ?? upstreamTarget(p.base_url, url);
         try {
           resp = await exchange(
@@ -340,12 +348,15 @@ export class Proxy {
       return 'fallback';
     }
     const headers = responseHeaders(resp.headers, true);
-    headers['content-length'] = String(buf.length);
+    // an answer (an error, mostly) may quote the key it was sent: the client gets it scrubbed. A compressed
+    // success body is not decoded for this; a plain one costs one search per secret.
+    const out = secrets.length && (resp.statusCode >= 400 || !headers['content-encoding']) ? scrubbedBody(buf, headers, secrets) : buf;
+    headers['content-length'] = String(out.length);
     Object.assign(headers, extra);
     entry.ttfbMs = round(performance.now() - t0);
     res.writeHead(resp.statusCode, headers);
-    res.end(buf);
-    entry.bytesOut = buf.length;
+    res.end(out);
+    entry.bytesOut = out.length;
     const ct = header(resp.headers, 'content-type') ?? '';
     if (/json/i.test(ct) && buf.length < 16 * 1024 * 1024) {
       try {
@@ -389,6 +400,12 @@ export class Proxy {
     let started = false;
     let tail: Buffer | undefined;
     entry.stream = true;
+    // an event quoting the key it was sent (e.g. a stream error) goes to the client scrubbed; complete events only
+    let needles: Buffer[] | undefined;
+    const clean = (b: Buffer): Buffer => {
+      if (!secrets.length || !holdsSecret(b, (needles ??= needlesOf(secrets)))) return b;
+      return Buffer.from(scrub(b.toString('utf8'), secrets));
+    };
 
     const start = () => {
       started = true;
@@ -426,22 +443,24 @@ export class Proxy {
         if (cut <= 0) {
           tail = data;
           if (tail.length > 1024 * 1024) {
-            write(tail); // an event this large is passed on as it is
+            write(clean(tail)); // an event this large is passed on as it is
             tail = undefined;
           }
           return;
         }
         const out = cut === data.length ? data : data.subarray(0, cut);
         tail = cut === data.length ? undefined : data.subarray(cut);
+        // an upstream's error (or end) event, and whatever follows it, is checked for a quoted key; the events
+        // before it are not (the hot path pays nothing more than the end-marker search it already makes)
         if (!sawEnd && hasAny(out, terminators!)) sawEnd = true;
         usage.push(out);
-        write(out);
+        write(sawEnd || resp.statusCode >= 400 ? clean(out) : out);
       };
       const onEnd = () => {
         if (!started) start();
         if (tail) {
           usage.push(tail);
-          write(tail);
+          write(clean(tail));
           if (!sawEnd && hasAny(tail, terminators!)) sawEnd = true;
           tail = undefined;
         }
@@ -480,7 +499,7 @@ export class Proxy {
   }
 
   private allFailed(res: ServerResponse, dialect: Dialect, entry: LogEntry, model: string): void {
-    const attempts = entry.attempts.map((a) => ({ provider: a.provider, model: a.model, status: a.status, error: a.error }));
+    const attempts = entry.attempts.map((a) => ({ provider: a.provider, model: a.model, status: a.status, error: a.error && this.deps.log.scrubText(entry, a.error) }));
     const summary = attempts.map((a) => `${a.provider}: ${a.status ?? 'no response'}${a.error ? ` ${a.error}` : ''}`).join('; ');
     entry.status = 502;
     entry.state = 'error';
@@ -541,6 +560,34 @@ function streamTerminators(d: Dialect): string[] | undefined {
 
 function hasAny(b: Buffer, markers: string[]): boolean {
   for (const m of markers) if (b.indexOf(m) >= 0) return true;
+  return false;
+}
+
+/**
+ * A whole body with every secret form replaced, or the same buffer when none occurs. A compressed body is
+ * decoded to look; when it had to be changed it is sent decoded (content-encoding dropped from `headers`).
+ */
+function scrubbedBody(buf: Buffer, headers: Record<string, string | string[]>, secrets: readonly string[]): Buffer {
+  const enc = header(headers, 'content-encoding');
+  let plain: Buffer;
+  try {
+    plain = decodeWhole(buf, enc);
+  } catch {
+    return buf;
+  }
+  if (!holdsSecret(plain, needlesOf(secrets))) return buf;
+  delete headers['content-encoding'];
+  return Buffer.from(scrub(plain.toString('utf8'), secrets));
+}
+
+/** The secret forms worth searching a stream for: those that contain no shorter one (the bare key covers `Bearer <key>`). */
+function needlesOf(secrets: readonly string[]): Buffer[] {
+  return secrets.filter((s) => !secrets.some((o) => o !== s && s.includes(o))).map((s) => Buffer.from(s));
+}
+
+/** Whether the chunk holds one of the needles (checked byte-wise, no string made). */
+function holdsSecret(b: Buffer, needles: readonly Buffer[]): boolean {
+  for (const n of needles) if (b.indexOf(n) >= 0) return true;
   return false;
 }
 

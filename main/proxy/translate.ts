@@ -279,6 +279,7 @@ async function relayWhole(ctx: RelayContext, upstreamStreamed: boolean): Promise
     attempt.error = `upstream answered ${resp.statusCode} with a body that is not a ${plan.to} response: ${scrub(String((e as Error).message ?? e), ctx.secrets).slice(0, 200)}`;
     return 'fallback';
   }
+  if (ctx.secrets.length && ctx.secrets.some((s) => out.includes(s))) out = scrub(out, ctx.secrets);
   send(ctx, resp.statusCode, contentType, out);
   if (ctx.logBodies) entry.responseBody = out.slice(0, 1024 * 1024);
   entry.state = 'done';
@@ -295,6 +296,8 @@ function relayStream(ctx: RelayContext): Promise<Outcome> {
   entry.stream = true;
   let started = false;
   let settled = false;
+  // text quoting a key that was sent (an upstream error relayed as the dialect's error event) goes out scrubbed
+  const clean = (t: string): string => (ctx.secrets.some((n) => t.includes(n)) ? scrub(t, ctx.secrets) : t);
   const encoding = header(resp.headers, 'content-encoding');
   const start = () => {
     started = true;
@@ -330,7 +333,8 @@ function relayStream(ctx: RelayContext): Promise<Outcome> {
       if (failedEarly()) return;
       if (!out) return;
       if (!started) start();
-      write(out);
+      // an upstream error (set by the push that made `out`) is relayed as the dialect's error event: checked for a key
+      write(tr.upstreamError ? clean(out) : out);
       if (tr.upstreamError) {
         // the upstream reported an error mid-stream: the client got the dialect's error event
         entry.error = attempt.error = scrub(tr.upstreamError.message, ctx.secrets);
@@ -344,7 +348,7 @@ function relayStream(ctx: RelayContext): Promise<Outcome> {
       const out = tr.end();
       if (failedEarly()) return;
       if (!started) start();
-      if (out) write(out);
+      if (out) write(clean(out));
       if (tr.upstreamError) {
         entry.error = attempt.error = scrub(tr.upstreamError.message, ctx.secrets);
         entry.state = 'error';
@@ -357,7 +361,7 @@ function relayStream(ctx: RelayContext): Promise<Outcome> {
       if (cancel.cancelled) {
         if (started && !res.writableEnded && !ctx.clientGone()) {
           const msg = cancel.reason!.message;
-          res.end(tr.fail(msg));
+          res.end(clean(tr.fail(msg)));
           entry.error = msg;
           entry.state = 'error';
           return settle('done');
@@ -369,7 +373,7 @@ function relayStream(ctx: RelayContext): Promise<Outcome> {
       if (!started) return settle('fallback');
       entry.error = msg;
       entry.state = 'error';
-      res.end(tr.fail(msg));
+      res.end(clean(tr.fail(msg)));
       settle('done');
     };
     let push: (c: Buffer) => void = (c) => onText(tr.push(c));

@@ -25,6 +25,7 @@ export const ProviderDraftSchema = z
     format: z.enum(['', ...FORMATS]),
     auth: AuthDraftSchema,
     extra_headers: z.array(z.tuple([s(256), s(8192)])).max(200),
+    hiddenHeaders: z.array(s(256)).max(200).optional(),
     models: z.array(z.tuple([s(512), s(512)])).max(5000),
   })
   .strict();

@@ -497,7 +497,7 @@ class ProvidersView implements View {
       text('Base URL', `${base}.base_url`, () => p.base_url, (v) => (p.base_url = v), { placeholder: 'https://api.example.com', type: 'url' }),
       this.authSection(p, base, upd),
       this.pairsSection('Model map', 'Requested model', 'Upstream model', `${base}.models`, p.models, upd, 'Model names clients ask for, and the name this provider knows them by.', 'claude-sonnet-4.6', 'anthropic/claude-sonnet-4.6'),
-      this.pairsSection('Extra headers', 'Header', 'Value', `${base}.extra_headers`, p.extra_headers, upd, 'Sent with every request to this provider.', 'anthropic-version', '2023-06-01'),
+      this.pairsSection('Extra headers', 'Header', 'Value', `${base}.extra_headers`, p.extra_headers, upd, 'Sent with every request to this provider.', 'anthropic-version', '2023-06-01', p.hiddenHeaders),
       h(
         'div',
         { class: 'pedit-foot' },
@@ -670,6 +670,8 @@ class ProvidersView implements View {
     hint: string,
     phLeft: string,
     phRight: string,
+    /** Rows whose value looks like a credential: never shown, only "set"; left empty, the stored value stays. */
+    hidden: string[] = [],
   ): HTMLElement {
     const box = h('fieldset', { class: 'pairs', 'data-path': path }, h('legend', { text: title }), h('p', { class: 'hint', text: hint }));
     const table = h('div', { class: 'pairs-table' });
@@ -679,11 +681,14 @@ class ProvidersView implements View {
         h('div', { class: 'pairs-row pairs-headrow', 'aria-hidden': 'true' }, h('span', { text: left }), h('span'), h('span', { text: right }), h('span')),
       );
       rows.forEach((row, r) => {
+        const kept = hidden.includes(row[0]) && row[1] === '';
+        const secret = hidden.includes(row[0]);
         const cell = (c: 0 | 1) =>
           h('input', {
-            type: 'text',
+            type: c === 1 && secret ? 'password' : 'text',
             value: row[c],
-            placeholder: r === 0 ? (c === 0 ? phLeft : phRight) : '',
+            placeholder: c === 1 && kept ? 'Set (hidden) — type to replace' : r === 0 ? (c === 0 ? phLeft : phRight) : '',
+            title: c === 1 && secret ? 'This value looks like a credential: it is never shown here. Leave it empty to keep it.' : '',
             'aria-label': `${c === 0 ? left : right}, row ${r + 1}`,
             spellcheck: false,
             autocomplete: 'off',
