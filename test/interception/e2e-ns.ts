@@ -12,7 +12,7 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, chownSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpsServer, type Server } from 'node:https';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { createCa, LeafCertStore, leafKeySync, parseCa } from '../../main/tls/ca.js';
 import { parseHosts } from '../../main/system/hosts.js';
@@ -462,6 +462,17 @@ test('Codex with its default provider (api.openai.com), nothing set after instal
     const said = events.filter((e) => e.type === 'item.completed' && e.item?.type === 'agent_message').map((e) => String(e.item.text));
     assert.equal(codex.code, 0, says);
     assert.match(said.at(-1) ?? '', new RegExp(`R67 intercepted answer ${r}`), says);
+
+    // doctor finds both installed clients and says neither needs a setting (the CA is in the OS store)
+    const doc = await run(process.execPath, [CLI, 'doctor', '--json'], { ...baseEnv(home), PATH: `${dirname(CODEX_BIN)}:${process.env.PATH}` });
+    const report = JSON.parse(doc.stdout) as { checks: { id: string; status: string; message: string }[]; clients: { client: string; lines: string[]; detected?: { id: string; trusted: boolean } }[] };
+    const found = report.clients.filter((c) => c.detected).map((c) => [c.detected!.id, c.detected!.trusted, c.lines]);
+    assert.deepEqual(found, [
+      ['claude-code', true, []],
+      ['codex', true, []],
+    ], JSON.stringify(report.clients, null, 1));
+    assert.match(report.checks.find((c) => c.id === 'client:codex')!.message, /^Codex CLI 0\.\d+\.\d+ \(.*\): uses the OS roots, which trust the router67 CA: nothing to set$/);
+    assert.equal(report.checks.find((c) => c.id === 'client:claude-code')!.status, 'ok');
   } finally {
     agent.script = undefined;
     assert.equal(await stopDaemon(d, 'SIGTERM'), 0, d.out());
