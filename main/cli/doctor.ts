@@ -18,8 +18,10 @@ One line per check, with the fix when it fails: CA present and its key mode, CA
 limited to intercept_hosts, CA trusted by the OS store (and NSS databases), hosts
 block present/absent as expected and owned by a live daemon, each intercepted
 host resolving to the listen IP, the TLS listener answering, the nftables
-redirect where used, upstream DNS bypassing the hosts file. Then the lines that
-make each client family trust the router67 CA (Node, Python/curl, macOS GUI apps).
+redirect where used, upstream DNS bypassing the hosts file, and each installed
+Codex CLI / Claude Code (on PATH or in npm's global folder) trusting the CA. Then
+the lines that make each client trust the router67 CA: the installed Codex and
+Claude Code (the exact line each needs, or none), Node, Python/curl, macOS GUI apps.
 
 Options:
   --json         machine-readable report

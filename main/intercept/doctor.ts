@@ -13,6 +13,7 @@ import { linuxRedirectState } from '../system/redirect.js';
 import { findNssDbs, isTrusted, nssAdapter, onPath, systemAdapter, writeCombinedBundle, type Exec } from '../system/truststore.js';
 import { listenPlan } from './interceptor.js';
 import { bundlePath } from './setup.js';
+import { clientAdvice, detectClients, type ClientId, type DetectedClient } from './clients.js';
 import { readFileSync } from 'node:fs';
 
 export type CheckStatus = 'ok' | 'fail' | 'warn' | 'skip';
@@ -28,6 +29,8 @@ export interface ClientLine {
   client: string;
   lines: string[];
   note?: string;
+  /** An installed client found on this machine (Codex CLI, Claude Code). */
+  detected?: { id: ClientId; path: string; version?: string; trusted: boolean };
 }
 
 export interface DoctorReport {
@@ -46,6 +49,10 @@ export interface DoctorOptions {
   userHome?: string;
   exec?: Exec;
   timeoutMs?: number;
+  /** The environment the clients run with (default: this process's). */
+  env?: NodeJS.ProcessEnv;
+  /** Installed clients (default: found on PATH and in npm's global bin folders). */
+  installedClients?: DetectedClient[];
 }
 
 function shellQuote(s: string): string {
@@ -82,6 +89,7 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
 
   // --- CA
   let facts: CaCertFacts | undefined;
+  let osTrusted: boolean | undefined;
   if (existsSync(p.cert) && existsSync(p.key)) {
     try {
       facts = inspectCaCert(readFileSync(p.cert, 'utf8'));
@@ -109,6 +117,7 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
     if (!adapter) add({ id: 'ca-trusted', status: 'warn', message: 'no supported system trust store found', fix: `trust ${p.cert} by hand` });
     else {
       const trusted = await isTrusted(adapter, ref, o.exec);
+      osTrusted = trusted;
       add(
         trusted
           ? { id: 'ca-trusted', status: 'ok', message: `CA trusted by the ${adapter.label}` }
@@ -225,6 +234,25 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
       note: 'these replace the roots, so they point at a bundle of the system roots plus the router67 CA',
     },
   ];
+  // installed coding CLIs with their own trust rules: the exact line each needs, or none
+  const env = o.env ?? process.env;
+  const found = o.installedClients ?? detectClients({ env, platform, ...(o.userHome ? { userHome: o.userHome } : {}) });
+  const installed: ClientLine[] = [];
+  for (const c of found) {
+    const label = `${c.name}${c.version ? ` ${c.version}` : ''} (${c.path})`;
+    if (!facts) {
+      add({ id: `client:${c.id}`, status: 'skip', message: `${label}: no router67 CA yet`, fix: 'router67 install' });
+      continue;
+    }
+    const advice = clientAdvice(c.id, { caPem: facts.certPem, caPath: ca, bundlePath: bundle, osTrusted, env, platform });
+    add(
+      advice.trusted
+        ? { id: `client:${c.id}`, status: 'ok', message: `${label}: ${advice.note}` }
+        : { id: `client:${c.id}`, status: 'warn', message: `${label} will not trust the router67 CA: ${advice.note}`, fix: advice.lines.join('; ') },
+    );
+    installed.push({ client: label, lines: advice.lines, note: advice.note, detected: { id: c.id, path: c.path, ...(c.version ? { version: c.version } : {}), trusted: advice.trusted } });
+  }
+  clients.unshift(...installed);
   if (platform === 'darwin') {
     clients.push({
       client: 'macOS GUI apps (they do not read your shell profile)',

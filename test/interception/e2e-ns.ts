@@ -12,12 +12,15 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, chownSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpsServer, type Server } from 'node:https';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { createCa, LeafCertStore, leafKeySync, parseCa } from '../../main/tls/ca.js';
 import { parseHosts } from '../../main/system/hosts.js';
 import { startDnsServer, type DnsServer } from './dns-server.js';
 import { startMockUpstream, type MockUpstream } from '../helpers/mock-upstream.js';
+import { startAgentUpstream, type AgentUpstream } from '../clients/agent-upstream.js';
+import { checkTwoTurns, describeTurns } from '../clients/checks.js';
+import { CLAUDE_BIN, CODEX_BIN, clientsMissing, clientsRequired, runClient, tail } from '../clients/harness.js';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const CLI = join(ROOT, 'dist', 'main', 'cli', 'index.js');
@@ -85,6 +88,7 @@ let origin: Server;
 let dns: DnsServer;
 let primary: MockUpstream;
 let secondary: MockUpstream;
+let agent: AgentUpstream;
 const originCaFile = join(base, 'origin-ca.pem');
 const children = new Set<ChildProcess>();
 
@@ -110,6 +114,12 @@ async function startCast(): Promise<void> {
         );
         return;
       }
+      if (req.method === 'GET' && /^\/api\/claude_code\/(settings|policy_limits)/.test(req.url ?? '')) {
+        // what Claude Code asks api.anthropic.com for first (passed through by router67): nothing configured
+        res.writeHead(404, h);
+        res.end(JSON.stringify({ type: 'error', error: { type: 'not_found_error', message: 'Not found' } }));
+        return;
+      }
       if (req.method === 'POST' && req.url === '/v1/messages') {
         const model = (JSON.parse(body) as { model?: string }).model;
         res.writeHead(200, h);
@@ -124,6 +134,7 @@ async function startCast(): Promise<void> {
   dns = await startDnsServer(Object.fromEntries(HOSTS.map((h) => [h, [ORIGIN_IP]])));
   primary = await startMockUpstream('primary', '500');
   secondary = await startMockUpstream('secondary', 'ok');
+  agent = await startAgentUpstream();
 }
 
 function config(extra = ''): string {
@@ -150,6 +161,24 @@ auth = { header = "Authorization", prefix = "Bearer ", value_env = "SECONDARY_KE
 [providers.available_models]
 "claude-sonnet-4.6" = "mock-claude"
 "gpt-5" = "mock-gpt"
+
+# the real clients' default models (Claude Code, Codex), to the scripted agent upstream
+[[providers]]
+name = "agent-anthropic"
+base_url = "${agent.url}"
+format = "anthropic"
+auth = { header = "x-api-key", value_env = "PRIMARY_KEY" }
+[providers.available_models]
+"claude-opus-5-5" = "up-anthropic"
+"claude-haiku-4-5" = "up-anthropic"
+
+[[providers]]
+name = "agent-responses"
+base_url = "${agent.url}"
+format = "responses"
+auth = { header = "Authorization", prefix = "Bearer ", value_env = "SECONDARY_KEY" }
+[providers.available_models]
+"gpt-5.5" = "up-responses"
 `;
 }
 
@@ -248,6 +277,7 @@ after(async () => {
   await dns?.close();
   await primary?.close();
   await secondary?.close();
+  await agent?.close();
   // The bind mounts vanish with the namespace; their sources (and everything else here) go now.
   rmSync(base, { recursive: true, force: true });
 });
@@ -340,6 +370,114 @@ test('daemon (root, :443): curl, both official SDKs, passthrough, status, doctor
     assert.equal(await stopDaemon(d, 'SIGTERM'), 0, d.out());
   }
   assert.deepEqual(readFileSync('/etc/hosts'), hostsBefore, 'SIGTERM leaves /etc/hosts as it was');
+});
+
+const clientsSkip = clientsMissing() && !clientsRequired() ? clientsMissing()! : false;
+
+/** The requests router67 passed through to the stand-in origin since `from` (one line each). */
+function originSaw(from: number): string {
+  return (
+    originRequests
+      .slice(from)
+      .map((o) => `${o.method} https://${o.host}${o.path}${o.headers['content-encoding'] ? ` (content-encoding: ${o.headers['content-encoding']})` : ''}`)
+      .join('; ') || 'nothing'
+  );
+}
+
+function twoTurns(turns: Parameters<typeof checkTwoTurns>[1], output: string, context: string): void {
+  try {
+    checkTwoTurns(agent, turns, output);
+  } catch (e) {
+    assert.fail(`${(e as Error).message}\n${context}`);
+  }
+}
+
+test('Claude Code with its default base URL, nothing set after install: a tool call and the answer, through interception', { skip: clientsSkip, timeout: 150_000 }, async () => {
+  const missing = clientsMissing();
+  assert.equal(missing, undefined, missing);
+  const d = await startDaemon(home);
+  try {
+    const userHome = join(base, 'claude-home');
+    mkdirSync(join(userHome, 'project'), { recursive: true });
+    const r = Math.random().toString(16).slice(2, 10);
+    const originFrom = originRequests.length;
+    agent.script = { tool: 'Bash', args: { command: `echo r67-$((6*7))-${r}`, description: 'Print the check marker' }, answer: `R67 intercepted answer ${r}` };
+    const from = agent.turns.length;
+    // https://api.anthropic.com (its default), no NODE_EXTRA_CA_CERTS: the CA is in the OS store.
+    const claude = await runClient(CLAUDE_BIN, ['-p', 'Run the check command with the Bash tool and tell me what it printed.', '--output-format', 'json', '--allowedTools', 'Bash(echo:*)', '--no-session-persistence'], {
+      cwd: join(userHome, 'project'),
+      timeoutMs: 120_000,
+      env: { PATH: process.env.PATH, HOME: userHome, LANG: 'C.UTF-8', ANTHROPIC_API_KEY: 'sk-ant-client-key', ANTHROPIC_SMALL_FAST_MODEL: 'claude-haiku-4-5', CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1', DISABLE_AUTOUPDATER: '1' },
+    });
+    let out: any;
+    try {
+      out = JSON.parse(claude.stdout.trim().split('\n').pop() ?? '');
+    } catch {
+      out = undefined;
+    }
+    const turns = agent.turns.slice(from);
+    const says = `claude exit ${claude.code}${claude.timedOut ? ' (timed out)' : ''}; upstream saw: ${describeTurns(turns) || 'nothing'}; result ${JSON.stringify(out?.result)}; stderr ${tail(claude.stderr, 500)}; stdout ${out ? '' : tail(claude.stdout, 500)}\npassed through to the origin: ${originSaw(originFrom)}\ndaemon: ${tail(d.out(), 1500)}`;
+    twoTurns(turns, `r67-42-${r}`, says);
+    assert.equal(out?.is_error, false, says);
+    assert.match(String(out?.result), new RegExp(`R67 intercepted answer ${r}`), says);
+  } finally {
+    agent.script = undefined;
+    assert.equal(await stopDaemon(d, 'SIGTERM'), 0, d.out());
+  }
+  assert.deepEqual(readFileSync('/etc/hosts'), hostsBefore);
+});
+
+test('Codex with its default provider (api.openai.com), nothing set after install: a tool call and the answer, through interception', { skip: clientsSkip, timeout: 150_000 }, async () => {
+  const missing = clientsMissing();
+  assert.equal(missing, undefined, missing);
+  const d = await startDaemon(home);
+  try {
+    const userHome = join(base, 'codex-home');
+    const codexHome = join(userHome, '.codex');
+    mkdirSync(join(userHome, 'project'), { recursive: true });
+    mkdirSync(codexHome, { recursive: true });
+    const r = Math.random().toString(16).slice(2, 10);
+    const originFrom = originRequests.length;
+    agent.script = { tool: 'exec_command', args: { cmd: `echo r67-$((6*7))-${r}` }, answer: `R67 intercepted answer ${r}` };
+    const from = agent.turns.length;
+    // the built-in openai provider with OPENAI_API_KEY; no SSL_CERT_FILE / CODEX_CA_CERTIFICATE: the CA is in the OS store.
+    const codex = await runClient(CODEX_BIN, ['exec', '--skip-git-repo-check', '--json', '-m', 'gpt-5.5', 'Run the check command and tell me what it printed.'], {
+      cwd: join(userHome, 'project'),
+      timeoutMs: 120_000,
+      env: { PATH: process.env.PATH, HOME: userHome, CODEX_HOME: codexHome, LANG: 'C.UTF-8', OPENAI_API_KEY: 'sk-client-key' },
+    });
+    const events = codex.stdout
+      .split('\n')
+      .map((l) => {
+        try {
+          return JSON.parse(l) as any;
+        } catch {
+          return undefined;
+        }
+      })
+      .filter(Boolean);
+    const turns = agent.turns.slice(from);
+    const says = `codex exit ${codex.code}${codex.timedOut ? ' (timed out)' : ''}; upstream saw: ${describeTurns(turns) || 'nothing'}; events ${events.map((e) => `${e.type}${e.message ? `(${String(e.message).slice(0, 200)})` : ''}`).join(',')}; stderr ${tail(codex.stderr, 500)}\npassed through to the origin: ${originSaw(originFrom)}\ndaemon: ${tail(d.out(), 1500)}`;
+    twoTurns(turns, `r67-42-${r}`, says);
+    const said = events.filter((e) => e.type === 'item.completed' && e.item?.type === 'agent_message').map((e) => String(e.item.text));
+    assert.equal(codex.code, 0, says);
+    assert.match(said.at(-1) ?? '', new RegExp(`R67 intercepted answer ${r}`), says);
+
+    // doctor finds both installed clients and says neither needs a setting (the CA is in the OS store)
+    const doc = await run(process.execPath, [CLI, 'doctor', '--json'], { ...baseEnv(home), PATH: `${dirname(CODEX_BIN)}:${process.env.PATH}` });
+    const report = JSON.parse(doc.stdout) as { checks: { id: string; status: string; message: string }[]; clients: { client: string; lines: string[]; detected?: { id: string; trusted: boolean } }[] };
+    const found = report.clients.filter((c) => c.detected).map((c) => [c.detected!.id, c.detected!.trusted, c.lines]);
+    assert.deepEqual(found, [
+      ['claude-code', true, []],
+      ['codex', true, []],
+    ], JSON.stringify(report.clients, null, 1));
+    assert.match(report.checks.find((c) => c.id === 'client:codex')!.message, /^Codex CLI 0\.\d+\.\d+ \(.*\): uses the OS roots, which trust the router67 CA: nothing to set$/);
+    assert.equal(report.checks.find((c) => c.id === 'client:claude-code')!.status, 'ok');
+  } finally {
+    agent.script = undefined;
+    assert.equal(await stopDaemon(d, 'SIGTERM'), 0, d.out());
+  }
+  assert.deepEqual(readFileSync('/etc/hosts'), hostsBefore);
 });
 
 test('SIGKILL leaves a stale block; the next start removes it first; doctor points at it meanwhile', async () => {

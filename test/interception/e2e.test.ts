@@ -8,13 +8,13 @@ import { skipUnless } from '../helpers/requires.js';
 
 const skip = skipUnless({ linux: true, root: true, tools: ['unshare', 'nft', 'curl', 'update-ca-certificates', 'setpriv', 'ip'] });
 
-test('end to end in a private mount + network namespace: install, daemon, curl + SDKs, passthrough, signals, uninstall', { skip, timeout: 180_000 }, () => {
+test('end to end in a private mount + network namespace: install, daemon, curl + SDKs, Claude Code + Codex, passthrough, signals, uninstall', { skip, timeout: 480_000 }, () => {
   const inner = join(__dirname, 'e2e-ns.js');
-  const r = spawnSync('unshare', ['--mount', '--net', '--fork', process.execPath, '--test', '--test-reporter=spec', '--test-timeout=60000', inner], {
+  const r = spawnSync('unshare', ['--mount', '--net', '--fork', process.execPath, '--test', '--test-reporter=spec', '--test-timeout=450000', inner], {
     encoding: 'utf8',
-    timeout: 170_000,
+    timeout: 470_000,
     killSignal: 'SIGKILL',
-    env: { PATH: process.env.PATH, LANG: 'C' },
+    env: { PATH: process.env.PATH, LANG: 'C', ...(process.env.CI ? { CI: process.env.CI } : {}), ...(process.env.ROUTER67_REQUIRE_CLIENTS ? { ROUTER67_REQUIRE_CLIENTS: process.env.ROUTER67_REQUIRE_CLIENTS } : {}) },
   });
   if (r.status !== 0) process.stderr.write(`${r.stdout}\n${r.stderr}\n`);
   assert.equal(r.signal, null, 'the namespace run was killed (timeout)');
