@@ -7,7 +7,7 @@
 // byte-identical, thinking present.
 //
 // The clients live in test/clients/node_modules (their own package.json; `.ci/run` installs them). Without
-// them these tests skip with the reason; under CI (CI=true, or ROUTER67_REQUIRE_CLIENTS=1 as .ci/run sets) they fail.
+// them these tests skip with the reason; under CI (CI=true, as CI sets, or ROUTER67_REQUIRE_CLIENTS=1) they fail.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';

@@ -29,7 +29,7 @@ export function clientsMissing(): string | undefined {
   return undefined;
 }
 
-/** Under CI (CI=true, or ROUTER67_REQUIRE_CLIENTS=1 as .ci/run sets) a missing client fails instead of skipping. */
+/** Under CI (CI=true, as CI sets, or ROUTER67_REQUIRE_CLIENTS=1) a missing client fails instead of skipping. */
 export function clientsRequired(): boolean {
   return process.env.CI === 'true' || process.env.ROUTER67_REQUIRE_CLIENTS === '1';
 }
