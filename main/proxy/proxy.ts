@@ -16,7 +16,17 @@ import { Cancel, exchange, type UpstreamResponse } from './upstream.js';
 import { redactHeaders, responseHeaders, upstreamHeaders } from './headers.js';
 import { upstreamTarget } from './upstream-url.js';
 import { readUsage, StreamUsage } from './usage.js';
-import { isCountTokens, planTranslation, relayTranslated, sameDialectBody, sendModels, sendTokenEstimate, translatedHeaders, type TranslationPlan } from './translate.js';
+import {
+  isCountTokens,
+  planTranslation,
+  relayTranslated,
+  sameDialectBody,
+  sendModels,
+  sendTokenEstimate,
+  translatedHeaders,
+  translationHeaders,
+  type TranslationPlan,
+} from './translate.js';
 
 const MAX_BODY = 64 * 1024 * 1024;
 const MAX_ERROR_BODY = 64 * 1024;
@@ -189,7 +199,9 @@ export class Proxy {
       }
       let plan: TranslationPlan | undefined;
       if (p.format && dialect !== 'unknown' && p.format !== dialect) {
-        const r = planTranslation(req.url ?? '/', dialect, p.format, p.base_url, parse, upstreamModel);
+        const r = planTranslation(req.url ?? '/', dialect, p.format, p.base_url, parse, upstreamModel, {
+          strictTools: p.strict_tools ?? cfg.daemon.strict_tools,
+        });
         if ('skip' in r) {
           attempt.error = `skipped: ${r.skip}`;
           done();
@@ -262,6 +274,7 @@ export class Proxy {
       entry.provider = p.name;
       entry.upstreamModel = upstreamModel;
       entry.status = resp.statusCode;
+      entry.translationNotes = plan?.notes.length ? plan.notes : undefined;
       const extra = { 'x-router67-provider': p.name, 'x-router67-model': upstreamModel };
       const ct = header(resp.headers, 'content-type') ?? '';
       const streaming = /^text\/event-stream|^application\/x-ndjson/i.test(ct);
@@ -271,7 +284,7 @@ export class Proxy {
             resp,
             plan,
             requestedModel: field.model,
-            extra: { ...extra, 'x-router67-translated': `${plan.from}->${plan.to}` },
+            extra: { ...extra, ...translationHeaders(plan) },
             entry,
             attempt,
             cancel,
@@ -286,7 +299,7 @@ export class Proxy {
         : await this.relayWhole(res, resp, extra, entry, attempt, cancel, t0, cfg, secrets);
       done();
       if (outcome === 'fallback') {
-        entry.provider = entry.upstreamModel = entry.status = undefined;
+        entry.provider = entry.upstreamModel = entry.status = entry.translationNotes = undefined;
         continue;
       }
       return outcome;
