@@ -109,7 +109,38 @@ function pick(o: Record<string, unknown>, keys: string[]): Record<string, unknow
 }
 const LOCATION = ['city', 'region', 'country', 'timezone'];
 
-type Mapped = { tool: RawTool; note: string } | { why: string };
+type Mapped = { tool: RawTool | FunctionTool; note: string } | { why: string };
+
+/** Anthropic-defined client tools (the client runs them) whose input is documented: the same tool as a function. */
+const ANTHROPIC_CLIENT_TOOLS: { type: RegExp; description: string; parameters: Record<string, unknown> }[] = [
+  {
+    type: /^bash_\d+$/,
+    description: 'Run a command in a persistent bash shell. Set restart to true to restart the shell.',
+    parameters: {
+      type: 'object',
+      properties: { command: { type: 'string', description: 'The bash command to run.' }, restart: { type: 'boolean', description: 'Restart the shell.' } },
+    },
+  },
+  {
+    type: /^text_editor_\d+$/,
+    description:
+      'View, create and edit text files. view shows a file (optionally view_range [start, end] lines) or lists a directory; create writes file_text to a new file; ' +
+      'str_replace replaces old_str (which must occur exactly once) with new_str; insert puts new_str after line insert_line.',
+    parameters: {
+      type: 'object',
+      properties: {
+        command: { type: 'string', enum: ['view', 'create', 'str_replace', 'insert', 'undo_edit'] },
+        path: { type: 'string', description: 'Absolute path of the file or directory.' },
+        file_text: { type: 'string' },
+        old_str: { type: 'string' },
+        new_str: { type: 'string' },
+        insert_line: { type: 'integer' },
+        view_range: { type: 'array', items: { type: 'integer' }, minItems: 2, maxItems: 2 },
+      },
+      required: ['command', 'path'],
+    },
+  },
+];
 
 /** A hosted tool of the client's dialect as the target's equivalent, or why there is none. */
 function mapHosted(t: RawTool, to: Dialect): Mapped {
@@ -135,6 +166,14 @@ function mapHosted(t: RawTool, to: Dialect): Mapped {
       tool: { kind: 'raw', dialect: 'responses', what: 'the web_search tool', value: out },
       note: `mapped tool ${type} → Responses web_search${lost.length ? ` (without ${lost.join(', ')})` : ''}`,
     };
+  }
+  if (t.dialect === 'anthropic') {
+    const known = ANTHROPIC_CLIENT_TOOLS.find((k) => k.type.test(type));
+    const name = str(v.name);
+    if (known && name) {
+      const tool: FunctionTool = { kind: 'function', name, description: known.description, parameters: structuredClone(known.parameters) };
+      return { tool, note: `mapped tool ${type} → function tool ${name} (the client runs it)` };
+    }
   }
   return none;
 }
@@ -202,6 +241,7 @@ export function adaptTools(req: Request, from: Dialect, to: Dialect, body: unkno
     const label = isObj(t.value) ? (str(t.value.type) ?? 'unknown') : 'unknown';
     if ('tool' in m) {
       kept.push(m.tool);
+      if (m.tool.kind === 'function') fns.push(m.tool);
       notes.push(m.note);
     } else drop(label, `tool ${label}`, m.why);
   }

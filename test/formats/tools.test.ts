@@ -205,6 +205,25 @@ test('anthropic (Claude Code) → openai / responses: server tools, tool search,
   assert.ok(o.notes.some((n) => /left 2 earlier hosted-tool records \(server_tool_use, web_search_tool_result\)/.test(n)), o.notes.join('\n'));
   assert.ok(o.notes.some((n) => /mapped 1 tool_reference block to text/.test(n)));
 
+  // Anthropic-defined client tools with a documented input become function tools of the same name
+  const c = tr('anthropic', 'openai', {
+    ...CLAUDE_CODE,
+    tools: [
+      { type: 'bash_20250124', name: 'bash' },
+      { type: 'text_editor_20250728', name: 'str_replace_based_edit_tool', max_characters: 1000 },
+      { type: 'computer_20250124', name: 'computer', display_width_px: 800, display_height_px: 600 },
+    ],
+  });
+  assert.deepEqual(
+    (c.body as any).tools.map((t: any) => [t.function.name, Object.keys(t.function.parameters.properties)]),
+    [
+      ['bash', ['command', 'restart']],
+      ['str_replace_based_edit_tool', ['command', 'path', 'file_text', 'old_str', 'new_str', 'insert_line', 'view_range']],
+    ],
+  );
+  assert.ok(c.dropped.includes('computer_20250124'));
+  assert.equal(c.toolNames, undefined, 'same names: nothing to map back');
+
   const r = tr('anthropic', 'responses', CLAUDE_CODE);
   const rt = (r.body as any).tools as any[];
   assert.deepEqual(rt[3], { type: 'web_search', filters: { allowed_domains: ['docs.example.com'] } });
