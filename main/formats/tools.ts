@@ -61,6 +61,11 @@ class Namer {
   readonly names: ToolNames = new Map();
   constructor(private readonly limit: number) {}
 
+  /** A name the target already uses (a server tool's): function tools never get it. */
+  reserve(name: string): void {
+    this.used.add(name);
+  }
+
   alias(id: ToolIdentity): string {
     const key = `${id.namespace ?? ''}\u0000${id.name}`;
     const known = this.byKey.get(key);
@@ -240,11 +245,18 @@ export function adaptTools(req: Request, from: Dialect, to: Dialect, body: unkno
     const m = mapHosted(t, to);
     const label = isObj(t.value) ? (str(t.value.type) ?? 'unknown') : 'unknown';
     if ('tool' in m) {
+      const name = m.tool.kind === 'function' ? m.tool.name : isObj(m.tool.value) ? str(m.tool.value.name) : undefined;
+      const same = (k: Tool) => k.kind === m.tool.kind && (k.kind === 'function' ? k.name : isObj(k.value) ? k.value.name : undefined) === name;
+      if (name !== undefined && kept.some(same)) {
+        notes.push(`left out a second ${label} tool (one ${name} tool is enough)`);
+        continue;
+      }
       kept.push(m.tool);
       if (m.tool.kind === 'function') fns.push(m.tool);
       notes.push(m.note);
     } else drop(label, `tool ${label}`, m.why);
   }
+  for (const k of kept) if (k.kind === 'raw' && isObj(k.value) && str(k.value.name)) namer.reserve(str(k.value.name)!);
   // names that need no change are taken first, so they never move
   const unchanged = (t: FunctionTool) => !(t.namespace && !nativeNs) && valid(t.name);
   const byOriginal = new Map<string, string>();

@@ -99,6 +99,18 @@ test('tool names stay valid for the target and never collide; the calls map back
     const back = names.map((n) => t.toolNames?.get(n) ?? { name: n });
     assert.deepEqual(back, [{ name: 'ns__a' }, { name: 'a', namespace: 'ns' }, { name: long, namespace: 'ns' }, { name: '_a', namespace: 'ns_' }]);
   }
+  // a client function named like the server tool it is mapped to does not collide with it; a second web search is not sent twice
+  const ws = tr('responses', 'anthropic', {
+    model: 'm',
+    input: 'hi',
+    tools: [{ type: 'function', name: 'web_search', parameters: { type: 'object' } }, { type: 'web_search' }, { type: 'web_search_preview' }],
+  });
+  const wsTools = (ws.body as any).tools as any[];
+  assert.deepEqual(wsTools.map((x) => x.type ?? 'function'), ['function', 'web_search_20250305']);
+  assert.equal(wsTools[1].name, 'web_search');
+  assert.notEqual(wsTools[0].name, 'web_search');
+  assert.deepEqual(ws.toolNames?.get(wsTools[0].name), { name: 'web_search' });
+
   // Anthropic's 128-character names get shorter for OpenAI-shaped targets
   const a128 = 'y'.repeat(128);
   const t = tr('anthropic', 'responses', { model: 'm', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }], tools: [{ name: a128, input_schema: { type: 'object' } }] });
