@@ -455,6 +455,11 @@ strict_tools = false
       assert.equal(added.find((i) => i.type === 'function_call')?.namespace, 'multi_agent_v1');
       assert.equal(added.find((i) => i.type === 'custom_tool_call')?.name, 'apply_patch');
       assert.equal(up.seen[0]!.body.stream, true);
+      // the streamed answer carries the header as well
+      const { data: raw, response } = await openai.responses.create({ ...codexRequest(model), stream: true }).withResponse();
+      for await (const _ of raw) void _;
+      assert.equal(response.headers.get('x-router67-dropped'), 'web_search, image_generation');
+      assert.equal(response.headers.get('x-router67-translated'), `responses->${path === '/v1/messages' ? 'anthropic' : 'openai'}`);
     });
   }
 
@@ -521,6 +526,27 @@ strict_tools = false
       sent.tools.map((x: any) => x.function.name),
       ['Bash', 'mcp__github__create_issue', 'ToolSearch', 'mcp__x__spawn_agent'],
     );
+
+    // streamed, as Claude Code asks
+    const final = await anthropic.messages
+      .stream({ ...(CLAUDE_CODE as any), model: 'to-chat', tools: [...CLAUDE_CODE.tools, { name: 'mcp__x__spawn_agent', input_schema: { type: 'object', properties: {} }, defer_loading: true }] })
+      .finalMessage();
+    assert.equal(final.stop_reason, 'tool_use');
+    assert.deepEqual(
+      final.content.map((c: any) => [c.type, c.name, c.input]),
+      [['tool_use', 'mcp__x__spawn_agent', { task: 'write tests' }]],
+    );
+  });
+
+  it('chat client with a free-form tool → Anthropic upstream: the call comes back as a custom tool call', async () => {
+    const r = await openai.chat.completions.create({
+      model: 'to-anthropic',
+      messages: [{ role: 'user', content: 'patch it' }],
+      tools: [{ type: 'custom', custom: { name: 'apply_patch', description: 'Edit files' } }],
+    });
+    assert.deepEqual(r.choices[0]!.message.tool_calls, [{ id: 'toolu_patch', type: 'custom', custom: { name: 'apply_patch', input: PATCH } }]);
+    assert.equal(r.choices[0]!.finish_reason, 'tool_calls');
+    assert.deepEqual(up.seen[0]!.body.tools[0].input_schema.required, ['input']);
   });
 });
 
