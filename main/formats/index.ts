@@ -166,14 +166,14 @@ export function translateRequest(
 }
 
 /** A decoded upstream answer with the client's tool names back (namespaces, free-form calls). */
-export function restoreTools(resp: Response, names: ToolNames | undefined): Response {
-  return restoreResponse(resp, names);
+export function restoreTools(resp: Response, names: ToolNames | undefined, upstream: Dialect, client: Dialect): Response {
+  return restoreResponse(resp, names, upstream, client);
 }
 
 /** Translate a whole (non-streaming) upstream response body into the client's dialect. */
 export function translateResponse(from: Dialect, to: Dialect, body: unknown, ctx: { requestedModel: string; toolNames?: ToolNames }): unknown {
   if (from === to) return isObj(body) ? { ...body, model: ctx.requestedModel } : body;
-  return encodeResponse(to, restoreResponse(decodeResponse(from, body), ctx.toolNames), ctx);
+  return encodeResponse(to, restoreResponse(decodeResponse(from, body), ctx.toolNames, from, to), ctx);
 }
 
 // ---------- streams ----------
@@ -226,7 +226,7 @@ class Translator implements StreamTranslator {
   constructor(from: Dialect, to: Dialect, ctx: StreamEncoderCtx, toolNames?: ToolNames) {
     this.enc = makeEncoder(to, ctx);
     const enc = this.enc;
-    const out = restoringSink((ev) => enc.on(ev), toolNames);
+    const out = restoringSink((ev) => enc.on(ev), toolNames, from, to);
     this.dec = makeDecoder(from, (ev) => {
       if (ev.type === 'error' && !this.upstreamError) this.upstreamError = ev.errorType ? { message: ev.message, type: ev.errorType } : { message: ev.message };
       out(ev);
@@ -356,7 +356,7 @@ export function createStreamTranslator(
 
 /** A whole upstream response, delivered to a client that asked for a stream. */
 export function translateResponseToStream(from: Dialect, to: Dialect, body: unknown, ctx: StreamEncoderCtx & { toolNames?: ToolNames }): string {
-  return responseToStream(to, restoreResponse(decodeResponse(from, body), ctx.toolNames), ctx);
+  return responseToStream(to, restoreResponse(decodeResponse(from, body), ctx.toolNames, from, to), ctx);
 }
 /** A canonical response as the dialect's whole stream. */
 export function responseToStream(to: Dialect, resp: Response, ctx: StreamEncoderCtx): string {

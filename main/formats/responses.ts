@@ -740,6 +740,14 @@ export class ResponsesStreamEncoder implements StreamEncoder {
         const b = ev.block;
         if (b.kind === 'raw') {
           this.blocks.set(ev.index, { kind: 'skip', oi: -1, itemId: '', acc: '', argsSent: false });
+          if (b.dialect === 'responses' && isObj(b.value)) {
+            // a finished output item of our own dialect (a web search the upstream ran): shown as it is
+            const oi = this.nextOi++;
+            const item = JSON.stringify(b.value);
+            this.output[oi] = b.value;
+            this.emit('response.output_item.added', `"output_index":${oi},"item":${item},`);
+            this.emit('response.output_item.done', `"output_index":${oi},"item":${item},`);
+          }
           break;
         }
         const oi = this.nextOi++;

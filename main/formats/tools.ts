@@ -303,7 +303,7 @@ export function adaptTools(req: Request, from: Dialect, to: Dialect, body: unkno
     for (const p of m.parts) {
       const rec = hostedRecord(p, to);
       if (rec !== undefined) {
-        if (strict) throw new UnsupportedFeatureError(to, `a ${rec} item in the conversation`, 'strict_tools is on');
+        // a record of what already ran: leaving it out takes no tool away, so strict_tools does not refuse it
         historyDropped++;
         removed.add(rec);
         continue;
@@ -376,8 +376,27 @@ function restoreCall(p: ToolCallPart, names: ToolNames): void {
   }
 }
 
-/** A whole upstream answer with the client's tool names, namespaces and free-form calls. */
-export function restoreResponse(resp: Response, names: ToolNames | undefined): Response {
+/** Anthropic's web search run (a `server_tool_use` block) as the Responses `web_search_call` item. */
+function webSearchCall(id: string, input: unknown): Record<string, unknown> {
+  const q = isObj(input) ? str(input.query) : undefined;
+  return {
+    id: `ws_${id.replace(/^srvtoolu_/, '') || Date.now().toString(36)}`,
+    type: 'web_search_call',
+    status: 'completed',
+    action: { type: 'search', ...(q ? { query: q, queries: [q] } : {}) },
+  };
+}
+const isWebSearchUse = (v: unknown): v is Record<string, unknown> => isObj(v) && v.type === 'server_tool_use' && v.name === 'web_search';
+
+/** A whole upstream answer with the client's tool names, namespaces and free-form calls (and web searches shown). */
+export function restoreResponse(resp: Response, names: ToolNames | undefined, upstream?: Dialect, client?: Dialect): Response {
+  if (upstream === 'anthropic' && client === 'responses') {
+    resp.parts = resp.parts.map((p) =>
+      p.type === 'raw' && p.dialect === 'anthropic' && isWebSearchUse(p.value)
+        ? { type: 'raw', dialect: 'responses', what: 'a web_search_call item', value: webSearchCall(str(p.value.id) ?? '', p.value.input) }
+        : p,
+    );
+  }
   if (!names?.size) return resp;
   for (const p of resp.parts) if (p.type === 'tool_call') restoreCall(p, names);
   return resp;
@@ -385,10 +404,43 @@ export function restoreResponse(resp: Response, names: ToolNames | undefined): R
 
 /**
  * A stream sink that gives calls back their client names and namespaces. A free-form call's `{"input": …}`
- * is held until the call ends and then sent as its raw input in one piece.
+ * is held until the call ends and then sent as its raw input in one piece. From Anthropic to a Responses client,
+ * a web search the upstream ran shows as a `web_search_call` item once its query is complete.
  */
-export function restoringSink(sink: Sink, names: ToolNames | undefined): Sink {
+export function restoringSink(sink: Sink, names: ToolNames | undefined, upstream?: Dialect, client?: Dialect): Sink {
+  if (upstream === 'anthropic' && client === 'responses') sink = webSearchSink(sink);
   if (!names?.size) return sink;
+  return namesSink(sink, names);
+}
+
+function webSearchSink(sink: Sink): Sink {
+  const held = new Map<number, { id: string; json: string }>();
+  return (ev) => {
+    if (ev.type === 'block_start' && ev.block.kind === 'raw' && ev.block.dialect === 'anthropic' && isWebSearchUse(ev.block.value)) {
+      const v = ev.block.value;
+      held.set(ev.index, { id: str(v.id) ?? '', json: isObj(v.input) && Object.keys(v.input).length ? JSON.stringify(v.input) : '' });
+      return;
+    }
+    const h = 'index' in ev ? held.get(ev.index) : undefined;
+    if (h && ev.type === 'args') {
+      h.json += ev.json;
+      return;
+    }
+    if (h && ev.type === 'block_stop') {
+      held.delete(ev.index);
+      let input: unknown;
+      try {
+        input = JSON.parse(h.json || '{}');
+      } catch {
+        input = {};
+      }
+      sink({ type: 'block_start', index: ev.index, block: { kind: 'raw', dialect: 'responses', value: webSearchCall(h.id, input) } });
+    }
+    sink(ev);
+  };
+}
+
+function namesSink(sink: Sink, names: ToolNames): Sink {
   const held = new Map<number, string>();
   return (ev) => {
     if (ev.type === 'block_start' && ev.block.kind === 'tool_call') {

@@ -284,7 +284,7 @@ async function relayWhole(ctx: RelayContext, upstreamStreamed: boolean): Promise
       }
       canon = formats.decodeResponse(plan.to, json);
     }
-    formats.restoreTools(canon, plan.toolNames);
+    formats.restoreTools(canon, plan.toolNames, plan.to, plan.from);
     if (canon.usage.input !== undefined) entry.inputTokens = canon.usage.input;
     if (canon.usage.output !== undefined) entry.outputTokens = canon.usage.output;
     if (plan.stream) {

@@ -158,6 +158,10 @@ test('history: namespaced and custom calls go up flattened and wrapped, their ou
     { id: 'call_2', type: 'function', function: { name: 'apply_patch', arguments: JSON.stringify({ input: PATCH }) } },
   ]);
   assert.ok(t.notes.some((n) => /left 1 earlier hosted-tool record \(web_search_call\)/.test(n)), t.notes.join('\n'));
+  // the record of a search that already ran takes no tool away: strict_tools sends the request without it
+  const strict = tr('responses', 'anthropic', { ...body, tools: [CODEX_TOOLS[1], { type: 'web_search' }] }, true);
+  assert.equal((strict.body as any).messages.length, 3);
+  assert.deepEqual(strict.dropped, []);
 });
 
 test('strict_tools: anything that would be left out refuses the attempt instead', () => {
@@ -583,4 +587,46 @@ test('responses upstream: custom tool calls from a Responses upstream reach a Ch
   const out = translateStream('responses', 'openai', chunked(events, 11), { clientWantsUsage: false });
   const calls = parseSse(out.text).flatMap((e) => e.json?.choices?.[0]?.delta?.tool_calls ?? []);
   assert.deepEqual(calls, [{ index: 0, id: 'c1', type: 'custom', custom: { name: 'apply_patch', input: PATCH } }]);
+});
+
+test('anthropic upstream web search → responses client: a web_search_call item (whole and streamed, parsed by the SDK)', async () => {
+  const srv = { type: 'server_tool_use', id: 'srvtoolu_01', name: 'web_search', input: {} };
+  const result = { type: 'web_search_tool_result', tool_use_id: 'srvtoolu_01', content: [{ type: 'web_search_result', url: 'https://example.com', title: 'Ex', encrypted_content: 'E' }] };
+  const events = sse([
+    ['message_start', { type: 'message_start', message: { id: 'msg_1', type: 'message', role: 'assistant', model: 'up', content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 5, output_tokens: 1 } } }],
+    ['content_block_start', { type: 'content_block_start', index: 0, content_block: srv }],
+    ['content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json: '{"query": "router' } }],
+    ['content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json: '67"}' } }],
+    ['content_block_stop', { type: 'content_block_stop', index: 0 }],
+    ['content_block_start', { type: 'content_block_start', index: 1, content_block: result }],
+    ['content_block_stop', { type: 'content_block_stop', index: 1 }],
+    ['content_block_start', { type: 'content_block_start', index: 2, content_block: { type: 'text', text: '' } }],
+    ['content_block_delta', { type: 'content_block_delta', index: 2, delta: { type: 'text_delta', text: 'Found it.' } }],
+    ['content_block_stop', { type: 'content_block_stop', index: 2 }],
+    ['message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: 9 } }],
+    ['message_stop', { type: 'message_stop' }],
+  ]);
+  const out = translateStream('anthropic', 'responses', chunked(events, 13));
+  const { openaiClient } = await import('./sdk.js');
+  const final = await openaiClient(out.text).responses.stream({ model: 'client-model', input: 'hi' }).finalResponse();
+  assert.deepEqual(
+    final.output.map((o: any) => o.type),
+    ['web_search_call', 'message'],
+  );
+  assert.deepEqual((final.output[0] as any).action, { type: 'search', query: 'router67', queries: ['router67'] });
+  assert.equal(final.output_text, 'Found it.');
+
+  const whole = translateResponse(
+    'anthropic',
+    'responses',
+    { id: 'msg_1', type: 'message', role: 'assistant', model: 'up', content: [{ ...srv, input: { query: 'q' } }, result, { type: 'text', text: 'ok' }], stop_reason: 'end_turn', usage: { input_tokens: 1, output_tokens: 1 } },
+    { requestedModel: 'm' },
+  ) as any;
+  assert.deepEqual(
+    whole.output.map((o: any) => [o.type, o.action?.query]),
+    [
+      ['web_search_call', 'q'],
+      ['message', undefined],
+    ],
+  );
 });
