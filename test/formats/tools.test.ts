@@ -73,6 +73,13 @@ test('responses → anthropic / openai: a namespace flattens to ns__name, custom
   );
   assert.ok(otools.every((t) => t.type === 'function' && OPENAI_NAME.test(t.function.name)));
   assert.deepEqual(o.dropped, ['web_search', 'image_generation']);
+
+  const l = tr('responses', 'ollama', body);
+  assert.deepEqual(
+    ((l.body as any).tools as any[]).map((t) => t.function.name),
+    ['exec_command', 'multi_agent_v1__spawn_agent', 'multi_agent_v1__wait', 'apply_patch'],
+  );
+  assert.deepEqual(l.dropped, ['web_search', 'image_generation']);
 });
 
 test('tool names stay valid for the target and never collide; the calls map back exactly', () => {
