@@ -134,6 +134,8 @@ export interface LogRow {
   bytesOut: number;
   error?: string;
   passthrough?: boolean;
+  /** A translated request: what was mapped, flattened or dropped on the way. */
+  translationNotes?: string[];
 }
 
 /** The detail pane: a row plus redacted request headers and, when log_bodies is on, the bodies. */

@@ -72,6 +72,8 @@ export const ProviderSchema = z
     auth: AuthSchema.optional(),
     extra_headers: z.record(headerName, z.string()).default({}),
     available_models: z.record(z.string().min(1), z.string().min(1, 'upstream model name must not be empty')).default({}),
+    /** Overrides [daemon] strict_tools for this provider. */
+    strict_tools: z.boolean().optional(),
   })
   .loose();
 export type Provider = z.infer<typeof ProviderSchema>;
@@ -111,6 +113,11 @@ export const DaemonSchema = z
     allowed_origins: z.array(origin).default([]),
     /** Linux: the daemon listens here unprivileged; an nftables rule sends <listen>:443 to it. */
     redirect_port: z.number().int().min(1024).max(65535).optional(),
+    /**
+     * A translated request whose tools (or tool-only fields) the provider's format cannot express is refused for
+     * that provider instead of sent without them.
+     */
+    strict_tools: z.boolean().default(false),
   })
   .loose();
 export type Daemon = z.infer<typeof DaemonSchema>;

@@ -196,6 +196,7 @@ export function decodeRequest(body: unknown): Request {
         if (str(t.description)) ft.description = str(t.description)!;
         if (t.cache_control) ft.cache = t.cache_control;
         if (typeof t.strict === 'boolean') ft.strict = t.strict;
+        if (t.defer_loading === true) ft.deferred = true;
         return ft;
       }
       return { kind: 'raw', dialect: 'anthropic', what: `the ${isObj(t) ? String(t.type) : 'unknown'} server tool`, value: t };

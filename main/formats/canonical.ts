@@ -87,8 +87,12 @@ export interface ToolCallPart {
   type: 'tool_call';
   id: string;
   name: string;
-  /** Arguments as JSON text ('' means none). */
+  /** Arguments as JSON text ('' means none); for a free-form (`custom`) tool, the raw input text. */
   args: string;
+  /** Responses namespaced tool: the namespace the call belongs to (`name` is the member's own name). */
+  namespace?: string;
+  /** A call to a free-form (`custom`) tool: `args` is its raw input, not JSON. */
+  custom?: boolean;
   cache?: unknown;
 }
 export type ToolResultContent = TextPart | ImagePart | DocumentPart | RawPart;
@@ -122,6 +126,13 @@ export interface FunctionTool {
   parameters: Record<string, unknown>;
   strict?: boolean;
   cache?: unknown;
+  /** Member of a Responses `namespace` tool (and that namespace's description). */
+  namespace?: string;
+  namespaceDescription?: string;
+  /** A free-form (`custom`) tool taking raw text; `format` is its input format (text or a grammar), verbatim. */
+  custom?: { format?: unknown };
+  /** The client marked it `defer_loading` (discovered through tool search). */
+  deferred?: boolean;
 }
 export interface RawTool {
   kind: 'raw';
@@ -200,7 +211,7 @@ export type BlockKind =
   | { kind: 'text' }
   | { kind: 'thinking' }
   | { kind: 'redacted'; data: string }
-  | { kind: 'tool_call'; id: string; name: string }
+  | { kind: 'tool_call'; id: string; name: string; namespace?: string; custom?: boolean }
   | { kind: 'raw'; dialect: Dialect; value: unknown };
 
 /**

@@ -25,7 +25,11 @@ export function responseToEvents(resp: Response): Event[] {
         }
         break;
       case 'tool_call':
-        out.push({ type: 'block_start', index, block: { kind: 'tool_call', id: p.id, name: p.name } });
+        out.push({
+          type: 'block_start',
+          index,
+          block: { kind: 'tool_call', id: p.id, name: p.name, ...(p.namespace ? { namespace: p.namespace } : {}), ...(p.custom ? { custom: true } : {}) },
+        });
         if (p.args) out.push({ type: 'args', index, json: p.args });
         break;
       case 'raw':
@@ -65,7 +69,8 @@ export class ResponseCollector {
         if (b.kind === 'text') p = { type: 'text', text: '' };
         else if (b.kind === 'thinking') p = { type: 'thinking', text: '' };
         else if (b.kind === 'redacted') p = { type: 'thinking', text: '', redacted: b.data };
-        else if (b.kind === 'tool_call') p = { type: 'tool_call', id: b.id, name: b.name, args: '' };
+        else if (b.kind === 'tool_call')
+          p = { type: 'tool_call', id: b.id, name: b.name, args: '', ...(b.namespace ? { namespace: b.namespace } : {}), ...(b.custom ? { custom: true } : {}) };
         else p = { type: 'raw', dialect: b.dialect, what: 'block', value: b.value };
         this.parts.set(ev.index, p);
         this.order.push(ev.index);

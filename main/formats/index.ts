@@ -21,10 +21,12 @@ import * as ollama from './ollama.js';
 import { errorEnvelope, streamErrorEvent as streamErrorEventFull, translateError, parseUpstreamError, errorTypeFor, isCapabilityError } from './errors.js';
 import { estimateTokens } from './tokens.js';
 import { ResponseCollector, responseToEvents } from './convert.js';
+import { type ToolNames, adaptTools, restoreResponse, restoringSink } from './tools.js';
 
 export type { Dialect } from './canonical.js';
 export { UnsupportedFeatureError, InvalidRequestError } from './canonical.js';
 export { errorEnvelope, translateError, parseUpstreamError, errorTypeFor, isCapabilityError };
+export type { ToolNames } from './tools.js';
 
 const PATHS: Record<Dialect, string> = {
   anthropic: '/v1/messages',
@@ -117,6 +119,12 @@ export interface TranslatedRequest {
   clientWantsUsage: boolean;
   /** Conservative local estimate of the prompt's tokens (translated requests only). */
   inputTokensEstimate?: number;
+  /** What the translation mapped, flattened or dropped (tools and tool-only fields), for the log. */
+  notes: string[];
+  /** Short labels of what was left out of the upstream request. */
+  dropped: string[];
+  /** Upstream tool names → the client's (namespaces, free-form tools, renamed tools), for the answer. */
+  toolNames?: ToolNames;
 }
 
 /**
@@ -124,7 +132,13 @@ export interface TranslatedRequest {
  * (and an OpenAI stream asks for usage when `wantUsage`). Throws UnsupportedFeatureError when `to`
  * cannot express the request, InvalidRequestError when the body is malformed.
  */
-export function translateRequest(from: Dialect, to: Dialect, body: unknown, upstreamModel: string, opts: { wantUsage: boolean }): TranslatedRequest {
+export function translateRequest(
+  from: Dialect,
+  to: Dialect,
+  body: unknown,
+  upstreamModel: string,
+  opts: { wantUsage: boolean; strictTools?: boolean },
+): TranslatedRequest {
   const stream = isStream(from, body);
   const wants = clientWantsUsage(from, body);
   if (from === to) {
@@ -133,18 +147,33 @@ export function translateRequest(from: Dialect, to: Dialect, body: unknown, upst
     if (to === 'openai' && stream && opts.wantUsage && !wants) {
       out.stream_options = { ...(isObj(body.stream_options) ? body.stream_options : {}), include_usage: true };
     }
-    return { body: out, stream, clientWantsUsage: wants };
+    return { body: out, stream, clientWantsUsage: wants, notes: [], dropped: [] };
   }
   const req = decodeRequest(from, body);
   const clientOnly = (req as Request & { clientOnly?: string[] }).clientOnly;
   if (clientOnly?.length) throw new UnsupportedFeatureError(to, clientOnly[0]!);
-  return { body: encodeRequest(to, req, upstreamModel), stream: req.stream, clientWantsUsage: wants, inputTokensEstimate: estimateTokens(req) };
+  const tools = adaptTools(req, from, to, body, opts.strictTools === true);
+  const t: TranslatedRequest = {
+    body: encodeRequest(to, req, upstreamModel),
+    stream: req.stream,
+    clientWantsUsage: wants,
+    inputTokensEstimate: estimateTokens(req),
+    notes: tools.notes,
+    dropped: tools.dropped,
+  };
+  if (tools.names) t.toolNames = tools.names;
+  return t;
+}
+
+/** A decoded upstream answer with the client's tool names back (namespaces, free-form calls). */
+export function restoreTools(resp: Response, names: ToolNames | undefined, upstream: Dialect, client: Dialect): Response {
+  return restoreResponse(resp, names, upstream, client);
 }
 
 /** Translate a whole (non-streaming) upstream response body into the client's dialect. */
-export function translateResponse(from: Dialect, to: Dialect, body: unknown, ctx: { requestedModel: string }): unknown {
+export function translateResponse(from: Dialect, to: Dialect, body: unknown, ctx: { requestedModel: string; toolNames?: ToolNames }): unknown {
   if (from === to) return isObj(body) ? { ...body, model: ctx.requestedModel } : body;
-  return encodeResponse(to, decodeResponse(from, body), ctx);
+  return encodeResponse(to, restoreResponse(decodeResponse(from, body), ctx.toolNames, from, to), ctx);
 }
 
 // ---------- streams ----------
@@ -194,12 +223,13 @@ class Translator implements StreamTranslator {
   private readonly td = new TextDecoder('utf-8');
   started = false;
   upstreamError: { message: string; type?: string } | undefined;
-  constructor(from: Dialect, to: Dialect, ctx: StreamEncoderCtx) {
+  constructor(from: Dialect, to: Dialect, ctx: StreamEncoderCtx, toolNames?: ToolNames) {
     this.enc = makeEncoder(to, ctx);
     const enc = this.enc;
+    const out = restoringSink((ev) => enc.on(ev), toolNames, from, to);
     this.dec = makeDecoder(from, (ev) => {
       if (ev.type === 'error' && !this.upstreamError) this.upstreamError = ev.errorType ? { message: ev.message, type: ev.errorType } : { message: ev.message };
-      enc.on(ev);
+      out(ev);
     });
   }
   private take(): string {
@@ -318,15 +348,15 @@ class Passthrough implements StreamTranslator {
 export function createStreamTranslator(
   from: Dialect,
   to: Dialect,
-  ctx: { requestedModel: string; clientWantsUsage: boolean; inputTokensEstimate?: number },
+  ctx: { requestedModel: string; clientWantsUsage: boolean; inputTokensEstimate?: number; toolNames?: ToolNames },
 ): StreamTranslator {
   if (from === to) return new Passthrough(from, ctx);
-  return new Translator(from, to, ctx);
+  return new Translator(from, to, ctx, ctx.toolNames);
 }
 
 /** A whole upstream response, delivered to a client that asked for a stream. */
-export function translateResponseToStream(from: Dialect, to: Dialect, body: unknown, ctx: StreamEncoderCtx): string {
-  return responseToStream(to, decodeResponse(from, body), ctx);
+export function translateResponseToStream(from: Dialect, to: Dialect, body: unknown, ctx: StreamEncoderCtx & { toolNames?: ToolNames }): string {
+  return responseToStream(to, restoreResponse(decodeResponse(from, body), ctx.toolNames, from, to), ctx);
 }
 /** A canonical response as the dialect's whole stream. */
 export function responseToStream(to: Dialect, resp: Response, ctx: StreamEncoderCtx): string {

@@ -191,6 +191,10 @@ function decodeToolCalls(tcs: unknown, parts: Part[]): void {
   for (const tc of tcs) {
     if (!isObj(tc)) continue;
     const fn = isObj(tc.function) ? tc.function : {};
+    if (tc.type === 'custom' && isObj(tc.custom)) {
+      parts.push({ type: 'tool_call', id: str(tc.id) || newId('call_'), name: str(tc.custom.name) ?? '', args: str(tc.custom.input) ?? '', custom: true });
+      continue;
+    }
     if (tc.type !== undefined && tc.type !== 'function') {
       parts.push({ type: 'raw', dialect: 'openai', what: `a ${String(tc.type)} tool call`, value: tc });
       continue;
@@ -253,6 +257,13 @@ export function decodeRequest(body: unknown): Request {
         if (t.cache_control) ft.cache = t.cache_control;
         return ft;
       }
+      if (isObj(t) && t.type === 'custom' && isObj(t.custom)) {
+        // a free-form tool: raw text in, no JSON arguments
+        const c = t.custom;
+        const ft: FunctionTool = { kind: 'function', name: str(c.name) ?? '', parameters: { type: 'object', properties: {} }, custom: c.format !== undefined ? { format: c.format } : {} };
+        if (str(c.description)) ft.description = str(c.description)!;
+        return ft;
+      }
       return { kind: 'raw', dialect: 'openai', what: `a ${isObj(t) ? String(t.type) : 'unknown'} tool`, value: t };
     });
   } else if (Array.isArray(body.functions)) {
@@ -266,7 +277,7 @@ export function decodeRequest(body: unknown): Request {
   const tc = body.tool_choice ?? body.function_call;
   if (tc === 'auto' || tc === 'none' || tc === 'required') req.toolChoice = { type: tc };
   else if (isObj(tc)) {
-    const name = isObj(tc.function) ? str(tc.function.name) : str(tc.name);
+    const name = isObj(tc.function) ? str(tc.function.name) : isObj(tc.custom) ? str(tc.custom.name) : str(tc.name);
     if (name) req.toolChoice = { type: 'tool', name };
   }
   if (typeof body.parallel_tool_calls === 'boolean') req.parallelToolCalls = body.parallel_tool_calls;
@@ -376,8 +387,7 @@ export function encodeRequest(req: Request, model: string, opts: { includeUsage:
     for (const p of m.parts) {
       if (p.type === 'thinking') thinking.push(p);
       else if (p.type === 'text') text += p.text;
-      else if (p.type === 'tool_call')
-        toolCalls.push({ id: p.id, type: 'function', function: { name: p.name, arguments: p.args.trim() ? p.args : '{}' } });
+      else if (p.type === 'tool_call') toolCalls.push(callOut(p));
       else if (p.type === 'raw') {
         if (p.dialect !== 'openai') throw new UnsupportedFeatureError('openai', p.what);
       } else if (p.type === 'image' || p.type === 'document') throw new UnsupportedFeatureError('openai', `an ${p.type} in an assistant turn`);
@@ -467,7 +477,7 @@ export function encodeResponse(resp: Response, ctx: { requestedModel: string }):
   for (const p of resp.parts) {
     if (p.type === 'text') text += p.text;
     else if (p.type === 'thinking') thinking.push(p);
-    else if (p.type === 'tool_call') toolCalls.push({ id: p.id, type: 'function', function: { name: p.name, arguments: p.args.trim() ? p.args : '{}' } });
+    else if (p.type === 'tool_call') toolCalls.push(callOut(p));
   }
   const message: Record<string, unknown> = { role: 'assistant', content: text || (toolCalls.length ? null : ''), refusal: null };
   if (toolCalls.length) message.tool_calls = toolCalls;
@@ -723,6 +733,8 @@ export class OpenAIStreamDecoder implements StreamDecoder {
 interface EState {
   kind: 'text' | 'thinking' | 'redacted' | 'tool_call' | 'skip';
   tIndex: number;
+  /** A free-form (custom) call: sent whole when it ends (Chat streams have no custom-input delta). */
+  custom?: { id: string; name: string; input: string };
   argsSent: boolean;
   thought: string;
   sig?: string;
@@ -778,7 +790,8 @@ export class OpenAIStreamEncoder implements StreamEncoder {
         } else if (b.kind === 'tool_call') {
           st.kind = 'tool_call';
           st.tIndex = this.nextTool++;
-          this.delta(
+          if (b.custom) st.custom = { id: b.id, name: b.name, input: '' };
+          else this.delta(
             `{"tool_calls":[{"index":${st.tIndex},"id":${JSON.stringify(b.id)},"type":"function","function":{"name":${JSON.stringify(b.name)},"arguments":""}}]}`,
           );
         }
@@ -799,6 +812,10 @@ export class OpenAIStreamEncoder implements StreamEncoder {
         const st = this.blocks.get(ev.index);
         if (!st || st.kind !== 'tool_call' || !ev.json) break;
         st.argsSent = true;
+        if (st.custom) {
+          st.custom.input += ev.json;
+          break;
+        }
         this.delta(`{"tool_calls":[{"index":${st.tIndex},"function":{"arguments":${JSON.stringify(ev.json)}}}]}`);
         break;
       }
@@ -813,7 +830,8 @@ export class OpenAIStreamEncoder implements StreamEncoder {
         const st = this.blocks.get(ev.index);
         if (!st) break;
         this.blocks.delete(ev.index);
-        if (st.kind === 'tool_call' && !st.argsSent) this.delta(`{"tool_calls":[{"index":${st.tIndex},"function":{"arguments":"{}"}}]}`);
+        if (st.custom) this.delta(`{"tool_calls":[${JSON.stringify({ index: st.tIndex, id: st.custom.id, type: 'custom', custom: { name: st.custom.name, input: st.custom.input } })}]}`);
+        else if (st.kind === 'tool_call' && !st.argsSent) this.delta(`{"tool_calls":[{"index":${st.tIndex},"function":{"arguments":"{}"}}]}`);
         else if (st.kind === 'thinking' || st.kind === 'redacted') {
           const part: ThinkingPart = { type: 'thinking', text: st.thought };
           if (st.sig) part.signature = st.sig;
@@ -861,3 +879,9 @@ export function modelsBody(names: string[]): Record<string, unknown> {
 }
 
 export type { Message, TextPart };
+
+/** A tool call in an assistant message: a function call, or a free-form (custom) call with its raw input. */
+function callOut(p: { id: string; name: string; args: string; custom?: boolean }): Record<string, unknown> {
+  if (p.custom) return { id: p.id, type: 'custom', custom: { name: p.name, input: p.args } };
+  return { id: p.id, type: 'function', function: { name: p.name, arguments: p.args.trim() ? p.args : '{}' } };
+}

@@ -1,5 +1,6 @@
 // OpenAI Responses: request, response and stream decoders/encoders.
 import {
+  type BlockKind,
   type Carrier,
   type Event,
   type FunctionTool,
@@ -13,6 +14,8 @@ import {
   type StreamEncoder,
   type StreamEncoderCtx,
   type ThinkingPart,
+  type Tool,
+  type ToolCallPart,
   type ToolResultContent,
   type Usage,
   InvalidRequestError,
@@ -170,14 +173,11 @@ export function decodeRequest(body: unknown): Request {
           break;
         }
         case 'function_call':
-          assistant().parts.push({
-            type: 'tool_call',
-            id: str(item.call_id) ?? str(item.id) ?? newId('call_'),
-            name: str(item.name) ?? '',
-            args: str(item.arguments) ?? '',
-          });
+        case 'custom_tool_call':
+          assistant().parts.push(callPart(item));
           break;
-        case 'function_call_output': {
+        case 'function_call_output':
+        case 'custom_tool_call_output': {
           const content: ToolResultContent[] = [];
           if (typeof item.output === 'string') content.push({ type: 'text', text: item.output });
           else for (const p of inputParts(item.output)) if (p.type === 'text' || p.type === 'image' || p.type === 'document' || p.type === 'raw') content.push(p);
@@ -195,20 +195,10 @@ export function decodeRequest(body: unknown): Request {
       }
     }
   }
-  if (Array.isArray(body.tools)) {
-    req.tools = body.tools.map((t) => {
-      if (isObj(t) && t.type === 'function') {
-        const ft: FunctionTool = { kind: 'function', name: str(t.name) ?? '', parameters: isObj(t.parameters) ? t.parameters : { type: 'object', properties: {} } };
-        if (str(t.description)) ft.description = str(t.description)!;
-        if (typeof t.strict === 'boolean') ft.strict = t.strict;
-        return ft;
-      }
-      return { kind: 'raw', dialect: 'responses', what: `the ${isObj(t) ? String(t.type) : 'unknown'} tool`, value: t };
-    });
-  }
+  if (Array.isArray(body.tools)) req.tools = decodeTools(body.tools);
   const tc = body.tool_choice;
   if (tc === 'auto' || tc === 'none' || tc === 'required') req.toolChoice = { type: tc };
-  else if (isObj(tc) && tc.type === 'function' && str(tc.name)) req.toolChoice = { type: 'tool', name: str(tc.name)! };
+  else if (isObj(tc) && (tc.type === 'function' || tc.type === 'custom') && str(tc.name)) req.toolChoice = { type: 'tool', name: str(tc.name)! };
   if (typeof body.parallel_tool_calls === 'boolean') req.parallelToolCalls = body.parallel_tool_calls;
   if (num(body.max_output_tokens) !== undefined) req.maxTokens = num(body.max_output_tokens)!;
   if (num(body.temperature) !== undefined) req.temperature = num(body.temperature)!;
@@ -266,6 +256,8 @@ function encodeInputContent(parts: (Part | ToolResultContent)[]): Record<string,
 
 export function encodeRequest(req: Request, model: string): Record<string, unknown> {
   const input: Record<string, unknown>[] = [];
+  const customCalls = new Set<string>();
+  for (const m of req.messages) for (const p of m.parts) if (p.type === 'tool_call' && p.custom) customCalls.add(p.id);
   let wantsEncrypted = req.reasoning?.enabled === true;
   for (const m of req.messages) {
     if (m.role === 'user') {
@@ -275,7 +267,7 @@ export function encodeRequest(req: Request, model: string): Record<string, unkno
           const onlyText = p.content.every((c) => c.type === 'text');
           let output: unknown = onlyText ? p.content.map((c) => (c as { text: string }).text).join('\n\n') : encodeInputContent(p.content);
           if (p.isError && typeof output === 'string' && !/^error/i.test(output)) output = `Error: ${output}`;
-          input.push({ type: 'function_call_output', call_id: p.id, output });
+          input.push({ type: customCalls.has(p.id) ? 'custom_tool_call_output' : 'function_call_output', call_id: p.id, output });
         } else if (p.type !== 'thinking' && p.type !== 'tool_call') rest.push(p);
       }
       const content = encodeInputContent(rest);
@@ -291,7 +283,7 @@ export function encodeRequest(req: Request, model: string): Record<string, unkno
       if (p.type === 'text') text += p.text;
       else if (p.type === 'tool_call') {
         flush();
-        input.push({ type: 'function_call', call_id: p.id, name: p.name, arguments: p.args.trim() ? p.args : '{}' });
+        input.push(callItem(p));
       } else if (p.type === 'thinking') {
         // Only OpenAI's own reasoning items (with their encrypted content) can go back.
         if (p.carrier?.k === 'resp' && p.carrier.id && p.carrier.enc) {
@@ -310,21 +302,7 @@ export function encodeRequest(req: Request, model: string): Record<string, unkno
   const out: Record<string, unknown> = { model, input };
   const sys = req.system.map((s) => s.text).filter(Boolean).join('\n\n');
   if (sys) out.instructions = sys;
-  const tools: Record<string, unknown>[] = [];
-  for (const t of req.tools ?? []) {
-    if (t.kind === 'raw') {
-      if (t.dialect !== 'responses') throw new UnsupportedFeatureError('responses', t.what);
-      tools.push(t.value as Record<string, unknown>);
-      continue;
-    }
-    tools.push({
-      type: 'function',
-      name: t.name,
-      ...(t.description ? { description: t.description } : {}),
-      parameters: t.parameters,
-      strict: t.strict ?? false,
-    });
-  }
+  const tools = encodeTools(req.tools ?? []);
   if (tools.length) {
     out.tools = tools;
     const c = req.toolChoice;
@@ -376,8 +354,7 @@ export function decodeResponse(body: unknown): Response {
           }
         }
       } else if (item.type === 'reasoning') parts.push(reasoningToThinking(item));
-      else if (item.type === 'function_call')
-        parts.push({ type: 'tool_call', id: str(item.call_id) ?? str(item.id) ?? newId('call_'), name: str(item.name) ?? '', args: str(item.arguments) ?? '' });
+      else if (item.type === 'function_call' || item.type === 'custom_tool_call') parts.push(callPart(item));
       else parts.push({ type: 'raw', dialect: 'responses', what: `a ${String(item.type)} output item`, value: item });
     }
   }
@@ -440,7 +417,7 @@ export function encodeResponse(resp: Response, ctx: { requestedModel: string }):
     } else if (p.type === 'tool_call') {
       flush();
       hasTool = true;
-      output.push({ id: newId('fc_'), type: 'function_call', status: 'completed', call_id: p.id, name: p.name, arguments: p.args.trim() ? p.args : '{}' });
+      output.push({ id: newId(p.custom ? 'ctc_' : 'fc_'), ...callItem(p), status: 'completed' });
     } else if (p.type === 'raw' && p.dialect === 'responses') {
       flush();
       output.push(p.value as Record<string, unknown>);
@@ -543,14 +520,18 @@ export class ResponsesStreamDecoder implements StreamDecoder {
           it.kind = 'reasoning';
           it.cidx = this.next++;
           sink({ type: 'block_start', index: it.cidx, block: { kind: 'thinking' } });
-        } else if (item.type === 'function_call') {
+        } else if (item.type === 'function_call' || item.type === 'custom_tool_call') {
           it.kind = 'function_call';
           this.anyTool = true;
           it.cidx = this.next++;
-          sink({ type: 'block_start', index: it.cidx, block: { kind: 'tool_call', id: str(item.call_id) ?? str(item.id) ?? newId('call_'), name: str(item.name) ?? '' } });
-          if (str(item.arguments)) {
+          const call = callPart(item);
+          const block: BlockKind = { kind: 'tool_call', id: call.id, name: call.name };
+          if (call.namespace) block.namespace = call.namespace;
+          if (call.custom) block.custom = true;
+          sink({ type: 'block_start', index: it.cidx, block });
+          if (call.args) {
             it.argsSeen = true;
-            sink({ type: 'args', index: it.cidx, json: str(item.arguments)! });
+            sink({ type: 'args', index: it.cidx, json: call.args });
           }
         } else if (item.type !== 'message') it.kind = 'other';
         break;
@@ -583,7 +564,8 @@ export class ResponsesStreamDecoder implements StreamDecoder {
         if (d) sink({ type: 'text', index: it.cidx, text: d });
         break;
       }
-      case 'response.function_call_arguments.delta': {
+      case 'response.function_call_arguments.delta':
+      case 'response.custom_tool_call_input.delta': {
         const it = this.item(oi);
         const d = str(j.delta);
         if (it.kind === 'function_call' && it.cidx >= 0 && d) {
@@ -592,11 +574,13 @@ export class ResponsesStreamDecoder implements StreamDecoder {
         }
         break;
       }
-      case 'response.function_call_arguments.done': {
+      case 'response.function_call_arguments.done':
+      case 'response.custom_tool_call_input.done': {
         const it = this.item(oi);
-        if (it.kind === 'function_call' && it.cidx >= 0 && !it.argsSeen && str(j.arguments)) {
+        const whole = str(j.arguments) ?? str(j.input);
+        if (it.kind === 'function_call' && it.cidx >= 0 && !it.argsSeen && whole) {
           it.argsSeen = true;
-          sink({ type: 'args', index: it.cidx, json: str(j.arguments)! });
+          sink({ type: 'args', index: it.cidx, json: whole });
         }
         break;
       }
@@ -619,9 +603,9 @@ export class ResponsesStreamDecoder implements StreamDecoder {
           if (t.signature) ev.signature = t.signature;
           if (t.carrier) ev.carrier = t.carrier;
           sink(ev);
-        } else if (it.kind === 'function_call' && it.cidx >= 0 && !it.argsSeen && str(item.arguments)) {
+        } else if (it.kind === 'function_call' && it.cidx >= 0 && !it.argsSeen && (str(item.arguments) ?? str(item.input))) {
           it.argsSeen = true;
-          sink({ type: 'args', index: it.cidx, json: str(item.arguments)! });
+          sink({ type: 'args', index: it.cidx, json: (str(item.arguments) ?? str(item.input))! });
         }
         this.closeItem(it);
         break;
@@ -671,6 +655,8 @@ interface OState {
   acc: string;
   callId?: string;
   name?: string;
+  namespace?: string;
+  custom?: boolean;
   sig?: string;
   carrier?: Carrier;
   data?: string;
@@ -725,8 +711,12 @@ export class ResponsesStreamEncoder implements StreamEncoder {
           status: 'completed',
           content: [{ type: 'output_text', text: st.acc, annotations: [], logprobs: [] }],
         };
-      case 'tool_call':
-        return { id: st.itemId, type: 'function_call', status: 'completed', call_id: st.callId, name: st.name, arguments: st.acc || '{}' };
+      case 'tool_call': {
+        const p: ToolCallPart = { type: 'tool_call', id: st.callId ?? '', name: st.name ?? '', args: st.acc };
+        if (st.namespace) p.namespace = st.namespace;
+        if (st.custom) p.custom = true;
+        return { id: st.itemId, ...callItem(p), status: 'completed' };
+      }
       default: {
         const p: ThinkingPart = { type: 'thinking', text: st.acc };
         if (st.sig) p.signature = st.sig;
@@ -750,6 +740,14 @@ export class ResponsesStreamEncoder implements StreamEncoder {
         const b = ev.block;
         if (b.kind === 'raw') {
           this.blocks.set(ev.index, { kind: 'skip', oi: -1, itemId: '', acc: '', argsSent: false });
+          if (b.dialect === 'responses' && isObj(b.value)) {
+            // a finished output item of our own dialect (a web search the upstream ran): shown as it is
+            const oi = this.nextOi++;
+            const item = JSON.stringify(b.value);
+            this.output[oi] = b.value;
+            this.emit('response.output_item.added', `"output_index":${oi},"item":${item},`);
+            this.emit('response.output_item.done', `"output_index":${oi},"item":${item},`);
+          }
           break;
         }
         const oi = this.nextOi++;
@@ -760,11 +758,14 @@ export class ResponsesStreamEncoder implements StreamEncoder {
           this.emit('response.content_part.added', `"item_id":"${st.itemId}","output_index":${oi},"content_index":0,"part":{"type":"output_text","text":"","annotations":[],"logprobs":[]},`);
         } else if (b.kind === 'tool_call') {
           this.hasTool = true;
-          st = { kind: 'tool_call', oi, itemId: newId('fc_'), acc: '', callId: b.id, name: b.name, argsSent: false };
-          this.emit(
-            'response.output_item.added',
-            `"output_index":${oi},"item":${JSON.stringify({ id: st.itemId, type: 'function_call', status: 'in_progress', call_id: b.id, name: b.name, arguments: '' })},`,
-          );
+          st = { kind: 'tool_call', oi, itemId: newId(b.custom ? 'ctc_' : 'fc_'), acc: '', callId: b.id, name: b.name, argsSent: false };
+          if (b.namespace) st.namespace = b.namespace;
+          if (b.custom) st.custom = true;
+          const ns = b.namespace ? { namespace: b.namespace } : {};
+          const item = b.custom
+            ? { id: st.itemId, type: 'custom_tool_call', status: 'in_progress', call_id: b.id, name: b.name, input: '', ...ns }
+            : { id: st.itemId, type: 'function_call', status: 'in_progress', call_id: b.id, name: b.name, arguments: '', ...ns };
+          this.emit('response.output_item.added', `"output_index":${oi},"item":${JSON.stringify(item)},`);
         } else {
           st = { kind: b.kind === 'redacted' ? 'redacted' : 'thinking', oi, itemId: newId('rs_'), acc: '', argsSent: false };
           if (b.kind === 'redacted') st.data = b.data;
@@ -791,7 +792,10 @@ export class ResponsesStreamEncoder implements StreamEncoder {
         const st = this.blocks.get(ev.index);
         if (!st || st.kind !== 'tool_call' || !ev.json) break;
         st.acc += ev.json;
-        this.emit('response.function_call_arguments.delta', `"item_id":"${st.itemId}","output_index":${st.oi},"delta":${JSON.stringify(ev.json)},`);
+        this.emit(
+          st.custom ? 'response.custom_tool_call_input.delta' : 'response.function_call_arguments.delta',
+          `"item_id":"${st.itemId}","output_index":${st.oi},"delta":${JSON.stringify(ev.json)},`,
+        );
         break;
       }
       case 'thinking_meta': {
@@ -813,7 +817,8 @@ export class ResponsesStreamEncoder implements StreamEncoder {
           this.emit('response.output_text.done', `${pre}"content_index":0,"text":${t},"logprobs":[],`);
           this.emit('response.content_part.done', `${pre}"content_index":0,"part":{"type":"output_text","text":${t},"annotations":[],"logprobs":[]},`);
         } else if (st.kind === 'tool_call') {
-          this.emit('response.function_call_arguments.done', `${pre}"name":${JSON.stringify(st.name)},"arguments":${JSON.stringify(st.acc || '{}')},`);
+          if (st.custom) this.emit('response.custom_tool_call_input.done', `${pre}"input":${JSON.stringify(st.acc)},`);
+          else this.emit('response.function_call_arguments.done', `${pre}"name":${JSON.stringify(st.name)},"arguments":${JSON.stringify(st.acc || '{}')},`);
         } else if (st.kind === 'thinking') {
           const t = JSON.stringify(st.acc);
           this.emit('response.reasoning_summary_text.done', `${pre}"summary_index":0,"text":${t},`);
@@ -856,4 +861,79 @@ export class ResponsesStreamEncoder implements StreamEncoder {
 
 export function modelsBody(names: string[]): Record<string, unknown> {
   return { object: 'list', data: names.map((id) => ({ id, object: 'model', created: 1735689600, owned_by: 'router67' })) };
+}
+
+// ---------- tools: function, namespace and free-form (custom) ----------
+
+/** A `function_call` or `custom_tool_call` item → a tool call (a free-form call keeps its raw input as args). */
+function callPart(item: Record<string, unknown>): ToolCallPart {
+  const custom = item.type === 'custom_tool_call';
+  const p: ToolCallPart = {
+    type: 'tool_call',
+    id: str(item.call_id) ?? str(item.id) ?? newId('call_'),
+    name: str(item.name) ?? '',
+    args: (custom ? str(item.input) : str(item.arguments)) ?? '',
+  };
+  if (str(item.namespace)) p.namespace = str(item.namespace)!;
+  if (custom) p.custom = true;
+  return p;
+}
+/** A tool call → its `function_call` / `custom_tool_call` item (without id and status). */
+function callItem(p: ToolCallPart): Record<string, unknown> {
+  const ns = p.namespace ? { namespace: p.namespace } : {};
+  if (p.custom) return { type: 'custom_tool_call', call_id: p.id, name: p.name, input: p.args, ...ns };
+  return { type: 'function_call', call_id: p.id, name: p.name, arguments: p.args.trim() ? p.args : '{}', ...ns };
+}
+
+function decodeFunction(t: Record<string, unknown>, ns?: Record<string, unknown>): FunctionTool {
+  const ft: FunctionTool = { kind: 'function', name: str(t.name) ?? '', parameters: isObj(t.parameters) ? t.parameters : { type: 'object', properties: {} } };
+  if (str(t.description)) ft.description = str(t.description)!;
+  if (typeof t.strict === 'boolean') ft.strict = t.strict;
+  if (t.type === 'custom') ft.custom = t.format !== undefined ? { format: t.format } : {};
+  if (t.defer_loading === true) ft.deferred = true;
+  if (ns) {
+    ft.namespace = str(ns.name) ?? '';
+    if (str(ns.description)) ft.namespaceDescription = str(ns.description)!;
+  }
+  return ft;
+}
+
+/** `tools`: function and free-form tools, namespaces' members (each knowing its namespace), hosted tools raw. */
+function decodeTools(list: unknown[]): Tool[] {
+  const out: Tool[] = [];
+  for (const t of list) {
+    if (isObj(t) && (t.type === 'function' || t.type === 'custom')) out.push(decodeFunction(t));
+    else if (isObj(t) && t.type === 'namespace' && Array.isArray(t.tools)) {
+      for (const m of t.tools) if (isObj(m) && (m.type === 'function' || m.type === 'custom')) out.push(decodeFunction(m, t));
+    } else out.push({ kind: 'raw', dialect: 'responses', what: `the ${isObj(t) ? String(t.type) : 'unknown'} tool`, value: t });
+  }
+  return out;
+}
+
+function encodeFunction(t: FunctionTool): Record<string, unknown> {
+  const desc = t.description ? { description: t.description } : {};
+  const defer = t.deferred ? { defer_loading: true } : {};
+  if (t.custom) return { type: 'custom', name: t.name, ...desc, ...(t.custom.format !== undefined ? { format: t.custom.format } : {}), ...defer };
+  return { type: 'function', name: t.name, ...desc, parameters: t.parameters, strict: t.strict ?? false, ...defer };
+}
+
+/** Canonical tools → Responses `tools`, members of one namespace gathered again into their namespace tool. */
+function encodeTools(tools: Tool[]): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  const spaces = new Map<string, Record<string, unknown>[]>();
+  for (const t of tools) {
+    if (t.kind === 'raw') {
+      if (t.dialect !== 'responses') throw new UnsupportedFeatureError('responses', t.what);
+      out.push(t.value as Record<string, unknown>);
+    } else if (t.namespace !== undefined) {
+      let members = spaces.get(t.namespace);
+      if (!members) {
+        members = [];
+        spaces.set(t.namespace, members);
+        out.push({ type: 'namespace', name: t.namespace, description: t.namespaceDescription ?? '', tools: members });
+      }
+      members.push(encodeFunction(t));
+    } else out.push(encodeFunction(t));
+  }
+  return out;
 }

@@ -43,6 +43,8 @@ export interface LogEntry {
   bytesOut: number;
   error?: string;
   passthrough?: boolean;
+  /** A translated request: what was mapped, flattened or dropped on the way (tools, tool-only fields). */
+  translationNotes?: string[];
   requestHeaders?: Record<string, string>;
   requestBody?: string;
   responseBody?: string;

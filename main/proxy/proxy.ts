@@ -18,7 +18,17 @@ import { Cancel, exchange, type UpstreamResponse } from './upstream.js';
 import { redactHeaders, responseHeaders, upstreamHeaders } from './headers.js';
 import { upstreamTarget } from './upstream-url.js';
 import { readUsage, StreamUsage } from './usage.js';
-import { isCountTokens, planTranslation, relayTranslated, sameDialectBody, sendModels, sendTokenEstimate, translatedHeaders, type TranslationPlan } from './translate.js';
+import {
+  isCountTokens,
+  planTranslation,
+  relayTranslated,
+  sameDialectBody,
+  sendModels,
+  sendTokenEstimate,
+  translatedHeaders,
+  translationHeaders,
+  type TranslationPlan,
+} from './translate.js';
 
 const MAX_ERROR_BODY = 64 * 1024;
 const MAX_LOGGED_BODY = 1024 * 1024;
@@ -201,7 +211,9 @@ export class Proxy {
       }
       let plan: TranslationPlan | undefined;
       if (p.format && dialect !== 'unknown' && p.format !== dialect) {
-        const r = planTranslation(url, dialect, p.format, p.base_url, parse, upstreamModel);
+        const r = planTranslation(url, dialect, p.format, p.base_url, parse, upstreamModel, {
+          strictTools: p.strict_tools ?? cfg.daemon.strict_tools,
+        });
         if ('skip' in r) {
           attempt.error = `skipped: ${r.skip}`;
           done();
@@ -279,6 +291,7 @@ export class Proxy {
       entry.provider = p.name;
       entry.upstreamModel = upstreamModel;
       entry.status = resp.statusCode;
+      entry.translationNotes = plan?.notes.length ? plan.notes : undefined;
       const extra = { 'x-router67-provider': p.name, 'x-router67-model': upstreamModel };
       const ct = header(resp.headers, 'content-type') ?? '';
       const streaming = /^text\/event-stream|^application\/x-ndjson/i.test(ct);
@@ -288,7 +301,7 @@ export class Proxy {
             resp,
             plan,
             requestedModel: field.model,
-            extra: { ...extra, 'x-router67-translated': `${plan.from}->${plan.to}` },
+            extra: { ...extra, ...translationHeaders(plan) },
             entry,
             attempt,
             cancel,
@@ -303,7 +316,7 @@ export class Proxy {
         : await this.relayWhole(res, resp, extra, entry, attempt, cancel, t0, cfg, secrets);
       done();
       if (outcome === 'fallback') {
-        entry.provider = entry.upstreamModel = entry.status = undefined;
+        entry.provider = entry.upstreamModel = entry.status = entry.translationNotes = undefined;
         continue;
       }
       return outcome;

@@ -24,6 +24,12 @@ export interface TranslationPlan {
   stream: boolean;
   clientWantsUsage: boolean;
   inputTokensEstimate?: number;
+  /** What the translation mapped, flattened or dropped (the log entry's translationNotes). */
+  notes: string[];
+  /** What was left out of the upstream request (the x-router67-dropped header). */
+  dropped: string[];
+  /** Upstream tool names → the client's, for the answer. */
+  toolNames?: formats.ToolNames;
 }
 
 const COUNT_TOKENS = '/v1/messages/count_tokens';
@@ -40,6 +46,7 @@ export function planTranslation(
   baseUrl: string,
   parsed: () => unknown,
   upstreamModel: string,
+  opts: { strictTools?: boolean } = {},
 ): TranslationPlan | { skip: string } {
   const path = url.split('?', 1)[0]!;
   if (path === COUNT_TOKENS) return { skip: `provider speaks ${to}; only an Anthropic-format provider can count tokens` };
@@ -52,7 +59,7 @@ export function planTranslation(
   }
   let t: formats.TranslatedRequest;
   try {
-    t = formats.translateRequest(from, to, json, upstreamModel, { wantUsage: true });
+    t = formats.translateRequest(from, to, json, upstreamModel, { wantUsage: true, strictTools: opts.strictTools === true });
   } catch (e) {
     if (e instanceof formats.UnsupportedFeatureError || e instanceof formats.InvalidRequestError) return { skip: e.message };
     throw e;
@@ -66,9 +73,19 @@ export function planTranslation(
     body: Buffer.from(JSON.stringify(t.body)),
     stream: t.stream,
     clientWantsUsage: t.clientWantsUsage,
+    notes: t.notes,
+    dropped: t.dropped,
   };
   if (t.inputTokensEstimate !== undefined) plan.inputTokensEstimate = t.inputTokensEstimate;
+  if (t.toolNames) plan.toolNames = t.toolNames;
   return plan;
+}
+
+/** Response headers saying how a request was translated (and what it lost on the way). */
+export function translationHeaders(plan: TranslationPlan): Record<string, string> {
+  const h: Record<string, string> = { 'x-router67-translated': `${plan.from}->${plan.to}` };
+  if (plan.dropped.length) h['x-router67-dropped'] = plan.dropped.map((d) => d.replace(/[^\x21-\x7e ]/g, '_')).join(', ');
+  return h;
 }
 
 /** Headers for a translated request: the client's, less its own dialect's headers; JSON, no compression. */
@@ -267,6 +284,7 @@ async function relayWhole(ctx: RelayContext, upstreamStreamed: boolean): Promise
       }
       canon = formats.decodeResponse(plan.to, json);
     }
+    formats.restoreTools(canon, plan.toolNames, plan.to, plan.from);
     if (canon.usage.input !== undefined) entry.inputTokens = canon.usage.input;
     if (canon.usage.output !== undefined) entry.outputTokens = canon.usage.output;
     if (plan.stream) {
@@ -292,6 +310,7 @@ function relayStream(ctx: RelayContext): Promise<Outcome> {
     requestedModel: ctx.requestedModel,
     clientWantsUsage: plan.clientWantsUsage,
     ...(plan.inputTokensEstimate !== undefined ? { inputTokensEstimate: plan.inputTokensEstimate } : {}),
+    ...(plan.toolNames ? { toolNames: plan.toolNames } : {}),
   });
   entry.stream = true;
   let started = false;

@@ -352,6 +352,9 @@ class LogView implements View {
         ),
       );
     }
+    if (d.translationNotes?.length) {
+      box.append(h('h3', { text: 'Translation' }), h('ul', { class: 'notes' }, ...d.translationNotes.map((n) => h('li', { text: n }))));
+    }
     if (d.requestHeaders && Object.keys(d.requestHeaders).length) {
       box.append(
         h('h3', { text: 'Request headers' }),

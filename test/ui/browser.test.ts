@@ -290,6 +290,14 @@ describe('the window in Chromium, against a real headless core', { skip: skipUnl
     const text = (await detail.textContent()) ?? '';
     assert.ok(!text.includes('client-secret-key'), 'no secret in the detail pane');
     if (text.includes('Request headers')) assert.match(text, /(x-api-key|authorization)\[redacted\]/);
+
+    // a translated request (Chat → Anthropic) with a free-form tool: the detail pane says what was mapped
+    await openai.chat.completions.create({ model: 'claude-test', messages: [{ role: 'user', content: 'patch' }], tools: [{ type: 'custom', custom: { name: 'apply_patch' } }] });
+    const translated = page.locator('.vrow', { hasText: 'claude-test' }).first();
+    await page.waitForFunction(() => document.querySelectorAll('.vrow').length > 0 && [...document.querySelectorAll('.vrow')].filter((r: any) => r.textContent?.includes('claude-test')).length >= 2);
+    await translated.click();
+    await detail.locator('h3:has-text("Translation")').waitFor();
+    assert.match((await detail.locator('ul.notes').textContent()) ?? '', /mapped free-form tool apply_patch → function tool with one string argument "input"/);
     await shot('log');
   });
 
