@@ -111,7 +111,11 @@ export interface RawPart {
 export type Part = TextPart | ImagePart | DocumentPart | ThinkingPart | ToolCallPart | ToolResultPart | RawPart;
 
 export interface Message {
-  role: 'user' | 'assistant';
+  /**
+   * 'system': a system message in the middle of the conversation (Claude Code sends them after user turns);
+   * its parts are text. System messages before the first turn go to Request.system instead.
+   */
+  role: 'user' | 'assistant' | 'system';
   parts: Part[];
 }
 
@@ -162,6 +166,13 @@ export interface Request {
   user?: string;
   /** Anthropic top-level `cache_control`. */
   cache?: unknown;
+  /** What the encoder mapped or changed on the way (recorded in the log entry's translationNotes). */
+  notes?: string[];
+}
+
+/** Records a note on the request (shown in the log entry). */
+export function note(req: Request, text: string): void {
+  (req.notes ??= []).push(text);
 }
 
 // ---------- response ----------

@@ -31,6 +31,7 @@ import {
   stringifyArgs,
 } from './canonical.js';
 import { SseParser } from './sse.js';
+import { openaiEffort } from './reasoning.js';
 import { streamErrorEvent } from './errors.js';
 
 const ANTHROPIC_FORMAT = 'anthropic-claude-v1';
@@ -213,9 +214,14 @@ export function decodeRequest(body: unknown): Request {
     if (!isObj(m)) throw new InvalidRequestError('messages: each message must be an object');
     switch (m.role) {
       case 'system':
-      case 'developer':
-        for (const p of contentParts(m.content, false)) if (p.type === 'text') req.system.push(p);
+      case 'developer': {
+        // before the first turn: the system prompt; later: a system message kept in its place
+        const into: TextPart[] = [];
+        for (const p of contentParts(m.content, false)) if (p.type === 'text') into.push(p);
+        if (!req.messages.length) req.system.push(...into);
+        else if (into.length) req.messages.push({ role: 'system', parts: into });
         break;
+      }
       case 'user':
         req.messages.push({ role: 'user', parts: contentParts(m.content, false) });
         break;
@@ -352,6 +358,11 @@ export function encodeRequest(req: Request, model: string, opts: { includeUsage:
   const sys = req.system.map((s) => s.text).filter(Boolean).join('\n\n');
   if (sys) messages.push({ role: 'system', content: sys });
   for (const m of req.messages) {
+    if (m.role === 'system') {
+      const text = m.parts.map((p) => (p.type === 'text' ? p.text : '')).filter(Boolean).join('\n\n');
+      if (text) messages.push({ role: 'system', content: text });
+      continue;
+    }
     if (m.role === 'user') {
       const rest: Part[] = [];
       const followUp: ToolResultContent[] = [];
@@ -427,8 +438,8 @@ export function encodeRequest(req: Request, model: string, opts: { includeUsage:
       type: 'json_schema',
       json_schema: { name: rf.name ?? 'response', schema: rf.schema, ...(rf.description ? { description: rf.description } : {}), ...(rf.strict !== undefined ? { strict: rf.strict } : {}) },
     };
-  const r = req.reasoning;
-  if (r?.effort && ['minimal', 'low', 'medium', 'high'].includes(r.effort)) out.reasoning_effort = r.effort;
+  const effort = openaiEffort(req, ['minimal', 'low', 'medium', 'high'], 'reasoning_effort');
+  if (effort) out.reasoning_effort = effort;
   out.stream = req.stream;
   if (req.stream && opts.includeUsage) out.stream_options = { include_usage: true };
   return out;

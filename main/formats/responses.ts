@@ -12,6 +12,7 @@ import {
   type StreamDecoder,
   type StreamEncoder,
   type StreamEncoderCtx,
+  type TextPart,
   type ThinkingPart,
   type ToolResultContent,
   type Usage,
@@ -22,11 +23,10 @@ import {
   mergeUsage,
   newId,
   num,
-  packSignature,
   parseDataUrl,
   str,
-  unpackSignature,
 } from './canonical.js';
+import { openaiEffort, packReasoning, unpackReasoning } from './reasoning.js';
 import { SseParser } from './sse.js';
 import { streamErrorEvent } from './errors.js';
 
@@ -74,9 +74,10 @@ function reasoningToThinking(item: Record<string, unknown>): ThinkingPart {
   if (Array.isArray(item.summary)) for (const s of item.summary) if (isObj(s) && str(s.text)) text += (text ? '\n\n' : '') + str(s.text);
   if (!text && Array.isArray(item.content)) for (const c of item.content) if (isObj(c) && str(c.text)) text += str(c.text);
   const enc = str(item.encrypted_content);
-  const u = unpackSignature(enc);
-  if (enc && (u.signature || u.carrier || u.redacted) && enc.startsWith('r67v1.')) {
-    const p: ThinkingPart = { type: 'thinking', text };
+  const u = unpackReasoning(enc);
+  if (u && (u.signature || u.carrier || u.redacted || u.text !== undefined)) {
+    // the thinking text exactly as the upstream gave it (a signature covers it byte for byte)
+    const p: ThinkingPart = { type: 'thinking', text: u.text ?? text };
     if (u.signature) p.signature = u.signature;
     if (u.carrier) p.carrier = u.carrier;
     if (u.redacted) p.redacted = u.redacted;
@@ -89,7 +90,7 @@ function reasoningToThinking(item: Record<string, unknown>): ThinkingPart {
 function thinkingToReasoningItem(p: ThinkingPart): Record<string, unknown> {
   const summary = p.text ? [{ type: 'summary_text', text: p.text }] : [];
   if (p.carrier?.k === 'resp') return { id: p.carrier.id ?? newId('rs_'), type: 'reasoning', summary, encrypted_content: p.carrier.enc ?? null };
-  return { id: newId('rs_'), type: 'reasoning', summary, encrypted_content: packSignature(p.signature, p.carrier, p.redacted) };
+  return { id: newId('rs_'), type: 'reasoning', summary, encrypted_content: packReasoning(p) };
 }
 
 // ---------- request decode ----------
@@ -164,7 +165,10 @@ export function decodeRequest(body: unknown): Request {
       switch (type) {
         case 'message': {
           if (item.role === 'system' || item.role === 'developer') {
-            for (const p of inputParts(item.content)) if (p.type === 'text') req.system.push(p);
+            // before the first turn: the system prompt; later: a system message kept in its place
+            const into: Part[] = inputParts(item.content).filter((p) => p.type === 'text');
+            if (!req.messages.length) req.system.push(...(into as TextPart[]));
+            else if (into.length) req.messages.push({ role: 'system', parts: into });
           } else if (item.role === 'assistant') assistant().parts.push(...inputParts(item.content));
           else req.messages.push({ role: 'user', parts: inputParts(item.content) });
           break;
@@ -268,6 +272,11 @@ export function encodeRequest(req: Request, model: string): Record<string, unkno
   const input: Record<string, unknown>[] = [];
   let wantsEncrypted = req.reasoning?.enabled === true;
   for (const m of req.messages) {
+    if (m.role === 'system') {
+      const content = encodeInputContent(m.parts.filter((p) => p.type === 'text'));
+      if (content.length) input.push({ type: 'message', role: 'developer', content });
+      continue;
+    }
     if (m.role === 'user') {
       const rest: Part[] = [];
       for (const p of m.parts) {
@@ -349,8 +358,8 @@ export function encodeRequest(req: Request, model: string): Record<string, unkno
         ...(rf.strict !== undefined ? { strict: rf.strict } : {}),
       },
     };
-  const r = req.reasoning;
-  if (r?.effort && ['minimal', 'low', 'medium', 'high'].includes(r.effort)) out.reasoning = { effort: r.effort };
+  const effort = openaiEffort(req, ['minimal', 'low', 'medium', 'high'], 'reasoning.effort');
+  if (effort) out.reasoning = { effort };
   out.store = false;
   if (wantsEncrypted) out.include = ['reasoning.encrypted_content'];
   out.stream = req.stream;

@@ -225,8 +225,10 @@ test('openai → anthropic: features Anthropic cannot express fail the attempt w
 });
 
 test('openai reasoning_effort → Anthropic thinking budget, only where Anthropic accepts it', () => {
-  const base = { model: 'x', messages: [{ role: 'user', content: 'hi' }], max_tokens: 20000 };
+  const base = { model: 'x', messages: [{ role: 'user', content: 'hi' }], max_tokens: 40000 };
   assert.deepEqual(tr('openai', 'anthropic', { ...base, reasoning_effort: 'high' }).thinking, { type: 'enabled', budget_tokens: 16384 });
+  // a small max_tokens caps the budget so a quarter stays for the answer
+  assert.deepEqual(tr('openai', 'anthropic', { ...base, max_tokens: 8000, reasoning_effort: 'high' }).thinking, { type: 'enabled', budget_tokens: 6000 });
   assert.equal(tr('openai', 'anthropic', { ...base, reasoning_effort: 'minimal' }).thinking, undefined);
   assert.equal(tr('openai', 'anthropic', { ...base, reasoning_effort: 'low', temperature: 0.2 }).thinking, undefined, 'thinking needs temperature 1');
   assert.equal(tr('openai', 'anthropic', { ...base, max_tokens: 800, reasoning_effort: 'low' }).thinking, undefined, 'budget must be ≥ 1024 and < max_tokens');
