@@ -80,6 +80,13 @@ export const DaemonSchema = z
     drain_timeout_ms: z.number().int().nonnegative().default(10_000),
     /** Name servers for upstream lookups of intercepted hosts (default: the system's). */
     upstream_dns: z.array(z.string().min(1)).optional(),
+    /**
+     * Responses clients routed to a stateless provider: router67 remembers the responses it returned (for
+     * `item_reference` and `previous_response_id`) up to this many bytes, least recently used dropped first.
+     */
+    response_store_max_bytes: z.number().int().nonnegative().default(32 * 1024 * 1024),
+    /** …and for this long after last use. */
+    response_store_ttl_ms: z.number().int().positive().default(6 * 60 * 60 * 1000),
     /** Linux: the daemon listens here unprivileged; an nftables rule sends <listen>:443 to it. */
     redirect_port: z.number().int().min(1024).max(65535).optional(),
   })

@@ -237,6 +237,10 @@ export interface StreamEncoderCtx {
   clientWantsUsage: boolean;
   /** Local estimate of the prompt size, used where the client needs input tokens before the upstream says. */
   inputTokensEstimate?: number;
+  /** Responses: fields of the response object the client sees (previous_response_id, store). */
+  responseFields?: Record<string, unknown>;
+  /** Responses: the final response object, once the stream completed (router67's response store keeps it). */
+  onResponse?: (response: Record<string, unknown>) => void;
 }
 
 export interface StreamDecoder {

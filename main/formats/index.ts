@@ -24,6 +24,9 @@ import { ResponseCollector, responseToEvents } from './convert.js';
 
 export type { Dialect } from './canonical.js';
 export { UnsupportedFeatureError, InvalidRequestError } from './canonical.js';
+export type { StreamEncoderCtx } from './canonical.js';
+export { ResponseStore, UnknownReferenceError, resolveState, type ResolvedState } from './state-store.js';
+export { fixAnthropicBudget, mayHaveSmallBudget } from './reasoning.js';
 export { errorEnvelope, translateError, parseUpstreamError, errorTypeFor, isCapabilityError };
 
 const PATHS: Record<Dialect, string> = {
@@ -117,6 +120,8 @@ export interface TranslatedRequest {
   clientWantsUsage: boolean;
   /** Conservative local estimate of the prompt's tokens (translated requests only). */
   inputTokensEstimate?: number;
+  /** What the translation mapped or changed (for the log entry). */
+  notes?: string[];
 }
 
 /**
@@ -138,7 +143,9 @@ export function translateRequest(from: Dialect, to: Dialect, body: unknown, upst
   const req = decodeRequest(from, body);
   const clientOnly = (req as Request & { clientOnly?: string[] }).clientOnly;
   if (clientOnly?.length) throw new UnsupportedFeatureError(to, clientOnly[0]!);
-  return { body: encodeRequest(to, req, upstreamModel), stream: req.stream, clientWantsUsage: wants, inputTokensEstimate: estimateTokens(req) };
+  const out: TranslatedRequest = { body: encodeRequest(to, req, upstreamModel), stream: req.stream, clientWantsUsage: wants, inputTokensEstimate: estimateTokens(req) };
+  if (req.notes?.length) out.notes = [...new Set(req.notes)];
+  return out;
 }
 
 /** Translate a whole (non-streaming) upstream response body into the client's dialect. */
@@ -315,11 +322,7 @@ class Passthrough implements StreamTranslator {
   }
 }
 
-export function createStreamTranslator(
-  from: Dialect,
-  to: Dialect,
-  ctx: { requestedModel: string; clientWantsUsage: boolean; inputTokensEstimate?: number },
-): StreamTranslator {
+export function createStreamTranslator(from: Dialect, to: Dialect, ctx: StreamEncoderCtx): StreamTranslator {
   if (from === to) return new Passthrough(from, ctx);
   return new Translator(from, to, ctx);
 }

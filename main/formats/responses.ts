@@ -719,7 +719,7 @@ export class ResponsesStreamEncoder implements StreamEncoder {
   private ensureStart(): void {
     if (this.started) return;
     this.started = true;
-    const r = JSON.stringify(baseResponse(this.id, this.ctx.requestedModel, this.createdAt));
+    const r = JSON.stringify({ ...baseResponse(this.id, this.ctx.requestedModel, this.createdAt), ...this.ctx.responseFields });
     this.emit('response.created', `"response":${r},`);
     this.emit('response.in_progress', `"response":${r},`);
   }
@@ -845,7 +845,7 @@ export class ResponsesStreamEncoder implements StreamEncoder {
         let stop = this.stop ?? 'end_turn';
         if (stop === 'end_turn' && this.hasTool) stop = 'tool_use';
         const st = statusOut(stop);
-        const r = baseResponse(this.id, this.ctx.requestedModel, this.createdAt);
+        const r = { ...baseResponse(this.id, this.ctx.requestedModel, this.createdAt), ...this.ctx.responseFields };
         r.status = st.status;
         r.incomplete_details = st.incomplete_details;
         r.output = this.output.filter(Boolean);
@@ -853,6 +853,7 @@ export class ResponsesStreamEncoder implements StreamEncoder {
         r.output_text = this.text;
         this.emit(st.status === 'completed' ? 'response.completed' : 'response.incomplete', `"response":${JSON.stringify(r)},`);
         this.finished = true;
+        this.ctx.onResponse?.(r);
         break;
       }
       case 'error':

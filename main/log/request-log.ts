@@ -39,6 +39,8 @@ export interface LogEntry {
   bytesOut: number;
   error?: string;
   passthrough?: boolean;
+  /** What translation mapped or changed on the way (state resolved from the store, reasoning, system messages, tools). */
+  translationNotes?: string[];
   requestHeaders?: Record<string, string>;
   requestBody?: string;
   responseBody?: string;

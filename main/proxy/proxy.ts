@@ -16,7 +16,21 @@ import { Cancel, exchange, type UpstreamResponse } from './upstream.js';
 import { redactHeaders, responseHeaders, upstreamHeaders } from './headers.js';
 import { upstreamTarget } from './upstream-url.js';
 import { readUsage, StreamUsage } from './usage.js';
-import { isCountTokens, planTranslation, relayTranslated, sameDialectBody, sendModels, sendTokenEstimate, translatedHeaders, type TranslationPlan } from './translate.js';
+import {
+  isCountTokens,
+  planTranslation,
+  relayTranslated,
+  responsesPassthroughBody,
+  responsesState,
+  sameDialectBody,
+  sendModels,
+  sendTokenEstimate,
+  translatedHeaders,
+  type Format,
+  type ResponsesState,
+  type TranslationPlan,
+} from './translate.js';
+import { ResponseStore, UnknownReferenceError } from '../formats/index.js';
 
 const MAX_BODY = 64 * 1024 * 1024;
 const MAX_ERROR_BODY = 64 * 1024;
@@ -46,10 +60,14 @@ type Outcome = 'done' | 'fallback' | 'aborted';
 
 export class Proxy {
   readonly cooldowns = new Cooldowns();
+  /** The Responses items and responses router67 returned for translated providers (kept across config reloads). */
+  readonly responses: ResponseStore;
   inFlight = 0;
   private idleWaiters: (() => void)[] = [];
 
-  constructor(private readonly deps: ProxyDeps) {}
+  constructor(private readonly deps: ProxyDeps) {
+    this.responses = new ResponseStore(storeLimits(deps.config()));
+  }
 
   /** The request listener for both the plain endpoint and the TLS listener. */
   handle(req: IncomingMessage, res: ServerResponse, meta: RequestMeta = {}): void {
@@ -135,10 +153,19 @@ export class Proxy {
       cfg.daemon.request_timeout_ms,
     );
     try {
-      const outcome = await this.walk(req, res, body, field, chain, dialect, entry, cfg, cancel, t0);
+      this.responses.configure(storeLimits(cfg));
+      const ref: { error?: UnknownReferenceError } = {};
+      const outcome = await this.walk(req, res, body, field, chain, dialect, entry, cfg, cancel, t0, ref);
       if (outcome === 'fallback') {
+        if (ref.error && entry.attempts.every((a) => a.status === null)) {
+          // a reference to state router67 does not hold, and no provider could look it up: the client's mistake
+          entry.status = 400;
+          entry.state = 'error';
+          entry.error = ref.error.message;
+          this.sendError(res, dialect, 400, ref.error.message, {}, ref.error.code);
+        }
         // count_tokens nobody could answer: an honest local estimate, marked by a header
-        if (!(dialect === 'anthropic' && isCountTokens(url) && sendTokenEstimate(res, body, entry))) this.allFailed(res, dialect, entry, field.model);
+        else if (!(dialect === 'anthropic' && isCountTokens(url) && sendTokenEstimate(res, body, entry))) this.allFailed(res, dialect, entry, field.model);
       }
       else if (outcome === 'aborted') {
         entry.state = 'error';
@@ -170,10 +197,20 @@ export class Proxy {
     cfg: Config,
     cancel: Cancel,
     t0: number,
+    ref: { error?: UnknownReferenceError },
   ): Promise<Outcome> {
     const allCooling = chain.every((p) => this.cooldowns.remaining(p.name) > 0);
     let parsed: unknown;
     const parse = () => (parsed ??= JSON.parse(body.toString('utf8')));
+    let state: ResponsesState | undefined;
+    let stateDone = false;
+    const resolved = () => {
+      if (!stateDone) {
+        stateDone = true;
+        state = responsesState(dialect as Format, parse, this.responses);
+      }
+      return state;
+    };
     chain: for (const p of chain) {
       if (cancel.cancelled) return 'aborted';
       const upstreamModel = p.available_models[field.model]!;
@@ -189,13 +226,20 @@ export class Proxy {
       }
       let plan: TranslationPlan | undefined;
       if (p.format && dialect !== 'unknown' && p.format !== dialect) {
-        const r = planTranslation(req.url ?? '/', dialect, p.format, p.base_url, parse, upstreamModel);
+        const r = planTranslation(req.url ?? '/', dialect, p.format, p.base_url, parse, upstreamModel, resolved(), this.responses);
         if ('skip' in r) {
+          if (r.clientError) ref.error = r.clientError;
           attempt.error = `skipped: ${r.skip}`;
           done();
           continue;
         }
         plan = r;
+        addNotes(entry, plan.notes);
+      }
+      let sameBody: Buffer | undefined;
+      if (!plan) {
+        if (dialect === 'responses') sameBody = responsesPassthroughBody(parse, this.responses, upstreamModel);
+        sameBody ??= sameDialectBody(dialect, body, field, upstreamModel, (n) => addNotes(entry, [n]));
       }
       let resp: UpstreamResponse;
       let secrets: string[];
@@ -218,7 +262,7 @@ export class Proxy {
               path: target.path,
               method: (req.method ?? 'POST') as Dispatcher.HttpMethod,
               headers: plan ? translatedHeaders(req.headers, plan, { ...p.extra_headers, ...auth }) : upstreamHeaders(req.headers, true, { ...p.extra_headers, ...auth }),
-              body: plan ? plan.body : sameDialectBody(dialect, body, field, upstreamModel),
+              body: plan ? plan.body : sameBody!,
               headersTimeout: cfg.daemon.first_byte_timeout_ms,
               bodyTimeout: cfg.daemon.request_timeout_ms,
             },
@@ -488,6 +532,17 @@ export class Proxy {
     res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
     res.end(body);
   }
+}
+
+function storeLimits(cfg: Config): { maxBytes: number; ttlMs: number } {
+  return { maxBytes: cfg.daemon.response_store_max_bytes, ttlMs: cfg.daemon.response_store_ttl_ms };
+}
+
+/** Adds what a translation mapped to the entry (each note once). */
+function addNotes(entry: LogEntry, notes: string[]): void {
+  if (!notes.length) return;
+  const list = (entry.translationNotes ??= []);
+  for (const n of notes) if (!list.includes(n)) list.push(n);
 }
 
 function round(ms: number): number {
