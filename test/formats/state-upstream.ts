@@ -44,6 +44,7 @@ function json(res: ServerResponse, status: number, body: unknown): void {
 export async function startStateUpstream(): Promise<StateUpstream> {
   const issued = { signatures: [] as string[], encrypted: [] as string[], reasoning: [] as string[] };
   const seen: Seen[] = [];
+  const signed = new Map<string, string>(); // signature → the thinking text it covers
   let n = 0;
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -67,7 +68,7 @@ export async function startStateUpstream(): Promise<StateUpstream> {
           if (m.role !== 'user' && m.role !== 'assistant') return json(res, 400, { type: 'error', error: { type: 'invalid_request_error', message: `messages: Unexpected role "${m.role}"` } });
           for (const c of Array.isArray(m.content) ? m.content : []) {
             if (c.type === 'thinking' && !issued.signatures.includes(c.signature)) return json(res, 400, { type: 'error', error: { type: 'invalid_request_error', message: 'messages: Invalid `signature` in `thinking` block' } });
-            if (c.type === 'thinking' && issued.reasoning[issued.signatures.indexOf(c.signature)] !== c.thinking)
+            if (c.type === 'thinking' && signed.get(c.signature) !== c.thinking)
               return json(res, 400, { type: 'error', error: { type: 'invalid_request_error', message: 'messages: thinking block was modified' } });
           }
         }
@@ -78,6 +79,7 @@ export async function startStateUpstream(): Promise<StateUpstream> {
         if (th?.type === 'enabled') {
           const sig = `EqQBCkgIBRABGAIiQ${randomBytes(24).toString('base64')}+/=${n}`;
           issued.signatures.push(sig);
+          signed.set(sig, reasoningText);
           issued.reasoning.push(reasoningText);
           content.push({ type: 'thinking', thinking: reasoningText, signature: sig });
         }

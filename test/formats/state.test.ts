@@ -203,7 +203,7 @@ describe('reasoning across turns', () => {
     const block = t2.messages[1].content[0];
     assert.equal(block.type, 'thinking');
     assert.equal(block.signature, up.issued.signatures[up.issued.signatures.length - 2], 'the signature is byte-identical');
-    assert.equal(block.thinking, up.issued.reasoning[up.issued.signatures.length - 2]);
+    assert.equal(block.thinking, up.issued.reasoning[up.issued.reasoning.length - 2]);
     assert.ok(lastEntry().translationNotes?.some((n) => /reasoning effort high → thinking budget \d+, max_tokens 64000 \(model default\)/.test(n)), JSON.stringify(lastEntry().translationNotes));
   });
 
@@ -279,6 +279,38 @@ describe('reasoning across turns', () => {
     });
     const asst = lastSeen().body.messages.find((m: any) => m.role === 'assistant');
     assert.equal(asst.reasoning_content, up.issued.reasoning[up.issued.reasoning.length - 2]);
+  });
+
+  test('Chat client (reasoning_effort) → Anthropic: the signature rides in reasoning_details and comes back byte for byte', async () => {
+    const tools = [{ type: 'function' as const, function: { name: 'get_weather', parameters: { type: 'object', properties: {} } } }];
+    const stream = await openai.chat.completions.create({ model: 'r-anth', reasoning_effort: 'medium', tools, stream: true, messages: [{ role: 'user', content: 'Weather?' }] });
+    let reasoning = '';
+    const details: any[] = [];
+    const calls: any[] = [];
+    for await (const ch of stream) {
+      const d: any = ch.choices[0]?.delta ?? {};
+      if (d.reasoning_content) reasoning += d.reasoning_content;
+      if (d.reasoning_details) details.push(...d.reasoning_details);
+      for (const tcall of d.tool_calls ?? []) {
+        if (tcall.id) calls.push({ id: tcall.id, type: 'function', function: { name: tcall.function.name, arguments: '' } });
+        if (tcall.function?.arguments) calls[calls.length - 1].function.arguments += tcall.function.arguments;
+      }
+    }
+    assert.equal(lastSeen().body.thinking.type, 'enabled');
+    assert.equal(details.length, 1);
+    await openai.chat.completions.create({
+      model: 'r-anth',
+      reasoning_effort: 'medium',
+      tools,
+      messages: [
+        { role: 'user', content: 'Weather?' },
+        { role: 'assistant', content: null, tool_calls: calls, reasoning_content: reasoning, reasoning_details: details } as any,
+        { role: 'tool', tool_call_id: calls[0].id, content: '3C' },
+      ],
+    });
+    const t2 = lastSeen().body;
+    assert.equal(t2.thinking?.type, 'enabled', 'thinking on turn 2 too');
+    assert.deepEqual(t2.messages[1].content[0], { type: 'thinking', thinking: up.issued.reasoning[up.issued.reasoning.length - 2], signature: up.issued.signatures[up.issued.signatures.length - 2] });
   });
 
   test('a 500-token thinking budget (Claude Code background calls) is raised to 1024, leaving max_tokens room', async () => {
