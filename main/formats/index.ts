@@ -387,6 +387,16 @@ export function hasPackedSignatures(raw: Buffer | string): boolean {
   return raw.indexOf(PACKED_SIGNATURE_PREFIX) >= 0;
 }
 
+/**
+ * A Responses request going to OpenAI's own Responses API: reasoning items router67 made from another
+ * provider's thinking (packed encrypted_content) would fail OpenAI's verification, so they are left out.
+ */
+export function dropPackedReasoning(body: unknown): Record<string, unknown> | undefined {
+  if (!isObj(body)) return undefined;
+  if (!Array.isArray(body.input)) return body;
+  return { ...body, input: body.input.filter((it) => !(isObj(it) && it.type === 'reasoning' && isPackedSignature(it.encrypted_content))) };
+}
+
 /** Unwrap genuine signatures and drop unsigned thinking from an Anthropic request body going to Anthropic. */
 export function sanitizeAnthropicThinking(body: unknown): unknown {
   if (!isObj(body) || !Array.isArray(body.messages)) return body;

@@ -357,10 +357,20 @@ export function encodeRequest(req: Request, model: string, opts: { includeUsage:
   const messages: Record<string, unknown>[] = [];
   const sys = req.system.map((s) => s.text).filter(Boolean).join('\n\n');
   if (sys) messages.push({ role: 'system', content: sys });
+  // a system message between an assistant's tool calls and their results waits until the results are in
+  // (Chat requires the tool messages right after the call)
+  let heldSystem: Record<string, unknown>[] = [];
+  const flushSystem = () => {
+    messages.push(...heldSystem);
+    heldSystem = [];
+  };
   for (const m of req.messages) {
     if (m.role === 'system') {
       const text = m.parts.map((p) => (p.type === 'text' ? p.text : '')).filter(Boolean).join('\n\n');
-      if (text) messages.push({ role: 'system', content: text });
+      if (!text) continue;
+      const last = messages[messages.length - 1];
+      if (heldSystem.length || (last?.role === 'assistant' && Array.isArray(last.tool_calls))) heldSystem.push({ role: 'system', content: text });
+      else messages.push({ role: 'system', content: text });
       continue;
     }
     if (m.role === 'user') {
@@ -373,6 +383,7 @@ export function encodeRequest(req: Request, model: string, opts: { includeUsage:
           if (media.length) followUp.push({ type: 'text', text: `(content of tool result ${p.id})` }, ...media);
         } else if (p.type !== 'thinking' && p.type !== 'tool_call') rest.push(p);
       }
+      flushSystem();
       const all = [...followUp, ...rest];
       if (all.length) {
         const content = encodeUserContent(all);
@@ -397,8 +408,10 @@ export function encodeRequest(req: Request, model: string, opts: { includeUsage:
     if (toolCalls.length) msg.tool_calls = toolCalls;
     Object.assign(msg, thinkingToMessageFields(thinking, false));
     if (msg.content === '' && !toolCalls.length && !msg.reasoning_content && !msg.reasoning_details) continue;
+    flushSystem();
     messages.push(msg);
   }
+  flushSystem();
   const out: Record<string, unknown> = { model, messages };
   const tools: Record<string, unknown>[] = [];
   for (const t of req.tools ?? []) {

@@ -238,7 +238,7 @@ export class Proxy {
       }
       let sameBody: Buffer | undefined;
       if (!plan) {
-        if (dialect === 'responses') sameBody = responsesPassthroughBody(parse, this.responses, upstreamModel);
+        if (dialect === 'responses') sameBody = responsesPassthroughBody(body, parse, this.responses, upstreamModel);
         sameBody ??= sameDialectBody(dialect, body, field, upstreamModel, (n) => addNotes(entry, [n]));
       }
       let resp: UpstreamResponse;

@@ -58,16 +58,18 @@ export function responsesState(from: Format, parsed: () => unknown, store: forma
  * A same-format Responses provider keeps its own state; references to items router67 itself returned (an
  * earlier turn answered by a translated provider) are replaced by the items. Undefined: send the body as it is.
  */
-export function responsesPassthroughBody(parsed: () => unknown, store: formats.ResponseStore, upstreamModel: string): Buffer | undefined {
-  if (store.size === 0) return undefined;
-  let r: formats.ResolvedState;
+export function responsesPassthroughBody(raw: Buffer, parsed: () => unknown, store: formats.ResponseStore, upstreamModel: string): Buffer | undefined {
+  const packed = formats.hasPackedSignatures(raw);
+  if (store.size === 0 && !packed) return undefined;
+  let body: Record<string, unknown> | undefined;
   try {
-    r = formats.resolveState(parsed(), store, true);
+    body = formats.resolveState(parsed(), store, true).body;
+    if (packed || body) body = formats.dropPackedReasoning(body ?? parsed());
   } catch {
     return undefined;
   }
-  if (!r.body) return undefined;
-  return Buffer.from(JSON.stringify({ ...r.body, model: upstreamModel }));
+  if (!body) return undefined;
+  return Buffer.from(JSON.stringify({ ...body, model: upstreamModel }));
 }
 
 const COUNT_TOKENS = '/v1/messages/count_tokens';

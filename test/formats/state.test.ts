@@ -145,6 +145,21 @@ describe('server-stored state for a Responses client routed to a stateless provi
   });
 });
 
+describe('a same-format Responses provider after a translated turn', () => {
+  test('previous_response_id to a response router67 returned is replayed as items; reasoning it packed is left out', async () => {
+    const r1 = await openai.responses.create({ model: 'r-anth', input: 'Think', reasoning: { effort: 'low' } });
+    assert.ok(r1.output.some((o) => o.type === 'reasoning'));
+    const r2 = await openai.responses.create({ model: 'a-resp', input: 'Next', previous_response_id: r1.id });
+    assert.match(r2.output_text, /^Answer \d+\.$/);
+    const b = lastSeen().body;
+    assert.equal(b.previous_response_id, undefined);
+    assert.deepEqual(
+      b.input.map((i: any) => i.type ?? i.role),
+      ['message', 'message', 'message'],
+    );
+  });
+});
+
 describe('ResponseStore', () => {
   const item = (id: string, text: string) => ({ id, type: 'message', role: 'assistant', content: [{ type: 'output_text', text }] });
   test('bounded by bytes (least recently used out first) and by age', () => {
@@ -342,6 +357,23 @@ describe('a system message in the middle of the conversation (Claude Code) reach
       ['system', 'Environment: cwd is /tmp'],
       ['user', 'Second question'],
     ]);
+  });
+  test('→ Chat: a system message between a tool call and its result waits until after the tool message', async () => {
+    await anthropic.messages.create({
+      model: 'plain-chat',
+      max_tokens: 100,
+      tools: [{ name: 'get_weather', input_schema: { type: 'object' } }],
+      messages: [
+        { role: 'user', content: 'Weather?' },
+        { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: {} }] },
+        { role: 'system', content: 'Deferred tools changed' },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: '3C' }] },
+      ] as any,
+    });
+    assert.deepEqual(
+      lastSeen().body.messages.map((m: any) => m.role),
+      ['user', 'assistant', 'tool', 'system'],
+    );
   });
   test('→ Responses: a developer message item in place', async () => {
     await anthropic.messages.create({ model: 'a-resp', max_tokens: 100, messages: convo as any });
