@@ -117,7 +117,7 @@ export function detailsToThinking(details: unknown[]): ThinkingPart[] {
 }
 
 /** Thinking parts → the fields an OpenAI-compatible assistant message carries them in. */
-export function thinkingToMessageFields(parts: ThinkingPart[], forClient: boolean): Record<string, unknown> {
+export function thinkingToMessageFields(parts: ThinkingPart[], forClient: boolean, allText = false): Record<string, unknown> {
   const details: unknown[] = [];
   let rc = '';
   let all = '';
@@ -129,8 +129,10 @@ export function thinkingToMessageFields(parts: ThinkingPart[], forClient: boolea
     else if (p.carrier?.k === 'rc') rc += p.text;
   }
   const f: Record<string, unknown> = {};
-  // To a client: all reasoning text as reasoning_content. To an upstream: only what came from that kind of host.
-  if (forClient ? all : rc) f.reasoning_content = forClient ? all : rc;
+  // To a client: all reasoning text as reasoning_content. To an upstream: what came from that kind of host, or
+  // (allText) all earlier reasoning, for hosts that insist on it (DeepSeek / Kimi thinking mode).
+  const rcOut = forClient || allText ? all : rc;
+  if (rcOut) f.reasoning_content = rcOut;
   if (details.length) f.reasoning_details = details;
   return f;
 }
@@ -357,6 +359,9 @@ export function encodeRequest(req: Request, model: string, opts: { includeUsage:
   const messages: Record<string, unknown>[] = [];
   const sys = req.system.map((s) => s.text).filter(Boolean).join('\n\n');
   if (sys) messages.push({ role: 'system', content: sys });
+  // OpenAI's own API rejects unknown message fields; other OpenAI-format hosts take reasoning_content back
+  // (DeepSeek and Kimi in thinking mode insist on it, whichever provider the reasoning came from)
+  const openaiOwn = /^(gpt-|o\d|chatgpt|codex|computer-use)/i.test(model);
   // a system message between an assistant's tool calls and their results waits until the results are in
   // (Chat requires the tool messages right after the call)
   let heldSystem: Record<string, unknown>[] = [];
@@ -406,7 +411,7 @@ export function encodeRequest(req: Request, model: string, opts: { includeUsage:
     }
     const msg: Record<string, unknown> = { role: 'assistant', content: text || (toolCalls.length ? null : '') };
     if (toolCalls.length) msg.tool_calls = toolCalls;
-    Object.assign(msg, thinkingToMessageFields(thinking, false));
+    Object.assign(msg, thinkingToMessageFields(thinking, false, !openaiOwn));
     if (msg.content === '' && !toolCalls.length && !msg.reasoning_content && !msg.reasoning_details) continue;
     flushSystem();
     messages.push(msg);

@@ -88,8 +88,12 @@ test('anthropic → openai: system, images, tools, choice, tool results, samplin
       { id: 'toolu_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
       { id: 'toolu_2', type: 'function', function: { name: 'noargs', arguments: '{}' } },
     ],
+    reasoning_content: 'Need weather.',
     reasoning_details: [{ type: 'reasoning.text', text: 'Need weather.', signature: 'GENUINE', format: 'anthropic-claude-v1', index: 0 }],
   });
+  // OpenAI's own API rejects unknown message fields: no reasoning_content for its models
+  const own = (translateRequest('anthropic', 'openai', anthropicReq, 'gpt-4.1', opts).body as any).messages[2];
+  assert.equal(own.reasoning_content, undefined);
   assert.deepEqual(b.messages[3], { role: 'tool', tool_call_id: 'toolu_1', content: '18C' });
   assert.deepEqual(b.messages[4], { role: 'tool', tool_call_id: 'toolu_2', content: 'Error: failed' });
   assert.equal(b.messages[5].role, 'user');

@@ -282,6 +282,23 @@ describe('reasoning across turns', () => {
     assert.equal(asst.reasoning_content, up.issued.reasoning[up.issued.reasoning.length - 2], 'byte-identical reasoning_content');
   });
 
+  test('a conversation that moves from Anthropic to DeepSeek: earlier thinking goes back as reasoning_content', async () => {
+    const params = { max_tokens: 4000, thinking: { type: 'enabled' as const, budget_tokens: 2000 }, tools: [{ name: 'get_weather', input_schema: { type: 'object' as const, properties: {} } }] };
+    const m1 = await anthropic.messages.create({ ...params, model: 'cc-anth', messages: [{ role: 'user', content: 'Weather?' }] });
+    const use = m1.content.find((c) => c.type === 'tool_use')!;
+    await anthropic.messages.create({
+      ...params,
+      model: 'a-deepseek',
+      messages: [
+        { role: 'user', content: 'Weather?' },
+        { role: 'assistant', content: m1.content as any },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: (use as any).id, content: '3C' }] },
+      ],
+    });
+    const asst = lastSeen().body.messages.find((m: any) => m.role === 'assistant');
+    assert.equal(asst.reasoning_content, (m1.content[0] as any).thinking);
+  });
+
   test('Responses client → Chat upstream (DeepSeek): the reasoning item brings reasoning_content back', async () => {
     const r1 = await openai.responses.create({ model: 'a-deepseek', input: 'Weather?', tools: TOOLS, reasoning: { effort: 'low' }, store: false });
     const reasoning = r1.output.find((o) => o.type === 'reasoning')!;
