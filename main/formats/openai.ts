@@ -35,6 +35,8 @@ import { openaiEffort } from './reasoning.js';
 import { streamErrorEvent } from './errors.js';
 
 const ANTHROPIC_FORMAT = 'anthropic-claude-v1';
+/** OpenRouter's `format` for reasoning from OpenAI's Responses models. */
+export const RESPONSES_FORMAT = 'openai-responses-v1';
 
 export function stopIn(s: unknown, hasTools: boolean): StopReason {
   switch (s) {
@@ -124,6 +126,9 @@ export function thinkingToMessageFields(parts: ThinkingPart[], forClient: boolea
   for (const p of parts) {
     all += p.text;
     if (p.carrier?.k === 'or') details.push(...p.carrier.d);
+    // an OpenAI reasoning item rides the way OpenRouter carries them, so a Chat client brings it back
+    else if (p.carrier?.k === 'resp' && p.carrier.enc)
+      details.push({ type: 'reasoning.encrypted', ...(p.carrier.id ? { id: p.carrier.id } : {}), data: p.carrier.enc, format: RESPONSES_FORMAT, index: details.length });
     else if (p.redacted) details.push({ type: 'reasoning.encrypted', data: p.redacted, format: ANTHROPIC_FORMAT, index: details.length });
     else if (p.signature) details.push({ type: 'reasoning.text', text: p.text, signature: p.signature, format: ANTHROPIC_FORMAT, index: details.length });
     else if (p.carrier?.k === 'rc') rc += p.text;
@@ -412,6 +417,7 @@ export function encodeRequest(req: Request, model: string, opts: { includeUsage:
     const msg: Record<string, unknown> = { role: 'assistant', content: text || (toolCalls.length ? null : '') };
     if (toolCalls.length) msg.tool_calls = toolCalls;
     Object.assign(msg, thinkingToMessageFields(thinking, false, !openaiOwn));
+    if (openaiOwn) delete msg.reasoning_details;
     if (msg.content === '' && !toolCalls.length && !msg.reasoning_content && !msg.reasoning_details) continue;
     flushSystem();
     messages.push(msg);
@@ -851,7 +857,7 @@ export class OpenAIStreamEncoder implements StreamEncoder {
           const f = thinkingToMessageFields([part], false);
           const details = f.reasoning_details as Record<string, unknown>[] | undefined;
           if (details) {
-            for (const d of details) if (isObj(d) && d.format === ANTHROPIC_FORMAT) d.index = this.detailIdx++;
+            for (const d of details) if (isObj(d) && (d.format === ANTHROPIC_FORMAT || d.format === RESPONSES_FORMAT)) d.index = this.detailIdx++;
             this.delta(`{"reasoning_details":${JSON.stringify(details)}}`);
           }
         }

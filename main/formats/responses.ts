@@ -27,6 +27,7 @@ import {
   str,
 } from './canonical.js';
 import { openaiEffort, packReasoning, unpackReasoning } from './reasoning.js';
+import { RESPONSES_FORMAT } from './openai.js';
 import { SseParser } from './sse.js';
 import { streamErrorEvent } from './errors.js';
 
@@ -307,6 +308,14 @@ export function encodeRequest(req: Request, model: string): Record<string, unkno
           flush();
           wantsEncrypted = true;
           input.push(thinkingToReasoningItem(p));
+        } else if (p.carrier?.k === 'or') {
+          // a Chat client's reasoning_details (OpenRouter's shape) holding OpenAI reasoning items
+          for (const e of p.carrier.d) {
+            if (!isObj(e) || e.type !== 'reasoning.encrypted' || e.format !== RESPONSES_FORMAT || !str(e.data)) continue;
+            flush();
+            wantsEncrypted = true;
+            input.push({ id: str(e.id) ?? newId('rs_'), type: 'reasoning', summary: [], encrypted_content: str(e.data)! });
+          }
         }
       } else if (p.type === 'raw') {
         if (p.dialect !== 'responses') throw new UnsupportedFeatureError('responses', p.what);

@@ -345,6 +345,37 @@ describe('reasoning across turns', () => {
     assert.deepEqual(t2.messages[1].content[0], { type: 'thinking', thinking: up.issued.reasoning[up.issued.reasoning.length - 2], signature: up.issued.signatures[up.issued.signatures.length - 2] });
   });
 
+  test('Chat client → Responses upstream: the reasoning item rides in reasoning_details and its encrypted_content comes back byte for byte', async () => {
+    const tools = [{ type: 'function' as const, function: { name: 'get_weather', parameters: { type: 'object', properties: {} } } }];
+    for (const stream of [false, true]) {
+      let message: any;
+      if (stream) {
+        const s = await openai.chat.completions.create({ model: 'a-resp', reasoning_effort: 'low', tools, stream: true, messages: [{ role: 'user', content: 'Weather?' }] });
+        message = { role: 'assistant', content: null, tool_calls: [] as any[], reasoning_details: [] as any[] };
+        for await (const ch of s) {
+          const d: any = ch.choices[0]?.delta ?? {};
+          if (d.reasoning_details) message.reasoning_details.push(...d.reasoning_details);
+          for (const tcall of d.tool_calls ?? []) {
+            if (tcall.id) message.tool_calls.push({ id: tcall.id, type: 'function', function: { name: tcall.function.name, arguments: '' } });
+            if (tcall.function?.arguments) message.tool_calls[message.tool_calls.length - 1].function.arguments += tcall.function.arguments;
+          }
+        }
+      } else {
+        const c = await openai.chat.completions.create({ model: 'a-resp', reasoning_effort: 'low', tools, messages: [{ role: 'user', content: 'Weather?' }] });
+        message = c.choices[0]!.message;
+      }
+      assert.equal(lastSeen().body.reasoning.effort, 'low');
+      await openai.chat.completions.create({
+        model: 'a-resp',
+        reasoning_effort: 'low',
+        tools,
+        messages: [{ role: 'user', content: 'Weather?' }, message, { role: 'tool', tool_call_id: message.tool_calls[0].id, content: '3C' }],
+      });
+      const item = lastSeen().body.input.find((i: any) => i.type === 'reasoning');
+      assert.equal(item?.encrypted_content, up.issued.encrypted[up.issued.encrypted.length - 2], `stream: ${stream}`);
+    }
+  });
+
   test('a 500-token thinking budget (Claude Code background calls) is raised to 1024, leaving max_tokens room', async () => {
     await anthropic.messages.create({ model: 'cc-anth', max_tokens: 512, thinking: { type: 'enabled', budget_tokens: 500 }, messages: [{ role: 'user', content: 'quick' }] });
     const b = lastSeen().body;
