@@ -60,7 +60,9 @@ export function responsesState(from: Format, parsed: () => unknown, store: forma
  */
 export function responsesPassthroughBody(raw: Buffer, parsed: () => unknown, store: formats.ResponseStore, upstreamModel: string): Buffer | undefined {
   const packed = formats.hasPackedSignatures(raw);
-  if (store.size === 0 && !packed) return undefined;
+  // cheap checks on the raw bytes first: same-format traffic is only decoded when it may need this
+  const refs = store.size > 0 && (raw.indexOf('item_reference') >= 0 || raw.indexOf('previous_response_id') >= 0);
+  if (!refs && !packed) return undefined;
   let body: Record<string, unknown> | undefined;
   try {
     body = formats.resolveState(parsed(), store, true).body;
