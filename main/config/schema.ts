@@ -111,6 +111,13 @@ export const DaemonSchema = z
      * carries an Origin (or a Sec-Fetch-Site other than "none") is refused: a web page must not spend your keys.
      */
     allowed_origins: z.array(origin).default([]),
+    /**
+     * Responses clients routed to a stateless provider: router67 remembers the responses it returned (for
+     * `item_reference` and `previous_response_id`) up to this many bytes, least recently used dropped first.
+     */
+    response_store_max_bytes: z.number().int().nonnegative().default(32 * 1024 * 1024),
+    /** …and for this long after last use. */
+    response_store_ttl_ms: z.number().int().positive().default(6 * 60 * 60 * 1000),
     /** Linux: the daemon listens here unprivileged; an nftables rule sends <listen>:443 to it. */
     redirect_port: z.number().int().min(1024).max(65535).optional(),
     /**

@@ -21,6 +21,7 @@ import {
   isObj,
   mergeUsage,
   newId,
+  note,
   num,
   packSignature,
   parseArgs,
@@ -29,6 +30,7 @@ import {
   unpackSignature,
 } from './canonical.js';
 import { SseParser } from './sse.js';
+import { anthropicThinking } from './reasoning.js';
 import { streamErrorEvent } from './errors.js';
 
 const STOP_IN: Record<string, StopReason> = {
@@ -175,7 +177,13 @@ export function decodeRequest(body: unknown): Request {
   for (const m of body.messages) {
     if (!isObj(m)) throw new InvalidRequestError('messages: each message must be an object');
     if (m.role === 'system') {
-      decodeSystem(m.content, req.system);
+      // before the first turn: the system prompt; later (Claude Code): a system message in its place
+      if (!req.messages.length) decodeSystem(m.content, req.system);
+      else {
+        const parts: TextPart[] = [];
+        decodeSystem(m.content, parts);
+        if (parts.length) req.messages.push({ role: 'system', parts });
+      }
       continue;
     }
     if (m.role !== 'user' && m.role !== 'assistant') throw new InvalidRequestError(`messages: unknown role ${JSON.stringify(m.role)}`);
@@ -232,7 +240,11 @@ export function decodeRequest(body: unknown): Request {
 
 // ---------- request encode ----------
 
-const EFFORT_BUDGET: Record<string, number> = { low: 2048, medium: 8192, high: 16384, xhigh: 24576, max: 32000 };
+/** A mid-conversation system message as user-turn text, marked so the model reads it as system context. */
+function systemContextText(m: Message): string {
+  const text = m.parts.map((p) => (p.type === 'text' ? p.text : '')).filter(Boolean).join('\n\n');
+  return text ? `<system>\n${text}\n</system>` : '';
+}
 
 function encodeContent(p: ToolResultContent | Part, target: 'anthropic'): Record<string, unknown> | undefined {
   void target;
@@ -262,6 +274,15 @@ export function encodeRequest(req: Request, model: string): Record<string, unkno
   const usedTools = new Set<string>();
   for (const m of req.messages) {
     const content: Record<string, unknown>[] = [];
+    // Anthropic takes no system role in messages: a mid-conversation system message joins the adjacent user turn
+    const role = m.role === 'system' ? 'user' : m.role;
+    if (m.role === 'system') {
+      const text = systemContextText(m);
+      if (text) {
+        content.push({ type: 'text', text });
+        note(req, 'a mid-conversation system message was folded into the adjacent user turn as a <system> text block');
+      }
+    } else
     for (const p of m.parts) {
       switch (p.type) {
         case 'thinking':
@@ -312,15 +333,15 @@ export function encodeRequest(req: Request, model: string): Record<string, unkno
     }
     if (!content.length) continue;
     const last = messages[messages.length - 1];
-    if (last && last.role === m.role) {
+    if (last && last.role === role) {
       // tool results must lead a user turn
-      if (m.role === 'user' && content.some((c) => c.type === 'tool_result')) {
+      if (role === 'user' && content.some((c) => c.type === 'tool_result')) {
         last.content.push(...content);
         last.content.sort((a, b) => Number(b.type === 'tool_result') - Number(a.type === 'tool_result'));
       } else last.content.push(...content);
-    } else messages.push({ role: m.role, content });
+    } else messages.push({ role, content });
   }
-  const out: Record<string, unknown> = { model, max_tokens: req.maxTokens ?? 4096, messages };
+  const out: Record<string, unknown> = { model, max_tokens: 0, messages };
   if (req.system.length) {
     out.system = req.system.some((s) => s.cache)
       ? req.system.filter((s) => s.text).map((s) => (s.cache ? { type: 'text', text: s.text, cache_control: s.cache } : { type: 'text', text: s.text }))
@@ -368,22 +389,25 @@ export function encodeRequest(req: Request, model: string): Record<string, unkno
     }
     out.output_config = { format: { type: 'json_schema', schema: req.responseFormat.schema } };
   }
-  // Extended thinking, only when Anthropic will accept it.
-  const r = req.reasoning;
-  if (r?.enabled && r.effort !== 'none' && r.effort !== 'minimal') {
-    const maxTokens = out.max_tokens as number;
-    let budget = r.budgetTokens ?? EFFORT_BUDGET[r.effort ?? 'medium'] ?? 8192;
-    budget = Math.min(budget, maxTokens - 1);
-    const sampling = (req.temperature !== undefined && req.temperature !== 1) || req.topK !== undefined || (req.topP !== undefined && req.topP < 0.95);
-    const forced = toolChoice?.type === 'any' || toolChoice?.type === 'tool';
-    const lastAssistant = [...messages].reverse().find((m) => m.role === 'assistant');
-    const unsignedToolTurn =
-      lastAssistant !== undefined &&
-      lastAssistant.content.some((c) => c.type === 'tool_use') &&
-      lastAssistant.content[0]?.type !== 'thinking' &&
-      lastAssistant.content[0]?.type !== 'redacted_thinking';
-    if (budget >= 1024 && !sampling && !forced && !unsignedToolTurn) out.thinking = { type: 'enabled', budget_tokens: budget };
-  }
+  // Extended thinking, only when Anthropic will accept it; max_tokens always leaves the answer room.
+  const sampling = (req.temperature !== undefined && req.temperature !== 1) || req.topK !== undefined || (req.topP !== undefined && req.topP < 0.95);
+  const forced = toolChoice?.type === 'any' || toolChoice?.type === 'tool';
+  const lastAssistant = [...messages].reverse().find((m) => m.role === 'assistant');
+  const unsignedToolTurn =
+    lastAssistant !== undefined &&
+    lastAssistant.content.some((c) => c.type === 'tool_use') &&
+    lastAssistant.content[0]?.type !== 'thinking' &&
+    lastAssistant.content[0]?.type !== 'redacted_thinking';
+  const blocked = sampling
+    ? 'Anthropic thinking needs the default sampling (temperature 1, no top_k)'
+    : forced
+      ? 'Anthropic thinking cannot be combined with a forced tool choice'
+      : unsignedToolTurn
+        ? 'the last assistant tool-use turn carries no signed thinking to continue from'
+        : undefined;
+  const th = anthropicThinking(req, model, blocked);
+  out.max_tokens = th.maxTokens;
+  if (th.thinking) out.thinking = th.thinking;
   if (req.cache) out.cache_control = req.cache;
   out.stream = req.stream;
   return out;

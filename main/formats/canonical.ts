@@ -115,7 +115,11 @@ export interface RawPart {
 export type Part = TextPart | ImagePart | DocumentPart | ThinkingPart | ToolCallPart | ToolResultPart | RawPart;
 
 export interface Message {
-  role: 'user' | 'assistant';
+  /**
+   * 'system': a system message in the middle of the conversation (Claude Code sends them after user turns);
+   * its parts are text. System messages before the first turn go to Request.system instead.
+   */
+  role: 'user' | 'assistant' | 'system';
   parts: Part[];
 }
 
@@ -173,6 +177,13 @@ export interface Request {
   user?: string;
   /** Anthropic top-level `cache_control`. */
   cache?: unknown;
+  /** What the encoder mapped or changed on the way (recorded in the log entry's translationNotes). */
+  notes?: string[];
+}
+
+/** Records a note on the request (shown in the log entry). */
+export function note(req: Request, text: string): void {
+  (req.notes ??= []).push(text);
 }
 
 // ---------- response ----------
@@ -237,6 +248,10 @@ export interface StreamEncoderCtx {
   clientWantsUsage: boolean;
   /** Local estimate of the prompt size, used where the client needs input tokens before the upstream says. */
   inputTokensEstimate?: number;
+  /** Responses: fields of the response object the client sees (previous_response_id, store). */
+  responseFields?: Record<string, unknown>;
+  /** Responses: the final response object, once the stream completed (router67's response store keeps it). */
+  onResponse?: (response: Record<string, unknown>) => void;
 }
 
 export interface StreamDecoder {

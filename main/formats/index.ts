@@ -25,6 +25,9 @@ import { type ToolNames, adaptTools, restoreResponse, restoringSink } from './to
 
 export type { Dialect } from './canonical.js';
 export { UnsupportedFeatureError, InvalidRequestError } from './canonical.js';
+export type { StreamEncoderCtx } from './canonical.js';
+export { ResponseStore, UnknownReferenceError, resolveState, type ResolvedState } from './state-store.js';
+export { fixAnthropicBudget, mayHaveSmallBudget } from './reasoning.js';
 export { errorEnvelope, translateError, parseUpstreamError, errorTypeFor, isCapabilityError };
 export type { ToolNames } from './tools.js';
 
@@ -119,7 +122,7 @@ export interface TranslatedRequest {
   clientWantsUsage: boolean;
   /** Conservative local estimate of the prompt's tokens (translated requests only). */
   inputTokensEstimate?: number;
-  /** What the translation mapped, flattened or dropped (tools and tool-only fields), for the log. */
+  /** What the translation mapped, flattened, changed or dropped (tools, state, reasoning, system messages), for the log. */
   notes: string[];
   /** Short labels of what was left out of the upstream request. */
   dropped: string[];
@@ -158,7 +161,7 @@ export function translateRequest(
     stream: req.stream,
     clientWantsUsage: wants,
     inputTokensEstimate: estimateTokens(req),
-    notes: tools.notes,
+    notes: [...new Set([...(req.notes ?? []), ...tools.notes])],
     dropped: tools.dropped,
   };
   if (tools.names) t.toolNames = tools.names;
@@ -345,11 +348,7 @@ class Passthrough implements StreamTranslator {
   }
 }
 
-export function createStreamTranslator(
-  from: Dialect,
-  to: Dialect,
-  ctx: { requestedModel: string; clientWantsUsage: boolean; inputTokensEstimate?: number; toolNames?: ToolNames },
-): StreamTranslator {
+export function createStreamTranslator(from: Dialect, to: Dialect, ctx: StreamEncoderCtx & { toolNames?: ToolNames }): StreamTranslator {
   if (from === to) return new Passthrough(from, ctx);
   return new Translator(from, to, ctx, ctx.toolNames);
 }
@@ -412,6 +411,16 @@ export function modelsBody(d: Dialect, names: string[]): unknown {
  */
 export function hasPackedSignatures(raw: Buffer | string): boolean {
   return raw.indexOf(PACKED_SIGNATURE_PREFIX) >= 0;
+}
+
+/**
+ * A Responses request going to OpenAI's own Responses API: reasoning items router67 made from another
+ * provider's thinking (packed encrypted_content) would fail OpenAI's verification, so they are left out.
+ */
+export function dropPackedReasoning(body: unknown): Record<string, unknown> | undefined {
+  if (!isObj(body)) return undefined;
+  if (!Array.isArray(body.input)) return body;
+  return { ...body, input: body.input.filter((it) => !(isObj(it) && it.type === 'reasoning' && isPackedSignature(it.encrypted_content))) };
 }
 
 /** Unwrap genuine signatures and drop unsigned thinking from an Anthropic request body going to Anthropic. */

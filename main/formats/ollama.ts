@@ -70,7 +70,11 @@ export function decodeRequest(body: unknown): Request {
       : [];
     switch (m.role) {
       case 'system':
-        if (text) req.system.push({ type: 'text', text });
+        // before the first turn: the system prompt; later: a system message kept in its place
+        if (text) {
+          if (!req.messages.length) req.system.push({ type: 'text', text });
+          else req.messages.push({ role: 'system', parts: [{ type: 'text', text }] });
+        }
         break;
       case 'user':
         req.messages.push({ role: 'user', parts: [...(text ? [{ type: 'text' as const, text }] : []), ...images] });
@@ -161,6 +165,11 @@ export function encodeRequest(req: Request, model: string): Record<string, unkno
   if (sys) messages.push({ role: 'system', content: sys });
   const names = new Map<string, string>();
   for (const m of req.messages) {
+    if (m.role === 'system') {
+      const text = m.parts.map((p) => (p.type === 'text' ? p.text : '')).filter(Boolean).join('\n\n');
+      if (text) messages.push({ role: 'system', content: text });
+      continue;
+    }
     if (m.role === 'assistant') {
       let content = '';
       let thinking = '';

@@ -31,9 +31,12 @@ import {
   stringifyArgs,
 } from './canonical.js';
 import { SseParser } from './sse.js';
+import { openaiEffort } from './reasoning.js';
 import { streamErrorEvent } from './errors.js';
 
 const ANTHROPIC_FORMAT = 'anthropic-claude-v1';
+/** OpenRouter's `format` for reasoning from OpenAI's Responses models. */
+export const RESPONSES_FORMAT = 'openai-responses-v1';
 
 export function stopIn(s: unknown, hasTools: boolean): StopReason {
   switch (s) {
@@ -116,20 +119,25 @@ export function detailsToThinking(details: unknown[]): ThinkingPart[] {
 }
 
 /** Thinking parts → the fields an OpenAI-compatible assistant message carries them in. */
-export function thinkingToMessageFields(parts: ThinkingPart[], forClient: boolean): Record<string, unknown> {
+export function thinkingToMessageFields(parts: ThinkingPart[], forClient: boolean, allText = false): Record<string, unknown> {
   const details: unknown[] = [];
   let rc = '';
   let all = '';
   for (const p of parts) {
     all += p.text;
     if (p.carrier?.k === 'or') details.push(...p.carrier.d);
+    // an OpenAI reasoning item rides the way OpenRouter carries them, so a Chat client brings it back
+    else if (p.carrier?.k === 'resp' && p.carrier.enc)
+      details.push({ type: 'reasoning.encrypted', ...(p.carrier.id ? { id: p.carrier.id } : {}), data: p.carrier.enc, format: RESPONSES_FORMAT, index: details.length });
     else if (p.redacted) details.push({ type: 'reasoning.encrypted', data: p.redacted, format: ANTHROPIC_FORMAT, index: details.length });
     else if (p.signature) details.push({ type: 'reasoning.text', text: p.text, signature: p.signature, format: ANTHROPIC_FORMAT, index: details.length });
     else if (p.carrier?.k === 'rc') rc += p.text;
   }
   const f: Record<string, unknown> = {};
-  // To a client: all reasoning text as reasoning_content. To an upstream: only what came from that kind of host.
-  if (forClient ? all : rc) f.reasoning_content = forClient ? all : rc;
+  // To a client: all reasoning text as reasoning_content. To an upstream: what came from that kind of host, or
+  // (allText) all earlier reasoning, for hosts that insist on it (DeepSeek / Kimi thinking mode).
+  const rcOut = forClient || allText ? all : rc;
+  if (rcOut) f.reasoning_content = rcOut;
   if (details.length) f.reasoning_details = details;
   return f;
 }
@@ -217,9 +225,14 @@ export function decodeRequest(body: unknown): Request {
     if (!isObj(m)) throw new InvalidRequestError('messages: each message must be an object');
     switch (m.role) {
       case 'system':
-      case 'developer':
-        for (const p of contentParts(m.content, false)) if (p.type === 'text') req.system.push(p);
+      case 'developer': {
+        // before the first turn: the system prompt; later: a system message kept in its place
+        const into: TextPart[] = [];
+        for (const p of contentParts(m.content, false)) if (p.type === 'text') into.push(p);
+        if (!req.messages.length) req.system.push(...into);
+        else if (into.length) req.messages.push({ role: 'system', parts: into });
         break;
+      }
       case 'user':
         req.messages.push({ role: 'user', parts: contentParts(m.content, false) });
         break;
@@ -362,7 +375,25 @@ export function encodeRequest(req: Request, model: string, opts: { includeUsage:
   const messages: Record<string, unknown>[] = [];
   const sys = req.system.map((s) => s.text).filter(Boolean).join('\n\n');
   if (sys) messages.push({ role: 'system', content: sys });
+  // OpenAI's own API rejects unknown message fields; other OpenAI-format hosts take reasoning_content back
+  // (DeepSeek and Kimi in thinking mode insist on it, whichever provider the reasoning came from)
+  const openaiOwn = /^(gpt-|o\d|chatgpt|codex|computer-use)/i.test(model);
+  // a system message between an assistant's tool calls and their results waits until the results are in
+  // (Chat requires the tool messages right after the call)
+  let heldSystem: Record<string, unknown>[] = [];
+  const flushSystem = () => {
+    messages.push(...heldSystem);
+    heldSystem = [];
+  };
   for (const m of req.messages) {
+    if (m.role === 'system') {
+      const text = m.parts.map((p) => (p.type === 'text' ? p.text : '')).filter(Boolean).join('\n\n');
+      if (!text) continue;
+      const last = messages[messages.length - 1];
+      if (heldSystem.length || (last?.role === 'assistant' && Array.isArray(last.tool_calls))) heldSystem.push({ role: 'system', content: text });
+      else messages.push({ role: 'system', content: text });
+      continue;
+    }
     if (m.role === 'user') {
       const rest: Part[] = [];
       const followUp: ToolResultContent[] = [];
@@ -373,6 +404,7 @@ export function encodeRequest(req: Request, model: string, opts: { includeUsage:
           if (media.length) followUp.push({ type: 'text', text: `(content of tool result ${p.id})` }, ...media);
         } else if (p.type !== 'thinking' && p.type !== 'tool_call') rest.push(p);
       }
+      flushSystem();
       const all = [...followUp, ...rest];
       if (all.length) {
         const content = encodeUserContent(all);
@@ -394,10 +426,13 @@ export function encodeRequest(req: Request, model: string, opts: { includeUsage:
     }
     const msg: Record<string, unknown> = { role: 'assistant', content: text || (toolCalls.length ? null : '') };
     if (toolCalls.length) msg.tool_calls = toolCalls;
-    Object.assign(msg, thinkingToMessageFields(thinking, false));
+    Object.assign(msg, thinkingToMessageFields(thinking, false, !openaiOwn));
+    if (openaiOwn) delete msg.reasoning_details;
     if (msg.content === '' && !toolCalls.length && !msg.reasoning_content && !msg.reasoning_details) continue;
+    flushSystem();
     messages.push(msg);
   }
+  flushSystem();
   const out: Record<string, unknown> = { model, messages };
   const tools: Record<string, unknown>[] = [];
   for (const t of req.tools ?? []) {
@@ -437,8 +472,8 @@ export function encodeRequest(req: Request, model: string, opts: { includeUsage:
       type: 'json_schema',
       json_schema: { name: rf.name ?? 'response', schema: rf.schema, ...(rf.description ? { description: rf.description } : {}), ...(rf.strict !== undefined ? { strict: rf.strict } : {}) },
     };
-  const r = req.reasoning;
-  if (r?.effort && ['minimal', 'low', 'medium', 'high'].includes(r.effort)) out.reasoning_effort = r.effort;
+  const effort = openaiEffort(req, ['minimal', 'low', 'medium', 'high'], 'reasoning_effort');
+  if (effort) out.reasoning_effort = effort;
   out.stream = req.stream;
   if (req.stream && opts.includeUsage) out.stream_options = { include_usage: true };
   return out;
@@ -840,7 +875,7 @@ export class OpenAIStreamEncoder implements StreamEncoder {
           const f = thinkingToMessageFields([part], false);
           const details = f.reasoning_details as Record<string, unknown>[] | undefined;
           if (details) {
-            for (const d of details) if (isObj(d) && d.format === ANTHROPIC_FORMAT) d.index = this.detailIdx++;
+            for (const d of details) if (isObj(d) && (d.format === ANTHROPIC_FORMAT || d.format === RESPONSES_FORMAT)) d.index = this.detailIdx++;
             this.delta(`{"reasoning_details":${JSON.stringify(details)}}`);
           }
         }

@@ -13,6 +13,7 @@ import {
   type StreamDecoder,
   type StreamEncoder,
   type StreamEncoderCtx,
+  type TextPart,
   type ThinkingPart,
   type Tool,
   type ToolCallPart,
@@ -25,11 +26,11 @@ import {
   mergeUsage,
   newId,
   num,
-  packSignature,
   parseDataUrl,
   str,
-  unpackSignature,
 } from './canonical.js';
+import { openaiEffort, packReasoning, unpackReasoning } from './reasoning.js';
+import { RESPONSES_FORMAT } from './openai.js';
 import { SseParser } from './sse.js';
 import { streamErrorEvent } from './errors.js';
 
@@ -77,9 +78,10 @@ function reasoningToThinking(item: Record<string, unknown>): ThinkingPart {
   if (Array.isArray(item.summary)) for (const s of item.summary) if (isObj(s) && str(s.text)) text += (text ? '\n\n' : '') + str(s.text);
   if (!text && Array.isArray(item.content)) for (const c of item.content) if (isObj(c) && str(c.text)) text += str(c.text);
   const enc = str(item.encrypted_content);
-  const u = unpackSignature(enc);
-  if (enc && (u.signature || u.carrier || u.redacted) && enc.startsWith('r67v1.')) {
-    const p: ThinkingPart = { type: 'thinking', text };
+  const u = unpackReasoning(enc);
+  if (u && (u.signature || u.carrier || u.redacted || u.text !== undefined)) {
+    // the thinking text exactly as the upstream gave it (a signature covers it byte for byte)
+    const p: ThinkingPart = { type: 'thinking', text: u.text ?? text };
     if (u.signature) p.signature = u.signature;
     if (u.carrier) p.carrier = u.carrier;
     if (u.redacted) p.redacted = u.redacted;
@@ -92,7 +94,7 @@ function reasoningToThinking(item: Record<string, unknown>): ThinkingPart {
 function thinkingToReasoningItem(p: ThinkingPart): Record<string, unknown> {
   const summary = p.text ? [{ type: 'summary_text', text: p.text }] : [];
   if (p.carrier?.k === 'resp') return { id: p.carrier.id ?? newId('rs_'), type: 'reasoning', summary, encrypted_content: p.carrier.enc ?? null };
-  return { id: newId('rs_'), type: 'reasoning', summary, encrypted_content: packSignature(p.signature, p.carrier, p.redacted) };
+  return { id: newId('rs_'), type: 'reasoning', summary, encrypted_content: packReasoning(p) };
 }
 
 // ---------- request decode ----------
@@ -167,7 +169,10 @@ export function decodeRequest(body: unknown): Request {
       switch (type) {
         case 'message': {
           if (item.role === 'system' || item.role === 'developer') {
-            for (const p of inputParts(item.content)) if (p.type === 'text') req.system.push(p);
+            // before the first turn: the system prompt; later: a system message kept in its place
+            const into: Part[] = inputParts(item.content).filter((p) => p.type === 'text');
+            if (!req.messages.length) req.system.push(...(into as TextPart[]));
+            else if (into.length) req.messages.push({ role: 'system', parts: into });
           } else if (item.role === 'assistant') assistant().parts.push(...inputParts(item.content));
           else req.messages.push({ role: 'user', parts: inputParts(item.content) });
           break;
@@ -260,6 +265,11 @@ export function encodeRequest(req: Request, model: string): Record<string, unkno
   for (const m of req.messages) for (const p of m.parts) if (p.type === 'tool_call' && p.custom) customCalls.add(p.id);
   let wantsEncrypted = req.reasoning?.enabled === true;
   for (const m of req.messages) {
+    if (m.role === 'system') {
+      const content = encodeInputContent(m.parts.filter((p) => p.type === 'text'));
+      if (content.length) input.push({ type: 'message', role: 'developer', content });
+      continue;
+    }
     if (m.role === 'user') {
       const rest: Part[] = [];
       for (const p of m.parts) {
@@ -290,6 +300,14 @@ export function encodeRequest(req: Request, model: string): Record<string, unkno
           flush();
           wantsEncrypted = true;
           input.push(thinkingToReasoningItem(p));
+        } else if (p.carrier?.k === 'or') {
+          // a Chat client's reasoning_details (OpenRouter's shape) holding OpenAI reasoning items
+          for (const e of p.carrier.d) {
+            if (!isObj(e) || e.type !== 'reasoning.encrypted' || e.format !== RESPONSES_FORMAT || !str(e.data)) continue;
+            flush();
+            wantsEncrypted = true;
+            input.push({ id: str(e.id) ?? newId('rs_'), type: 'reasoning', summary: [], encrypted_content: str(e.data)! });
+          }
         }
       } else if (p.type === 'raw') {
         if (p.dialect !== 'responses') throw new UnsupportedFeatureError('responses', p.what);
@@ -327,8 +345,8 @@ export function encodeRequest(req: Request, model: string): Record<string, unkno
         ...(rf.strict !== undefined ? { strict: rf.strict } : {}),
       },
     };
-  const r = req.reasoning;
-  if (r?.effort && ['minimal', 'low', 'medium', 'high'].includes(r.effort)) out.reasoning = { effort: r.effort };
+  const effort = openaiEffort(req, ['minimal', 'low', 'medium', 'high'], 'reasoning.effort');
+  if (effort) out.reasoning = { effort };
   out.store = false;
   if (wantsEncrypted) out.include = ['reasoning.encrypted_content'];
   out.stream = req.stream;
@@ -696,7 +714,7 @@ export class ResponsesStreamEncoder implements StreamEncoder {
   private ensureStart(): void {
     if (this.started) return;
     this.started = true;
-    const r = JSON.stringify(baseResponse(this.id, this.ctx.requestedModel, this.createdAt));
+    const r = JSON.stringify({ ...baseResponse(this.id, this.ctx.requestedModel, this.createdAt), ...this.ctx.responseFields });
     this.emit('response.created', `"response":${r},`);
     this.emit('response.in_progress', `"response":${r},`);
   }
@@ -841,7 +859,7 @@ export class ResponsesStreamEncoder implements StreamEncoder {
         let stop = this.stop ?? 'end_turn';
         if (stop === 'end_turn' && this.hasTool) stop = 'tool_use';
         const st = statusOut(stop);
-        const r = baseResponse(this.id, this.ctx.requestedModel, this.createdAt);
+        const r = { ...baseResponse(this.id, this.ctx.requestedModel, this.createdAt), ...this.ctx.responseFields };
         r.status = st.status;
         r.incomplete_details = st.incomplete_details;
         r.output = this.output.filter(Boolean);
@@ -849,6 +867,7 @@ export class ResponsesStreamEncoder implements StreamEncoder {
         r.output_text = this.text;
         this.emit(st.status === 'completed' ? 'response.completed' : 'response.incomplete', `"response":${JSON.stringify(r)},`);
         this.finished = true;
+        this.ctx.onResponse?.(r);
         break;
       }
       case 'error':

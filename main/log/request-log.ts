@@ -43,7 +43,7 @@ export interface LogEntry {
   bytesOut: number;
   error?: string;
   passthrough?: boolean;
-  /** A translated request: what was mapped, flattened or dropped on the way (tools, tool-only fields). */
+  /** A translated request: what was mapped, flattened, changed or dropped on the way (tools, state resolved from the store, reasoning, system messages). */
   translationNotes?: string[];
   requestHeaders?: Record<string, string>;
   requestBody?: string;

@@ -22,13 +22,18 @@ import {
   isCountTokens,
   planTranslation,
   relayTranslated,
+  responsesPassthroughBody,
+  responsesState,
   sameDialectBody,
   sendModels,
   sendTokenEstimate,
   translatedHeaders,
   translationHeaders,
+  type Format,
+  type ResponsesState,
   type TranslationPlan,
 } from './translate.js';
+import { ResponseStore, UnknownReferenceError } from '../formats/index.js';
 
 const MAX_ERROR_BODY = 64 * 1024;
 const MAX_LOGGED_BODY = 1024 * 1024;
@@ -59,10 +64,14 @@ export class Proxy {
   readonly cooldowns = new Cooldowns();
   /** The bytes of request bodies buffered at once, across every request. */
   private readonly budget = new BodyBudget(0);
+  /** The Responses items and responses router67 returned for translated providers (kept across config reloads). */
+  readonly responses: ResponseStore;
   inFlight = 0;
   private idleWaiters: (() => void)[] = [];
 
-  constructor(private readonly deps: ProxyDeps) {}
+  constructor(private readonly deps: ProxyDeps) {
+    this.responses = new ResponseStore(storeLimits(deps.config()));
+  }
 
   /** The request listener for both the plain endpoint and the TLS listener. */
   handle(req: IncomingMessage, res: ServerResponse, meta: RequestMeta = {}): void {
@@ -156,10 +165,19 @@ export class Proxy {
       cfg.daemon.request_timeout_ms,
     );
     try {
-      const outcome = await this.walk(req, res, body, field, chain, dialect, entry, cfg, cancel, t0, url);
+      this.responses.configure(storeLimits(cfg));
+      const ref: { error?: UnknownReferenceError } = {};
+      const outcome = await this.walk(req, res, body, field, chain, dialect, entry, cfg, cancel, t0, url, ref);
       if (outcome === 'fallback') {
+        if (ref.error && entry.attempts.every((a) => a.status === null)) {
+          // a reference to state router67 does not hold, and no provider could look it up: the client's mistake
+          entry.status = 400;
+          entry.state = 'error';
+          entry.error = ref.error.message;
+          this.sendError(res, dialect, 400, ref.error.message, {}, ref.error.code);
+        }
         // count_tokens nobody could answer: an honest local estimate, marked by a header
-        if (!(dialect === 'anthropic' && isCountTokens(url) && sendTokenEstimate(res, body, entry))) this.allFailed(res, dialect, entry, field.model);
+        else if (!(dialect === 'anthropic' && isCountTokens(url) && sendTokenEstimate(res, body, entry))) this.allFailed(res, dialect, entry, field.model);
       }
       else if (outcome === 'aborted') {
         entry.state = 'error';
@@ -192,10 +210,20 @@ export class Proxy {
     cancel: Cancel,
     t0: number,
     url: string,
+    ref: { error?: UnknownReferenceError },
   ): Promise<Outcome> {
     const allCooling = chain.every((p) => this.cooldowns.remaining(p.name) > 0);
     let parsed: unknown;
     const parse = () => (parsed ??= JSON.parse(body.toString('utf8')));
+    let state: ResponsesState | undefined;
+    let stateDone = false;
+    const resolved = () => {
+      if (!stateDone) {
+        stateDone = true;
+        state = responsesState(dialect as Format, parse, this.responses);
+      }
+      return state;
+    };
     chain: for (const p of chain) {
       if (cancel.cancelled) return 'aborted';
       const upstreamModel = p.available_models[field.model]!;
@@ -211,15 +239,21 @@ export class Proxy {
       }
       let plan: TranslationPlan | undefined;
       if (p.format && dialect !== 'unknown' && p.format !== dialect) {
-        const r = planTranslation(url, dialect, p.format, p.base_url, parse, upstreamModel, {
-          strictTools: p.strict_tools ?? cfg.daemon.strict_tools,
-        });
+        const r = planTranslation(url, dialect, p.format, p.base_url, parse, upstreamModel, { strictTools: p.strict_tools ?? cfg.daemon.strict_tools }, resolved(), this.responses);
         if ('skip' in r) {
+          if (r.clientError) ref.error = r.clientError;
           attempt.error = `skipped: ${r.skip}`;
           done();
           continue;
         }
         plan = r;
+      }
+      // what this attempt's body mapped or changed; the log entry shows the answering attempt's
+      const notes: string[] = plan ? [...plan.notes] : [];
+      let sameBody: Buffer | Buffer[] | undefined;
+      if (!plan) {
+        if (dialect === 'responses') sameBody = responsesPassthroughBody(body, parse, this.responses, upstreamModel);
+        sameBody ??= sameDialectBody(dialect, body, field, upstreamModel, (n) => notes.push(n));
       }
       let resp: UpstreamResponse;
       let secrets: string[];
@@ -247,7 +281,7 @@ export class Proxy {
               path: target.path,
               method: (req.method ?? 'POST') as Dispatcher.HttpMethod,
               headers: plan ? translatedHeaders(req.headers, plan, { ...p.extra_headers, ...auth }) : upstreamHeaders(req.headers, true, { ...p.extra_headers, ...auth }),
-              body: (plan ? plan.body : sameDialectBody(dialect, body, field, upstreamModel)) as Dispatcher.DispatchOptions['body'],
+              body: (plan ? plan.body : sameBody!) as Dispatcher.DispatchOptions['body'],
               headersTimeout: cfg.daemon.first_byte_timeout_ms,
               bodyTimeout: cfg.daemon.request_timeout_ms,
             },
@@ -291,7 +325,7 @@ export class Proxy {
       entry.provider = p.name;
       entry.upstreamModel = upstreamModel;
       entry.status = resp.statusCode;
-      entry.translationNotes = plan?.notes.length ? plan.notes : undefined;
+      entry.translationNotes = notes.length ? [...new Set(notes)] : undefined;
       const extra = { 'x-router67-provider': p.name, 'x-router67-model': upstreamModel };
       const ct = header(resp.headers, 'content-type') ?? '';
       const streaming = /^text\/event-stream|^application\/x-ndjson/i.test(ct);
@@ -539,6 +573,11 @@ export class Proxy {
   }
 }
 
+function storeLimits(cfg: Config): { maxBytes: number; ttlMs: number } {
+  return { maxBytes: cfg.daemon.response_store_max_bytes, ttlMs: cfg.daemon.response_store_ttl_ms };
+}
+
+/** Adds what a translation mapped to the entry (each note once). */
 function round(ms: number): number {
   return Math.round(ms * 100) / 100;
 }

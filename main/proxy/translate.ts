@@ -24,12 +24,58 @@ export interface TranslationPlan {
   stream: boolean;
   clientWantsUsage: boolean;
   inputTokensEstimate?: number;
-  /** What the translation mapped, flattened or dropped (the log entry's translationNotes). */
+  /** What the translation mapped, flattened, changed or dropped (the log entry's translationNotes). */
   notes: string[];
   /** What was left out of the upstream request (the x-router67-dropped header). */
   dropped: string[];
   /** Upstream tool names → the client's, for the answer. */
   toolNames?: formats.ToolNames;
+  /** Responses client: fields of the response it sees, and where the finished response is remembered. */
+  responseFields?: Record<string, unknown>;
+  onResponse?: (response: Record<string, unknown>) => void;
+}
+
+/** A Responses request's server-side state (item_reference, previous_response_id) resolved from router67's store. */
+export interface ResponsesState {
+  resolved?: formats.ResolvedState;
+  error?: formats.UnknownReferenceError;
+}
+
+/** Resolves a Responses request's references for a stateless (translated) provider; undefined for other dialects. */
+export function responsesState(from: Format, parsed: () => unknown, store: formats.ResponseStore): ResponsesState | undefined {
+  if (from !== 'responses') return undefined;
+  let json: unknown;
+  try {
+    json = parsed();
+  } catch {
+    return undefined; // planTranslation reports the bad body
+  }
+  try {
+    return { resolved: formats.resolveState(json, store) };
+  } catch (e) {
+    if (e instanceof formats.UnknownReferenceError) return { error: e };
+    throw e;
+  }
+}
+
+/**
+ * A same-format Responses provider keeps its own state; references to items router67 itself returned (an
+ * earlier turn answered by a translated provider) are replaced by the items. Undefined: send the body as it is.
+ */
+export function responsesPassthroughBody(raw: Buffer, parsed: () => unknown, store: formats.ResponseStore, upstreamModel: string): Buffer | undefined {
+  const packed = formats.hasPackedSignatures(raw);
+  // cheap checks on the raw bytes first: same-format traffic is only decoded when it may need this
+  const refs = store.size > 0 && (raw.indexOf('item_reference') >= 0 || raw.indexOf('previous_response_id') >= 0);
+  if (!refs && !packed) return undefined;
+  let body: Record<string, unknown> | undefined;
+  try {
+    body = formats.resolveState(parsed(), store, true).body;
+    if (packed || body) body = formats.dropPackedReasoning(body ?? parsed());
+  } catch {
+    return undefined;
+  }
+  if (!body) return undefined;
+  return Buffer.from(JSON.stringify({ ...body, model: upstreamModel }));
 }
 
 const COUNT_TOKENS = '/v1/messages/count_tokens';
@@ -47,13 +93,16 @@ export function planTranslation(
   parsed: () => unknown,
   upstreamModel: string,
   opts: { strictTools?: boolean } = {},
-): TranslationPlan | { skip: string } {
+  state?: ResponsesState,
+  store?: formats.ResponseStore,
+): TranslationPlan | { skip: string; clientError?: formats.UnknownReferenceError } {
   const path = url.split('?', 1)[0]!;
   if (path === COUNT_TOKENS) return { skip: `provider speaks ${to}; only an Anthropic-format provider can count tokens` };
   if (path !== formats.upstreamPath(from)) return { skip: `provider speaks ${to}; ${path} cannot be translated` };
+  if (state?.error) return { skip: state.error.message, clientError: state.error };
   let json: unknown;
   try {
-    json = parsed();
+    json = state?.resolved?.body ?? parsed();
   } catch {
     return { skip: 'request body is not valid JSON, so it cannot be translated' };
   }
@@ -73,11 +122,22 @@ export function planTranslation(
     body: Buffer.from(JSON.stringify(t.body)),
     stream: t.stream,
     clientWantsUsage: t.clientWantsUsage,
-    notes: t.notes,
+    notes: [...(state?.resolved?.notes ?? []), ...t.notes],
     dropped: t.dropped,
   };
   if (t.inputTokensEstimate !== undefined) plan.inputTokensEstimate = t.inputTokensEstimate;
   if (t.toolNames) plan.toolNames = t.toolNames;
+  const st = state?.resolved;
+  if (st) {
+    plan.responseFields = { previous_response_id: st.previousResponseId ?? null, store: st.store };
+    if (st.store && store) {
+      const input = st.input;
+      const prev = st.previousResponseId;
+      plan.onResponse = (r) => {
+        if (typeof r.id === 'string' && Array.isArray(r.output)) store.record(r.id, prev, input, r.output as Record<string, unknown>[]);
+      };
+    } else if (!st.store) plan.notes.push('store: false — the response is not remembered');
+  }
   return plan;
 }
 
@@ -110,10 +170,19 @@ export function translatedHeaders(client: IncomingHttpHeaders, plan: Translation
  * thinking router67 wrapped (from a non-Anthropic upstream) is the one exception: those blocks are unwrapped
  * or dropped so Anthropic never sees a forged signature. The check is one indexOf on the raw bytes.
  */
-export function sameDialectBody(dialect: string, body: Buffer, field: ModelField, upstreamModel: string): Buffer | Buffer[] {
-  if (dialect === 'anthropic' && formats.hasPackedSignatures(body)) {
+export function sameDialectBody(dialect: string, body: Buffer, field: ModelField, upstreamModel: string, onNote?: (note: string) => void): Buffer | Buffer[] {
+  const packed = dialect === 'anthropic' && formats.hasPackedSignatures(body);
+  // Claude Code's background calls ask for a 500-token thinking budget; Anthropic's minimum is 1024
+  const small = dialect === 'anthropic' && formats.mayHaveSmallBudget(body);
+  if (packed || small) {
     try {
-      const j = formats.sanitizeAnthropicThinking(JSON.parse(body.toString('utf8'))) as Record<string, unknown>;
+      let j = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
+      if (packed) j = formats.sanitizeAnthropicThinking(j) as Record<string, unknown>;
+      const fix = small ? formats.fixAnthropicBudget(j) : undefined;
+      if (fix) {
+        j = fix.body;
+        onNote?.(fix.note);
+      }
       j.model = upstreamModel;
       return Buffer.from(JSON.stringify(j));
     } catch {
@@ -228,6 +297,16 @@ function setUsage(entry: LogEntry, u: { inputTokens?: number; outputTokens?: num
   if (u.outputTokens !== undefined) entry.outputTokens = u.outputTokens;
 }
 
+function encoderCtx(ctx: RelayContext): formats.StreamEncoderCtx & { toolNames?: formats.ToolNames } {
+  const { plan } = ctx;
+  const e: formats.StreamEncoderCtx & { toolNames?: formats.ToolNames } = { requestedModel: ctx.requestedModel, clientWantsUsage: plan.clientWantsUsage };
+  if (plan.toolNames) e.toolNames = plan.toolNames;
+  if (plan.inputTokensEstimate !== undefined) e.inputTokensEstimate = plan.inputTokensEstimate;
+  if (plan.responseFields) e.responseFields = plan.responseFields;
+  if (plan.onResponse) e.onResponse = plan.onResponse;
+  return e;
+}
+
 /** Relays a translated answer. 'fallback' means the client got nothing and the next provider may try. */
 export async function relayTranslated(ctx: RelayContext): Promise<Outcome> {
   const ct = header(ctx.resp.headers, 'content-type') ?? '';
@@ -289,10 +368,15 @@ async function relayWhole(ctx: RelayContext, upstreamStreamed: boolean): Promise
     if (canon.usage.output !== undefined) entry.outputTokens = canon.usage.output;
     if (plan.stream) {
       // the client asked for a stream and the upstream answered whole: stream it in one go
-      out = formats.responseToStream(plan.from, canon, { requestedModel: ctx.requestedModel, clientWantsUsage: plan.clientWantsUsage });
+      out = formats.responseToStream(plan.from, canon, encoderCtx(ctx));
       contentType = formats.streamContentType(plan.from);
       entry.stream = true;
-    } else out = JSON.stringify(formats.encodeResponse(plan.from, canon, { requestedModel: ctx.requestedModel }));
+    } else {
+      let o = formats.encodeResponse(plan.from, canon, { requestedModel: ctx.requestedModel });
+      if (plan.responseFields) o = { ...o, ...plan.responseFields };
+      out = JSON.stringify(o);
+      plan.onResponse?.(o);
+    }
   } catch (e) {
     attempt.error = `upstream answered ${resp.statusCode} with a body that is not a ${plan.to} response: ${scrub(String((e as Error).message ?? e), ctx.secrets).slice(0, 200)}`;
     return 'fallback';
@@ -306,12 +390,7 @@ async function relayWhole(ctx: RelayContext, upstreamStreamed: boolean): Promise
 
 function relayStream(ctx: RelayContext): Promise<Outcome> {
   const { res, resp, plan, entry, attempt, cancel } = ctx;
-  const tr = formats.createStreamTranslator(plan.to, plan.from, {
-    requestedModel: ctx.requestedModel,
-    clientWantsUsage: plan.clientWantsUsage,
-    ...(plan.inputTokensEstimate !== undefined ? { inputTokensEstimate: plan.inputTokensEstimate } : {}),
-    ...(plan.toolNames ? { toolNames: plan.toolNames } : {}),
-  });
+  const tr = formats.createStreamTranslator(plan.to, plan.from, encoderCtx(ctx));
   entry.stream = true;
   let started = false;
   let settled = false;

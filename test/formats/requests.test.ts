@@ -88,8 +88,12 @@ test('anthropic → openai: system, images, tools, choice, tool results, samplin
       { id: 'toolu_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
       { id: 'toolu_2', type: 'function', function: { name: 'noargs', arguments: '{}' } },
     ],
+    reasoning_content: 'Need weather.',
     reasoning_details: [{ type: 'reasoning.text', text: 'Need weather.', signature: 'GENUINE', format: 'anthropic-claude-v1', index: 0 }],
   });
+  // OpenAI's own API rejects unknown message fields: no reasoning_content for its models
+  const own = (translateRequest('anthropic', 'openai', anthropicReq, 'gpt-4.1', opts).body as any).messages[2];
+  assert.equal(own.reasoning_content, undefined);
   assert.deepEqual(b.messages[3], { role: 'tool', tool_call_id: 'toolu_1', content: '18C' });
   assert.deepEqual(b.messages[4], { role: 'tool', tool_call_id: 'toolu_2', content: 'Error: failed' });
   assert.equal(b.messages[5].role, 'user');
@@ -230,8 +234,10 @@ test('openai → anthropic: features Anthropic cannot express fail the attempt w
 });
 
 test('openai reasoning_effort → Anthropic thinking budget, only where Anthropic accepts it', () => {
-  const base = { model: 'x', messages: [{ role: 'user', content: 'hi' }], max_tokens: 20000 };
+  const base = { model: 'x', messages: [{ role: 'user', content: 'hi' }], max_tokens: 40000 };
   assert.deepEqual(tr('openai', 'anthropic', { ...base, reasoning_effort: 'high' }).thinking, { type: 'enabled', budget_tokens: 16384 });
+  // a small max_tokens caps the budget so a quarter stays for the answer
+  assert.deepEqual(tr('openai', 'anthropic', { ...base, max_tokens: 8000, reasoning_effort: 'high' }).thinking, { type: 'enabled', budget_tokens: 6000 });
   assert.equal(tr('openai', 'anthropic', { ...base, reasoning_effort: 'minimal' }).thinking, undefined);
   assert.equal(tr('openai', 'anthropic', { ...base, reasoning_effort: 'low', temperature: 0.2 }).thinking, undefined, 'thinking needs temperature 1');
   assert.equal(tr('openai', 'anthropic', { ...base, max_tokens: 800, reasoning_effort: 'low' }).thinking, undefined, 'budget must be ≥ 1024 and < max_tokens');
