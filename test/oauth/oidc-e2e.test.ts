@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { createLogger } from '../../main/log/logger.js';
-import { signInFor } from '../../main/oauth/attach.js';
+import { attachOAuth, createSignIn } from '../../main/oauth/attach.js';
 import type { SignInService } from '../../main/oauth/signin.js';
 import { SecretStore, type KeytarLike } from '../../main/secrets/store.js';
 import { startCore, type TestCore } from '../helpers/core.js';
@@ -133,7 +133,7 @@ auth = { header = "Authorization", prefix = "Bearer ", api_key = "backup-key" }
 "gpt-corp" = "backup-model"
 `;
       tc = await startCore(configText, { secrets: store.resolver(), logger: createLogger('debug', (l) => logs.push(l)) });
-      signIn = signInFor(tc.core, store, { openExternal: async (url) => opener(url) });
+      signIn = createSignIn(tc.core, attachOAuth(tc.core, store), store, { openExternal: async (url) => opener(url) });
     });
 
     after(async () => {
