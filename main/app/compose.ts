@@ -179,7 +179,12 @@ export async function compose(o: ComposeOptions): Promise<Composed> {
   };
   // A config that starts using the keychain or OAuth later gets them then.
   c.on('config', (cfg: Config) => void want(cfg)?.catch((e: Error) => c.logger.error(e.message)));
-  await want(c.config);
+  try {
+    await want(c.config);
+  } catch (e) {
+    await c.stop({ drainMs: 0 }).catch(() => {});
+    throw e;
+  }
 
   let stopping: Promise<void> | undefined;
   return {
