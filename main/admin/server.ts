@@ -71,9 +71,42 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
   res.end(text);
 }
 
+interface Route {
+  method: string;
+  path: string | RegExp;
+  handler: AdminHandler;
+  public?: boolean;
+}
+
+function findRoute(routes: Route[], method: string | undefined, pathname: string): Route | undefined {
+  return routes.find((r) => r.method === method && (typeof r.path === 'string' ? r.path === pathname : r.path.test(pathname)));
+}
+
+/**
+ * Routes added later behind one admin route (the daemon's window: its routes are mounted on first use, so the
+ * headless daemon does not load them until someone opens it). Same rules as the admin server's own routes.
+ */
+export class RouteTable {
+  private readonly routes: Route[] = [];
+
+  constructor(private readonly authorised: (req: IncomingMessage) => boolean) {}
+
+  route(method: string, path: string | RegExp, handler: AdminHandler, opts: { public?: boolean } = {}): void {
+    this.routes.push({ method, path, handler, public: opts.public });
+  }
+
+  /** Answers the request from the matching route (404 when none matches). */
+  async dispatch(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const route = findRoute(this.routes, req.method, url.pathname);
+    if (!route) return sendJson(res, 404, { error: 'not found' });
+    if (!route.public && !this.authorised(req)) return sendJson(res, 401, { error: 'missing or wrong token' });
+    await route.handler(req, res, url);
+  }
+}
+
 export class AdminServer {
   private readonly server: Server;
-  private readonly routes: { method: string; path: string | RegExp; handler: AdminHandler; public?: boolean }[] = [];
+  private readonly routes: Route[] = [];
   url = '';
 
   constructor(readonly token: string) {
@@ -127,9 +160,7 @@ export class AdminServer {
     } catch {
       return sendJson(res, 400, { error: 'malformed request path' });
     }
-    const route = this.routes.find(
-      (r) => r.method === req.method && (typeof r.path === 'string' ? r.path === url.pathname : r.path.test(url.pathname)),
-    );
+    const route = findRoute(this.routes, req.method, url.pathname);
     if (!route) return sendJson(res, 404, { error: 'not found' });
     try {
       if (!route.public && !this.authorised(req)) return sendJson(res, 401, { error: 'missing or wrong token' });

@@ -1,42 +1,11 @@
 // `router67 daemon`: runs the router in the foreground until SIGINT/SIGTERM, then drains and exits.
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { compose, type Composed } from '../app/compose.js';
 import { ConfigError } from '../config/load.js';
-import { Core, type DaemonState } from '../core/core.js';
-import { paths, resolveHome } from '../core/paths.js';
+import { resolveHome } from '../core/paths.js';
+import { runningDaemon } from '../core/running.js';
 import { createLogger } from '../log/logger.js';
-import { sharedSecretStore } from '../secrets/store.js';
 import { EXIT, type Command } from './command.js';
-
-export interface DaemonHooks {
-  /** Runs after the core started (e.g. interception on); a throw stops the daemon. */
-  afterStart?(core: Core, opts: Record<string, unknown>): Promise<void>;
-  /** Runs before the core stops and on every exit path (e.g. interception off). Must be idempotent. */
-  beforeStop?(core: Core): Promise<void>;
-  /** Extra options the hooks understand. */
-  options?: Record<string, { type: 'boolean' | 'string'; short?: string }>;
-}
-
-export const daemonHooks: DaemonHooks[] = [];
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** The running daemon's state file, when its owner is alive. */
-export function runningDaemon(home: string): DaemonState | undefined {
-  try {
-    const st = JSON.parse(readFileSync(paths(home).daemonState, 'utf8')) as DaemonState;
-    return st.pid !== process.pid && pidAlive(st.pid) ? st : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 export const daemonCommand: Command = {
   summary: 'run the router in the foreground',
@@ -57,7 +26,6 @@ invalid one is reported and the last good config keeps running.
 
 Exit codes: 0 stopped cleanly, 1 failure, 2 usage, 78 config error.`,
   async run(args) {
-    const extra = Object.assign({}, ...daemonHooks.map((h) => h.options ?? {}));
     const { values: parsed } = parseArgs({
       args,
       options: {
@@ -65,7 +33,6 @@ Exit codes: 0 stopped cleanly, 1 failure, 2 usage, 78 config error.`,
         listen: { type: 'string' },
         'log-level': { type: 'string' },
         'no-intercept': { type: 'boolean' },
-        ...extra,
       },
       strict: true,
       allowPositionals: false,
@@ -83,14 +50,14 @@ Exit codes: 0 stopped cleanly, 1 failure, 2 usage, 78 config error.`,
       return EXIT.usage;
     }
     const logger = createLogger((level as 'info') ?? 'info');
-    let core: Core;
+    let parts: Composed;
     try {
-      core = await Core.start({
+      parts = await compose({
+        ui: 'daemon',
         home,
         configPath: values.config as string | undefined,
         httpListen: values.listen as string | undefined,
         logger,
-        secrets: (await sharedSecretStore()).resolver(),
       });
     } catch (e) {
       if (e instanceof ConfigError) {
@@ -100,6 +67,7 @@ Exit codes: 0 stopped cleanly, 1 failure, 2 usage, 78 config error.`,
       process.stderr.write(`router67: cannot start: ${(e as Error).message}\n`);
       return EXIT.failure;
     }
+    const { core, interception } = parts;
     if (!level) logger.level = core.config.daemon.log_level;
 
     let stopping = false;
@@ -107,8 +75,8 @@ Exit codes: 0 stopped cleanly, 1 failure, 2 usage, 78 config error.`,
       if (stopping) return;
       stopping = true;
       logger.info(`${why}: stopping (draining in-flight requests)`);
-      for (const h of daemonHooks) await h.beforeStop?.(core).catch((e: Error) => logger.error(e.message));
-      await core.stop();
+      // interception off first (on every exit path handled here), then the core drains and stops
+      await parts.stop();
       process.exit(code);
     };
     let signals = 0;
@@ -130,13 +98,20 @@ Exit codes: 0 stopped cleanly, 1 failure, 2 usage, 78 config error.`,
       logger.error(`unhandled rejection: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     });
 
-    try {
-      for (const h of daemonHooks) await h.afterStart?.(core, values as Record<string, unknown>);
-    } catch (e) {
-      logger.error((e as Error).message);
-      await stop('start failed', EXIT.failure);
-      return EXIT.failure;
+    if (values['no-intercept']) {
+      // stale hosts blocks are removed at start even with --no-intercept
+      await interception.removeStale();
+    } else {
+      try {
+        await interception.set(true);
+        const st = core.status().intercept;
+        process.stdout.write(`intercepting ${core.config.intercept_hosts.join(', ')} on https://${st.listen}\n`);
+      } catch (e) {
+        // The plain endpoint keeps running; status and doctor show why interception is off.
+        logger.error(`interception is off: ${(e as Error).message}`);
+      }
     }
+    if (parts.uiLink) process.stdout.write(`window: ${parts.uiLink}\n`);
     const st = core.status();
     process.stdout.write(
       `router67 ${st.version} listening on http://${st.http.address} (plain endpoint)\n` +

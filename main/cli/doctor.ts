@@ -7,7 +7,7 @@ import { paths, resolveHome } from '../core/paths.js';
 import { formatDoctor, runDoctor } from '../intercept/doctor.js';
 import { fetchStatus } from './status.js';
 import { signInChecks } from '../oauth/doctor.js';
-import { sharedSecretStore } from '../secrets/store.js';
+import { SecretStore } from '../secrets/store.js';
 import { EXIT, type Command } from './command.js';
 
 export const doctorCommand: Command = {
@@ -46,7 +46,7 @@ Exit codes: 0 all checks pass, 1 a check failed, 78 config error.`,
     const daemon = await fetchStatus(home).catch(() => undefined);
     const report = await runDoctor({ home, config, daemon });
     // sign-ins (OAuth): the daemon's view, or the keychain's when no daemon runs
-    const vault = !daemon && config.providers.some((p) => p.auth?.oauth !== undefined) ? await sharedSecretStore() : undefined;
+    const vault = !daemon && config.providers.some((p) => p.auth?.oauth !== undefined) ? await SecretStore.open() : undefined;
     report.checks.push(...signInChecks(config, { daemon, configPath, ...(vault ? { vault } : {}) }));
     process.stdout.write(values.json ? JSON.stringify(report, null, 2) + '\n' : formatDoctor(report));
     return report.ok ? EXIT.ok : EXIT.failure;

@@ -2,32 +2,23 @@
 // router67's command line: one entry point, one file per command.
 import { VERSION } from '../core/version.js';
 import { EXIT, type Command } from './command.js';
-import { daemonCommand, daemonHooks } from './daemon.js';
-import { statusCommand } from './status.js';
-import { installCommand } from './install.js';
-import { uninstallCommand } from './uninstall.js';
-import { doctorCommand } from './doctor.js';
-import { helperCommand } from './helper.js';
-import { interceptionHook } from './intercept-hook.js';
-import { uiHook } from '../ui/daemon-hook.js';
-import { loginCommand } from './login.js';
-import { logoutCommand } from './logout.js';
-import { oauthHook } from '../oauth/attach.js';
 
-/** Every command; other modules register theirs with one line here. */
-export const commands: Record<string, Command> = {
-  daemon: daemonCommand,
-  status: statusCommand,
-  install: installCommand,
-  uninstall: uninstallCommand,
-  doctor: doctorCommand,
-  helper: helperCommand,
-  login: loginCommand,
-  logout: logoutCommand,
+/* eslint-disable @typescript-eslint/no-require-imports */
+/**
+ * Every command, loaded when it runs (the daemon does not load install's or login's code); other modules
+ * register theirs with one line here.
+ */
+export const commands: Record<string, () => Command> = {
+  daemon: () => (require('./daemon.js') as typeof import('./daemon.js')).daemonCommand,
+  status: () => (require('./status.js') as typeof import('./status.js')).statusCommand,
+  install: () => (require('./install.js') as typeof import('./install.js')).installCommand,
+  uninstall: () => (require('./uninstall.js') as typeof import('./uninstall.js')).uninstallCommand,
+  doctor: () => (require('./doctor.js') as typeof import('./doctor.js')).doctorCommand,
+  helper: () => (require('./helper.js') as typeof import('./helper.js')).helperCommand,
+  login: () => (require('./login.js') as typeof import('./login.js')).loginCommand,
+  logout: () => (require('./logout.js') as typeof import('./logout.js')).logoutCommand,
 };
-daemonHooks.push(oauthHook);
-daemonHooks.push(interceptionHook);
-daemonHooks.push(uiHook);
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 function usage(): string {
   const width = Math.max(...Object.keys(commands).map((k) => k.length));
@@ -37,7 +28,7 @@ Usage: router67 <command> [options]
 
 Commands:
 ${Object.entries(commands)
-  .map(([k, c]) => `  ${k.padEnd(width)}  ${c.summary}`)
+  .map(([k, c]) => `  ${k.padEnd(width)}  ${c().summary}`)
   .join('\n')}
 
 Run "router67 <command> --help" for a command's options.
@@ -48,8 +39,8 @@ export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     const topic = name === 'help' ? rest[0] : undefined;
-    if (topic && commands[topic]) {
-      process.stdout.write(commands[topic].help + '\n');
+    if (topic && Object.hasOwn(commands, topic)) {
+      process.stdout.write(commands[topic]!().help + '\n');
       return EXIT.ok;
     }
     process.stdout.write(usage() + '\n');
@@ -59,7 +50,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(VERSION + '\n');
     return EXIT.ok;
   }
-  const cmd = commands[name];
+  const cmd = Object.hasOwn(commands, name) ? commands[name]!() : undefined;
   if (!cmd) {
     process.stderr.write(`router67: unknown command "${name}"\n\n${usage()}\n`);
     return EXIT.usage;

@@ -6,7 +6,7 @@ import { browserOpener, openBrowser } from '../oauth/browser.js';
 import { cliDispatcher, loadConfigOrDefault, notifyDaemon } from '../oauth/cli.js';
 import { SignInError, type Progress } from '../oauth/flows.js';
 import { OAuthManager } from '../oauth/manager.js';
-import { sharedSecretStore } from '../secrets/store.js';
+import { SecretStore } from '../secrets/store.js';
 import { EXIT, type Command } from './command.js';
 
 export const loginCommand: Command = {
@@ -56,7 +56,7 @@ Exit codes: 0 signed in, 1 failure, 2 usage, 130 cancelled.`,
     const home = resolveHome();
     const configPath = values.config ?? paths(home).config;
     const config = loadConfigOrDefault(configPath);
-    const store = await sharedSecretStore();
+    const store = await SecretStore.open();
     const dispatcher = await cliDispatcher(config);
     const manager = new OAuthManager({ vault: store, config: () => config, configPath, http: () => ({ dispatcher }) });
     if (!manager.credential(name)) {

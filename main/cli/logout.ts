@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { paths, resolveHome } from '../core/paths.js';
 import { cliDispatcher, loadConfigOrDefault, notifyDaemon } from '../oauth/cli.js';
 import { OAuthManager } from '../oauth/manager.js';
-import { sharedSecretStore } from '../secrets/store.js';
+import { SecretStore } from '../secrets/store.js';
 import { EXIT, type Command } from './command.js';
 
 export const logoutCommand: Command = {
@@ -32,7 +32,7 @@ Exit codes: 0 signed out (or was not signed in), 1 failure, 2 usage.`,
     const home = resolveHome();
     const configPath = values.config ?? paths(home).config;
     const config = loadConfigOrDefault(configPath);
-    const store = await sharedSecretStore();
+    const store = await SecretStore.open();
     if (!store.info().available) {
       process.stderr.write(`router67 logout: the OS keychain is not available (${store.info().reason ?? 'unknown reason'})\n`);
       return EXIT.failure;

@@ -4,7 +4,7 @@ import type { CoreStatus } from '../core/core.js';
 import { paths, resolveHome } from '../core/paths.js';
 import { readToken } from '../admin/server.js';
 import { formatIssue } from '../config/load.js';
-import { runningDaemon } from './daemon.js';
+import { runningDaemon } from '../core/running.js';
 import { EXIT, type Command } from './command.js';
 
 /** Fetches the running daemon's status; undefined when none runs. */

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { resolveHome } from '../core/paths.js';
 import { PromptRefusedError } from '../intercept/interceptor.js';
 import { uninstall } from '../intercept/setup.js';
-import { runningDaemon } from './daemon.js';
+import { runningDaemon } from '../core/running.js';
 import { EXIT, type Command } from './command.js';
 
 export const uninstallCommand: Command = {

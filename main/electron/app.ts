@@ -1,12 +1,12 @@
 // The Electron app: a menu-bar (tray) app around the core, which runs in this process (entry: main.ts). Thin: the
-// core, the UI service, the menu model and the login item logic live elsewhere and are tested without Electron.
+// parts (core, interception, keychain, sign-in, UI service) are built by the composition root (main/app/compose.ts),
+// as for the daemon; the menu model and the login item logic live elsewhere and are tested without Electron.
 import { app, dialog, ipcMain, Menu, Notification, powerMonitor, protocol, shell } from 'electron';
 import { join } from 'node:path';
+import { compose, type ComposeOptions, type Composed } from '../app/compose.js';
 import { ConfigError } from '../config/load.js';
-import { Core } from '../core/core.js';
-import { sharedSecretStore } from '../secrets/store.js';
-import { signInFor } from '../oauth/attach.js';
-import { UiService, type InterceptControl } from '../ui/service.js';
+import type { Core } from '../core/core.js';
+import type { UiService } from '../ui/service.js';
 import { registerIpc } from './ipc.js';
 import { getLoginItem, loginItemSupported, setLoginItem, type LoginItemEnv } from './login-item.js';
 import { APP_SCHEME, serveApp } from './protocol.js';
@@ -21,13 +21,11 @@ export function resourcesDir(): string {
   return app.isPackaged ? join(process.resourcesPath, 'icons') : join(DIST, '..', 'resources');
 }
 
-export interface AppHooks {
-  /** Builds the interception switch for a started core (the privileged helper runs behind it). */
-  interceptControl?(core: Core): InterceptControl | undefined;
-  caStatus?(core: Core): Promise<{ trusted: boolean | null; detail?: string }>;
-}
+/** What the app's parts are built with; tests pass a home, a scratch hosts file and a TLS bind address. */
+export type AppOptions = Omit<ComposeOptions, 'ui' | 'openExternal'>;
 
 export interface RunningApp {
+  parts: Composed;
   core: Core;
   service: UiService;
   tray: TrayController;
@@ -40,7 +38,7 @@ protocol.registerSchemesAsPrivileged([
   { scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true, codeCache: true } },
 ]);
 
-export async function startApp(hooks: AppHooks = {}): Promise<RunningApp | undefined> {
+export async function startApp(opts: AppOptions = {}): Promise<RunningApp | undefined> {
   if (!app.requestSingleInstanceLock()) {
     app.quit();
     return undefined;
@@ -50,28 +48,20 @@ export async function startApp(hooks: AppHooks = {}): Promise<RunningApp | undef
   Menu.setApplicationMenu(null);
   protocol.handle(APP_SCHEME, (req) => serveApp(req.url, RENDERER));
 
-  const secrets = await sharedSecretStore();
-  let core: Core;
+  let parts: Composed;
   try {
-    core = await Core.start({ secrets: secrets.resolver() });
+    // OAuth sign-in runs in the system browser (RFC 8252), opened from here.
+    parts = await compose({ ...opts, ui: 'electron', openExternal: (url) => shell.openExternal(url) });
   } catch (e) {
     const msg = e instanceof ConfigError ? e.message : (e as Error).message;
     dialog.showErrorBox('router67 cannot start', msg);
     app.exit(1);
     return undefined;
   }
-  secrets.onChange(() => core.emit('status', core.status()));
-
-  const intercept = hooks.interceptControl?.(core);
-  const service = new UiService({
-    core,
-    secrets,
-    ...(intercept ? { intercept } : {}),
-    ...(hooks.caStatus ? { caStatus: () => hooks.caStatus!(core) } : {}),
-    // OAuth sign-in runs in the system browser (RFC 8252), opened from here.
-    signInService: signInFor(core, secrets, { openExternal: (url) => shell.openExternal(url) }),
-    app: 'electron',
-  });
+  const { core } = parts;
+  // A hosts block left by a router67 that died is removed at start.
+  void parts.interception.removeStale();
+  const service = await parts.ui();
   registerIpc(ipcMain, service, { openExternal: (url) => shell.openExternal(url) });
 
   const window = new MainWindow(PRELOAD, service);
@@ -82,13 +72,8 @@ export async function startApp(hooks: AppHooks = {}): Promise<RunningApp | undef
     execPath: process.execPath,
     ...(app.isPackaged ? {} : { appPath: app.getAppPath() }),
   };
-  let shuttingDown: Promise<void> | undefined;
-  const shutdown = () =>
-    (shuttingDown ??= (async () => {
-      // Interception off first (hosts block removed), then the core drains and stops.
-      if (intercept && core.status().intercept.enabled) await intercept.set(false).catch(() => {});
-      await core.stop({ drainMs: 3000 }).catch(() => {});
-    })());
+  // Interception off first (hosts block removed), then the core drains and stops.
+  const shutdown = () => parts.stop({ drainMs: 3000 }).catch(() => {});
 
   const tray = new TrayController({
     service,
@@ -142,5 +127,5 @@ export async function startApp(hooks: AppHooks = {}): Promise<RunningApp | undef
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => app.quit());
 
   if (process.argv.includes('--show')) window.show();
-  return { core, service, tray, window, shutdown };
+  return { parts, core, service, tray, window, shutdown };
 }

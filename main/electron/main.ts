@@ -1,5 +1,4 @@
 // Electron entry point (package.json "main"): starts the menu-bar app.
 import { startApp } from './app.js';
-import { appHooks } from './hooks.js';
 
-void startApp(appHooks());
+void startApp();

@@ -4,11 +4,11 @@
 import { existsSync } from 'node:fs';
 import type { Dispatcher } from 'undici';
 import { readToken } from '../admin/server.js';
-import { runningDaemon } from '../cli/daemon.js';
 import { loadConfigFile } from '../config/load.js';
 import { ConfigSchema, type Config } from '../config/schema.js';
 import { splitHostPort } from '../core/core.js';
 import { paths } from '../core/paths.js';
+import { runningDaemon } from '../core/running.js';
 import { createUpstreamLookup } from '../system/dns.js';
 
 export function loadConfigOrDefault(configPath: string): Config {

@@ -199,11 +199,3 @@ export class SecretStore {
     for (const fn of this.listeners) fn();
   }
 }
-
-let shared: Promise<SecretStore> | undefined;
-
-/** The process's one SecretStore (the daemon's core and its window share it). */
-export function sharedSecretStore(): Promise<SecretStore> {
-  shared ??= SecretStore.open();
-  return shared;
-}

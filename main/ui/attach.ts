@@ -4,7 +4,7 @@ import type { Core } from '../core/core.js';
 import { runDoctor } from '../intercept/doctor.js';
 import type { SecretStore } from '../secrets/store.js';
 import type { SignInService } from '../oauth/signin.js';
-import { UiServer } from './server.js';
+import { UiServer, type AdminRouter } from './server.js';
 import { UiService, type CaStatus, type InterceptControl } from './service.js';
 
 /** Whether the router67 CA is trusted, as `doctor` sees it. */
@@ -28,6 +28,8 @@ export interface AttachOptions {
   caCheck?: boolean;
   /** OAuth sign-in for the window (issue 6). */
   signInService?: SignInService;
+  /** Where the window's routes go (default: the core's admin endpoint). */
+  router?: AdminRouter;
 }
 
 export interface AttachedUi {
@@ -49,7 +51,7 @@ export function attachUi(core: Core, o: AttachOptions): AttachedUi {
   const admin = core.admin;
   if (!admin) return { service };
   const server = new UiServer(service, { token: admin.token, ...(o.staticDir ? { staticDir: o.staticDir } : {}) });
-  server.mount(admin);
+  server.mount(o.router ?? admin);
   core.once('stopped', () => server.close());
   return { service, server, link: server.link(admin.url) };
 }

@@ -13,6 +13,7 @@ import { extname, join, normalize, sep } from 'node:path';
 import type { z } from 'zod';
 import type { UiEvent } from '../../renderer/api-types.js';
 import { CSP } from './csp.js';
+import { uiLink } from './link.js';
 import type { UiService } from './service.js';
 import { ConfigDraftSchema, describeInputError, InterceptBody, LogIdInput, LogLimitInput, SignInCancelBody, SignInStartBody, SignOutBody } from './wire.js';
 
@@ -109,7 +110,7 @@ export class UiServer {
 
   /** The ready link for a base URL such as http://127.0.0.1:PORT. */
   link(base: string): string {
-    return `${base}/?token=${encodeURIComponent(this.opts.token)}`;
+    return uiLink(base, this.opts.token);
   }
 
   mount(admin: AdminRouter): void {

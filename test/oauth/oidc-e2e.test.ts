@@ -12,7 +12,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { createLogger } from '../../main/log/logger.js';
-import { signInFor } from '../../main/oauth/attach.js';
+import { attachOAuth, createSignIn } from '../../main/oauth/attach.js';
+import { mountOAuthReload } from '../../main/oauth/reload.js';
 import type { SignInService } from '../../main/oauth/signin.js';
 import { SecretStore, type KeytarLike } from '../../main/secrets/store.js';
 import { startCore, type TestCore } from '../helpers/core.js';
@@ -133,7 +134,10 @@ auth = { header = "Authorization", prefix = "Bearer ", api_key = "backup-key" }
 "gpt-corp" = "backup-model"
 `;
       tc = await startCore(configText, { secrets: store.resolver(), logger: createLogger('debug', (l) => logs.push(l)) });
-      signIn = signInFor(tc.core, store, { openExternal: async (url) => opener(url) });
+      // as the composition root wires it: the manager, its reload route and the window's sign-in
+      const manager = attachOAuth(tc.core, store);
+      mountOAuthReload(tc.core.admin!, async () => ({ manager, vault: store }), () => tc.core.emit('status', tc.core.status()));
+      signIn = createSignIn(tc.core, manager, store, { openExternal: async (url) => opener(url) });
     });
 
     after(async () => {

@@ -14,7 +14,8 @@ import type { Browser, Page } from 'playwright-core';
 import { loadConfigFile } from '../../main/config/load.js';
 import { SignInError } from '../../main/oauth/flows.js';
 import { OAuthManager } from '../../main/oauth/manager.js';
-import { oauthFor } from '../../main/oauth/attach.js';
+import { attachOAuth } from '../../main/oauth/attach.js';
+import { mountOAuthReload } from '../../main/oauth/reload.js';
 import { SecretStore, type KeytarLike } from '../../main/secrets/store.js';
 import { eventually, startCore } from '../helpers/core.js';
 import { insideKeyring, runInsideKeyring } from '../helpers/keyring.js';
@@ -123,7 +124,9 @@ auth     = { header = "Authorization", prefix = "Bearer ", value_env = "OPENROUT
 "claude-sonnet-4.6" = "anthropic/claude-sonnet-4.6"
 `;
       const tc = await startCore(original, { secrets: store.resolver() });
-      oauthFor(tc.core, store);
+      // as the composition root wires it: the manager, and the route `router67 login` calls afterwards
+      const manager = attachOAuth(tc.core, store);
+      mountOAuthReload(tc.core.admin!, async () => ({ manager, vault: store }), () => tc.core.emit('status', tc.core.status()));
       try {
         const before = await fetch(`${tc.url}/v1/chat/completions`, {
           method: 'POST',

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { CH, registerIpc } from '../../main/electron/ipc.js';
-import { signInFor } from '../../main/oauth/attach.js';
+import { attachOAuth, createSignIn } from '../../main/oauth/attach.js';
 import { accountOf } from '../../main/oauth/record.js';
 import { attachUi } from '../../main/ui/attach.js';
 import { UiService } from '../../main/ui/service.js';
@@ -65,7 +65,7 @@ describe('the Sign-in view in Chromium (daemon page, real OpenID provider)', { t
     upstream = await startCheckingUpstream('corp', userinfoCheck(oidc.issuer));
     tc = await startCore(configFor(oidc, upstream.url));
     vault = new MemoryVault();
-    const ui = attachUi(tc.core, { app: 'daemon', caCheck: false, signInService: signInFor(tc.core, vault) });
+    const ui = attachUi(tc.core, { app: 'daemon', caCheck: false, signInService: createSignIn(tc.core, attachOAuth(tc.core, vault), vault) });
     profile = mkdtempSync(join(tmpdir(), 'r67-chromium-signin-'));
     ctx = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
@@ -153,7 +153,7 @@ test('the sign-in channels over Electron IPC: trusted sender only, inputs parsed
   const vault = new MemoryVault();
   await vault.set(accountOf('corp'), JSON.stringify({ v: 1, access_token: 'at-SECRET', refresh_token: 'rt-SECRET', obtained_at: Date.now(), expires_at: Date.now() + 3600_000, client_id: oidc.clientId }));
   const opened: string[] = [];
-  const service = new UiService({ core: tc.core, app: 'electron', signInService: signInFor(tc.core, vault, { openExternal: async (u) => void opened.push(u) }) });
+  const service = new UiService({ core: tc.core, app: 'electron', signInService: createSignIn(tc.core, attachOAuth(tc.core, vault), vault, { openExternal: async (u) => void opened.push(u) }) });
   const ipc = new FakeIpcMain();
   registerIpc(ipc, service, { openExternal: async () => {} });
   assert.equal((await ipc.invoke(CH.features, trusted)).signIn, true);
