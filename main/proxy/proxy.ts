@@ -12,11 +12,21 @@ import { findModel, type ModelField } from './body.js';
 import { Cooldowns, retryAfterMs } from './cooldown.js';
 import { detectDialect, errorBody, streamErrorEvent } from './dialect.js';
 import { describeTransportError, scrub, summariseErrorBody } from './errors.js';
-import { Cancel, exchange, type UpstreamResponse } from './upstream.js';
+import { Cancel, exchange, type Overflow, type UpstreamResponse } from './upstream.js';
 import { redactHeaders, responseHeaders, upstreamHeaders } from './headers.js';
 import { upstreamTarget } from './upstream-url.js';
 import { readUsage, StreamUsage } from './usage.js';
-import { isCountTokens, planTranslation, relayTranslated, sameDialectBody, sendModels, sendTokenEstimate, translatedHeaders, type TranslationPlan } from './translate.js';
+import {
+  invalidForTranslation,
+  isCountTokens,
+  planTranslation,
+  relayTranslated,
+  sameDialectBody,
+  sendModels,
+  sendTokenEstimate,
+  translatedHeaders,
+  type TranslationPlan,
+} from './translate.js';
 
 const MAX_BODY = 64 * 1024 * 1024;
 const MAX_ERROR_BODY = 64 * 1024;
@@ -89,6 +99,10 @@ export class Proxy {
     const url = req.url ?? '/';
     const dialect = detectDialect(url);
     const field = req.method === 'POST' ? findModel(body) : undefined;
+    if (field?.duplicate) {
+      // routed by the first, read by the upstream as the last: neither is safe to guess
+      return this.sendError(res, dialect, 400, 'request body has more than one top-level "model" key; send exactly one');
+    }
     const chain = field ? cfg.providers.filter((p) => Object.hasOwn(p.available_models, field.model)) : [];
     if (!field || chain.length === 0) {
       if (meta.host && this.deps.passthrough) return this.deps.passthrough(req, res, body, { host: meta.host });
@@ -174,6 +188,19 @@ export class Proxy {
     const allCooling = chain.every((p) => this.cooldowns.remaining(p.name) > 0);
     let parsed: unknown;
     const parse = () => (parsed ??= JSON.parse(body.toString('utf8')));
+    // A body some provider would have to translate must be a valid request of the client's dialect: if not,
+    // that is the client's error (400), whatever the providers would say.
+    if (dialect !== 'unknown') {
+      const formatsOut = chain.flatMap((p) => (p.format && p.format !== dialect ? [p.format] : []));
+      const invalid = formatsOut.length ? invalidForTranslation(req.url ?? '/', dialect, parse) : undefined;
+      if (invalid) {
+        entry.status = 400;
+        entry.state = 'error';
+        entry.error = invalid;
+        this.sendError(res, dialect, 400, invalid);
+        return 'done';
+      }
+    }
     chain: for (const p of chain) {
       if (cancel.cancelled) return 'aborted';
       const upstreamModel = p.available_models[field.model]!;
@@ -220,7 +247,7 @@ export class Proxy {
               headers: plan ? translatedHeaders(req.headers, plan, { ...p.extra_headers, ...auth }) : upstreamHeaders(req.headers, true, { ...p.extra_headers, ...auth }),
               body: plan ? plan.body : sameDialectBody(dialect, body, field, upstreamModel),
               headersTimeout: cfg.daemon.first_byte_timeout_ms,
-              bodyTimeout: cfg.daemon.request_timeout_ms,
+              bodyTimeout: cfg.daemon.idle_timeout_ms, // undici's body timeout is the idle time between chunks
             },
             cancel,
           );
@@ -278,6 +305,7 @@ export class Proxy {
             t0,
             secrets,
             logBodies: cfg.daemon.log_bodies,
+            maxBuffered: cfg.daemon.max_buffered_response_bytes,
             clientGone: () => cancel.reason instanceof ClientGone,
             update: (e) => this.deps.log.update(e),
           })
@@ -312,7 +340,10 @@ export class Proxy {
     }
   }
 
-  /** A non-streaming answer: read whole (so a drop mid-body can still fall back), then sent at once. */
+  /**
+   * A non-streaming answer: read whole (so a drop mid-body can still fall back), then sent at once — up to
+   * max_buffered_response_bytes; a larger one is relayed as it arrives (see relayUnbuffered).
+   */
   private async relayWhole(
     res: ServerResponse,
     resp: UpstreamResponse,
@@ -324,12 +355,13 @@ export class Proxy {
     cfg: Config,
     secrets: string[],
   ): Promise<Outcome> {
-    const { body: buf, error } = await resp.collect();
+    const { body: buf, error, over } = await resp.collect(cfg.daemon.max_buffered_response_bytes);
     if (error) {
       if (cancel.cancelled) return 'aborted';
       attempt.error = `response body cut off: ${scrub(describeTransportError(error), secrets)}`;
       return 'fallback';
     }
+    if (over) return this.relayUnbuffered(res, resp, over, extra, entry, attempt, cancel, t0, secrets);
     const headers = responseHeaders(resp.headers, true);
     headers['content-length'] = String(buf.length);
     Object.assign(headers, extra);
@@ -340,7 +372,7 @@ export class Proxy {
     const ct = header(resp.headers, 'content-type') ?? '';
     if (/json/i.test(ct) && buf.length < 16 * 1024 * 1024) {
       try {
-        const plain = decodeWhole(buf, header(resp.headers, 'content-encoding'));
+        const plain = decodeWhole(buf, header(resp.headers, 'content-encoding'), cfg.daemon.max_buffered_response_bytes);
         const json = JSON.parse(plain.toString('utf8')) as unknown;
         readUsage(json, entry);
         if (resp.statusCode >= 400) attempt.error = scrub(summariseErrorBody(plain.toString('utf8'), ct), secrets) || `HTTP ${resp.statusCode}`;
@@ -351,6 +383,62 @@ export class Proxy {
     }
     entry.state = resp.statusCode >= 400 ? 'error' : 'done';
     return 'done';
+  }
+
+  /**
+   * A non-streaming answer larger than the buffering cap (passthrough only: it needs no decoding). The headers
+   * and the bytes read so far go out now, the rest as it arrives, with backpressure; there is no fallback from
+   * here. The upstream's content-length (if any) still holds, as the bytes go out unchanged; a cut-off ends by
+   * destroying the client connection, so it can never pass for a complete answer.
+   */
+  private relayUnbuffered(
+    res: ServerResponse,
+    resp: UpstreamResponse,
+    over: Overflow,
+    extra: Record<string, string>,
+    entry: LogEntry,
+    attempt: Attempt,
+    cancel: Cancel,
+    t0: number,
+    secrets: string[],
+  ): Promise<Outcome> {
+    const headers = responseHeaders(resp.headers, false);
+    Object.assign(headers, extra);
+    entry.ttfbMs = round(performance.now() - t0);
+    res.writeHead(resp.statusCode, headers);
+    entry.state = 'streaming';
+    this.deps.log.update(entry);
+    return new Promise<Outcome>((resolve) => {
+      const write = (b: Buffer) => {
+        entry.bytesOut += b.length;
+        if (!res.write(b)) resp.pause();
+      };
+      const onDrain = () => resp.resume();
+      res.on('drain', onDrain);
+      const settle = (o: Outcome) => {
+        res.off('drain', onDrain);
+        resolve(o);
+      };
+      for (const c of over.chunks.splice(0)) write(c);
+      resp.attach({
+        data: write,
+        end: () => {
+          res.end();
+          entry.state = resp.statusCode >= 400 ? 'error' : 'done';
+          settle('done');
+        },
+        error: (err) => {
+          if (cancel.cancelled) return settle('aborted');
+          const msg = `response body cut off after ${entry.bytesOut} bytes had been relayed: ${scrub(describeTransportError(err), secrets)}`;
+          attempt.error = msg;
+          entry.error = msg;
+          entry.state = 'error';
+          res.destroy();
+          settle('done');
+        },
+      });
+      if (!res.writableNeedDrain) resp.resume();
+    });
   }
 
   /**
@@ -472,7 +560,7 @@ export class Proxy {
 
   private allFailed(res: ServerResponse, dialect: Dialect, entry: LogEntry, model: string): void {
     const attempts = entry.attempts.map((a) => ({ provider: a.provider, model: a.model, status: a.status, error: a.error }));
-    const summary = attempts.map((a) => `${a.provider}: ${a.status ?? 'no response'}${a.error ? ` ${a.error}` : ''}`).join('; ');
+    const summary = attempts.map((a) => `${a.provider}: ${attemptOutcome(a.status, a.error)}`).join('; ');
     entry.status = 502;
     entry.state = 'error';
     entry.error = `all ${attempts.length} providers failed`;
@@ -488,6 +576,13 @@ export class Proxy {
     res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
     res.end(body);
   }
+}
+
+/** One attempt in the all-failed message: "503 (overloaded)", "no response (ECONNREFUSED …)", "skipped (why)". */
+function attemptOutcome(status: number | null, error: string | null): string {
+  if (status === null && error?.startsWith('skipped: ')) return `skipped (${error.slice('skipped: '.length)})`;
+  const what = status === null ? 'no response' : String(status);
+  return error ? `${what} (${error})` : what;
 }
 
 function round(ms: number): number {
@@ -527,15 +622,16 @@ function hasAny(b: Buffer, markers: string[]): boolean {
   return false;
 }
 
-function decodeWhole(buf: Buffer, encoding: string | undefined): Buffer {
+/** Decompresses a whole body; throws past `max` bytes of output (a small body can inflate enormously). */
+function decodeWhole(buf: Buffer, encoding: string | undefined, max: number): Buffer {
   switch (encoding?.toLowerCase()) {
     case 'gzip':
     case 'x-gzip':
-      return gunzipSync(buf);
+      return gunzipSync(buf, { maxOutputLength: max });
     case 'br':
-      return brotliDecompressSync(buf);
+      return brotliDecompressSync(buf, { maxOutputLength: max });
     case 'deflate':
-      return inflateSync(buf);
+      return inflateSync(buf, { maxOutputLength: max });
     default:
       return buf;
   }
