@@ -36,7 +36,6 @@ export class Cancel {
  * timer: refreshed by every chunk, not running while we hold the body back for a slow client).
  */
 export class UpstreamIdleError extends Error {
-  readonly code = 'ROUTER67_IDLE_TIMEOUT';
   constructor(readonly ms: number) {
     super(`idle timeout: the upstream sent no body bytes for ${ms} ms`);
     this.name = 'UpstreamIdleError';
