@@ -190,9 +190,8 @@ export class Proxy {
     const parse = () => (parsed ??= JSON.parse(body.toString('utf8')));
     // A body some provider would have to translate must be a valid request of the client's dialect: if not,
     // that is the client's error (400), whatever the providers would say.
-    if (dialect !== 'unknown') {
-      const formatsOut = chain.flatMap((p) => (p.format && p.format !== dialect ? [p.format] : []));
-      const invalid = formatsOut.length ? invalidForTranslation(req.url ?? '/', dialect, parse) : undefined;
+    if (dialect !== 'unknown' && chain.some((p) => p.format && p.format !== dialect)) {
+      const invalid = invalidForTranslation(req.url ?? '/', dialect, parse);
       if (invalid) {
         entry.status = 400;
         entry.state = 'error';
