@@ -121,7 +121,7 @@ export class UpstreamResponse {
     });
   }
 
-  /** Reads the whole body (bounded; the rest is discarded) as text. Never rejects. */
+  /** Reads the body as text, up to `max` bytes (then the exchange is aborted: the rest is never read). Never rejects. */
   text(max: number): Promise<string> {
     return new Promise((resolve) => {
       const chunks: Buffer[] = [];
@@ -129,9 +129,13 @@ export class UpstreamResponse {
       const done = () => resolve(Buffer.concat(chunks).toString('utf8', 0, Math.min(size, max)));
       this.attach({
         data: (c) => {
-          if (size < max) {
-            chunks.push(c);
-            size += c.length;
+          if (size >= max) return;
+          chunks.push(c);
+          size += c.length;
+          if (size >= max) {
+            done();
+            this.pause(); // and abort once undici's parser has returned from this chunk
+            queueMicrotask(() => this.abort(new Error(`body longer than ${max} bytes: the rest is not read`)));
           }
         },
         end: done,

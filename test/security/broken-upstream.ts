@@ -2,10 +2,11 @@
 //   stall-headers            200 and headers (JSON, or SSE when the request streams), then nothing
 //   stall-mid-body           200, half a JSON answer, then nothing
 //   stall-after-first-event  a stream's first events (real content), then nothing
-//   big:<bytes>[:chunked][:cut=<n>]
+//   big:<bytes>[:chunked][:cut=<n>][:status=<code>]
 //                            a whole JSON answer (Anthropic or OpenAI Chat shape, by path) of exactly <bytes>
 //                            bytes, generated on the fly with backpressure (never held in memory); with
-//                            content-length unless :chunked; :cut=<n> destroys the socket after <n> bytes
+//                            content-length unless :chunked; :cut=<n> destroys the socket after <n> bytes;
+//                            :status=<code> answers with that status (default 200)
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -95,14 +96,17 @@ function respond(path: string, model: string, stream: boolean, res: ServerRespon
     }
     return;
   }
-  const big = /^big:(\d+)((?::chunked|:cut=\d+)*)$/.exec(model);
-  if (big) return sendBig(anthropic, Number(big[1]), big[2]!.includes(':chunked'), Number(/:cut=(\d+)/.exec(big[2]!)?.[1] ?? Infinity), res, wrote);
+  const big = /^big:(\d+)((?::chunked|:cut=\d+|:status=\d+)*)$/.exec(model);
+  if (big) {
+    const opt = (k: string) => new RegExp(`:${k}=(\\d+)`).exec(big[2]!)?.[1];
+    return sendBig(anthropic, Number(big[1]), big[2]!.includes(':chunked'), Number(opt('cut') ?? Infinity), Number(opt('status') ?? 200), res, wrote);
+  }
   res.writeHead(500, { 'content-type': 'application/json' });
   res.end(JSON.stringify({ error: { message: `broken upstream: unknown behaviour ${model}` } }));
 }
 
 /** A JSON answer of exactly `total` bytes whose text is 'x' repeated, written chunk by chunk as the socket drains. */
-function sendBig(anthropic: boolean, total: number, chunked: boolean, cut: number, res: ServerResponse, wrote: (n: number) => void): void {
+function sendBig(anthropic: boolean, total: number, chunked: boolean, cut: number, status: number, res: ServerResponse, wrote: (n: number) => void): void {
   const head = anthropic
     ? '{"id":"msg_big","type":"message","role":"assistant","model":"big","content":[{"type":"text","text":"'
     : '{"id":"chatcmpl-big","object":"chat.completion","created":1,"model":"big","choices":[{"index":0,"message":{"role":"assistant","content":"';
@@ -110,7 +114,7 @@ function sendBig(anthropic: boolean, total: number, chunked: boolean, cut: numbe
     ? '"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":3,"output_tokens":5}}'
     : '"},"finish_reason":"stop","logprobs":null}],"usage":{"prompt_tokens":3,"completion_tokens":5,"total_tokens":8}}';
   const fill = total - head.length - tail.length;
-  res.writeHead(200, { 'content-type': 'application/json', ...(chunked ? {} : { 'content-length': String(total) }) });
+  res.writeHead(status, { 'content-type': 'application/json', ...(chunked ? {} : { 'content-length': String(total) }) });
   let sent = 0;
   const write = (b: Buffer | string): boolean => {
     const n = Buffer.byteLength(b);

@@ -32,7 +32,7 @@ describe('upstream faults', () => {
   before(async () => {
     x = await startBrokenUpstream();
     b = await startMockUpstream('beta');
-    const fallbackModels = ['stall-json', 'stall-stream', 'stall-mid', 'big-cut', 'small-cut', 'tr-stall', 'tr-big'];
+    const fallbackModels = ['stall-json', 'stall-stream', 'stall-mid', 'big-cut', 'small-cut', 'big-500', 'tr-stall', 'tr-big'];
     t = await startCore(
       `[daemon]\nfirst_byte_timeout_ms = 5000\nrequest_timeout_ms = 60000\nidle_timeout_ms = 300\nmax_buffered_response_bytes = 1048576\n` +
         provider('broken', x.url, {
@@ -44,6 +44,7 @@ describe('upstream faults', () => {
           'big-chunked': `big:${BIG}:chunked`,
           'big-cut': `big:${BIG}:cut=3000000`,
           'small-cut': 'big:500000:cut=200000',
+          'big-500': `big:${TR_BIG}:status=500`,
         }) +
         provider('broken-openai', x.url, { 'tr-stall': 'stall-headers', 'tr-stall-after': 'stall-after-first-event', 'tr-big': `big:${TR_BIG}` }, 'format = "openai"') +
         provider('beta', b.url, Object.fromEntries(fallbackModels.map((m) => [m, `beta-${m}`]))) +
@@ -177,14 +178,22 @@ lonely = "whatever"
       assert.match(last().attempts[0]!.error ?? '', /cut off/);
     });
 
+    it('an enormous 5xx body is not read to its end before the next provider is asked', async () => {
+      const m = await anthropic.messages.create({ model: 'big-500', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] });
+      assert.equal(text(m), 'Hello from beta!');
+      assert.ok(x.written.get(`big:${TR_BIG}:status=500`)! < TR_BIG, 'the router stopped reading');
+      await x.abandoned(`big:${TR_BIG}:status=500`);
+      assert.equal(last().attempts[0]!.status, 500);
+    });
+
     it('fails a translated attempt clearly (next provider), and lets go of the upstream', async () => {
       const m = await anthropic.messages.create({ model: 'tr-big', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] });
       assert.equal(text(m), 'Hello from beta!');
       const e = last();
       assert.equal(e.attempts[0]!.provider, 'broken-openai');
       assert.match(e.attempts[0]!.error ?? '', /exceeds max_buffered_response_bytes \(1048576 bytes\) and would have to be translated whole/);
+      assert.ok(x.written.get(`big:${TR_BIG}`)! < TR_BIG, 'the router stopped reading');
       await x.abandoned(`big:${TR_BIG}`);
-      assert.ok(x.written.get(`big:${TR_BIG}`)! < TR_BIG);
     });
   });
 
