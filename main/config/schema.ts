@@ -100,6 +100,17 @@ export const DaemonSchema = z
     upload_idle_timeout_ms: z.number().int().positive().default(30_000),
     /** An upload not received whole by then (a trickle) is answered 408 and closed. */
     upload_timeout_ms: z.number().int().positive().default(300_000),
+    /**
+     * Longest silence allowed between an upstream's body bytes (after its headers). A stall before the client
+     * got a byte is a transport error (next provider); after that, the dialect's error event ends the answer.
+     */
+    idle_timeout_ms: z.number().int().positive().default(30_000),
+    /**
+     * A non-streaming answer is read whole before it is sent (so a cut-off can still fall back) up to this size.
+     * Beyond it a passthrough answer is relayed as it arrives (no fallback from then on); a translated one fails
+     * that attempt (next provider).
+     */
+    max_buffered_response_bytes: z.number().int().min(1024).default(32 * 1024 * 1024),
     /** Log request and response bodies to the JSONL log (off by default). */
     log_bodies: z.boolean().default(false),
     /** How long SIGINT/SIGTERM wait for in-flight requests before exiting. */

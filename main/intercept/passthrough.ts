@@ -77,7 +77,7 @@ export class Passthrough {
             headers: upstreamHeaders(req.headers, false, {}),
             body: body.length > 0 || !['GET', 'HEAD'].includes(method) ? body : null,
             headersTimeout: cfg.daemon.first_byte_timeout_ms,
-            bodyTimeout: cfg.daemon.request_timeout_ms,
+            bodyTimeout: cfg.daemon.idle_timeout_ms, // idle time between body chunks, as on routed requests
           },
           cancel,
         );

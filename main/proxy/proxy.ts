@@ -14,11 +14,12 @@ import { apiPath, dialectFor, errorBody, streamErrorEvent } from './dialect.js';
 import { guardRequest } from './guard.js';
 import { BodyBudget, readBody } from './intake.js';
 import { describeTransportError, scrub, scrubUrl, summariseErrorBody } from './errors.js';
-import { Cancel, exchange, type UpstreamResponse } from './upstream.js';
+import { Cancel, exchange, type Overflow, type UpstreamResponse } from './upstream.js';
 import { redactHeaders, responseHeaders, upstreamHeaders } from './headers.js';
 import { upstreamTarget } from './upstream-url.js';
 import { readUsage, StreamUsage } from './usage.js';
 import {
+  invalidForTranslation,
   isCountTokens,
   planTranslation,
   relayTranslated,
@@ -116,6 +117,10 @@ export class Proxy {
     const url = meta.host ? apiPath(req.url ?? '/') : (req.url ?? '/');
     const dialect = dialectFor(url, meta.host);
     const field = req.method === 'POST' ? findModel(body) : undefined;
+    if (field?.duplicate) {
+      // routed by the first, read by the upstream as the last: neither is safe to guess
+      return this.sendError(res, dialect, 400, 'request body has more than one top-level "model" key; send exactly one');
+    }
     const chain = field ? cfg.providers.filter((p) => Object.hasOwn(p.available_models, field.model)) : [];
     if (!field || chain.length === 0) {
       if (meta.host && this.deps.passthrough) return this.deps.passthrough(req, res, body, { host: meta.host });
@@ -224,6 +229,18 @@ export class Proxy {
       }
       return state;
     };
+    // A body some provider would have to translate must be a valid request of the client's dialect: if not,
+    // that is the client's error (400), whatever the providers would say.
+    if (dialect !== 'unknown' && chain.some((p) => p.format && p.format !== dialect)) {
+      const invalid = invalidForTranslation(url, dialect, parse);
+      if (invalid) {
+        entry.status = 400;
+        entry.state = 'error';
+        entry.error = invalid;
+        this.sendError(res, dialect, 400, invalid);
+        return 'done';
+      }
+    }
     chain: for (const p of chain) {
       if (cancel.cancelled) return 'aborted';
       const upstreamModel = p.available_models[field.model]!;
@@ -283,7 +300,7 @@ export class Proxy {
               headers: plan ? translatedHeaders(req.headers, plan, { ...p.extra_headers, ...auth }) : upstreamHeaders(req.headers, true, { ...p.extra_headers, ...auth }),
               body: (plan ? plan.body : sameBody!) as Dispatcher.DispatchOptions['body'],
               headersTimeout: cfg.daemon.first_byte_timeout_ms,
-              bodyTimeout: cfg.daemon.request_timeout_ms,
+              bodyTimeout: cfg.daemon.idle_timeout_ms, // undici's body timeout is the idle time between chunks
             },
             cancel,
           );
@@ -342,6 +359,7 @@ export class Proxy {
             t0,
             secrets,
             logBodies: cfg.daemon.log_bodies,
+            maxBuffered: cfg.daemon.max_buffered_response_bytes,
             clientGone: () => cancel.reason instanceof ClientGone,
             update: (e) => this.deps.log.update(e),
           })
@@ -376,7 +394,10 @@ export class Proxy {
     }
   }
 
-  /** A non-streaming answer: read whole (so a drop mid-body can still fall back), then sent at once. */
+  /**
+   * A non-streaming answer: read whole (so a drop mid-body can still fall back), then sent at once — up to
+   * max_buffered_response_bytes; a larger one is relayed as it arrives (see relayUnbuffered).
+   */
   private async relayWhole(
     res: ServerResponse,
     resp: UpstreamResponse,
@@ -388,16 +409,17 @@ export class Proxy {
     cfg: Config,
     secrets: string[],
   ): Promise<Outcome> {
-    const { body: buf, error } = await resp.collect();
+    const { body: buf, error, over } = await resp.collect(cfg.daemon.max_buffered_response_bytes);
     if (error) {
       if (cancel.cancelled) return 'aborted';
       attempt.error = `response body cut off: ${scrub(describeTransportError(error), secrets)}`;
       return 'fallback';
     }
+    if (over) return this.relayUnbuffered(res, resp, over, extra, entry, attempt, cancel, t0, secrets);
     const headers = responseHeaders(resp.headers, true);
     // an answer (an error, mostly) may quote the key it was sent: the client gets it scrubbed. A compressed
     // success body is not decoded for this; a plain one costs one search per secret.
-    const out = secrets.length && (resp.statusCode >= 400 || !headers['content-encoding']) ? scrubbedBody(buf, headers, secrets) : buf;
+    const out = secrets.length && (resp.statusCode >= 400 || !headers['content-encoding']) ? scrubbedBody(buf, headers, secrets, cfg.daemon.max_buffered_response_bytes) : buf;
     headers['content-length'] = String(out.length);
     Object.assign(headers, extra);
     entry.ttfbMs = round(performance.now() - t0);
@@ -407,7 +429,7 @@ export class Proxy {
     const ct = header(resp.headers, 'content-type') ?? '';
     if (/json/i.test(ct) && buf.length < 16 * 1024 * 1024) {
       try {
-        const plain = decodeWhole(buf, header(resp.headers, 'content-encoding'));
+        const plain = decodeWhole(buf, header(resp.headers, 'content-encoding'), cfg.daemon.max_buffered_response_bytes);
         const json = JSON.parse(plain.toString('utf8')) as unknown;
         readUsage(json, entry);
         if (resp.statusCode >= 400) attempt.error = scrub(summariseErrorBody(plain.toString('utf8'), ct), secrets) || `HTTP ${resp.statusCode}`;
@@ -418,6 +440,62 @@ export class Proxy {
     }
     entry.state = resp.statusCode >= 400 ? 'error' : 'done';
     return 'done';
+  }
+
+  /**
+   * A non-streaming answer larger than the buffering cap (passthrough only: it needs no decoding). The headers
+   * and the bytes read so far go out now, the rest as it arrives, with backpressure; there is no fallback from
+   * here. The upstream's content-length (if any) still holds, as the bytes go out unchanged; a cut-off ends by
+   * destroying the client connection, so it can never pass for a complete answer.
+   */
+  private relayUnbuffered(
+    res: ServerResponse,
+    resp: UpstreamResponse,
+    over: Overflow,
+    extra: Record<string, string>,
+    entry: LogEntry,
+    attempt: Attempt,
+    cancel: Cancel,
+    t0: number,
+    secrets: string[],
+  ): Promise<Outcome> {
+    const headers = responseHeaders(resp.headers, false);
+    Object.assign(headers, extra);
+    entry.ttfbMs = round(performance.now() - t0);
+    res.writeHead(resp.statusCode, headers);
+    entry.state = 'streaming';
+    this.deps.log.update(entry);
+    return new Promise<Outcome>((resolve) => {
+      const write = (b: Buffer) => {
+        entry.bytesOut += b.length;
+        if (!res.write(b)) resp.pause();
+      };
+      const onDrain = () => resp.resume();
+      res.on('drain', onDrain);
+      const settle = (o: Outcome) => {
+        res.off('drain', onDrain);
+        resolve(o);
+      };
+      for (const c of over.chunks.splice(0)) write(c);
+      resp.attach({
+        data: write,
+        end: () => {
+          res.end();
+          entry.state = resp.statusCode >= 400 ? 'error' : 'done';
+          settle('done');
+        },
+        error: (err) => {
+          if (cancel.cancelled) return settle('aborted');
+          const msg = `response body cut off after ${entry.bytesOut} bytes had been relayed: ${scrub(describeTransportError(err), secrets)}`;
+          attempt.error = msg;
+          entry.error = msg;
+          entry.state = 'error';
+          res.destroy();
+          settle('done');
+        },
+      });
+      if (!res.writableNeedDrain) resp.resume();
+    });
   }
 
   /**
@@ -547,7 +625,7 @@ export class Proxy {
 
   private allFailed(res: ServerResponse, dialect: Dialect, entry: LogEntry, model: string): void {
     const attempts = entry.attempts.map((a) => ({ provider: a.provider, model: a.model, status: a.status, error: a.error && this.deps.log.scrubText(entry, a.error) }));
-    const summary = attempts.map((a) => `${a.provider}: ${a.status ?? 'no response'}${a.error ? ` ${a.error}` : ''}`).join('; ');
+    const summary = attempts.map((a) => `${a.provider}: ${attemptOutcome(a.status, a.error)}`).join('; ');
     entry.status = 502;
     entry.state = 'error';
     entry.error = `all ${attempts.length} providers failed`;
@@ -577,7 +655,13 @@ function storeLimits(cfg: Config): { maxBytes: number; ttlMs: number } {
   return { maxBytes: cfg.daemon.response_store_max_bytes, ttlMs: cfg.daemon.response_store_ttl_ms };
 }
 
-/** Adds what a translation mapped to the entry (each note once). */
+/** One attempt in the all-failed message: "503 (overloaded)", "no response (ECONNREFUSED …)", "skipped (why)". */
+function attemptOutcome(status: number | null, error: string | null): string {
+  if (status === null && error?.startsWith('skipped: ')) return `skipped (${error.slice('skipped: '.length)})`;
+  const what = status === null ? 'no response' : String(status);
+  return error ? `${what} (${error})` : what;
+}
+
 function round(ms: number): number {
   return Math.round(ms * 100) / 100;
 }
@@ -619,11 +703,11 @@ function hasAny(b: Buffer, markers: string[]): boolean {
  * A whole body with every secret form replaced, or the same buffer when none occurs. A compressed body is
  * decoded to look; when it had to be changed it is sent decoded (content-encoding dropped from `headers`).
  */
-function scrubbedBody(buf: Buffer, headers: Record<string, string | string[]>, secrets: readonly string[]): Buffer {
+function scrubbedBody(buf: Buffer, headers: Record<string, string | string[]>, secrets: readonly string[], max: number): Buffer {
   const enc = header(headers, 'content-encoding');
   let plain: Buffer;
   try {
-    plain = decodeWhole(buf, enc);
+    plain = decodeWhole(buf, enc, max);
   } catch {
     return buf;
   }
@@ -643,15 +727,16 @@ function holdsSecret(b: Buffer, needles: readonly Buffer[]): boolean {
   return false;
 }
 
-function decodeWhole(buf: Buffer, encoding: string | undefined): Buffer {
+/** Decompresses a whole body; throws past `max` bytes of output (a small body can inflate enormously). */
+function decodeWhole(buf: Buffer, encoding: string | undefined, max: number): Buffer {
   switch (encoding?.toLowerCase()) {
     case 'gzip':
     case 'x-gzip':
-      return gunzipSync(buf);
+      return gunzipSync(buf, { maxOutputLength: max });
     case 'br':
-      return brotliDecompressSync(buf);
+      return brotliDecompressSync(buf, { maxOutputLength: max });
     case 'deflate':
-      return inflateSync(buf);
+      return inflateSync(buf, { maxOutputLength: max });
     default:
       return buf;
   }

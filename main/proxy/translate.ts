@@ -148,6 +148,28 @@ export function translationHeaders(plan: TranslationPlan): Record<string, string
   return h;
 }
 
+/**
+ * Why the client's body cannot be translated at all — not valid JSON, or not a valid request of its own
+ * dialect (`messages` not an array, …) — or undefined. That is the client's error, whichever provider is asked;
+ * a request on a path no provider could translate (count_tokens, embeddings) is left to planTranslation.
+ */
+export function invalidForTranslation(url: string, from: Format, parsed: () => unknown): string | undefined {
+  if (url.split('?', 1)[0] !== formats.upstreamPath(from)) return undefined;
+  let json: unknown;
+  try {
+    json = parsed();
+  } catch {
+    return 'request body is not valid JSON';
+  }
+  try {
+    formats.decodeRequest(from, json);
+  } catch (e) {
+    if (e instanceof formats.InvalidRequestError) return `invalid request: ${e.message}`;
+    // anything else is a matter for each provider's translation (planTranslation)
+  }
+  return undefined;
+}
+
 /** Headers for a translated request: the client's, less its own dialect's headers; JSON, no compression. */
 export function translatedHeaders(client: IncomingHttpHeaders, plan: TranslationPlan, set: Record<string, string>): Record<string, string | string[]> {
   const own: IncomingHttpHeaders = {};
@@ -258,6 +280,8 @@ export interface RelayContext {
   t0: number;
   secrets: string[];
   logBodies: boolean;
+  /** max_buffered_response_bytes: a whole answer to translate larger than this fails the attempt. */
+  maxBuffered: number;
   /** The request was cancelled because the client went away (nothing more to tell it). */
   clientGone(): boolean;
   update(entry: LogEntry): void;
@@ -269,15 +293,16 @@ function header(h: Record<string, string | string[] | undefined>, name: string):
 }
 const round = (ms: number) => Math.round(ms * 100) / 100;
 
-function decodeWhole(buf: Buffer, encoding: string | undefined): Buffer {
+/** Decompresses a whole body; throws past `max` bytes of output (a small body can inflate enormously). */
+function decodeWhole(buf: Buffer, encoding: string | undefined, max: number): Buffer {
   switch (encoding?.toLowerCase()) {
     case 'gzip':
     case 'x-gzip':
-      return gunzipSync(buf);
+      return gunzipSync(buf, { maxOutputLength: max });
     case 'br':
-      return brotliDecompressSync(buf);
+      return brotliDecompressSync(buf, { maxOutputLength: max });
     case 'deflate':
-      return inflateSync(buf);
+      return inflateSync(buf, { maxOutputLength: max });
     default:
       return buf;
   }
@@ -317,18 +342,28 @@ export async function relayTranslated(ctx: RelayContext): Promise<Outcome> {
 
 async function relayWhole(ctx: RelayContext, upstreamStreamed: boolean): Promise<Outcome> {
   const { resp, plan, attempt, entry } = ctx;
-  const { body: buf, error } = await resp.collect();
+  const { body: buf, error, over } = await resp.collect(ctx.maxBuffered);
   if (error) {
     if (ctx.cancel.cancelled) return 'aborted';
     attempt.error = `response body cut off: ${scrub(describeTransportError(error), ctx.secrets)}`;
     return 'fallback';
   }
+  if (over) {
+    // translating means holding the whole answer: past the cap, this provider's answer cannot be used
+    const msg = `upstream answer exceeds max_buffered_response_bytes (${ctx.maxBuffered} bytes) and would have to be translated whole; not relayed`;
+    resp.abort(new Error(msg));
+    attempt.error = msg;
+    return 'fallback';
+  }
   const ct = header(resp.headers, 'content-type');
   let plain: Buffer;
   try {
-    plain = decodeWhole(buf, header(resp.headers, 'content-encoding'));
-  } catch {
-    attempt.error = 'upstream body could not be decompressed';
+    plain = decodeWhole(buf, header(resp.headers, 'content-encoding'), ctx.maxBuffered);
+  } catch (e) {
+    attempt.error =
+      (e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE'
+        ? `upstream answer decompresses to more than max_buffered_response_bytes (${ctx.maxBuffered} bytes); not relayed`
+        : 'upstream body could not be decompressed';
     return 'fallback';
   }
   if (resp.statusCode >= 400) {

@@ -31,6 +31,25 @@ export class Cancel {
   }
 }
 
+/**
+ * The upstream sent no body bytes for `bodyTimeout` ms after its headers (undici's bodyTimeout is that idle
+ * timer: refreshed by every chunk, not running while we hold the body back for a slow client).
+ */
+export class UpstreamIdleError extends Error {
+  constructor(readonly ms: number) {
+    super(`idle timeout: the upstream sent no body bytes for ${ms} ms`);
+    this.name = 'UpstreamIdleError';
+  }
+}
+
+/** collect() stopped at its cap: the bytes so far, the response paused and waiting for attach() or abort(). */
+export interface Overflow {
+  chunks: Buffer[];
+  size: number;
+}
+
+export type Collected = { body: Buffer; error?: undefined; over?: undefined } | { error: Error; body?: undefined; over?: undefined } | { over: Overflow; body?: undefined; error?: undefined };
+
 /** Response headers arrived; the body follows through the sink attached with attach(). */
 export class UpstreamResponse {
   private queue: (Buffer | Error | null)[] | undefined = [];
@@ -47,7 +66,14 @@ export class UpstreamResponse {
     this.sink = sink;
     const q = this.queue!;
     this.queue = undefined;
-    for (const item of q) this.deliver(item);
+    for (let i = 0; i < q.length; i++) {
+      if (this.sink !== sink) {
+        // the sink let go midway (collect() reached its cap): the rest waits for the next one
+        this.queue = q.slice(i).concat(this.queue ?? []);
+        return;
+      }
+      this.deliver(q[i]!);
+    }
   }
 
   pause(): void {
@@ -58,23 +84,44 @@ export class UpstreamResponse {
     this.controller.resume();
   }
 
-  /** Reads the whole body; resolves with the transport error instead when it breaks off. Never rejects. */
-  collect(): Promise<{ body: Buffer; error?: undefined } | { body?: undefined; error: Error }> {
+  /** Stops the exchange (the rest of the body is not read); the sink, if any, gets `reason` as its error. */
+  abort(reason: Error): void {
+    this.controller.abort(reason);
+  }
+
+  /**
+   * Reads the whole body; resolves with the transport error instead when it breaks off. Never rejects.
+   * Past `max` bytes it stops collecting: the response is paused and resolves with what came so far (`over`);
+   * the caller then attach()es a sink for the rest (and resume()s) or abort()s.
+   */
+  collect(max = Infinity): Promise<Collected> {
     return new Promise((resolve) => {
       const chunks: Buffer[] = [];
       let size = 0;
+      let done = false;
       this.attach({
         data: (c) => {
+          if (done) return;
           chunks.push(c);
           size += c.length;
+          if (size > max) {
+            done = true;
+            this.pause();
+            this.detach();
+            resolve({ over: { chunks, size } });
+          }
         },
-        end: () => resolve({ body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) }),
-        error: (error) => resolve({ error }),
+        end: () => {
+          if (!done) resolve({ body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) });
+        },
+        error: (error) => {
+          if (!done) resolve({ error });
+        },
       });
     });
   }
 
-  /** Reads the whole body (bounded; the rest is discarded) as text. Never rejects. */
+  /** Reads the body as text, up to `max` bytes (then the exchange is aborted: the rest is never read). Never rejects. */
   text(max: number): Promise<string> {
     return new Promise((resolve) => {
       const chunks: Buffer[] = [];
@@ -82,15 +129,25 @@ export class UpstreamResponse {
       const done = () => resolve(Buffer.concat(chunks).toString('utf8', 0, Math.min(size, max)));
       this.attach({
         data: (c) => {
-          if (size < max) {
-            chunks.push(c);
-            size += c.length;
+          if (size >= max) return;
+          chunks.push(c);
+          size += c.length;
+          if (size >= max) {
+            done();
+            this.pause(); // and abort once undici's parser has returned from this chunk
+            queueMicrotask(() => this.abort(new Error(`body longer than ${max} bytes: the rest is not read`)));
           }
         },
         end: done,
         error: done,
       });
     });
+  }
+
+  /** Stops delivery to the current sink; what arrives meanwhile is queued for the next attach(). */
+  private detach(): void {
+    this.sink = undefined;
+    this.queue = [];
   }
 
   /** @internal */ push(item: Buffer | Error | null): void {
@@ -110,6 +167,7 @@ class Handler implements Dispatcher.DispatchHandler {
 
   constructor(
     private readonly cancel: Cancel,
+    private readonly idleMs: number | undefined,
     private readonly resolve: (r: UpstreamResponse) => void,
     private readonly reject: (e: Error) => void,
   ) {}
@@ -135,12 +193,16 @@ class Handler implements Dispatcher.DispatchHandler {
 
   onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
     this.cancel.onCancel(undefined);
+    if ((err as { code?: string }).code === 'UND_ERR_BODY_TIMEOUT' && this.idleMs) err = new UpstreamIdleError(this.idleMs);
     if (this.resp) this.resp.push(err);
     else this.reject(err);
   }
 }
 
-/** Sends one request; resolves when the response headers arrive, rejects on a transport error before them. */
+/**
+ * Sends one request; resolves when the response headers arrive, rejects on a transport error before them.
+ * `opts.bodyTimeout` is the idle timeout between body chunks (the whole exchange's deadline is the caller's).
+ */
 export function exchange(dispatcher: Dispatcher, opts: Dispatcher.DispatchOptions, cancel: Cancel): Promise<UpstreamResponse> {
   if (Array.isArray(opts.body)) {
     // a body in parts (a large one, never copied whole): its length is known, so no chunked encoding
@@ -150,6 +212,6 @@ export function exchange(dispatcher: Dispatcher, opts: Dispatcher.DispatchOption
   }
   return new Promise((resolve, reject) => {
     if (cancel.cancelled) return reject(cancel.reason!);
-    dispatcher.dispatch(opts, new Handler(cancel, resolve, reject));
+    dispatcher.dispatch(opts, new Handler(cancel, opts.bodyTimeout ?? undefined, resolve, reject));
   });
 }

@@ -14,5 +14,6 @@ export type BenchSection = (ctx: BenchContext) => Promise<void>;
 
 import { tlsHandshakes } from './tls.js';
 import { translatedStreaming } from './translated.js';
+import { largeAnswer } from './large.js';
 
-export const extraSections: BenchSection[] = [translatedStreaming, tlsHandshakes];
+export const extraSections: BenchSection[] = [translatedStreaming, tlsHandshakes, largeAnswer];

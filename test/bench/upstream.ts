@@ -1,5 +1,5 @@
 // Benchmark upstream: a minimal, fast Anthropic-shaped server (JSON and SSE). Run as its own process.
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 const JSON_BODY = JSON.stringify({
@@ -38,6 +38,8 @@ const server = createServer((req, res) => {
     if (n++ === 0) stream = c.includes('"stream":true');
   });
   req.on('end', () => {
+    const bytes = Number(req.headers['x-bench-bytes'] ?? 0);
+    if (bytes > 0) return void sendLarge(res, bytes);
     if (!stream) {
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(JSON_BODY) });
       res.end(JSON_BODY);
@@ -55,6 +57,25 @@ const server = createServer((req, res) => {
     step();
   });
 });
+/** An Anthropic message of exactly `total` bytes ('x' text), written as the socket drains, never held whole. */
+function sendLarge(res: ServerResponse, total: number): void {
+  const head = '{"id":"msg_large","type":"message","role":"assistant","model":"bench","content":[{"type":"text","text":"';
+  const tail = '"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":12,"output_tokens":8}}';
+  const fill = Buffer.alloc(64 * 1024, 'x');
+  let left = total - head.length - tail.length;
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(total) });
+  res.write(head);
+  const pump = (): void => {
+    while (left > 0) {
+      const n = Math.min(left, fill.length);
+      left -= n;
+      if (!res.write(n === fill.length ? fill : fill.subarray(0, n))) return void res.once('drain', pump);
+    }
+    res.end(tail);
+  };
+  pump();
+}
+
 server.keepAliveTimeout = 60_000;
 server.listen(0, '127.0.0.1', () => {
   process.stdout.write(`LISTEN ${(server.address() as AddressInfo).port}\n`);

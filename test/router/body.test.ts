@@ -21,6 +21,31 @@ describe('request body model', () => {
     assert.equal(find('{"model":"unterminated'), undefined);
   });
 
+  it('flags a second top-level "model" key, however it is spelled, and only at the top level', () => {
+    const dup = (s: string) => findModel(Buffer.from(s))?.duplicate === true;
+    assert.equal(dup('{"model":"a","messages":[],"model":"b"}'), true);
+    assert.equal(dup('{"model":"a","model":42}'), true);
+    assert.equal(dup('{"mod\\u0065l":"a","model":"b"}'), true);
+    assert.equal(dup('{"model":"a","\\u006dodel":"b"}'), true);
+    assert.equal(find('{"mod\\u0065l":"a","x":1}'), 'a', 'an escaped key is the model for every JSON parser');
+    assert.equal(dup('{"model":"a","tools":[{"name":"model","input_schema":{"properties":{"model":{"type":"string"}}}}]}'), false);
+    assert.equal(dup('{"model":"a","messages":[{"content":"say \\"model\\" and \\\\u006d"}],"meta":{"model":"x"}}'), false);
+    assert.equal(dup('{"model":"a","models":["model"],"modelx":1}'), false);
+    assert.equal(dup('{"model":"a","x":"unterminated'), false);
+    fc.assert(
+      fc.property(fc.dictionary(fc.string(), fc.jsonValue()), fc.string(), (obj, model) => {
+        const rest = Object.fromEntries(Object.entries(obj).filter(([k]) => k !== 'model' && k !== '__proto__'));
+        const text = JSON.stringify({ model, ...rest });
+        const f = findModel(Buffer.from(text));
+        assert.equal(f?.model, model);
+        assert.equal(f?.duplicate, undefined);
+        const twice = findModel(Buffer.from(text.replace(/}$/, ',"model":"again"}')));
+        assert.equal(twice?.duplicate, true);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('rewrites only the model value, byte for byte', () => {
     fc.assert(
       fc.property(fc.dictionary(fc.string(), fc.jsonValue()), fc.string(), fc.string(), (obj, model, upstream) => {
