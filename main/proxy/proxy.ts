@@ -1,43 +1,26 @@
-// The routing proxy: reads the model, walks the provider chain, relays the answer.
-// Fallback only before the first byte reaches the client; streams are relayed event by event.
+// The routing proxy: reads the model, walks the provider chain; each attempt's relay (./relay/) sends it and
+// relays the answer. Fallback only before the first byte reaches the client; streams are relayed event by event.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { createBrotliDecompress, createGunzip, createInflate, brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import type { Dispatcher } from 'undici';
 import type { Config, Provider } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import type { Attempt, Dialect, LogEntry, RequestLog } from '../log/request-log.js';
 import { AuthUnavailableError, clientSecrets, extraHeaderSecrets, resolveAuth, type AuthSources } from './auth.js';
-import { findModel, type ModelField } from './body.js';
+import { findModel } from './body.js';
 import { Cooldowns, retryAfterMs } from './cooldown.js';
-import { apiPath, dialectFor, errorBody, streamErrorEvent } from './dialect.js';
+import { apiPath, dialectFor, errorBody } from './dialect.js';
 import { guardRequest } from './guard.js';
 import { BodyBudget, readBody } from './intake.js';
 import { describeTransportError, scrub, scrubUrl, summariseErrorBody } from './errors.js';
-import { Cancel, exchange, type Overflow, type UpstreamResponse } from './upstream.js';
-import { redactHeaders, responseHeaders, upstreamHeaders } from './headers.js';
-import { upstreamTarget } from './upstream-url.js';
-import { readUsage, StreamUsage } from './usage.js';
-import {
-  invalidForTranslation,
-  isCountTokens,
-  planTranslation,
-  relayTranslated,
-  responsesPassthroughBody,
-  responsesState,
-  sameDialectBody,
-  sendModels,
-  sendTokenEstimate,
-  translatedHeaders,
-  translationHeaders,
-  type Format,
-  type ResponsesState,
-  type TranslationPlan,
-} from './translate.js';
-import { ResponseStore, UnknownReferenceError } from '../formats/index.js';
+import { Cancel, exchange, type UpstreamResponse } from './upstream.js';
+import { redactHeaders } from './headers.js';
+import { sendModels } from './local.js';
+import { RequestRelays, type Outcome } from './relay/index.js';
+import { header, MAX_LOGGED_BODY, round } from './relay/relay.js';
+import { ResponseStore } from '../formats/index.js';
 
 const MAX_ERROR_BODY = 64 * 1024;
-const MAX_LOGGED_BODY = 1024 * 1024;
 
 export interface RequestMeta {
   /** The intercepted host name when the request came in over the TLS listener. */
@@ -58,8 +41,6 @@ export interface ProxyDeps {
 
 class ClientGone extends Error {}
 class RequestTimeout extends Error {}
-
-type Outcome = 'done' | 'fallback' | 'aborted';
 
 export class Proxy {
   readonly cooldowns = new Cooldowns();
@@ -171,18 +152,19 @@ export class Proxy {
     );
     try {
       this.responses.configure(storeLimits(cfg));
-      const ref: { error?: UnknownReferenceError } = {};
-      const outcome = await this.walk(req, res, body, field, chain, dialect, entry, cfg, cancel, t0, url, ref);
+      const relays = new RequestRelays({ url, dialect, headers: req.headers, body, field }, this.responses, cfg.daemon.strict_tools);
+      const outcome = await this.walk(req, res, relays, chain, entry, cfg, cancel, t0);
       if (outcome === 'fallback') {
-        if (ref.error && entry.attempts.every((a) => a.status === null)) {
+        const refused = relays.clientError;
+        if (refused && entry.attempts.every((a) => a.status === null)) {
           // a reference to state router67 does not hold, and no provider could look it up: the client's mistake
           entry.status = 400;
           entry.state = 'error';
-          entry.error = ref.error.message;
-          this.sendError(res, dialect, 400, ref.error.message, {}, ref.error.code);
+          entry.error = refused.message;
+          this.sendError(res, dialect, 400, refused.message, {}, refused.code);
         }
         // count_tokens nobody could answer: an honest local estimate, marked by a header
-        else if (!(dialect === 'anthropic' && isCountTokens(url) && sendTokenEstimate(res, body, entry))) this.allFailed(res, dialect, entry, field.model);
+        else if (!relays.answerLocally(res, entry)) this.allFailed(res, dialect, entry, field.model);
       }
       else if (outcome === 'aborted') {
         entry.state = 'error';
@@ -202,48 +184,44 @@ export class Proxy {
     }
   }
 
-  /** Tries the chain in order; 'fallback' means every provider failed before the client got a byte. */
+  /**
+   * Tries the chain in order; 'fallback' means every provider failed before the client got a byte. Per attempt:
+   * cooldown → the attempt's relay (passthrough or translated, or a skip) → auth → exchange → fallback on the
+   * status → the relay relays the answer. Nothing here knows a wire format.
+   */
   private async walk(
     req: IncomingMessage,
     res: ServerResponse,
-    body: Buffer,
-    field: ModelField,
+    relays: RequestRelays,
     chain: Provider[],
-    dialect: Dialect,
     entry: LogEntry,
     cfg: Config,
     cancel: Cancel,
     t0: number,
-    url: string,
-    ref: { error?: UnknownReferenceError },
   ): Promise<Outcome> {
+    const { dialect, requestedModel } = relays;
     const allCooling = chain.every((p) => this.cooldowns.remaining(p.name) > 0);
-    let parsed: unknown;
-    const parse = () => (parsed ??= JSON.parse(body.toString('utf8')));
-    let state: ResponsesState | undefined;
-    let stateDone = false;
-    const resolved = () => {
-      if (!stateDone) {
-        stateDone = true;
-        state = responsesState(dialect as Format, parse, this.responses);
-      }
-      return state;
-    };
-    // A body some provider would have to translate must be a valid request of the client's dialect: if not,
-    // that is the client's error (400), whatever the providers would say.
-    if (dialect !== 'unknown' && chain.some((p) => p.format && p.format !== dialect)) {
-      const invalid = invalidForTranslation(url, dialect, parse);
-      if (invalid) {
-        entry.status = 400;
-        entry.state = 'error';
-        entry.error = invalid;
-        this.sendError(res, dialect, 400, invalid);
-        return 'done';
-      }
+    const invalid = relays.invalid(chain);
+    if (invalid) {
+      entry.status = 400;
+      entry.state = 'error';
+      entry.error = invalid;
+      this.sendError(res, dialect, 400, invalid);
+      return 'done';
     }
+    const ctxBase = {
+      res,
+      entry,
+      cancel,
+      t0,
+      logBodies: cfg.daemon.log_bodies,
+      maxBuffered: cfg.daemon.max_buffered_response_bytes,
+      clientGone: () => cancel.reason instanceof ClientGone,
+      update: (e: LogEntry) => this.deps.log.update(e),
+    };
     chain: for (const p of chain) {
       if (cancel.cancelled) return 'aborted';
-      const upstreamModel = p.available_models[field.model]!;
+      const upstreamModel = p.available_models[requestedModel]!;
       const a0 = performance.now();
       const attempt: Attempt = { provider: p.name, model: upstreamModel, status: null, error: null, formatIn: dialect, formatOut: p.format ?? dialect, durationMs: 0 };
       entry.attempts.push(attempt);
@@ -254,23 +232,11 @@ export class Proxy {
         done();
         continue;
       }
-      let plan: TranslationPlan | undefined;
-      if (p.format && dialect !== 'unknown' && p.format !== dialect) {
-        const r = planTranslation(url, dialect, p.format, p.base_url, parse, upstreamModel, { strictTools: p.strict_tools ?? cfg.daemon.strict_tools }, resolved(), this.responses);
-        if ('skip' in r) {
-          if (r.clientError) ref.error = r.clientError;
-          attempt.error = `skipped: ${r.skip}`;
-          done();
-          continue;
-        }
-        plan = r;
-      }
-      // what this attempt's body mapped or changed; the log entry shows the answering attempt's
-      const notes: string[] = plan ? [...plan.notes] : [];
-      let sameBody: Buffer | Buffer[] | undefined;
-      if (!plan) {
-        if (dialect === 'responses') sameBody = responsesPassthroughBody(body, parse, this.responses, upstreamModel);
-        sameBody ??= sameDialectBody(dialect, body, field, upstreamModel, (n) => notes.push(n));
+      const relay = relays.relayFor(p, upstreamModel);
+      if ('skip' in relay) {
+        attempt.error = `skipped: ${relay.skip}`;
+        done();
+        continue;
       }
       let resp: UpstreamResponse;
       let secrets: string[];
@@ -289,16 +255,15 @@ export class Proxy {
           done();
           continue chain;
         }
-        const target = plan ?? upstreamTarget(p.base_url, url);
         try {
           resp = await exchange(
             this.deps.dispatcher(),
             {
-              origin: target.origin,
-              path: target.path,
+              origin: relay.origin,
+              path: relay.path,
               method: (req.method ?? 'POST') as Dispatcher.HttpMethod,
-              headers: plan ? translatedHeaders(req.headers, plan, { ...p.extra_headers, ...auth }) : upstreamHeaders(req.headers, true, { ...p.extra_headers, ...auth }),
-              body: (plan ? plan.body : sameBody!) as Dispatcher.DispatchOptions['body'],
+              headers: relay.headers({ ...p.extra_headers, ...auth }),
+              body: relay.body as Dispatcher.DispatchOptions['body'],
               headersTimeout: cfg.daemon.first_byte_timeout_ms,
               bodyTimeout: cfg.daemon.idle_timeout_ms, // undici's body timeout is the idle time between chunks
             },
@@ -342,30 +307,14 @@ export class Proxy {
       entry.provider = p.name;
       entry.upstreamModel = upstreamModel;
       entry.status = resp.statusCode;
-      entry.translationNotes = notes.length ? [...new Set(notes)] : undefined;
-      const extra = { 'x-router67-provider': p.name, 'x-router67-model': upstreamModel };
-      const ct = header(resp.headers, 'content-type') ?? '';
-      const streaming = /^text\/event-stream|^application\/x-ndjson/i.test(ct);
-      const outcome = plan
-        ? await relayTranslated({
-            res,
-            resp,
-            plan,
-            requestedModel: field.model,
-            extra: { ...extra, ...translationHeaders(plan) },
-            entry,
-            attempt,
-            cancel,
-            t0,
-            secrets,
-            logBodies: cfg.daemon.log_bodies,
-            maxBuffered: cfg.daemon.max_buffered_response_bytes,
-            clientGone: () => cancel.reason instanceof ClientGone,
-            update: (e) => this.deps.log.update(e),
-          })
-        : streaming
-        ? await this.relayStream(res, resp, extra, dialect, ct, entry, attempt, cancel, t0, secrets)
-        : await this.relayWhole(res, resp, extra, entry, attempt, cancel, t0, cfg, secrets);
+      // what this attempt's body mapped or changed; the log entry shows the answering attempt's
+      entry.translationNotes = relay.notes.length ? [...new Set(relay.notes)] : undefined;
+      const outcome = await relay.relay(resp, {
+        ...ctxBase,
+        attempt,
+        secrets,
+        extra: { 'x-router67-provider': p.name, 'x-router67-model': upstreamModel },
+      });
       done();
       if (outcome === 'fallback') {
         entry.provider = entry.upstreamModel = entry.status = entry.translationNotes = undefined;
@@ -392,235 +341,6 @@ export class Proxy {
       attempt.error = `token refused (401) and not refreshed: ${err instanceof AuthUnavailableError ? err.message : 'refresh failed'}`;
       return 'skip';
     }
-  }
-
-  /**
-   * A non-streaming answer: read whole (so a drop mid-body can still fall back), then sent at once — up to
-   * max_buffered_response_bytes; a larger one is relayed as it arrives (see relayUnbuffered).
-   */
-  private async relayWhole(
-    res: ServerResponse,
-    resp: UpstreamResponse,
-    extra: Record<string, string>,
-    entry: LogEntry,
-    attempt: Attempt,
-    cancel: Cancel,
-    t0: number,
-    cfg: Config,
-    secrets: string[],
-  ): Promise<Outcome> {
-    const { body: buf, error, over } = await resp.collect(cfg.daemon.max_buffered_response_bytes);
-    if (error) {
-      if (cancel.cancelled) return 'aborted';
-      attempt.error = `response body cut off: ${scrub(describeTransportError(error), secrets)}`;
-      return 'fallback';
-    }
-    if (over) return this.relayUnbuffered(res, resp, over, extra, entry, attempt, cancel, t0, secrets);
-    const headers = responseHeaders(resp.headers, true);
-    // an answer (an error, mostly) may quote the key it was sent: the client gets it scrubbed. A compressed
-    // success body is not decoded for this; a plain one costs one search per secret.
-    const out = secrets.length && (resp.statusCode >= 400 || !headers['content-encoding']) ? scrubbedBody(buf, headers, secrets, cfg.daemon.max_buffered_response_bytes) : buf;
-    headers['content-length'] = String(out.length);
-    Object.assign(headers, extra);
-    entry.ttfbMs = round(performance.now() - t0);
-    res.writeHead(resp.statusCode, headers);
-    res.end(out);
-    entry.bytesOut = out.length;
-    const ct = header(resp.headers, 'content-type') ?? '';
-    if (/json/i.test(ct) && buf.length < 16 * 1024 * 1024) {
-      try {
-        const plain = decodeWhole(buf, header(resp.headers, 'content-encoding'), cfg.daemon.max_buffered_response_bytes);
-        const json = JSON.parse(plain.toString('utf8')) as unknown;
-        readUsage(json, entry);
-        if (resp.statusCode >= 400) attempt.error = scrub(summariseErrorBody(plain.toString('utf8'), ct), secrets) || `HTTP ${resp.statusCode}`;
-        if (cfg.daemon.log_bodies) entry.responseBody = plain.toString('utf8', 0, Math.min(plain.length, MAX_LOGGED_BODY));
-      } catch {
-        /* not JSON after all: relayed as it was */
-      }
-    }
-    entry.state = resp.statusCode >= 400 ? 'error' : 'done';
-    return 'done';
-  }
-
-  /**
-   * A non-streaming answer larger than the buffering cap (passthrough only: it needs no decoding). The headers
-   * and the bytes read so far go out now, the rest as it arrives, with backpressure; there is no fallback from
-   * here. The upstream's content-length (if any) still holds, as the bytes go out unchanged; a cut-off ends by
-   * destroying the client connection, so it can never pass for a complete answer.
-   */
-  private relayUnbuffered(
-    res: ServerResponse,
-    resp: UpstreamResponse,
-    over: Overflow,
-    extra: Record<string, string>,
-    entry: LogEntry,
-    attempt: Attempt,
-    cancel: Cancel,
-    t0: number,
-    secrets: string[],
-  ): Promise<Outcome> {
-    const headers = responseHeaders(resp.headers, false);
-    Object.assign(headers, extra);
-    entry.ttfbMs = round(performance.now() - t0);
-    res.writeHead(resp.statusCode, headers);
-    entry.state = 'streaming';
-    this.deps.log.update(entry);
-    return new Promise<Outcome>((resolve) => {
-      const write = (b: Buffer) => {
-        entry.bytesOut += b.length;
-        if (!res.write(b)) resp.pause();
-      };
-      const onDrain = () => resp.resume();
-      res.on('drain', onDrain);
-      const settle = (o: Outcome) => {
-        res.off('drain', onDrain);
-        resolve(o);
-      };
-      for (const c of over.chunks.splice(0)) write(c);
-      resp.attach({
-        data: write,
-        end: () => {
-          res.end();
-          entry.state = resp.statusCode >= 400 ? 'error' : 'done';
-          settle('done');
-        },
-        error: (err) => {
-          if (cancel.cancelled) return settle('aborted');
-          const msg = `response body cut off after ${entry.bytesOut} bytes had been relayed: ${scrub(describeTransportError(err), secrets)}`;
-          attempt.error = msg;
-          entry.error = msg;
-          entry.state = 'error';
-          res.destroy();
-          settle('done');
-        },
-      });
-      if (!res.writableNeedDrain) resp.resume();
-    });
-  }
-
-  /**
-   * A stream: nothing is sent until the first chunk arrives (a failure before it falls back); then complete
-   * events are written as they arrive, honouring backpressure. A partial event is held until its end comes,
-   * so a failure mid-stream can end the stream with the dialect's own error event — never a clean close.
-   */
-  private relayStream(
-    res: ServerResponse,
-    resp: UpstreamResponse,
-    extra: Record<string, string>,
-    dialect: Dialect,
-    ct: string,
-    entry: LogEntry,
-    attempt: Attempt,
-    cancel: Cancel,
-    t0: number,
-    secrets: string[],
-  ): Promise<Outcome> {
-    const encoding = header(resp.headers, 'content-encoding');
-    const compressed = !!encoding && encoding !== 'identity';
-    const ndjson = /ndjson/i.test(ct);
-    const usage = new StreamUsage();
-    const usageSink = compressed ? decompressor(encoding!, (c) => usage.push(c)) : undefined;
-    const terminators = streamTerminators(dialect);
-    let sawEnd = terminators === undefined;
-    let started = false;
-    let tail: Buffer | undefined;
-    entry.stream = true;
-    // an event quoting the key it was sent (e.g. a stream error) goes to the client scrubbed; complete events only
-    let needles: Buffer[] | undefined;
-    const clean = (b: Buffer): Buffer => {
-      if (!secrets.length || !holdsSecret(b, (needles ??= needlesOf(secrets)))) return b;
-      return Buffer.from(scrub(b.toString('utf8'), secrets));
-    };
-
-    const start = () => {
-      started = true;
-      const headers = responseHeaders(resp.headers, true);
-      Object.assign(headers, extra);
-      res.writeHead(resp.statusCode, headers);
-      entry.ttfbMs = round(performance.now() - t0);
-      entry.state = 'streaming';
-      this.deps.log.update(entry);
-    };
-    const write = (b: Buffer) => {
-      entry.bytesOut += b.length;
-      if (!res.write(b)) resp.pause();
-    };
-
-    return new Promise<Outcome>((resolve) => {
-      const onDrain = () => resp.resume();
-      res.on('drain', onDrain);
-      const settle = (o: Outcome) => {
-        res.off('drain', onDrain);
-        usageSink?.end();
-        entry.inputTokens = usage.inputTokens;
-        entry.outputTokens = usage.outputTokens;
-        resolve(o);
-      };
-      const onData = (chunk: Buffer) => {
-        if (!started) start();
-        if (compressed) {
-          usageSink?.write(chunk);
-          write(chunk);
-          return;
-        }
-        const data = tail ? Buffer.concat([tail, chunk]) : chunk;
-        const cut = ndjson ? data.lastIndexOf(0x0a) + 1 : lastEventEnd(data);
-        if (cut <= 0) {
-          tail = data;
-          if (tail.length > 1024 * 1024) {
-            write(clean(tail)); // an event this large is passed on as it is
-            tail = undefined;
-          }
-          return;
-        }
-        const out = cut === data.length ? data : data.subarray(0, cut);
-        tail = cut === data.length ? undefined : data.subarray(cut);
-        // an upstream's error (or end) event, and whatever follows it, is checked for a quoted key; the events
-        // before it are not (the hot path pays nothing more than the end-marker search it already makes)
-        if (!sawEnd && hasAny(out, terminators!)) sawEnd = true;
-        usage.push(out);
-        write(sawEnd || resp.statusCode >= 400 ? clean(out) : out);
-      };
-      const onEnd = () => {
-        if (!started) start();
-        if (tail) {
-          usage.push(tail);
-          write(clean(tail));
-          if (!sawEnd && hasAny(tail, terminators!)) sawEnd = true;
-          tail = undefined;
-        }
-        if (!sawEnd && !compressed && resp.statusCode < 400) {
-          const msg = 'upstream closed the stream before its end event';
-          attempt.error = msg;
-          entry.error = msg;
-          entry.state = 'error';
-          write(Buffer.from(streamErrorEvent(dialect, msg)));
-        }
-        res.end();
-        settle('done');
-      };
-      const onError = (err: Error) => {
-        if (cancel.cancelled) {
-          if (started && !res.writableEnded && !(cancel.reason instanceof ClientGone)) {
-            const msg = cancel.reason!.message;
-            res.end(streamErrorEvent(dialect, msg));
-            entry.error = msg;
-            entry.state = 'error';
-            return settle('done');
-          }
-          return settle('aborted');
-        }
-        const msg = `upstream stream failed: ${scrub(describeTransportError(err), secrets)}`;
-        attempt.error = msg;
-        if (!started) return settle('fallback');
-        entry.error = msg;
-        entry.state = 'error';
-        if (compressed) res.destroy();
-        else res.end(streamErrorEvent(dialect, msg));
-        settle('done');
-      };
-      resp.attach({ data: onData, end: onEnd, error: onError });
-    });
   }
 
   private allFailed(res: ServerResponse, dialect: Dialect, entry: LogEntry, model: string): void {
@@ -660,93 +380,4 @@ function attemptOutcome(status: number | null, error: string | null): string {
   if (status === null && error?.startsWith('skipped: ')) return `skipped (${error.slice('skipped: '.length)})`;
   const what = status === null ? 'no response' : String(status);
   return error ? `${what} (${error})` : what;
-}
-
-function round(ms: number): number {
-  return Math.round(ms * 100) / 100;
-}
-
-function header(h: Record<string, string | string[] | undefined>, name: string): string | undefined {
-  const v = h[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
-/** Index just past the last complete SSE event ("\n\n" or "\r\n\r\n"), or 0. */
-function lastEventEnd(b: Buffer): number {
-  const lf = b.lastIndexOf('\n\n');
-  const crlf = b.lastIndexOf('\r\n\r\n');
-  return Math.max(lf < 0 ? 0 : lf + 2, crlf < 0 ? 0 : crlf + 4);
-}
-
-/** Markers that end a stream of each dialect, cleanly or with its own error; undefined when we cannot tell. */
-function streamTerminators(d: Dialect): string[] | undefined {
-  switch (d) {
-    case 'anthropic':
-      return ['message_stop', 'event: error'];
-    case 'openai':
-      return ['[DONE]', 'data: {"error"'];
-    case 'responses':
-      return ['response.completed', 'response.failed', 'response.incomplete', 'event: error'];
-    case 'ollama':
-      return ['"done":true', '"done": true', '"error"'];
-    default:
-      return undefined;
-  }
-}
-
-function hasAny(b: Buffer, markers: string[]): boolean {
-  for (const m of markers) if (b.indexOf(m) >= 0) return true;
-  return false;
-}
-
-/**
- * A whole body with every secret form replaced, or the same buffer when none occurs. A compressed body is
- * decoded to look; when it had to be changed it is sent decoded (content-encoding dropped from `headers`).
- */
-function scrubbedBody(buf: Buffer, headers: Record<string, string | string[]>, secrets: readonly string[], max: number): Buffer {
-  const enc = header(headers, 'content-encoding');
-  let plain: Buffer;
-  try {
-    plain = decodeWhole(buf, enc, max);
-  } catch {
-    return buf;
-  }
-  if (!holdsSecret(plain, needlesOf(secrets))) return buf;
-  delete headers['content-encoding'];
-  return Buffer.from(scrub(plain.toString('utf8'), secrets));
-}
-
-/** The secret forms worth searching a stream for: those that contain no shorter one (the bare key covers `Bearer <key>`). */
-function needlesOf(secrets: readonly string[]): Buffer[] {
-  return secrets.filter((s) => !secrets.some((o) => o !== s && s.includes(o))).map((s) => Buffer.from(s));
-}
-
-/** Whether the chunk holds one of the needles (checked byte-wise, no string made). */
-function holdsSecret(b: Buffer, needles: readonly Buffer[]): boolean {
-  for (const n of needles) if (b.indexOf(n) >= 0) return true;
-  return false;
-}
-
-/** Decompresses a whole body; throws past `max` bytes of output (a small body can inflate enormously). */
-function decodeWhole(buf: Buffer, encoding: string | undefined, max: number): Buffer {
-  switch (encoding?.toLowerCase()) {
-    case 'gzip':
-    case 'x-gzip':
-      return gunzipSync(buf, { maxOutputLength: max });
-    case 'br':
-      return brotliDecompressSync(buf, { maxOutputLength: max });
-    case 'deflate':
-      return inflateSync(buf, { maxOutputLength: max });
-    default:
-      return buf;
-  }
-}
-
-function decompressor(encoding: string, onData: (b: Buffer) => void): NodeJS.WritableStream | undefined {
-  const e = encoding.toLowerCase();
-  const z = e === 'br' ? createBrotliDecompress() : e === 'deflate' ? createInflate() : e.includes('gzip') ? createGunzip() : undefined;
-  if (!z) return undefined;
-  z.on('data', onData);
-  z.on('error', () => {});
-  return z;
 }

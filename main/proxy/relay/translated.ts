@@ -1,20 +1,16 @@
-// Translation in the proxy: a provider whose `format` differs from the client's dialect gets the request
-// in its own format at base_url + that format's path, and its answer (whole or streamed) goes back in the
-// client's dialect. Same-dialect traffic never comes here (it stays a byte-for-byte passthrough).
-import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+// The translated relay: a provider whose `format` differs from the client's dialect gets the request in its
+// own format at base_url + that format's path, and its answer (whole or streamed) goes back in the client's
+// dialect. Same-dialect traffic never comes here (it stays a byte-for-byte passthrough, ./passthrough.ts).
+import type { IncomingHttpHeaders } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { brotliDecompressSync, createBrotliDecompress, createGunzip, createInflate, gunzipSync, inflateSync } from 'node:zlib';
-import type { Config } from '../config/schema.js';
-import type { Attempt, LogEntry } from '../log/request-log.js';
-import * as formats from '../formats/index.js';
-import { describeTransportError, scrub } from './errors.js';
-import { upstreamHeaders } from './headers.js';
-import { rewrittenBody, type ModelField } from './body.js';
-import type { Cancel, UpstreamResponse } from './upstream.js';
+import * as formats from '../../formats/index.js';
+import { describeTransportError, scrub } from '../errors.js';
+import { upstreamHeaders } from '../headers.js';
+import type { LogEntry } from '../../log/request-log.js';
+import type { UpstreamResponse } from '../upstream.js';
+import { decodeWhole, decompressor, header, isStreamType, MAX_LOGGED_BODY, round, type AttemptRelay, type Outcome, type RelayContext, type SkipAttempt } from './relay.js';
 
 export type Format = formats.Dialect;
-type Outcome = 'done' | 'fallback' | 'aborted';
-
 export interface TranslationPlan {
   from: Format; // the client's dialect
   to: Format; // the provider's format
@@ -58,30 +54,44 @@ export function responsesState(from: Format, parsed: () => unknown, store: forma
   }
 }
 
-/**
- * A same-format Responses provider keeps its own state; references to items router67 itself returned (an
- * earlier turn answered by a translated provider) are replaced by the items. Undefined: send the body as it is.
- */
-export function responsesPassthroughBody(raw: Buffer, parsed: () => unknown, store: formats.ResponseStore, upstreamModel: string): Buffer | undefined {
-  const packed = formats.hasPackedSignatures(raw);
-  // cheap checks on the raw bytes first: same-format traffic is only decoded when it may need this
-  const refs = store.size > 0 && (raw.indexOf('item_reference') >= 0 || raw.indexOf('previous_response_id') >= 0);
-  if (!refs && !packed) return undefined;
-  let body: Record<string, unknown> | undefined;
-  try {
-    body = formats.resolveState(parsed(), store, true).body;
-    if (packed || body) body = formats.dropPackedReasoning(body ?? parsed());
-  } catch {
-    return undefined;
-  }
-  if (!body) return undefined;
-  return Buffer.from(JSON.stringify({ ...body, model: upstreamModel }));
-}
-
 const COUNT_TOKENS = '/v1/messages/count_tokens';
 
 export function isCountTokens(url: string): boolean {
   return url.split('?', 1)[0] === COUNT_TOKENS;
+}
+
+export interface TranslatedRequest {
+  /** The request path (and query) as routed. */
+  url: string;
+  headers: IncomingHttpHeaders;
+  /** The model the client asked for (the answer names it). */
+  requestedModel: string;
+  /** The body parsed (once per request, on first use); throws when it is not JSON. */
+  parse(): unknown;
+  /** The Responses state the body refers to (resolved once per request, on first use). */
+  state(): ResponsesState | undefined;
+  responses: formats.ResponseStore;
+}
+
+/** Plans an attempt from the client's dialect `from` to a provider speaking `to`, or says why it has to be skipped. */
+export function translatedRelay(
+  r: TranslatedRequest,
+  from: Format,
+  to: Format,
+  baseUrl: string,
+  upstreamModel: string,
+  strictTools: boolean,
+): AttemptRelay | (SkipAttempt & { clientError?: formats.UnknownReferenceError }) {
+  const plan = planTranslation(r.url, from, to, baseUrl, r.parse, upstreamModel, { strictTools }, r.state(), r.responses);
+  if ('skip' in plan) return plan;
+  return {
+    origin: plan.origin,
+    path: plan.path,
+    body: plan.body,
+    notes: plan.notes,
+    headers: (set) => translatedHeaders(r.headers, plan, set),
+    relay: (resp, ctx) => relayTranslated({ ...ctx, extra: { ...ctx.extra, ...translationHeaders(plan) }, resp, plan, requestedModel: r.requestedModel }),
+  };
 }
 
 /** Plans a translated attempt, or says why this provider has to be skipped. */
@@ -187,128 +197,16 @@ export function translatedHeaders(client: IncomingHttpHeaders, plan: Translation
   return upstreamHeaders(own, true, { ...base, ...set });
 }
 
-/**
- * The body for a same-dialect attempt: the model rewritten in place. An Anthropic conversation that carries
- * thinking router67 wrapped (from a non-Anthropic upstream) is the one exception: those blocks are unwrapped
- * or dropped so Anthropic never sees a forged signature. The check is one indexOf on the raw bytes.
- */
-export function sameDialectBody(dialect: string, body: Buffer, field: ModelField, upstreamModel: string, onNote?: (note: string) => void): Buffer | Buffer[] {
-  const packed = dialect === 'anthropic' && formats.hasPackedSignatures(body);
-  // Claude Code's background calls ask for a 500-token thinking budget; Anthropic's minimum is 1024
-  const small = dialect === 'anthropic' && formats.mayHaveSmallBudget(body);
-  if (packed || small) {
-    try {
-      let j = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
-      if (packed) j = formats.sanitizeAnthropicThinking(j) as Record<string, unknown>;
-      const fix = small ? formats.fixAnthropicBudget(j) : undefined;
-      if (fix) {
-        j = fix.body;
-        onNote?.(fix.note);
-      }
-      j.model = upstreamModel;
-      return Buffer.from(JSON.stringify(j));
-    } catch {
-      /* not JSON: relayed as it is */
-    }
-  }
-  return rewrittenBody(body, field, upstreamModel);
-}
-
-/** count_tokens when no Anthropic-format provider answered: a conservative local estimate, marked as such. */
-export function sendTokenEstimate(res: ServerResponse, body: Buffer, entry: LogEntry): boolean {
-  let n: number;
-  try {
-    n = formats.estimateInputTokens('anthropic', JSON.parse(body.toString('utf8')));
-  } catch {
-    return false;
-  }
-  const out = JSON.stringify({ input_tokens: n });
-  res.writeHead(200, {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(out),
-    'x-router67-token-count': 'estimate',
-  });
-  res.end(out);
-  entry.status = 200;
-  entry.state = 'done';
-  entry.error = undefined;
-  entry.inputTokens = n;
-  entry.bytesOut = out.length;
-  return true;
-}
-
-/** `GET /v1/models` (and `/v1/models/{id}`, Ollama's `/api/tags`) answered from the config, in the client's dialect. */
-export function sendModels(res: ServerResponse, method: string, url: string, headers: IncomingHttpHeaders, cfg: Config): boolean {
-  if (method !== 'GET') return false;
-  const path = url.split('?', 1)[0]!.replace(/\/+$/, '');
-  const names = [...new Set(cfg.providers.flatMap((p) => Object.keys(p.available_models)))];
-  let dialect: Format;
-  let body: unknown;
-  if (path === '/api/tags') body = formats.modelsBody((dialect = 'ollama'), names);
-  else if (path === '/v1/models' || path.startsWith('/v1/models/')) {
-    dialect = headers['anthropic-version'] !== undefined || (headers['x-api-key'] !== undefined && headers.authorization === undefined) ? 'anthropic' : 'openai';
-    const list = formats.modelsBody(dialect, names) as { data: unknown[] };
-    if (path === '/v1/models') body = list;
-    else {
-      const id = decodeURIComponent(path.slice('/v1/models/'.length));
-      body = list.data.find((m) => (m as { id: string }).id === id);
-      if (!body) {
-        const msg = formats.errorEnvelope(dialect, 404, '', `model "${id}" is not served by any configured provider`);
-        res.writeHead(404, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(msg) });
-        res.end(msg);
-        return true;
-      }
-    }
-  } else return false;
-  const out = JSON.stringify(body);
-  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(out) });
-  res.end(out);
-  return true;
-}
-
 // ---------- relaying the answer ----------
 
-export interface RelayContext {
-  res: ServerResponse;
+/** What the relay functions below share: the walker's context plus the answer and the plan. */
+interface Ctx extends RelayContext {
   resp: UpstreamResponse;
   plan: TranslationPlan;
   requestedModel: string;
-  extra: Record<string, string>;
-  entry: LogEntry;
-  attempt: Attempt;
-  cancel: Cancel;
-  t0: number;
-  secrets: string[];
-  logBodies: boolean;
-  /** max_buffered_response_bytes: a whole answer to translate larger than this fails the attempt. */
-  maxBuffered: number;
-  /** The request was cancelled because the client went away (nothing more to tell it). */
-  clientGone(): boolean;
-  update(entry: LogEntry): void;
 }
 
-function header(h: Record<string, string | string[] | undefined>, name: string): string | undefined {
-  const v = h[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-const round = (ms: number) => Math.round(ms * 100) / 100;
-
-/** Decompresses a whole body; throws past `max` bytes of output (a small body can inflate enormously). */
-function decodeWhole(buf: Buffer, encoding: string | undefined, max: number): Buffer {
-  switch (encoding?.toLowerCase()) {
-    case 'gzip':
-    case 'x-gzip':
-      return gunzipSync(buf, { maxOutputLength: max });
-    case 'br':
-      return brotliDecompressSync(buf, { maxOutputLength: max });
-    case 'deflate':
-      return inflateSync(buf, { maxOutputLength: max });
-    default:
-      return buf;
-  }
-}
-
-function send(ctx: RelayContext, status: number, contentType: string, body: string): void {
+function send(ctx: Ctx, status: number, contentType: string, body: string): void {
   const { res, entry } = ctx;
   entry.ttfbMs = round(performance.now() - ctx.t0);
   res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body), ...ctx.extra });
@@ -322,7 +220,7 @@ function setUsage(entry: LogEntry, u: { inputTokens?: number; outputTokens?: num
   if (u.outputTokens !== undefined) entry.outputTokens = u.outputTokens;
 }
 
-function encoderCtx(ctx: RelayContext): formats.StreamEncoderCtx & { toolNames?: formats.ToolNames } {
+function encoderCtx(ctx: Ctx): formats.StreamEncoderCtx & { toolNames?: formats.ToolNames } {
   const { plan } = ctx;
   const e: formats.StreamEncoderCtx & { toolNames?: formats.ToolNames } = { requestedModel: ctx.requestedModel, clientWantsUsage: plan.clientWantsUsage };
   if (plan.toolNames) e.toolNames = plan.toolNames;
@@ -333,14 +231,13 @@ function encoderCtx(ctx: RelayContext): formats.StreamEncoderCtx & { toolNames?:
 }
 
 /** Relays a translated answer. 'fallback' means the client got nothing and the next provider may try. */
-export async function relayTranslated(ctx: RelayContext): Promise<Outcome> {
-  const ct = header(ctx.resp.headers, 'content-type') ?? '';
-  const streaming = /^text\/event-stream|^application\/x-ndjson/i.test(ct);
+async function relayTranslated(ctx: Ctx): Promise<Outcome> {
+  const streaming = isStreamType(header(ctx.resp.headers, 'content-type') ?? '');
   if (streaming && ctx.plan.stream && ctx.resp.statusCode < 400) return relayStream(ctx);
   return relayWhole(ctx, streaming);
 }
 
-async function relayWhole(ctx: RelayContext, upstreamStreamed: boolean): Promise<Outcome> {
+async function relayWhole(ctx: Ctx, upstreamStreamed: boolean): Promise<Outcome> {
   const { resp, plan, attempt, entry } = ctx;
   const { body: buf, error, over } = await resp.collect(ctx.maxBuffered);
   if (error) {
@@ -418,12 +315,12 @@ async function relayWhole(ctx: RelayContext, upstreamStreamed: boolean): Promise
   }
   if (ctx.secrets.length && ctx.secrets.some((s) => out.includes(s))) out = scrub(out, ctx.secrets);
   send(ctx, resp.statusCode, contentType, out);
-  if (ctx.logBodies) entry.responseBody = out.slice(0, 1024 * 1024);
+  if (ctx.logBodies) entry.responseBody = out.slice(0, MAX_LOGGED_BODY);
   entry.state = 'done';
   return 'done';
 }
 
-function relayStream(ctx: RelayContext): Promise<Outcome> {
+function relayStream(ctx: Ctx): Promise<Outcome> {
   const { res, resp, plan, entry, attempt, cancel } = ctx;
   const tr = formats.createStreamTranslator(plan.to, plan.from, encoderCtx(ctx));
   entry.stream = true;
@@ -512,8 +409,7 @@ function relayStream(ctx: RelayContext): Promise<Outcome> {
     let push: (c: Buffer) => void = (c) => onText(tr.push(c));
     let finish = onEnd;
     if (encoding && encoding !== 'identity') {
-      const e = encoding.toLowerCase();
-      const z = e === 'br' ? createBrotliDecompress() : e === 'deflate' ? createInflate() : createGunzip();
+      const z = decompressor(encoding, true)!;
       z.on('data', (c: Buffer) => onText(tr.push(c)));
       z.on('error', (err) => onError(err));
       z.on('end', onEnd);

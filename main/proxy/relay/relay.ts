@@ -1,0 +1,88 @@
+// The one interface between the chain walker (proxy.ts) and the two ways an attempt is sent and its answer
+// relayed: passthrough (same dialect, bytes as they are) and translated (another format, via the canonical model).
+// The walker knows nothing of formats; a relay knows nothing of the chain, auth or fallback by status.
+import type { ServerResponse } from 'node:http';
+import { brotliDecompressSync, createBrotliDecompress, createGunzip, createInflate, gunzipSync, inflateSync } from 'node:zlib';
+import type { Attempt, LogEntry } from '../../log/request-log.js';
+import type { Cancel, UpstreamResponse } from '../upstream.js';
+
+/** 'fallback': the client got nothing and the next provider may try; 'aborted': the request was cancelled. */
+export type Outcome = 'done' | 'fallback' | 'aborted';
+
+/** One attempt at one provider, planned before auth: where it goes, what it sends, how its answer comes back. */
+export interface AttemptRelay {
+  readonly origin: string;
+  readonly path: string;
+  readonly body: Buffer | Buffer[];
+  /** What this attempt's body mapped or changed (the answering attempt's become the log entry's translationNotes). */
+  readonly notes: readonly string[];
+  /** The upstream request headers: the client's, made fit for this attempt, with `set` (provider headers, auth) on top. */
+  headers(set: Record<string, string>): Record<string, string | string[]>;
+  /** Relays the upstream's answer (any status the walker did not fall back on) to the client. */
+  relay(resp: UpstreamResponse, ctx: RelayContext): Promise<Outcome>;
+}
+
+/** A provider this request cannot be sent to (the attempt is logged as skipped with this reason). */
+export interface SkipAttempt {
+  skip: string;
+}
+
+/** What a relay needs of the request and attempt in flight; built by the walker, the same for both relays. */
+export interface RelayContext {
+  res: ServerResponse;
+  entry: LogEntry;
+  attempt: Attempt;
+  cancel: Cancel;
+  /** performance.now() when the request began (entry.ttfbMs counts from it). */
+  t0: number;
+  /** Every form of every secret sent upstream: scrubbed from what the client gets. */
+  secrets: string[];
+  /** Response headers every answer carries (x-router67-provider, x-router67-model). */
+  extra: Record<string, string>;
+  logBodies: boolean;
+  /** max_buffered_response_bytes. */
+  maxBuffered: number;
+  /** The request was cancelled because the client went away (nothing more to tell it). */
+  clientGone(): boolean;
+  /** The entry changed state (streaming began): tells the log's watchers. */
+  update(entry: LogEntry): void;
+}
+
+export const MAX_LOGGED_BODY = 1024 * 1024;
+
+export function header(h: Record<string, string | string[] | undefined>, name: string): string | undefined {
+  const v = h[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+export function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}
+
+/** An answer's content-type says it streams (SSE or NDJSON). */
+export function isStreamType(ct: string): boolean {
+  return /^text\/event-stream|^application\/x-ndjson/i.test(ct);
+}
+
+/** Decompresses a whole body; throws past `max` bytes of output (a small body can inflate enormously). */
+export function decodeWhole(buf: Buffer, encoding: string | undefined, max: number): Buffer {
+  switch (encoding?.toLowerCase()) {
+    case 'gzip':
+    case 'x-gzip':
+      return gunzipSync(buf, { maxOutputLength: max });
+    case 'br':
+      return brotliDecompressSync(buf, { maxOutputLength: max });
+    case 'deflate':
+      return inflateSync(buf, { maxOutputLength: max });
+    default:
+      return buf;
+  }
+}
+
+/** A streaming decompressor for a content-encoding (anything not br/deflate counts as gzip when `gzipDefault`). */
+export function decompressor(encoding: string, gzipDefault: boolean): NodeJS.ReadWriteStream | undefined {
+  const e = encoding.toLowerCase();
+  if (e === 'br') return createBrotliDecompress();
+  if (e === 'deflate') return createInflate();
+  return gzipDefault || e.includes('gzip') ? createGunzip() : undefined;
+}
