@@ -16,8 +16,7 @@ import { describeTransportError, scrub, scrubUrl, summariseErrorBody } from './e
 import { Cancel, exchange, type UpstreamResponse } from './upstream.js';
 import { redactHeaders } from './headers.js';
 import { sendModels } from './local.js';
-import { RequestRelays, type Outcome } from './relay/index.js';
-import { header, MAX_LOGGED_BODY, round } from './relay/relay.js';
+import { header, MAX_LOGGED_BODY, RequestRelays, round, type Outcome } from './relay/index.js';
 import { ResponseStore } from '../formats/index.js';
 
 const MAX_ERROR_BODY = 64 * 1024;
