@@ -16,7 +16,8 @@ import { describeTransportError, scrub, scrubUrl, summariseErrorBody } from './e
 import { Cancel, exchange, type UpstreamResponse } from './upstream.js';
 import { redactHeaders } from './headers.js';
 import { sendModels } from './local.js';
-import { header, MAX_LOGGED_BODY, RequestRelays, round, type Outcome } from './relay/index.js';
+import { RequestRelays, type Outcome } from './relay/index.js';
+import { header, MAX_LOGGED_BODY, round } from './relay/relay.js';
 import { ResponseStore } from '../formats/index.js';
 
 const MAX_ERROR_BODY = 64 * 1024;
@@ -208,16 +209,8 @@ export class Proxy {
       this.sendError(res, dialect, 400, invalid);
       return 'done';
     }
-    const ctxBase = {
-      res,
-      entry,
-      cancel,
-      t0,
-      logBodies: cfg.daemon.log_bodies,
-      maxBuffered: cfg.daemon.max_buffered_response_bytes,
-      clientGone: () => cancel.reason instanceof ClientGone,
-      update: (e: LogEntry) => this.deps.log.update(e),
-    };
+    const clientGone = () => cancel.reason instanceof ClientGone;
+    const update = (e: LogEntry) => this.deps.log.update(e);
     chain: for (const p of chain) {
       if (cancel.cancelled) return 'aborted';
       const upstreamModel = p.available_models[requestedModel]!;
@@ -309,10 +302,17 @@ export class Proxy {
       // what this attempt's body mapped or changed; the log entry shows the answering attempt's
       entry.translationNotes = relay.notes.length ? [...new Set(relay.notes)] : undefined;
       const outcome = await relay.relay(resp, {
-        ...ctxBase,
+        res,
+        entry,
         attempt,
+        cancel,
+        t0,
         secrets,
         extra: { 'x-router67-provider': p.name, 'x-router67-model': upstreamModel },
+        logBodies: cfg.daemon.log_bodies,
+        maxBuffered: cfg.daemon.max_buffered_response_bytes,
+        clientGone,
+        update,
       });
       done();
       if (outcome === 'fallback') {

@@ -12,7 +12,6 @@ import { invalidForTranslation, isCountTokens, responsesState, translatedRelay, 
 import type { AttemptRelay, SkipAttempt } from './relay.js';
 
 export type { AttemptRelay, Outcome, RelayContext, SkipAttempt } from './relay.js';
-export { header, MAX_LOGGED_BODY, round } from './relay.js';
 
 export interface ClientRequest {
   /** The request path (and query) as routed (an intercepted host's API prefix removed). */

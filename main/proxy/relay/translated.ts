@@ -4,13 +4,14 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import * as formats from '../../formats/index.js';
+import type { LogEntry } from '../../log/request-log.js';
 import { describeTransportError, scrub } from '../errors.js';
 import { upstreamHeaders } from '../headers.js';
-import type { LogEntry } from '../../log/request-log.js';
 import type { UpstreamResponse } from '../upstream.js';
 import { decodeWhole, decompressor, header, isStreamType, MAX_LOGGED_BODY, round, type AttemptRelay, type Outcome, type RelayContext, type SkipAttempt } from './relay.js';
 
 export type Format = formats.Dialect;
+
 export interface TranslationPlan {
   from: Format; // the client's dialect
   to: Format; // the provider's format
