@@ -177,7 +177,7 @@ test('elevation argv: Windows UAC through PowerShell Start-Process -Verb RunAs, 
   assert.equal(script, powershellScript(cmd, [cmd.execPath, ...cmd.args, 'helper', 'apply-hosts', encodeArgs(GOOD)]));
   assert.equal(
     script,
-    `try { $p = Start-Process -FilePath 'C:\\Program Files\\nodejs\\node.exe' -ArgumentList '"C:\\Users\\Me Too\\router67\\dist\\main\\cli\\index.js" helper apply-hosts ${encodeArgs(GOOD)}' -Verb RunAs -Wait -PassThru -WindowStyle Hidden; exit $p.ExitCode } catch { exit 1223 }`,
+    `try { $p = Start-Process -FilePath 'C:\\Program Files\\nodejs\\node.exe' -ArgumentList '"C:\\Users\\Me Too\\router67\\dist\\main\\cli\\index.js" helper apply-hosts ${encodeArgs(GOOD)}' -Verb RunAs -PassThru -WindowStyle Hidden; $h = $p.Handle; $p.WaitForExit(); exit $p.ExitCode } catch { exit 1223 }`,
   );
   assert.equal(winQuote('plain'), 'plain');
   assert.equal(winQuote('a b'), '"a b"');
