@@ -11,7 +11,7 @@ export function appHooks(): AppHooks {
       const interceptor = new Interceptor(core);
       // A hosts block left by a router67 that died is removed at start.
       void interceptor.reconcileStale().catch((e: Error) => core.logger.warn(`stale hosts block not removed: ${e.message}`));
-      return { set: (on) => (on ? interceptor.start() : interceptor.stop()) };
+      return { set: (on) => (on ? interceptor.start() : interceptor.stop()), verify: () => interceptor.verify() };
     },
     caStatus: (core) => caTrust(core),
   };

@@ -13,7 +13,7 @@ import type { Core } from '../../main/core/core.js';
 describe('the Electron app (electron mocked, real core)', () => {
   let home: string;
   const saved = { env: { ...process.env }, signals: {} as Record<string, Function[]> };
-  const intercept = { calls: [] as boolean[], core: undefined as Core | undefined };
+  const intercept = { calls: [] as boolean[], core: undefined as Core | undefined, verified: 0 };
   let running: RunningApp | undefined;
 
   before(() => {
@@ -57,6 +57,7 @@ describe('the Electron app (electron mocked, real core)', () => {
             intercept.calls.push(on);
             core.setIntercept({ enabled: on, state: on ? 'on' : 'off' });
           },
+          verify: async () => void intercept.verified++,
         };
       },
     });
@@ -92,6 +93,13 @@ describe('the Electron app (electron mocked, real core)', () => {
     let prevented = false;
     win.emit('close', { preventDefault: () => (prevented = true) });
     assert.equal(prevented, true);
+  });
+
+  it('waking from sleep re-checks interception (listener, hosts block, watchdog)', async () => {
+    assert.equal(intercept.verified, 0);
+    electron.powerMonitor.emit('resume');
+    await new Promise((r) => setImmediate(r));
+    assert.equal(intercept.verified, 1);
   });
 
   it('Quit turns interception off, then stops the core, then quits', async () => {
