@@ -81,6 +81,8 @@ export interface HelperContext {
   hostsWriteOps?: WriteOps;
   exec?: Exec;
   trustAdapter?: TrustAdapter | null;
+  /** Tests only: where macOS LaunchDaemons go (default /Library/LaunchDaemons). */
+  launchdDir?: string;
   /** Tests: how apply-hosts {watch:true} starts the watchdog, and the watchdog's own knobs. */
   spawnWatchdog?: SpawnWatchdog;
   watch?: Omit<WatchOptions, 'hostsPath' | 'hostsWriteOps' | 'flush'>;
@@ -232,12 +234,12 @@ export async function runOperation(op: string, rawArgs: unknown, ctx: HelperCont
     }
     case 'alias-on': {
       needPlatform('darwin');
-      await runSteps(macosAliasOn((args as { ip: string }).ip), exec);
+      await runSteps(macosAliasOn((args as { ip: string }).ip, ctx.launchdDir), exec);
       return { ok: true, op };
     }
     case 'alias-off': {
       needPlatform('darwin');
-      await runSteps(macosAliasOff((args as { ip: string }).ip), exec);
+      await runSteps(macosAliasOff((args as { ip: string }).ip, ctx.launchdDir), exec);
       return { ok: true, op };
     }
     case 'flush-dns':
@@ -273,7 +275,7 @@ Privileged operations (run as root/administrator; the app and CLI elevate this c
   untrust-ca    {"home":"/home/me/.router67","which"?:"current"|"previous"}
   redirect-on   {"ip":"127.0.67.1","port":8443}     Linux nftables / macOS pf: <ip>:443 -> <ip>:<port>
   redirect-off  {}
-  alias-on      {"ip":"127.0.67.1"}                 macOS: ifconfig lo0 alias
+  alias-on      {"ip":"127.0.67.1"}                 macOS: ifconfig lo0 alias, and a LaunchDaemon for every boot
   alias-off     {"ip":"127.0.67.1"}
   flush-dns     {}
   watch         {"owner":{"pid":123},"pipe"?:true}   stays running; removes that owner's hosts block when it
