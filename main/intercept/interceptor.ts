@@ -52,6 +52,8 @@ export interface VerifyResult {
   listener: 'ok' | 'relistened' | 'off';
   block: 'ok' | 'reapplied' | 'off';
   watchdog: 'ok' | 'restarted' | 'elevated' | 'none';
+  /** The system's name servers for router67's own upstream lookups, read again (a network change may move them). */
+  dns: 'ok' | 'updated' | 'configured' | 'off';
 }
 
 export interface ListenPlan {
@@ -297,10 +299,11 @@ export class Interceptor {
   /**
    * Re-checks what can drift while the machine slept or the network changed: the listener still listens, the
    * hosts block is still ours with the current hosts (rewritten if not), the watchdog still runs (restarted if
-   * not). Nothing when interception is off.
+   * not), and the system's name servers for router67's own lookups are read again (unless upstream_dns is set).
+   * Nothing when interception is off.
    */
   verify(): Promise<VerifyResult> {
-    let result: VerifyResult = { listener: 'off', block: 'off', watchdog: 'none' };
+    let result: VerifyResult = { listener: 'off', block: 'off', watchdog: 'none', dns: 'off' };
     return this.serial(async () => {
       if (!this.server || !this.plan) return;
       let listener: VerifyResult['listener'] = 'ok';
@@ -334,7 +337,17 @@ export class Interceptor {
         this.startWatchdog();
         watchdog = 'restarted';
       }
-      result = { listener, block, watchdog };
+      let dns: VerifyResult['dns'] = this.upstreamDns?.length ? 'configured' : 'ok';
+      if (dns === 'ok') {
+        const fresh = createUpstreamLookup({ interceptHosts: this.hosts, avoid: [this.plan.ip] });
+        if (fresh.servers.join(',') !== this.lookup?.servers.join(',')) {
+          this.lookup = fresh;
+          this.core.setConnectOptions({ lookup: fresh as never });
+          this.core.logger.info(`upstream DNS for intercepted hosts now: ${fresh.servers.join(', ')}`);
+          dns = 'updated';
+        }
+      }
+      result = { listener, block, watchdog, dns };
     }).then(() => result);
   }
 

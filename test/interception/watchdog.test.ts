@@ -202,12 +202,12 @@ test('Interceptor: a watchdog with a pipe once the block is written; stop remove
     assert.equal(f.spawned[0]!.args.pipe, true);
     assert.equal(ic.watchdogPid, 1000);
     assert.equal(parseHosts(readFileSync(hostsPath, 'latin1')).length, 1, 'the block was there before the watchdog started');
-    assert.deepEqual(await ic.verify(), { listener: 'ok', block: 'ok', watchdog: 'ok' });
+    assert.deepEqual(await ic.verify(), { listener: 'ok', block: 'ok', watchdog: 'ok', dns: 'ok' });
 
     // After a sleep: the block was lost and the watchdog died — both come back.
     writeFileSync(hostsPath, BASE);
     f.spawned[0]!.w.alive = false;
-    assert.deepEqual(await ic.verify(), { listener: 'ok', block: 'reapplied', watchdog: 'restarted' });
+    assert.deepEqual(await ic.verify(), { listener: 'ok', block: 'reapplied', watchdog: 'restarted', dns: 'ok' });
     assert.deepEqual(parseHosts(readFileSync(hostsPath, 'latin1'))[0]!.hosts.sort(), ['api.anthropic.com', 'api.openai.com']);
     assert.equal(ic.watchdogPid, 1001);
 
@@ -224,7 +224,7 @@ test('Interceptor: a watchdog with a pipe once the block is written; stop remove
     assert.equal(blockAtRelease, 0, 'the block was removed before the watchdog was released');
     assert.equal(readFileSync(hostsPath, 'latin1'), BASE);
     assert.equal(ic.watchdogPid, undefined);
-    assert.deepEqual(await ic.verify(), { listener: 'off', block: 'off', watchdog: 'none' });
+    assert.deepEqual(await ic.verify(), { listener: 'off', block: 'off', watchdog: 'none', dns: 'off' });
   } finally {
     await ic.stop().catch(() => {});
     await t.stop();
@@ -232,7 +232,7 @@ test('Interceptor: a watchdog with a pipe once the block is written; stop remove
 });
 
 test('Interceptor: through the helper (elevated) the block is applied with watch, no pipe here; a scratch hosts file gets no watchdog by default', async () => {
-  const t = await startCore(`intercept_hosts = ["api.anthropic.com"]\n[daemon]\nlisten = "127.0.67.1:443"\n`);
+  const t = await startCore(`intercept_hosts = ["api.anthropic.com"]\n[daemon]\nlisten = "127.0.67.1:443"\nupstream_dns = ["127.0.0.1:5353"]\n`);
   const hostsPath = join(t.home, 'hosts');
   writeFileSync(hostsPath, BASE);
   ensureCa(t.home, ['api.anthropic.com']);
@@ -244,8 +244,8 @@ test('Interceptor: through the helper (elevated) the block is applied with watch
     assert.equal(f.spawned.length, 1);
     assert.deepEqual(f.spawned[0]!.args, { owner: { pid: process.pid, ...(process.platform === 'linux' ? { start: f.spawned[0]!.args.owner.start } : {}) }, pipe: false });
     assert.equal(ic.watchdogPid, 1000);
-    // A changed intercept_hosts rewrites the block but starts no second watchdog.
-    await ic.verify();
+    // verify() finds all well, starts no second watchdog, and leaves configured name servers alone.
+    assert.deepEqual(await ic.verify(), { listener: 'ok', block: 'ok', watchdog: 'elevated', dns: 'configured' });
     assert.equal(f.spawned.length, 1);
     await ic.stop();
     assert.equal(readFileSync(hostsPath, 'latin1'), BASE);
