@@ -36,6 +36,8 @@ export interface UiCore extends Pick<EventEmitter, 'on' | 'off'> {
 /** Turns interception on/off (the privileged part runs through the OS's admin prompt). */
 export interface InterceptControl {
   set(enabled: boolean): Promise<void>;
+  /** Re-checks (and repairs) listener, hosts block and watchdog, e.g. after sleep/wake; nothing when off. */
+  verify?(): Promise<unknown>;
 }
 
 /** An error meaning: the user refused (or cancelled) the admin prompt. Nothing changed. */
