@@ -78,6 +78,19 @@ export class Proxy {
     req.on('error', () => res.destroy());
   }
 
+  /**
+   * Routes a request whose body is already in hand, exactly like handle() after its body intake: e.g. one
+   * carried by a WebSocket message (main/ws). `req` needs only method, url and headers; `res` may be any
+   * object that behaves like the part of ServerResponse the relays use (main/ws/sink.ts). Settles when done.
+   */
+  dispatch(req: Pick<IncomingMessage, 'method' | 'url' | 'headers'>, res: ServerResponse, body: Buffer, meta: RequestMeta = {}): Promise<void> {
+    return this.route(req as IncomingMessage, res, body, meta).catch((err: unknown) => {
+      this.deps.logger.error(`internal error on ${req.method} ${req.url}: ${describeTransportError(err)}`);
+      if (!res.headersSent) this.sendError(res, detectDialect(req.url ?? '/'), 500, 'router67 internal error');
+      else res.destroy();
+    });
+  }
+
   /** Resolves when no request is in flight (or at once). */
   idle(): Promise<void> {
     if (this.inFlight === 0) return Promise.resolve();
