@@ -75,9 +75,9 @@ export class WsConn {
 export type Connected = { conn: WsConn; headers: Record<string, string | string[] | undefined> } | { status: number; body: string };
 
 /** Opens a connection; an HTTP answer instead of the upgrade resolves with its status and body. */
-export function connect(url: string, opts: ClientOptions & ClientRequestArgs = {}): Promise<Connected> {
+export function connect(url: string, opts: ClientOptions & ClientRequestArgs = {}, protocols?: string[]): Promise<Connected> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, opts);
+    const ws = protocols ? new WebSocket(url, protocols, opts) : new WebSocket(url, opts);
     const conn = new WsConn(ws);
     ws.once('upgrade', (res) => ws.once('open', () => resolve({ conn, headers: res.headers })));
     ws.once('unexpected-response', (_req, res) => {
@@ -89,8 +89,8 @@ export function connect(url: string, opts: ClientOptions & ClientRequestArgs = {
   });
 }
 
-export async function open(url: string, opts: ClientOptions & ClientRequestArgs = {}): Promise<WsConn> {
-  const c = await connect(url, opts);
+export async function open(url: string, opts: ClientOptions & ClientRequestArgs = {}, protocols?: string[]): Promise<WsConn> {
+  const c = await connect(url, opts, protocols);
   if (!('conn' in c)) throw new Error(`upgrade refused: ${c.status} ${c.body}`);
   return c.conn;
 }
