@@ -228,7 +228,9 @@ class ResponsesWsSession {
     const prev = body.previous_response_id;
     if (typeof prev === 'string' && prev) {
       if (this.previous?.id === prev) {
-        input = [...this.previous.input, ...this.previous.output, ...input];
+        // with store off the provider keeps no items: their ids would be refused ("Item with id … not found")
+        const output = body.store === false ? this.previous.output.map(unstored) : this.previous.output;
+        input = [...this.previous.input, ...output, ...input];
         delete body.previous_response_id;
       } else if (body.store === false) {
         return this.error(400, `previous response ${prev} is not the last response on this connection (store is off, so nothing else could resolve it); send the full input`, 'previous_response_not_found', 'previous_response_id');
@@ -301,4 +303,11 @@ function normalizeInput(input: unknown): unknown[] | undefined {
   if (input === undefined || input === null) return [];
   if (typeof input === 'string') return [{ type: 'message', role: 'user', content: input }];
   return Array.isArray(input) ? input : undefined;
+}
+
+/** An output item as input when nothing is stored upstream: without its server `id` and `status`, as Codex sends items. */
+function unstored(item: unknown): unknown {
+  if (!item || typeof item !== 'object' || Array.isArray(item)) return item;
+  const { id: _id, status: _status, ...rest } = item as Record<string, unknown>;
+  return rest;
 }

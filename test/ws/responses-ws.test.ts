@@ -80,7 +80,8 @@ test('response.create to a Responses provider: the event sequence, the upstream 
     assert.equal(second.at(-1).type, 'response.completed');
     const up2 = s.resp.requests[1]!;
     assert.equal(up2.json.previous_response_id, undefined, 'expanded here: the provider gets the whole conversation');
-    assert.deepEqual(up2.json.input, [{ type: 'message', role: 'user', content: 'hi' }, outItem, next]);
+    const { id: _id, status: _status, ...asInput } = outItem;
+    assert.deepEqual(up2.json.input, [{ type: 'message', role: 'user', content: 'hi' }, asInput, next], 'store is off: the output item comes back without its id');
     assert.equal(text(second), 'Hello from responses (3 items)');
     c.send({ type: 'response.processed', response_id: second.at(-1).response.id }); // acknowledged silently:
     const [after] = await c.turn({ type: 'response.create', model: 'no-such-model', input: 'hi' });
@@ -141,6 +142,11 @@ test('errors arrive as {"type":"error","status":…} messages and the connection
     const [notFound] = await c.turn({ type: 'response.create', model: 'gpt-r', input: [], previous_response_id: 'resp_elsewhere', store: false });
     assert.equal(notFound.status, 400);
     assert.equal(notFound.error.code, 'previous_response_not_found');
+
+    // store on: an id from elsewhere may be the provider's own; it is passed on
+    const stored = await c.turn({ type: 'response.create', model: 'gpt-r', input: [], previous_response_id: 'resp_stored', store: true });
+    assert.equal(stored.at(-1).type, 'response.completed');
+    assert.equal(s.resp.requests.at(-1)!.json.previous_response_id, 'resp_stored');
 
     const [bad] = await c.turn('{not json');
     assert.equal(bad.status, 400);
