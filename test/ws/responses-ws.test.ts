@@ -17,7 +17,7 @@ async function setup() {
   const resp = await startResponsesUpstream();
   const anth = await startMockUpstream('anth');
   const toml =
-    provider('resp', resp.url, { 'gpt-r': 'up-ok', 'gpt-slow': 'up-slow', 'gpt-down': 'up-500' }, 'format = "responses"') +
+    provider('resp', resp.url, { 'gpt-r': 'up-ok', 'gpt-slow': 'up-slow', 'gpt-down': 'up-500', 'gpt-whole': 'up-whole', 'gpt-drop': 'up-drop' }, 'format = "responses"') +
     provider('anth', anth.url, { 'claude-r': 'anth-model' }, 'format = "anthropic"');
   const t = await startCore(toml);
   const wsUrl = `ws://127.0.0.1:${t.core.httpAddress.port}/v1/responses`;
@@ -156,6 +156,30 @@ test('errors arrive as {"type":"error","status":…} messages and the connection
 
     const ok = await c.turn({ type: 'response.create', model: 'gpt-r', input: 'still there?' });
     assert.equal(ok.at(-1).type, 'response.completed');
+    await c.close();
+  } finally {
+    await s.close();
+  }
+});
+
+test('a whole answer (stream ignored) is replayed as the event sequence; a stream that dies midway ends with an error event', async () => {
+  const s = await setup();
+  try {
+    const c = await open(s.wsUrl);
+    const whole = await c.turn({ type: 'response.create', model: 'gpt-whole', input: 'hi' });
+    assert.equal(whole[0].type, 'response.created');
+    assert.ok(types(whole).includes('response.output_item.done'));
+    assert.equal(whole.at(-1).type, 'response.completed');
+    assert.equal(text(whole), 'Hello from responses (1 items)');
+    // chained on, like any completed response
+    const next = await c.turn({ type: 'response.create', model: 'gpt-r', input: 'more', previous_response_id: whole.at(-1).response.id, store: false });
+    assert.equal(next.at(-1).type, 'response.completed');
+    assert.equal(s.resp.requests.at(-1)!.json.input.length, 3);
+
+    const dropped = await c.turn({ type: 'response.create', model: 'gpt-drop', input: 'hi' });
+    const last = dropped.at(-1);
+    assert.equal(last.type, 'error', 'never a clean end');
+    assert.match(last.message ?? last.error?.message, /upstream|stream/i);
     await c.close();
   } finally {
     await s.close();
