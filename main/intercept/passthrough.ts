@@ -187,6 +187,8 @@ export class Passthrough {
     };
     origin.once('secureConnect', () => {
       connected = true;
+      origin.setNoDelay(true);
+      (socket as Partial<Pick<TLSSocket, 'setNoDelay'>>).setNoDelay?.(true);
       const lines = [`${req.method ?? 'GET'} ${url} HTTP/1.1`];
       for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
       origin.write(lines.join('\r\n') + '\r\n\r\n');
