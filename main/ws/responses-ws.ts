@@ -154,7 +154,7 @@ interface Previous {
 }
 
 class ResponsesWsSession {
-  private readonly queue: string[] = [];
+  private readonly queue: Record<string, unknown>[] = [];
   private running = false;
   private closed = false;
   private current?: WsResponseSink;
@@ -194,17 +194,19 @@ class ResponsesWsSession {
   private onMessage(data: Buffer | Buffer[] | ArrayBuffer, isBinary: boolean): void {
     if (isBinary) return this.error(400, 'router67 expects text messages (JSON events) on this WebSocket');
     const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
-    let type: unknown;
+    let msg: unknown;
     try {
-      type = (JSON.parse(text) as { type?: unknown })?.type;
+      msg = JSON.parse(text);
     } catch {
       return this.error(400, 'the message is not valid JSON', 'invalid_json');
     }
+    if (!msg || typeof msg !== 'object' || Array.isArray(msg)) return this.error(400, 'a message must be a JSON object with a "type"', 'invalid_event');
+    const type = (msg as { type?: unknown }).type;
     if (type === 'response.processed') return; // Codex's acknowledgement of a finished response: nothing to do
     if (type !== 'response.create') {
       return this.error(400, `unsupported event type ${JSON.stringify(type)}; router67 accepts "response.create"`, 'unsupported_event_type');
     }
-    this.queue.push(text);
+    this.queue.push(msg as Record<string, unknown>);
     void this.drain();
   }
 
@@ -219,8 +221,7 @@ class ResponsesWsSession {
   }
 
   /** One response.create: expanded, then routed like POST /v1/responses; its events go back as messages. */
-  private async create(text: string): Promise<void> {
-    const msg = JSON.parse(text) as Record<string, unknown>;
+  private async create(msg: Record<string, unknown>): Promise<void> {
     const { type: _type, generate, ...body } = msg;
     if (typeof body.model !== 'string' || !body.model) return this.error(400, 'response.create needs a string "model"', 'missing_model');
     let input = normalizeInput(body.input);
