@@ -46,6 +46,8 @@ export interface WsGatewayDeps {
   proxy: Proxy;
   config(): Config;
   logger: Logger;
+  /** Loads the `ws` package (tests: a failing one). */
+  loadWs?(): WsModule;
 }
 
 type WsModule = typeof import('ws');
@@ -133,7 +135,7 @@ export class ResponsesWsGateway {
 
   private server(): WebSocketServer {
     if (this.wss) return this.wss;
-    const { WebSocketServer } = loadWs();
+    const { WebSocketServer } = (this.deps.loadWs ?? loadWs)();
     this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE, perMessageDeflate: false, clientTracking: false });
     return this.wss;
   }

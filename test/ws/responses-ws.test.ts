@@ -5,7 +5,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
 import { ResponsesWS } from 'openai/resources/responses/ws';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { startCore, provider, eventually } from '../helpers/core.js';
+import { silentLogger } from '../../main/log/logger.js';
+import { ResponsesWsGateway } from '../../main/ws/responses-ws.js';
 import { startMockUpstream } from '../helpers/mock-upstream.js';
 import { startResponsesUpstream } from './upstream.js';
 import { connect, open } from './client.js';
@@ -83,6 +87,9 @@ test('response.create to a Responses provider: the event sequence, the upstream 
     const { id: _id, status: _status, ...asInput } = outItem;
     assert.deepEqual(up2.json.input, [{ type: 'message', role: 'user', content: 'hi' }, asInput, next], 'store is off: the output item comes back without its id');
     assert.equal(text(second), 'Hello from responses (3 items)');
+    const pong = new Promise<Buffer>((r) => c.ws.once('pong', r));
+    c.ws.ping('are you there');
+    assert.equal(String(await pong), 'are you there', 'pings are answered');
     c.send({ type: 'response.processed', response_id: second.at(-1).response.id }); // acknowledged silently:
     const [after] = await c.turn({ type: 'response.create', model: 'no-such-model', input: 'hi' });
     assert.equal(after.status, 404, 'the next message answers the next request');
@@ -242,6 +249,29 @@ test('refused upgrades: another path (404) and a web page (403); stopping the co
     await s.t.core.stop({ drainMs: 100 });
     assert.equal((await closed).code, 1001);
   } finally {
+    await s.close();
+  }
+});
+
+test('when the ws package cannot load, the upgrade is refused with 426 (Codex then uses HTTPS at once)', async () => {
+  const s = await setup();
+  const gw = new ResponsesWsGateway({
+    proxy: s.t.core.proxy,
+    config: () => s.t.core.config,
+    logger: silentLogger,
+    loadWs: () => {
+      throw new Error('Cannot find module ws');
+    },
+  });
+  const server = createServer((_q, r) => r.end());
+  server.on('upgrade', (req, socket, head) => gw.upgrade(req, socket, head));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const r = await connect(`ws://127.0.0.1:${(server.address() as AddressInfo).port}/v1/responses`);
+    assert.ok('status' in r && r.status === 426, JSON.stringify(r));
+  } finally {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
     await s.close();
   }
 });
