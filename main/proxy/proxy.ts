@@ -81,14 +81,11 @@ export class Proxy {
   /**
    * Routes a request whose body is already in hand, exactly like handle() after its body intake: e.g. one
    * carried by a WebSocket message (main/ws). `req` needs only method, url and headers; `res` may be any
-   * object that behaves like the part of ServerResponse the relays use (main/ws/sink.ts). Settles when done.
+   * object that behaves like the part of ServerResponse the relays use (main/ws/sink.ts). Settles when done;
+   * an internal error rejects (the caller answers it in its own way).
    */
   dispatch(req: Pick<IncomingMessage, 'method' | 'url' | 'headers'>, res: ServerResponse, body: Buffer, meta: RequestMeta = {}): Promise<void> {
-    return this.route(req as IncomingMessage, res, body, meta).catch((err: unknown) => {
-      this.deps.logger.error(`internal error on ${req.method} ${req.url}: ${describeTransportError(err)}`);
-      if (!res.headersSent) this.sendError(res, detectDialect(req.url ?? '/'), 500, 'router67 internal error');
-      else res.destroy();
-    });
+    return this.route(req as IncomingMessage, res, body, meta);
   }
 
   /** Resolves when no request is in flight (or at once). */

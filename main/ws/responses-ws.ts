@@ -247,7 +247,13 @@ class ResponsesWsSession {
     const sink = new WsResponseSink({ send: (t, sent) => this.send(t, sent) }, body.model);
     this.current = sink;
     try {
-      await this.deps.proxy.dispatch({ method: 'POST', url: this.url, headers: this.headers }, sink as unknown as ServerResponse, Buffer.from(JSON.stringify(body)), this.meta);
+      await this.deps.proxy
+        .dispatch({ method: 'POST', url: this.url, headers: this.headers }, sink as unknown as ServerResponse, Buffer.from(JSON.stringify(body)), this.meta)
+        .catch((err: unknown) => {
+          this.deps.logger.error(`internal error on a Responses WebSocket request: ${(err as Error)?.message ?? String(err)}`);
+          if (!sink.headersSent) sink.writeHead(500, { 'content-type': 'application/json' }).end(errorBody('responses', 500, 'router67 internal error'));
+          else sink.destroy();
+        });
       const r = await sink.done;
       if (r.terminal === 'completed' && r.responseId) this.previous = { id: r.responseId, input, output: r.output };
     } finally {
