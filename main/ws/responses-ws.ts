@@ -224,7 +224,8 @@ class ResponsesWsSession {
 
   /** One response.create: expanded, then routed like POST /v1/responses; its events go back as messages. */
   private async create(msg: Record<string, unknown>): Promise<void> {
-    const { type: _type, generate, ...body } = msg;
+    // `background` is a transport choice of HTTP; on the socket every response streams
+    const { type: _type, generate, background: _background, ...body } = msg;
     if (typeof body.model !== 'string' || !body.model) return this.error(400, 'response.create needs a string "model"', 'missing_model');
     let input = normalizeInput(body.input);
     if (input === undefined) return this.error(400, '"input" must be a string or an array of items', 'invalid_input');
