@@ -255,6 +255,7 @@ class ResponsesWsSession {
           if (!sink.headersSent) sink.writeHead(500, { 'content-type': 'application/json' }).end(errorBody('responses', 500, 'router67 internal error'));
           else sink.destroy();
         });
+      if (!sink.writableEnded && !sink.destroyed) sink.destroy(); // a relay that never ended its answer: the client hears so
       const r = await sink.done;
       if (r.terminal === 'completed' && r.responseId) this.previous = { id: r.responseId, input, output: r.output };
     } finally {

@@ -55,6 +55,7 @@ export class WsResponseSink extends EventEmitter {
   private text = new StringDecoder('utf8');
   private tail = '';
   private inflater?: Gunzip | ReturnType<typeof createBrotliDecompress>;
+  private inflaterFailed = false;
   private pending = 0;
   private needDrain = false;
 
@@ -102,7 +103,10 @@ export class WsResponseSink extends EventEmitter {
       if (enc && enc !== 'identity') {
         const z = enc === 'br' ? createBrotliDecompress() : enc === 'deflate' ? createInflate() : createGunzip();
         z.on('data', (c: Buffer) => this.events(this.text.write(c)));
-        z.on('error', () => this.fail('router67 could not decompress the upstream stream'));
+        z.on('error', () => {
+          this.inflaterFailed = true;
+          this.fail('router67 could not decompress the upstream stream');
+        });
         this.inflater = z;
       }
     }
@@ -143,9 +147,17 @@ export class WsResponseSink extends EventEmitter {
       this.emit('close');
       this.settle();
     };
-    if (this.inflater) {
-      this.inflater.once('end', finish);
-      this.inflater.end();
+    const z = this.inflater;
+    if (z && !this.inflaterFailed) {
+      let once = false;
+      const fin = () => {
+        if (once) return;
+        once = true;
+        finish();
+      };
+      z.once('end', fin);
+      z.once('error', fin);
+      z.end();
     } else finish();
     return this;
   }
