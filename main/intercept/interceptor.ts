@@ -14,7 +14,7 @@
 import { closeSync, openSync } from 'node:fs';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { TLSSocket } from 'node:tls';
+import type { ConnectionOptions, TLSSocket } from 'node:tls';
 import type { Config } from '../config/schema.js';
 import type { Core } from '../core/core.js';
 import { splitHostPort } from '../core/core.js';
@@ -46,6 +46,8 @@ export interface InterceptorOptions {
    * that one); false: none; an object: on, with these parts (tests).
    */
   watchdog?: false | { spawn?: SpawnWatchdog; command?: WatchdogCommand };
+  /** Overrides how an upgrade passed through reaches an origin (tests: a local stand-in and its CA). */
+  originTls?(host: string): ConnectionOptions;
 }
 
 export interface VerifyResult {
@@ -212,6 +214,7 @@ export class Interceptor {
         log: core.log,
         logger: core.logger,
         allowed: (h) => this.store?.intercepts(h) ?? false,
+        originTls: (h) => ({ lookup: this.lookup, ...this.opts.originTls?.(h) }),
       });
       core.setPassthrough(this.passthrough.handle);
       const store = this.store;
@@ -222,6 +225,12 @@ export class Interceptor {
           core.proxy.handle(req, res, { host });
         },
       );
+      // WebSocket upgrades: the Responses transport is served (main/ws); anything else goes to the real origin
+      const passthrough = this.passthrough;
+      server.on('upgrade', (req, socket, head) => {
+        const host = normalizeHost(String((socket as TLSSocket).servername || ''));
+        core.ws.upgrade(req, socket, head, { host }, passthrough.upgrade);
+      });
       server.on('tlsClientError', (err) => core.logger.debug(`TLS handshake refused: ${err.message}`));
       const plan = this.plan;
       await new Promise<void>((resolve, reject) => {
@@ -416,6 +425,9 @@ export class Interceptor {
       clearTimeout(t);
       server.closeAllConnections();
     }
+    // upgraded connections are no longer the server's: the served ones and the piped ones end here
+    await this.core.ws.closeAll((m) => m.host !== undefined);
+    this.passthrough?.closeUpgrades();
     this.core.setPassthrough(undefined);
     if (blockError) throw blockError;
   }
