@@ -1,37 +1,9 @@
 // OpenAI Responses: request, response and stream decoders/encoders.
-import {
-  type BlockKind,
-  type Carrier,
-  type Event,
-  type FunctionTool,
-  type Message,
-  type Part,
-  type Request,
-  type Response,
-  type Sink,
-  type StopReason,
-  type StreamDecoder,
-  type StreamEncoder,
-  type StreamEncoderCtx,
-  type TextPart,
-  type ThinkingPart,
-  type Tool,
-  type ToolCallPart,
-  type ToolResultContent,
-  type Usage,
-  InvalidRequestError,
-  UnsupportedFeatureError,
-  imageUrl,
-  isObj,
-  mergeUsage,
-  newId,
-  num,
-  parseDataUrl,
-  str,
-} from './canonical.js';
+import type { BlockKind, Carrier, Event, FunctionTool, Message, Part, Request, Response, Sink, StopReason, TextPart, ThinkingPart, Tool, ToolCallPart, ToolResultContent, Usage } from './canonical.js';
+import { UnsupportedFeatureError, imageUrl, isObj, newId, num, parseDataUrl, str } from './canonical.js';
+import { type BlockEvent, FramedDecoder, TextStreamEncoder, type ThinkingState, answerOf, keepThinkingMeta, ownRaw, thinkingOf, effortReasoning, joinText, jsonSchemaIn, jsonSchemaOut, pushToolResult, readNumbers, requestOf, responseOf, writeNumbers } from './codec.js';
 import { openaiEffort, packReasoning, unpackReasoning } from './reasoning.js';
 import { RESPONSES_FORMAT } from './openai.js';
-import { SseParser } from './sse.js';
 import { streamErrorEvent } from './errors.js';
 
 function usageIn(u: unknown): Usage {
@@ -142,22 +114,14 @@ function inputParts(c: unknown): Part[] {
   return parts;
 }
 
-export function decodeRequest(body: unknown): Request {
-  if (!isObj(body)) throw new InvalidRequestError('request body must be a JSON object');
-  const req: Request = { model: str(body.model) ?? '', system: [], messages: [], stream: body.stream === true };
+export function decodeRequest(raw: unknown): Request {
+  const { body, req } = requestOf(raw, { messages: false });
   const clientOnly: string[] = [];
   if (str(body.instructions)) req.system.push({ type: 'text', text: str(body.instructions)! });
   const assistant = (): Message => {
     const last = req.messages[req.messages.length - 1];
     if (last && last.role === 'assistant') return last;
     const m: Message = { role: 'assistant', parts: [] };
-    req.messages.push(m);
-    return m;
-  };
-  const toolResults = (): Message => {
-    const last = req.messages[req.messages.length - 1];
-    if (last && last.role === 'user' && last.parts.every((p) => p.type === 'tool_result')) return last;
-    const m: Message = { role: 'user', parts: [] };
     req.messages.push(m);
     return m;
   };
@@ -186,7 +150,7 @@ export function decodeRequest(body: unknown): Request {
           const content: ToolResultContent[] = [];
           if (typeof item.output === 'string') content.push({ type: 'text', text: item.output });
           else for (const p of inputParts(item.output)) if (p.type === 'text' || p.type === 'image' || p.type === 'document' || p.type === 'raw') content.push(p);
-          toolResults().parts.push({ type: 'tool_result', id: str(item.call_id) ?? '', content });
+          pushToolResult(req, { type: 'tool_result', id: str(item.call_id) ?? '', content });
           break;
         }
         case 'reasoning':
@@ -205,25 +169,13 @@ export function decodeRequest(body: unknown): Request {
   if (tc === 'auto' || tc === 'none' || tc === 'required') req.toolChoice = { type: tc };
   else if (isObj(tc) && (tc.type === 'function' || tc.type === 'custom') && str(tc.name)) req.toolChoice = { type: 'tool', name: str(tc.name)! };
   if (typeof body.parallel_tool_calls === 'boolean') req.parallelToolCalls = body.parallel_tool_calls;
-  if (num(body.max_output_tokens) !== undefined) req.maxTokens = num(body.max_output_tokens)!;
-  if (num(body.temperature) !== undefined) req.temperature = num(body.temperature)!;
-  if (num(body.top_p) !== undefined) req.topP = num(body.top_p)!;
+  readNumbers(req, body, { maxTokens: 'max_output_tokens', temperature: 'temperature', topP: 'top_p' });
   const user = str(body.user) ?? str(body.safety_identifier);
   if (user) req.user = user;
   const fmt = isObj(body.text) && isObj(body.text.format) ? body.text.format : undefined;
   if (fmt?.type === 'json_object') req.responseFormat = { type: 'json_object' };
-  else if (fmt?.type === 'json_schema' && isObj(fmt.schema))
-    req.responseFormat = {
-      type: 'json_schema',
-      schema: fmt.schema,
-      ...(str(fmt.name) ? { name: str(fmt.name)! } : {}),
-      ...(str(fmt.description) ? { description: str(fmt.description)! } : {}),
-      ...(typeof fmt.strict === 'boolean' ? { strict: fmt.strict } : {}),
-    };
-  if (isObj(body.reasoning) && str(body.reasoning.effort)) {
-    const effort = str(body.reasoning.effort)!;
-    req.reasoning = { enabled: effort !== 'none' && effort !== 'minimal', effort };
-  }
+  else if (fmt?.type === 'json_schema' && isObj(fmt.schema)) req.responseFormat = jsonSchemaIn(fmt, fmt.schema);
+  if (isObj(body.reasoning) && str(body.reasoning.effort)) req.reasoning = effortReasoning(str(body.reasoning.effort)!);
   if (str(body.previous_response_id)) clientOnly.push('previous_response_id (server-stored conversation state)');
   if (body.conversation) clientOnly.push('conversation (server-stored conversation state)');
   if (body.background === true) clientOnly.push('background responses');
@@ -249,8 +201,7 @@ function encodeInputContent(parts: (Part | ToolResultContent)[]): Record<string,
         else out.push({ type: 'input_file', file_url: p.url });
         break;
       case 'raw':
-        if (p.dialect !== 'responses') throw new UnsupportedFeatureError('responses', p.what);
-        out.push(p.value as Record<string, unknown>);
+        out.push(ownRaw('responses', p));
         break;
       default:
         break;
@@ -318,7 +269,7 @@ export function encodeRequest(req: Request, model: string): Record<string, unkno
     flush();
   }
   const out: Record<string, unknown> = { model, input };
-  const sys = req.system.map((s) => s.text).filter(Boolean).join('\n\n');
+  const sys = joinText(req.system);
   if (sys) out.instructions = sys;
   const tools = encodeTools(req.tools ?? []);
   if (tools.length) {
@@ -328,23 +279,12 @@ export function encodeRequest(req: Request, model: string): Record<string, unkno
     else if (c) out.tool_choice = c.type;
     if (req.parallelToolCalls !== undefined) out.parallel_tool_calls = req.parallelToolCalls;
   }
-  if (req.maxTokens !== undefined) out.max_output_tokens = req.maxTokens;
-  if (req.temperature !== undefined) out.temperature = req.temperature;
-  if (req.topP !== undefined) out.top_p = req.topP;
+  writeNumbers(out, req, { maxTokens: 'max_output_tokens', temperature: 'temperature', topP: 'top_p' });
   if (req.stop?.length) throw new UnsupportedFeatureError('responses', 'stop sequences');
   if (req.user) out.safety_identifier = req.user;
   const rf = req.responseFormat;
   if (rf?.type === 'json_object') out.text = { format: { type: 'json_object' } };
-  else if (rf?.type === 'json_schema')
-    out.text = {
-      format: {
-        type: 'json_schema',
-        name: rf.name ?? 'response',
-        schema: rf.schema,
-        ...(rf.description ? { description: rf.description } : {}),
-        ...(rf.strict !== undefined ? { strict: rf.strict } : {}),
-      },
-    };
+  else if (rf?.type === 'json_schema') out.text = { format: { type: 'json_schema', ...jsonSchemaOut(rf) } };
   const effort = openaiEffort(req, ['minimal', 'low', 'medium', 'high'], 'reasoning.effort');
   if (effort) out.reasoning = { effort };
   out.store = false;
@@ -355,8 +295,8 @@ export function encodeRequest(req: Request, model: string): Record<string, unkno
 
 // ---------- response decode / encode ----------
 
-export function decodeResponse(body: unknown): Response {
-  if (!isObj(body)) throw new InvalidRequestError('upstream response is not a JSON object');
+export function decodeResponse(raw: unknown): Response {
+  const body = answerOf(raw);
   const parts: Part[] = [];
   let refused = false;
   if (Array.isArray(body.output)) {
@@ -377,10 +317,7 @@ export function decodeResponse(body: unknown): Response {
     }
   }
   const hasTools = parts.some((p) => p.type === 'tool_call');
-  const r: Response = { parts, stop: stopIn(body.status, body.incomplete_details, hasTools, refused), usage: usageIn(body.usage) };
-  if (str(body.id)) r.id = str(body.id)!;
-  if (str(body.model)) r.model = str(body.model)!;
-  return r;
+  return responseOf(body, parts, stopIn(body.status, body.incomplete_details, hasTools, refused), usageIn(body.usage));
 }
 
 function baseResponse(id: string, model: string, createdAt: number): Record<string, unknown> {
@@ -462,25 +399,15 @@ interface ItemState {
   texts: Map<number, number>; // content_index → block (message)
 }
 
-export class ResponsesStreamDecoder implements StreamDecoder {
-  readonly usage: Usage = {};
-  private readonly sse: SseParser;
-  private done = false;
+export class ResponsesStreamDecoder extends FramedDecoder {
   private next = 0;
   private readonly items = new Map<number, ItemState>();
   private anyTool = false;
   private refused = false;
-  constructor(private readonly sink: Sink) {
-    this.sse = new SseParser((ev, data) => this.onData(ev, data));
+  constructor(sink: Sink) {
+    super(sink, 'sse');
   }
-  push(text: string): void {
-    if (!this.done) this.sse.push(text);
-  }
-  end(): void {
-    if (this.done) return;
-    this.sse.end();
-    if (this.done) return;
-    this.done = true;
+  protected cutShort(): void {
     this.sink({ type: 'error', message: 'upstream stream ended before response.completed' });
   }
 
@@ -510,25 +437,13 @@ export class ResponsesStreamDecoder implements StreamDecoder {
     }
   }
 
-  private onData(event: string | null, data: string): void {
-    if (this.done) return;
-    let j: unknown;
-    try {
-      j = JSON.parse(data);
-    } catch {
-      return;
-    }
-    if (!isObj(j)) return;
+  protected onEvent(j: Record<string, unknown>, event: string | null): void {
     const type = str(j.type) ?? event;
     const sink = this.sink;
     const oi = num(j.output_index) ?? 0;
     switch (type) {
       case 'response.created': {
-        const r = isObj(j.response) ? j.response : {};
-        const ev: Event = { type: 'start' };
-        if (str(r.id)) ev.id = str(r.id)!;
-        if (str(r.model)) ev.model = str(r.model)!;
-        sink(ev);
+        this.start(isObj(j.response) ? j.response : {});
         break;
       }
       case 'response.output_item.added': {
@@ -632,30 +547,22 @@ export class ResponsesStreamDecoder implements StreamDecoder {
       case 'response.incomplete': {
         for (const it of this.items.values()) this.closeItem(it);
         const r = isObj(j.response) ? j.response : {};
-        const u = usageIn(r.usage);
-        mergeUsage(this.usage, u);
-        sink({ type: 'usage', usage: u });
+        this.addUsage(usageIn(r.usage));
         sink({ type: 'stop', reason: stopIn(r.status ?? (type === 'response.incomplete' ? 'incomplete' : 'completed'), r.incomplete_details, this.anyTool, this.refused) });
         this.done = true;
         sink({ type: 'end' });
         break;
       }
       case 'response.failed': {
-        this.done = true;
         const r = isObj(j.response) ? j.response : {};
         const e = isObj(r.error) ? r.error : {};
-        const ev: Event = { type: 'error', message: str(e.message) ?? 'upstream response failed' };
-        if (str(e.code)) ev.errorType = str(e.code)!;
-        sink(ev);
+        this.fail(str(e.message) ?? 'upstream response failed', str(e.code));
         break;
       }
       case 'error': {
-        this.done = true;
         const e = isObj(j.error) ? j.error : j;
-        const ev: Event = { type: 'error', message: str(e.message) ?? 'upstream stream error' };
         const code = str(e.code) ?? str(e.type);
-        if (code && code !== 'error') ev.errorType = code;
-        sink(ev);
+        this.fail(str(e.message) ?? 'upstream stream error', code !== 'error' ? code : undefined);
         break;
       }
       default:
@@ -666,7 +573,7 @@ export class ResponsesStreamDecoder implements StreamDecoder {
 
 // ---------- stream encode ----------
 
-interface OState {
+interface OState extends ThinkingState {
   kind: 'text' | 'thinking' | 'redacted' | 'tool_call' | 'skip';
   oi: number;
   itemId: string;
@@ -675,36 +582,20 @@ interface OState {
   name?: string;
   namespace?: string;
   custom?: boolean;
-  sig?: string;
-  carrier?: Carrier;
-  data?: string;
   argsSent: boolean;
 }
 
 /** Canonical events → Responses SSE (response.created … response.completed, with sequence numbers). */
-export class ResponsesStreamEncoder implements StreamEncoder {
-  private out = '';
-  finished = false;
+export class ResponsesStreamEncoder extends TextStreamEncoder {
   private seq = 0;
   private started = false;
-  private readonly id: string;
+  private readonly responseId = newId('resp_');
   private readonly createdAt = Math.floor(Date.now() / 1000);
   private readonly blocks = new Map<number, OState>();
   private readonly output: Record<string, unknown>[] = [];
   private nextOi = 0;
-  private readonly usage: Usage = {};
-  private stop: StopReason | undefined;
   private hasTool = false;
   private text = '';
-  constructor(private readonly ctx: StreamEncoderCtx) {
-    this.id = newId('resp_');
-  }
-
-  take(): string {
-    const s = this.out;
-    this.out = '';
-    return s;
-  }
 
   /** `body` is the event's JSON without the closing brace's type/sequence fields. */
   private emit(type: string, body: string): void {
@@ -714,7 +605,7 @@ export class ResponsesStreamEncoder implements StreamEncoder {
   private ensureStart(): void {
     if (this.started) return;
     this.started = true;
-    const r = JSON.stringify({ ...baseResponse(this.id, this.ctx.requestedModel, this.createdAt), ...this.ctx.responseFields });
+    const r = JSON.stringify({ ...baseResponse(this.responseId, this.ctx.requestedModel, this.createdAt), ...this.ctx.responseFields });
     this.emit('response.created', `"response":${r},`);
     this.emit('response.in_progress', `"response":${r},`);
   }
@@ -736,23 +627,15 @@ export class ResponsesStreamEncoder implements StreamEncoder {
         return { id: st.itemId, ...callItem(p), status: 'completed' };
       }
       default: {
-        const p: ThinkingPart = { type: 'thinking', text: st.acc };
-        if (st.sig) p.signature = st.sig;
-        if (st.carrier) p.carrier = st.carrier;
-        if (st.data) p.redacted = st.data;
-        const item = thinkingToReasoningItem(p);
+        const item = thinkingToReasoningItem(thinkingOf(st.acc, st));
         item.id = st.itemId;
         return item;
       }
     }
   }
 
-  on(ev: Event): void {
-    if (this.finished) return;
+  protected onBlock(ev: BlockEvent): void {
     switch (ev.type) {
-      case 'start':
-        if (ev.usage) mergeUsage(this.usage, ev.usage);
-        break;
       case 'block_start': {
         this.ensureStart();
         const b = ev.block;
@@ -816,13 +699,9 @@ export class ResponsesStreamEncoder implements StreamEncoder {
         );
         break;
       }
-      case 'thinking_meta': {
-        const st = this.blocks.get(ev.index);
-        if (!st) break;
-        if (ev.signature) st.sig = ev.signature;
-        if (ev.carrier) st.carrier = ev.carrier;
+      case 'thinking_meta':
+        keepThinkingMeta(this.blocks.get(ev.index), ev);
         break;
-      }
       case 'block_stop': {
         const st = this.blocks.get(ev.index);
         if (!st) break;
@@ -847,40 +726,30 @@ export class ResponsesStreamEncoder implements StreamEncoder {
         this.emit('response.output_item.done', `"output_index":${st.oi},"item":${JSON.stringify(item)},`);
         break;
       }
-      case 'usage':
-        mergeUsage(this.usage, ev.usage);
-        break;
-      case 'stop':
-        this.stop = ev.reason;
-        break;
-      case 'end': {
-        this.ensureStart();
-        for (const [i] of [...this.blocks]) this.on({ type: 'block_stop', index: i });
-        let stop = this.stop ?? 'end_turn';
-        if (stop === 'end_turn' && this.hasTool) stop = 'tool_use';
-        const st = statusOut(stop);
-        const r = { ...baseResponse(this.id, this.ctx.requestedModel, this.createdAt), ...this.ctx.responseFields };
-        r.status = st.status;
-        r.incomplete_details = st.incomplete_details;
-        r.output = this.output.filter(Boolean);
-        r.usage = usageOut(this.usage);
-        r.output_text = this.text;
-        this.emit(st.status === 'completed' ? 'response.completed' : 'response.incomplete', `"response":${JSON.stringify(r)},`);
-        this.finished = true;
-        this.ctx.onResponse?.(r);
-        break;
-      }
-      case 'error':
-        this.out += streamErrorEvent('responses', ev.message, ev.errorType, this.seq++);
-        this.finished = true;
-        break;
     }
+  }
+
+  protected finish(): void {
+    this.ensureStart();
+    this.closeOpen(this.blocks);
+    const st = statusOut(this.finalStop(this.hasTool));
+    const r = { ...baseResponse(this.responseId, this.ctx.requestedModel, this.createdAt), ...this.ctx.responseFields };
+    r.status = st.status;
+    r.incomplete_details = st.incomplete_details;
+    r.output = this.output.filter(Boolean);
+    r.usage = usageOut(this.usage);
+    r.output_text = this.text;
+    this.emit(st.status === 'completed' ? 'response.completed' : 'response.incomplete', `"response":${JSON.stringify(r)},`);
+    this.ctx.onResponse?.(r);
+  }
+
+  protected errorEvent(message: string, errorType: string | undefined): string {
+    return streamErrorEvent('responses', message, errorType, this.seq++);
   }
 }
 
-export function modelsBody(names: string[]): Record<string, unknown> {
-  return { object: 'list', data: names.map((id) => ({ id, object: 'model', created: 1735689600, owned_by: 'router67' })) };
-}
+export { modelsBody } from './openai.js';
+export { ResponsesStreamDecoder as Decoder, ResponsesStreamEncoder as Encoder };
 
 // ---------- tools: function, namespace and free-form (custom) ----------
 
@@ -941,10 +810,8 @@ function encodeTools(tools: Tool[]): Record<string, unknown>[] {
   const out: Record<string, unknown>[] = [];
   const spaces = new Map<string, Record<string, unknown>[]>();
   for (const t of tools) {
-    if (t.kind === 'raw') {
-      if (t.dialect !== 'responses') throw new UnsupportedFeatureError('responses', t.what);
-      out.push(t.value as Record<string, unknown>);
-    } else if (t.namespace !== undefined) {
+    if (t.kind === 'raw') out.push(ownRaw('responses', t));
+    else if (t.namespace !== undefined) {
       let members = spaces.get(t.namespace);
       if (!members) {
         members = [];
