@@ -1,7 +1,7 @@
 // What every wire format's codec shares, so a format file holds only what is its own: the Codec shape the seam
 // (index.ts) dispatches on, the request/response steps the formats repeat, and the skeletons of stream decoders
 // (framing, the body ending early) and of everything that consumes canonical events (id, usage, stop reason).
-import type { Carrier, Dialect, Event, Part, RawPart, RawTool, Request, Response, Sink, StopReason, StreamDecoder, StreamEncoder, StreamEncoderCtx, ThinkingPart, ToolResultPart, Usage } from './canonical.js';
+import type { BlockKind, Carrier, Dialect, Event, Part, RawPart, RawTool, Request, Response, Sink, StopReason, StreamDecoder, StreamEncoder, StreamEncoderCtx, ThinkingPart, ToolResultPart, Usage } from './canonical.js';
 import { InvalidRequestError, UnsupportedFeatureError, isObj, mergeUsage, num, str } from './canonical.js';
 import { NdjsonParser, SseParser } from './sse.js';
 
@@ -274,13 +274,48 @@ export abstract class TextStreamEncoder extends EventReader implements StreamEnc
   /** The format's in-stream error event. */
   protected abstract errorEvent(message: string, errorType: string | undefined): string;
 
-  /** Closes the blocks still open, in order (events may end without their block_stop). */
-  protected closeOpen(blocks: Map<number, unknown>): void {
-    for (const [index] of [...blocks]) this.onBlock({ type: 'block_stop', index });
-  }
-
   /** The stop reason to send: the upstream's (end_turn when it gave none), tool_use after tool calls. */
   protected finalStop(hasTool: boolean): StopReason {
     return stopWithTools(this.stop ?? 'end_turn', hasTool);
   }
+}
+
+/** A stream encoder keeping a state (S) for each open block; what it writes for a block is the format's. */
+export abstract class BlockStreamEncoder<S extends ThinkingState> extends TextStreamEncoder {
+  protected readonly blocks = new Map<number, S>();
+
+  protected onBlock(ev: BlockEvent): void {
+    if (ev.type === 'block_start') {
+      this.blocks.set(ev.index, this.openBlock(ev.block));
+      return;
+    }
+    const st = this.blocks.get(ev.index);
+    if (!st) return;
+    switch (ev.type) {
+      case 'text':
+        this.blockText(st, ev.text);
+        break;
+      case 'args':
+        if (ev.json) this.blockArgs(st, ev.json);
+        break;
+      case 'thinking_meta':
+        keepThinkingMeta(st, ev);
+        break;
+      case 'block_stop':
+        this.blocks.delete(ev.index);
+        this.closeBlock(st);
+        break;
+    }
+  }
+
+  /** Closes the blocks still open, in order (events may end without their block_stop). */
+  protected closeOpen(): void {
+    for (const [index] of [...this.blocks]) this.onBlock({ type: 'block_stop', index });
+  }
+
+  protected abstract openBlock(block: BlockKind): S;
+  protected abstract blockText(st: S, text: string): void;
+  /** Tool-call arguments (never empty). */
+  protected abstract blockArgs(st: S, json: string): void;
+  protected abstract closeBlock(st: S): void;
 }

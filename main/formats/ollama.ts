@@ -1,7 +1,7 @@
 // Ollama native /api/chat: request, response and NDJSON stream decoders/encoders.
-import type { FunctionTool, Part, Request, Response, Sink, StopReason, ToolResultContent, Usage } from './canonical.js';
+import type { BlockKind, FunctionTool, Part, Request, Response, Sink, StopReason, ToolResultContent, Usage } from './canonical.js';
 import { ThinkSplitter, UnsupportedFeatureError, isObj, newId, num, parseArgs, splitThink, str } from './canonical.js';
-import { type BlockEvent, FramedDecoder, TextStreamEncoder, answerOf, joinText, pushToolResult, readNumbers, requestOf, responseOf, unknownRole, writeNumbers } from './codec.js';
+import { BlockStreamEncoder, FramedDecoder, answerOf, joinText, pushToolResult, readNumbers, requestOf, responseOf, type ThinkingState, unknownRole, writeNumbers } from './codec.js';
 import { streamErrorEvent } from './errors.js';
 
 /** Ollama images are bare base64; guess the media type from the magic bytes. */
@@ -142,21 +142,8 @@ export function encodeRequest(req: Request, model: string): Record<string, unkno
       continue;
     }
     if (m.role === 'assistant') {
-      let content = '';
-      let thinking = '';
-      const toolCalls: Record<string, unknown>[] = [];
-      for (const p of m.parts) {
-        if (p.type === 'text') content += p.text;
-        else if (p.type === 'thinking') thinking += p.text;
-        else if (p.type === 'tool_call') {
-          names.set(p.id, p.name);
-          toolCalls.push({ id: p.id, function: { name: p.name, arguments: parseArgs(p.args) } });
-        } else if (p.type === 'raw') throw new UnsupportedFeatureError('ollama', p.what);
-      }
-      const msg: Record<string, unknown> = { role: 'assistant', content };
-      if (thinking) msg.thinking = thinking;
-      if (toolCalls.length) msg.tool_calls = toolCalls;
-      messages.push(msg);
+      for (const p of m.parts) if (p.type === 'tool_call') names.set(p.id, p.name);
+      messages.push(assistantMessage(m.parts, true));
       continue;
     }
     const rest: Part[] = [];
@@ -223,22 +210,28 @@ export function decodeResponse(raw: unknown): Response {
   return responseOf({ model: body.model }, parts, stopIn(body.done_reason, hasTools), usageIn(body));
 }
 
-export function encodeResponse(resp: Response, ctx: { requestedModel: string }): Record<string, unknown> {
+/** An assistant turn as an Ollama message; `refuseRaw`: a part only another dialect understands is an error. */
+function assistantMessage(parts: Part[], refuseRaw: boolean): Record<string, unknown> {
   let content = '';
   let thinking = '';
   const toolCalls: Record<string, unknown>[] = [];
-  for (const p of resp.parts) {
+  for (const p of parts) {
     if (p.type === 'text') content += p.text;
     else if (p.type === 'thinking') thinking += p.text;
     else if (p.type === 'tool_call') toolCalls.push({ id: p.id, function: { name: p.name, arguments: parseArgs(p.args) } });
+    else if (p.type === 'raw' && refuseRaw) throw new UnsupportedFeatureError('ollama', p.what);
   }
-  const message: Record<string, unknown> = { role: 'assistant', content };
-  if (thinking) message.thinking = thinking;
-  if (toolCalls.length) message.tool_calls = toolCalls;
+  const msg: Record<string, unknown> = { role: 'assistant', content };
+  if (thinking) msg.thinking = thinking;
+  if (toolCalls.length) msg.tool_calls = toolCalls;
+  return msg;
+}
+
+export function encodeResponse(resp: Response, ctx: { requestedModel: string }): Record<string, unknown> {
   return {
     model: ctx.requestedModel,
     created_at: new Date().toISOString(),
-    message,
+    message: assistantMessage(resp.parts, false),
     done: true,
     done_reason: stopOut(resp.stop),
     total_duration: 0,
@@ -336,7 +329,7 @@ export class OllamaStreamDecoder extends FramedDecoder {
 
 // ---------- stream encode ----------
 
-interface TState {
+interface TState extends ThinkingState {
   kind: 'text' | 'thinking' | 'tool_call' | 'skip';
   id?: string;
   name?: string;
@@ -344,49 +337,28 @@ interface TState {
 }
 
 /** Canonical events → Ollama NDJSON. Tool calls go out whole (arguments as an object) when complete. */
-export class OllamaStreamEncoder extends TextStreamEncoder {
-  private readonly blocks = new Map<number, TState>();
+export class OllamaStreamEncoder extends BlockStreamEncoder<TState> {
   private line(message: string, tail = '"done":false'): void {
     this.out += `{"model":${JSON.stringify(this.ctx.requestedModel)},"created_at":"${new Date().toISOString()}","message":${message},${tail}}\n`;
   }
-  protected onBlock(ev: BlockEvent): void {
-    switch (ev.type) {
-      case 'block_start': {
-        const b = ev.block;
-        const st: TState = { kind: b.kind === 'text' || b.kind === 'thinking' ? b.kind : b.kind === 'tool_call' ? 'tool_call' : 'skip', args: '' };
-        if (b.kind === 'tool_call') {
-          st.id = b.id;
-          st.name = b.name;
-        }
-        this.blocks.set(ev.index, st);
-        break;
-      }
-      case 'text': {
-        const st = this.blocks.get(ev.index);
-        if (st?.kind === 'text') this.line(`{"role":"assistant","content":${JSON.stringify(ev.text)}}`);
-        else if (st?.kind === 'thinking') this.line(`{"role":"assistant","content":"","thinking":${JSON.stringify(ev.text)}}`);
-        break;
-      }
-      case 'args': {
-        const st = this.blocks.get(ev.index);
-        if (st?.kind === 'tool_call') st.args += ev.json;
-        break;
-      }
-      case 'block_stop': {
-        const st = this.blocks.get(ev.index);
-        this.blocks.delete(ev.index);
-        if (st?.kind === 'tool_call') {
-          const call = { id: st.id, function: { name: st.name, arguments: parseArgs(st.args) } };
-          this.line(`{"role":"assistant","content":"","tool_calls":[${JSON.stringify(call)}]}`);
-        }
-        break;
-      }
-      default:
-        break;
-    }
+  protected openBlock(b: BlockKind): TState {
+    if (b.kind === 'tool_call') return { kind: 'tool_call', id: b.id, name: b.name, args: '' };
+    return { kind: b.kind === 'text' || b.kind === 'thinking' ? b.kind : 'skip', args: '' };
+  }
+  protected blockText(st: TState, text: string): void {
+    if (st.kind === 'text') this.line(`{"role":"assistant","content":${JSON.stringify(text)}}`);
+    else if (st.kind === 'thinking') this.line(`{"role":"assistant","content":"","thinking":${JSON.stringify(text)}}`);
+  }
+  protected blockArgs(st: TState, json: string): void {
+    if (st.kind === 'tool_call') st.args += json;
+  }
+  protected closeBlock(st: TState): void {
+    if (st.kind !== 'tool_call') return;
+    const call = { id: st.id, function: { name: st.name, arguments: parseArgs(st.args) } };
+    this.line(`{"role":"assistant","content":"","tool_calls":[${JSON.stringify(call)}]}`);
   }
   protected finish(): void {
-    this.closeOpen(this.blocks);
+    this.closeOpen();
     const u = this.usage;
     this.line(
       '{"role":"assistant","content":""}',

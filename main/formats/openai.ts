@@ -1,8 +1,8 @@
 // OpenAI Chat Completions (and the OpenAI-compatible hosts: DeepSeek, OpenRouter, llama.cpp, vLLM, …):
 // request, response and stream decoders/encoders.
-import type { Carrier, FunctionTool, Message, Part, Request, Response, Sink, StopReason, TextPart, ThinkingPart, ToolResultContent, Usage } from './canonical.js';
+import type { BlockKind, Carrier, FunctionTool, Message, Part, Request, Response, Sink, StopReason, TextPart, ThinkingPart, ToolResultContent, Usage } from './canonical.js';
 import { InvalidRequestError, ThinkSplitter, UnsupportedFeatureError, imageUrl, isObj, newId, num, parseDataUrl, splitThink, str } from './canonical.js';
-import { type BlockEvent, FramedDecoder, TextStreamEncoder, type ThinkingState, answerOf, keepThinkingMeta, ownRaw, thinkingOf, effortReasoning, joinText, jsonSchemaIn, jsonSchemaOut, pushToolResult, readNumbers, requestOf, responseOf, stopWithTools, unknownRole, writeNumbers } from './codec.js';
+import { BlockStreamEncoder, FramedDecoder, type ThinkingState, answerOf, keepThinkingMeta, ownRaw, thinkingOf, effortReasoning, joinText, jsonSchemaIn, jsonSchemaOut, pushToolResult, readNumbers, requestOf, responseOf, stopWithTools, unknownRole, writeNumbers } from './codec.js';
 import { openaiEffort } from './reasoning.js';
 import { streamErrorEvent } from './errors.js';
 
@@ -692,9 +692,8 @@ interface EState extends ThinkingState {
 }
 
 /** Canonical events → OpenAI chat.completion.chunk SSE. */
-export class OpenAIStreamEncoder extends TextStreamEncoder {
+export class OpenAIStreamEncoder extends BlockStreamEncoder<EState> {
   private pre = '';
-  private readonly blocks = new Map<number, EState>();
   private nextTool = 0;
   private detailIdx = 0;
 
@@ -709,73 +708,53 @@ export class OpenAIStreamEncoder extends TextStreamEncoder {
     this.out += this.pre + d + ',"logprobs":null,"finish_reason":null}]}\n\n';
   }
 
-  protected onBlock(ev: BlockEvent): void {
-    switch (ev.type) {
-      case 'block_start': {
-        this.ensureStart();
-        const b = ev.block;
-        const st: EState = { kind: 'skip', tIndex: -1, argsSent: false, thought: '' };
-        if (b.kind === 'text' || b.kind === 'thinking') st.kind = b.kind;
-        else if (b.kind === 'redacted') {
-          st.kind = 'redacted';
-          st.data = b.data;
-        } else if (b.kind === 'tool_call') {
-          st.kind = 'tool_call';
-          st.tIndex = this.nextTool++;
-          if (b.custom) st.custom = { id: b.id, name: b.name, input: '' };
-          else this.delta(
-            `{"tool_calls":[{"index":${st.tIndex},"id":${JSON.stringify(b.id)},"type":"function","function":{"name":${JSON.stringify(b.name)},"arguments":""}}]}`,
-          );
-        }
-        this.blocks.set(ev.index, st);
-        break;
-      }
-      case 'text': {
-        const st = this.blocks.get(ev.index);
-        if (!st) break;
-        if (st.kind === 'text') this.delta(`{"content":${JSON.stringify(ev.text)}}`);
-        else if (st.kind === 'thinking') {
-          st.thought += ev.text;
-          this.delta(`{"reasoning_content":${JSON.stringify(ev.text)}}`);
-        }
-        break;
-      }
-      case 'args': {
-        const st = this.blocks.get(ev.index);
-        if (!st || st.kind !== 'tool_call' || !ev.json) break;
-        st.argsSent = true;
-        if (st.custom) {
-          st.custom.input += ev.json;
-          break;
-        }
-        this.delta(`{"tool_calls":[{"index":${st.tIndex},"function":{"arguments":${JSON.stringify(ev.json)}}}]}`);
-        break;
-      }
-      case 'thinking_meta':
-        keepThinkingMeta(this.blocks.get(ev.index), ev);
-        break;
-      case 'block_stop': {
-        const st = this.blocks.get(ev.index);
-        if (!st) break;
-        this.blocks.delete(ev.index);
-        if (st.custom) this.delta(`{"tool_calls":[${JSON.stringify({ index: st.tIndex, id: st.custom.id, type: 'custom', custom: { name: st.custom.name, input: st.custom.input } })}]}`);
-        else if (st.kind === 'tool_call' && !st.argsSent) this.delta(`{"tool_calls":[{"index":${st.tIndex},"function":{"arguments":"{}"}}]}`);
-        else if (st.kind === 'thinking' || st.kind === 'redacted') {
-          const f = thinkingToMessageFields([thinkingOf(st.thought, st)], false);
-          const details = f.reasoning_details as Record<string, unknown>[] | undefined;
-          if (details) {
-            for (const d of details) if (isObj(d) && (d.format === ANTHROPIC_FORMAT || d.format === RESPONSES_FORMAT)) d.index = this.detailIdx++;
-            this.delta(`{"reasoning_details":${JSON.stringify(details)}}`);
-          }
-        }
-        break;
+  protected openBlock(b: BlockKind): EState {
+    this.ensureStart();
+    const st: EState = { kind: 'skip', tIndex: -1, argsSent: false, thought: '' };
+    if (b.kind === 'text' || b.kind === 'thinking') st.kind = b.kind;
+    else if (b.kind === 'redacted') {
+      st.kind = 'redacted';
+      st.data = b.data;
+    } else if (b.kind === 'tool_call') {
+      st.kind = 'tool_call';
+      st.tIndex = this.nextTool++;
+      if (b.custom) st.custom = { id: b.id, name: b.name, input: '' };
+      else this.delta(`{"tool_calls":[{"index":${st.tIndex},"id":${JSON.stringify(b.id)},"type":"function","function":{"name":${JSON.stringify(b.name)},"arguments":""}}]}`);
+    }
+    return st;
+  }
+
+  protected blockText(st: EState, text: string): void {
+    if (st.kind === 'text') this.delta(`{"content":${JSON.stringify(text)}}`);
+    else if (st.kind === 'thinking') {
+      st.thought += text;
+      this.delta(`{"reasoning_content":${JSON.stringify(text)}}`);
+    }
+  }
+
+  protected blockArgs(st: EState, json: string): void {
+    if (st.kind !== 'tool_call') return;
+    st.argsSent = true;
+    if (st.custom) st.custom.input += json;
+    else this.delta(`{"tool_calls":[{"index":${st.tIndex},"function":{"arguments":${JSON.stringify(json)}}}]}`);
+  }
+
+  protected closeBlock(st: EState): void {
+    if (st.custom) this.delta(`{"tool_calls":[${JSON.stringify({ index: st.tIndex, id: st.custom.id, type: 'custom', custom: { name: st.custom.name, input: st.custom.input } })}]}`);
+    else if (st.kind === 'tool_call' && !st.argsSent) this.delta(`{"tool_calls":[{"index":${st.tIndex},"function":{"arguments":"{}"}}]}`);
+    else if (st.kind === 'thinking' || st.kind === 'redacted') {
+      const f = thinkingToMessageFields([thinkingOf(st.thought, st)], false);
+      const details = f.reasoning_details as Record<string, unknown>[] | undefined;
+      if (details) {
+        for (const d of details) if (isObj(d) && (d.format === ANTHROPIC_FORMAT || d.format === RESPONSES_FORMAT)) d.index = this.detailIdx++;
+        this.delta(`{"reasoning_details":${JSON.stringify(details)}}`);
       }
     }
   }
 
   protected finish(): void {
     this.ensureStart();
-    this.closeOpen(this.blocks);
+    this.closeOpen();
     const stop = this.finalStop(this.nextTool > 0);
     this.out += this.pre + `{},"logprobs":null,"finish_reason":${JSON.stringify(stopOut(stop))}}]}\n\n`;
     if (this.ctx.clientWantsUsage) {

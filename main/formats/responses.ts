@@ -1,7 +1,7 @@
 // OpenAI Responses: request, response and stream decoders/encoders.
 import type { BlockKind, Carrier, Event, FunctionTool, Message, Part, Request, Response, Sink, StopReason, TextPart, ThinkingPart, Tool, ToolCallPart, ToolResultContent, Usage } from './canonical.js';
 import { UnsupportedFeatureError, imageUrl, isObj, newId, num, parseDataUrl, str } from './canonical.js';
-import { type BlockEvent, FramedDecoder, TextStreamEncoder, type ThinkingState, answerOf, keepThinkingMeta, ownRaw, thinkingOf, effortReasoning, joinText, jsonSchemaIn, jsonSchemaOut, pushToolResult, readNumbers, requestOf, responseOf, writeNumbers } from './codec.js';
+import { BlockStreamEncoder, FramedDecoder, type ThinkingState, answerOf, keepThinkingMeta, ownRaw, stopWithTools, thinkingOf, effortReasoning, joinText, jsonSchemaIn, jsonSchemaOut, pushToolResult, readNumbers, requestOf, responseOf, writeNumbers } from './codec.js';
 import { openaiEffort, packReasoning, unpackReasoning } from './reasoning.js';
 import { RESPONSES_FORMAT } from './openai.js';
 import { streamErrorEvent } from './errors.js';
@@ -185,6 +185,42 @@ export function decodeRequest(raw: unknown): Request {
 
 // ---------- request encode ----------
 
+/**
+ * An assistant turn as Responses items: consecutive text becomes one message item (`message`), every other part
+ * the items `other` makes of it (none: it is left out, and the text around it stays one message).
+ */
+function assistantItems(
+  parts: Part[],
+  message: (text: string) => Record<string, unknown>,
+  other: (p: Part) => Record<string, unknown>[],
+): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  let text = '';
+  for (const p of parts) {
+    if (p.type === 'text') {
+      text += p.text;
+      continue;
+    }
+    const items = other(p);
+    if (!items.length) continue;
+    if (text) out.push(message(text));
+    text = '';
+    out.push(...items);
+  }
+  if (text) out.push(message(text));
+  return out;
+}
+
+/** Thinking that can go back to OpenAI: only its own reasoning items, with their encrypted content. */
+function reasoningItems(p: ThinkingPart): Record<string, unknown>[] {
+  if (p.carrier?.k === 'resp' && p.carrier.id && p.carrier.enc) return [thinkingToReasoningItem(p)];
+  if (p.carrier?.k !== 'or') return [];
+  // a Chat client's reasoning_details (OpenRouter's shape) holding OpenAI reasoning items
+  return p.carrier.d
+    .filter((e): e is Record<string, unknown> => isObj(e) && e.type === 'reasoning.encrypted' && e.format === RESPONSES_FORMAT && !!str(e.data))
+    .map((e) => ({ id: str(e.id) ?? newId('rs_'), type: 'reasoning', summary: [], encrypted_content: str(e.data)! }));
+}
+
 function encodeInputContent(parts: (Part | ToolResultContent)[]): Record<string, unknown>[] {
   const out: Record<string, unknown>[] = [];
   for (const p of parts) {
@@ -235,38 +271,19 @@ export function encodeRequest(req: Request, model: string): Record<string, unkno
       if (content.length) input.push({ type: 'message', role: 'user', content });
       continue;
     }
-    let text = '';
-    const flush = () => {
-      if (text) input.push({ type: 'message', role: 'assistant', content: text });
-      text = '';
-    };
-    for (const p of m.parts) {
-      if (p.type === 'text') text += p.text;
-      else if (p.type === 'tool_call') {
-        flush();
-        input.push(callItem(p));
-      } else if (p.type === 'thinking') {
-        // Only OpenAI's own reasoning items (with their encrypted content) can go back.
-        if (p.carrier?.k === 'resp' && p.carrier.id && p.carrier.enc) {
-          flush();
-          wantsEncrypted = true;
-          input.push(thinkingToReasoningItem(p));
-        } else if (p.carrier?.k === 'or') {
-          // a Chat client's reasoning_details (OpenRouter's shape) holding OpenAI reasoning items
-          for (const e of p.carrier.d) {
-            if (!isObj(e) || e.type !== 'reasoning.encrypted' || e.format !== RESPONSES_FORMAT || !str(e.data)) continue;
-            flush();
-            wantsEncrypted = true;
-            input.push({ id: str(e.id) ?? newId('rs_'), type: 'reasoning', summary: [], encrypted_content: str(e.data)! });
-          }
-        }
-      } else if (p.type === 'raw') {
-        if (p.dialect !== 'responses') throw new UnsupportedFeatureError('responses', p.what);
-        flush();
-        input.push(p.value as Record<string, unknown>);
-      }
-    }
-    flush();
+    const items = assistantItems(
+      m.parts,
+      (text) => ({ type: 'message', role: 'assistant', content: text }),
+      (p) => {
+        if (p.type === 'tool_call') return [callItem(p)];
+        if (p.type === 'raw') return [ownRaw('responses', p)];
+        if (p.type !== 'thinking') return [];
+        const reasoning = reasoningItems(p);
+        if (reasoning.length) wantsEncrypted = true;
+        return reasoning;
+      },
+    );
+    input.push(...items);
   }
   const out: Record<string, unknown> = { model, input };
   const sys = joinText(req.system);
@@ -347,46 +364,37 @@ function baseResponse(id: string, model: string, createdAt: number): Record<stri
   };
 }
 
-export function encodeResponse(resp: Response, ctx: { requestedModel: string }): Record<string, unknown> {
-  const output: Record<string, unknown>[] = [];
-  let text = '';
-  let outputText = '';
-  const flush = () => {
-    if (!text) return;
-    output.push({
-      id: newId('msg_'),
-      type: 'message',
-      role: 'assistant',
-      status: 'completed',
-      content: [{ type: 'output_text', text, annotations: [], logprobs: [] }],
-    });
-    outputText += text;
-    text = '';
-  };
-  let hasTool = false;
-  for (const p of resp.parts) {
-    if (p.type === 'text') text += p.text;
-    else if (p.type === 'thinking') {
-      flush();
-      output.push(thinkingToReasoningItem(p));
-    } else if (p.type === 'tool_call') {
-      flush();
-      hasTool = true;
-      output.push({ id: newId(p.custom ? 'ctc_' : 'fc_'), ...callItem(p), status: 'completed' });
-    } else if (p.type === 'raw' && p.dialect === 'responses') {
-      flush();
-      output.push(p.value as Record<string, unknown>);
-    }
-  }
-  flush();
-  const r = baseResponse(resp.id && resp.id.startsWith('resp_') ? resp.id : newId('resp_'), ctx.requestedModel, Math.floor(Date.now() / 1000));
-  const st = statusOut(hasTool && resp.stop === 'end_turn' ? 'tool_use' : resp.stop);
+/** A finished message item holding output text. */
+function messageItem(id: string, text: string): Record<string, unknown> {
+  return { id, type: 'message', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text, annotations: [], logprobs: [] }] };
+}
+
+/** The response object once finished: its status (from the stop reason), output items, usage and output_text. */
+function completed(r: Record<string, unknown>, stop: StopReason, output: Record<string, unknown>[], usage: Usage, text: string): Record<string, unknown> {
+  const st = statusOut(stop);
   r.status = st.status;
   r.incomplete_details = st.incomplete_details;
   r.output = output;
-  r.output_text = outputText;
-  r.usage = usageOut(resp.usage);
+  r.usage = usageOut(usage);
+  r.output_text = text;
   return r;
+}
+
+export function encodeResponse(resp: Response, ctx: { requestedModel: string }): Record<string, unknown> {
+  const output = assistantItems(
+    resp.parts,
+    (text) => messageItem(newId('msg_'), text),
+    (p) => {
+      if (p.type === 'thinking') return [thinkingToReasoningItem(p)];
+      if (p.type === 'tool_call') return [{ id: newId(p.custom ? 'ctc_' : 'fc_'), ...callItem(p), status: 'completed' }];
+      if (p.type === 'raw' && p.dialect === 'responses') return [p.value as Record<string, unknown>];
+      return [];
+    },
+  );
+  const text = resp.parts.map((p) => (p.type === 'text' ? p.text : '')).join('');
+  const hasTool = resp.parts.some((p) => p.type === 'tool_call');
+  const r = baseResponse(resp.id && resp.id.startsWith('resp_') ? resp.id : newId('resp_'), ctx.requestedModel, Math.floor(Date.now() / 1000));
+  return completed(r, stopWithTools(resp.stop, hasTool), output, resp.usage, text);
 }
 
 // ---------- stream decode ----------
@@ -586,12 +594,11 @@ interface OState extends ThinkingState {
 }
 
 /** Canonical events → Responses SSE (response.created … response.completed, with sequence numbers). */
-export class ResponsesStreamEncoder extends TextStreamEncoder {
+export class ResponsesStreamEncoder extends BlockStreamEncoder<OState> {
   private seq = 0;
   private started = false;
   private readonly responseId = newId('resp_');
   private readonly createdAt = Math.floor(Date.now() / 1000);
-  private readonly blocks = new Map<number, OState>();
   private readonly output: Record<string, unknown>[] = [];
   private nextOi = 0;
   private hasTool = false;
@@ -613,13 +620,7 @@ export class ResponsesStreamEncoder extends TextStreamEncoder {
   private finalItem(st: OState): Record<string, unknown> {
     switch (st.kind) {
       case 'text':
-        return {
-          id: st.itemId,
-          type: 'message',
-          role: 'assistant',
-          status: 'completed',
-          content: [{ type: 'output_text', text: st.acc, annotations: [], logprobs: [] }],
-        };
+        return messageItem(st.itemId, st.acc);
       case 'tool_call': {
         const p: ToolCallPart = { type: 'tool_call', id: st.callId ?? '', name: st.name ?? '', args: st.acc };
         if (st.namespace) p.namespace = st.namespace;
@@ -634,112 +635,89 @@ export class ResponsesStreamEncoder extends TextStreamEncoder {
     }
   }
 
-  protected onBlock(ev: BlockEvent): void {
-    switch (ev.type) {
-      case 'block_start': {
-        this.ensureStart();
-        const b = ev.block;
-        if (b.kind === 'raw') {
-          this.blocks.set(ev.index, { kind: 'skip', oi: -1, itemId: '', acc: '', argsSent: false });
-          if (b.dialect === 'responses' && isObj(b.value)) {
-            // a finished output item of our own dialect (a web search the upstream ran): shown as it is
-            const oi = this.nextOi++;
-            const item = JSON.stringify(b.value);
-            this.output[oi] = b.value;
-            this.emit('response.output_item.added', `"output_index":${oi},"item":${item},`);
-            this.emit('response.output_item.done', `"output_index":${oi},"item":${item},`);
-          }
-          break;
-        }
+  protected openBlock(b: BlockKind): OState {
+    this.ensureStart();
+    if (b.kind === 'raw') {
+      if (b.dialect === 'responses' && isObj(b.value)) {
+        // a finished output item of our own dialect (a web search the upstream ran): shown as it is
         const oi = this.nextOi++;
-        let st: OState;
-        if (b.kind === 'text') {
-          st = { kind: 'text', oi, itemId: newId('msg_'), acc: '', argsSent: false };
-          this.emit('response.output_item.added', `"output_index":${oi},"item":{"id":"${st.itemId}","type":"message","role":"assistant","status":"in_progress","content":[]},`);
-          this.emit('response.content_part.added', `"item_id":"${st.itemId}","output_index":${oi},"content_index":0,"part":{"type":"output_text","text":"","annotations":[],"logprobs":[]},`);
-        } else if (b.kind === 'tool_call') {
-          this.hasTool = true;
-          st = { kind: 'tool_call', oi, itemId: newId(b.custom ? 'ctc_' : 'fc_'), acc: '', callId: b.id, name: b.name, argsSent: false };
-          if (b.namespace) st.namespace = b.namespace;
-          if (b.custom) st.custom = true;
-          const ns = b.namespace ? { namespace: b.namespace } : {};
-          const item = b.custom
-            ? { id: st.itemId, type: 'custom_tool_call', status: 'in_progress', call_id: b.id, name: b.name, input: '', ...ns }
-            : { id: st.itemId, type: 'function_call', status: 'in_progress', call_id: b.id, name: b.name, arguments: '', ...ns };
-          this.emit('response.output_item.added', `"output_index":${oi},"item":${JSON.stringify(item)},`);
-        } else {
-          st = { kind: b.kind === 'redacted' ? 'redacted' : 'thinking', oi, itemId: newId('rs_'), acc: '', argsSent: false };
-          if (b.kind === 'redacted') st.data = b.data;
-          this.emit('response.output_item.added', `"output_index":${oi},"item":{"id":"${st.itemId}","type":"reasoning","summary":[]},`);
-          if (st.kind === 'thinking')
-            this.emit('response.reasoning_summary_part.added', `"item_id":"${st.itemId}","output_index":${oi},"summary_index":0,"part":{"type":"summary_text","text":""},`);
-        }
-        this.blocks.set(ev.index, st);
-        break;
+        const item = JSON.stringify(b.value);
+        this.output[oi] = b.value;
+        this.emit('response.output_item.added', `"output_index":${oi},"item":${item},`);
+        this.emit('response.output_item.done', `"output_index":${oi},"item":${item},`);
       }
-      case 'text': {
-        const st = this.blocks.get(ev.index);
-        if (!st) break;
-        if (st.kind === 'text') {
-          st.acc += ev.text;
-          this.emit('response.output_text.delta', `"item_id":"${st.itemId}","output_index":${st.oi},"content_index":0,"delta":${JSON.stringify(ev.text)},"logprobs":[],`);
-        } else if (st.kind === 'thinking') {
-          st.acc += ev.text;
-          this.emit('response.reasoning_summary_text.delta', `"item_id":"${st.itemId}","output_index":${st.oi},"summary_index":0,"delta":${JSON.stringify(ev.text)},`);
-        }
-        break;
-      }
-      case 'args': {
-        const st = this.blocks.get(ev.index);
-        if (!st || st.kind !== 'tool_call' || !ev.json) break;
-        st.acc += ev.json;
-        this.emit(
-          st.custom ? 'response.custom_tool_call_input.delta' : 'response.function_call_arguments.delta',
-          `"item_id":"${st.itemId}","output_index":${st.oi},"delta":${JSON.stringify(ev.json)},`,
-        );
-        break;
-      }
-      case 'thinking_meta':
-        keepThinkingMeta(this.blocks.get(ev.index), ev);
-        break;
-      case 'block_stop': {
-        const st = this.blocks.get(ev.index);
-        if (!st) break;
-        this.blocks.delete(ev.index);
-        if (st.kind === 'skip') break;
-        const pre = `"item_id":"${st.itemId}","output_index":${st.oi},`;
-        if (st.kind === 'text') {
-          this.text += st.acc;
-          const t = JSON.stringify(st.acc);
-          this.emit('response.output_text.done', `${pre}"content_index":0,"text":${t},"logprobs":[],`);
-          this.emit('response.content_part.done', `${pre}"content_index":0,"part":{"type":"output_text","text":${t},"annotations":[],"logprobs":[]},`);
-        } else if (st.kind === 'tool_call') {
-          if (st.custom) this.emit('response.custom_tool_call_input.done', `${pre}"input":${JSON.stringify(st.acc)},`);
-          else this.emit('response.function_call_arguments.done', `${pre}"name":${JSON.stringify(st.name)},"arguments":${JSON.stringify(st.acc || '{}')},`);
-        } else if (st.kind === 'thinking') {
-          const t = JSON.stringify(st.acc);
-          this.emit('response.reasoning_summary_text.done', `${pre}"summary_index":0,"text":${t},`);
-          this.emit('response.reasoning_summary_part.done', `${pre}"summary_index":0,"part":{"type":"summary_text","text":${t}},`);
-        }
-        const item = this.finalItem(st);
-        this.output[st.oi] = item;
-        this.emit('response.output_item.done', `"output_index":${st.oi},"item":${JSON.stringify(item)},`);
-        break;
-      }
+      return { kind: 'skip', oi: -1, itemId: '', acc: '', argsSent: false };
     }
+    const oi = this.nextOi++;
+    let st: OState;
+    if (b.kind === 'text') {
+      st = { kind: 'text', oi, itemId: newId('msg_'), acc: '', argsSent: false };
+      this.emit('response.output_item.added', `"output_index":${oi},"item":{"id":"${st.itemId}","type":"message","role":"assistant","status":"in_progress","content":[]},`);
+      this.emit('response.content_part.added', `"item_id":"${st.itemId}","output_index":${oi},"content_index":0,"part":{"type":"output_text","text":"","annotations":[],"logprobs":[]},`);
+    } else if (b.kind === 'tool_call') {
+      this.hasTool = true;
+      st = { kind: 'tool_call', oi, itemId: newId(b.custom ? 'ctc_' : 'fc_'), acc: '', callId: b.id, name: b.name, argsSent: false };
+      if (b.namespace) st.namespace = b.namespace;
+      if (b.custom) st.custom = true;
+      const ns = b.namespace ? { namespace: b.namespace } : {};
+      const item = b.custom
+        ? { id: st.itemId, type: 'custom_tool_call', status: 'in_progress', call_id: b.id, name: b.name, input: '', ...ns }
+        : { id: st.itemId, type: 'function_call', status: 'in_progress', call_id: b.id, name: b.name, arguments: '', ...ns };
+      this.emit('response.output_item.added', `"output_index":${oi},"item":${JSON.stringify(item)},`);
+    } else {
+      st = { kind: b.kind === 'redacted' ? 'redacted' : 'thinking', oi, itemId: newId('rs_'), acc: '', argsSent: false };
+      if (b.kind === 'redacted') st.data = b.data;
+      this.emit('response.output_item.added', `"output_index":${oi},"item":{"id":"${st.itemId}","type":"reasoning","summary":[]},`);
+      if (st.kind === 'thinking')
+        this.emit('response.reasoning_summary_part.added', `"item_id":"${st.itemId}","output_index":${oi},"summary_index":0,"part":{"type":"summary_text","text":""},`);
+    }
+    return st;
+  }
+
+  protected blockText(st: OState, text: string): void {
+    if (st.kind === 'text') {
+      st.acc += text;
+      this.emit('response.output_text.delta', `"item_id":"${st.itemId}","output_index":${st.oi},"content_index":0,"delta":${JSON.stringify(text)},"logprobs":[],`);
+    } else if (st.kind === 'thinking') {
+      st.acc += text;
+      this.emit('response.reasoning_summary_text.delta', `"item_id":"${st.itemId}","output_index":${st.oi},"summary_index":0,"delta":${JSON.stringify(text)},`);
+    }
+  }
+
+  protected blockArgs(st: OState, json: string): void {
+    if (st.kind !== 'tool_call') return;
+    st.acc += json;
+    const type = st.custom ? 'response.custom_tool_call_input.delta' : 'response.function_call_arguments.delta';
+    this.emit(type, `"item_id":"${st.itemId}","output_index":${st.oi},"delta":${JSON.stringify(json)},`);
+  }
+
+  protected closeBlock(st: OState): void {
+    if (st.kind === 'skip') return;
+    const pre = `"item_id":"${st.itemId}","output_index":${st.oi},`;
+    if (st.kind === 'text') {
+      this.text += st.acc;
+      const t = JSON.stringify(st.acc);
+      this.emit('response.output_text.done', `${pre}"content_index":0,"text":${t},"logprobs":[],`);
+      this.emit('response.content_part.done', `${pre}"content_index":0,"part":{"type":"output_text","text":${t},"annotations":[],"logprobs":[]},`);
+    } else if (st.kind === 'tool_call') {
+      if (st.custom) this.emit('response.custom_tool_call_input.done', `${pre}"input":${JSON.stringify(st.acc)},`);
+      else this.emit('response.function_call_arguments.done', `${pre}"name":${JSON.stringify(st.name)},"arguments":${JSON.stringify(st.acc || '{}')},`);
+    } else if (st.kind === 'thinking') {
+      const t = JSON.stringify(st.acc);
+      this.emit('response.reasoning_summary_text.done', `${pre}"summary_index":0,"text":${t},`);
+      this.emit('response.reasoning_summary_part.done', `${pre}"summary_index":0,"part":{"type":"summary_text","text":${t}},`);
+    }
+    const item = this.finalItem(st);
+    this.output[st.oi] = item;
+    this.emit('response.output_item.done', `"output_index":${st.oi},"item":${JSON.stringify(item)},`);
   }
 
   protected finish(): void {
     this.ensureStart();
-    this.closeOpen(this.blocks);
-    const st = statusOut(this.finalStop(this.hasTool));
-    const r = { ...baseResponse(this.responseId, this.ctx.requestedModel, this.createdAt), ...this.ctx.responseFields };
-    r.status = st.status;
-    r.incomplete_details = st.incomplete_details;
-    r.output = this.output.filter(Boolean);
-    r.usage = usageOut(this.usage);
-    r.output_text = this.text;
-    this.emit(st.status === 'completed' ? 'response.completed' : 'response.incomplete', `"response":${JSON.stringify(r)},`);
+    this.closeOpen();
+    const base = { ...baseResponse(this.responseId, this.ctx.requestedModel, this.createdAt), ...this.ctx.responseFields };
+    const r = completed(base, this.finalStop(this.hasTool), this.output.filter(Boolean), this.usage, this.text);
+    this.emit(r.status === 'completed' ? 'response.completed' : 'response.incomplete', `"response":${JSON.stringify(r)},`);
     this.ctx.onResponse?.(r);
   }
 
