@@ -38,6 +38,7 @@ export function stopOut(s: StopReason): string {
   }
 }
 
+/** OpenAI usage, under Chat's names (prompt/completion) or Responses' (input/output). */
 export function usageIn(u: unknown): Usage {
   if (!isObj(u)) return {};
   const r: Usage = {};
@@ -45,26 +46,26 @@ export function usageIn(u: unknown): Usage {
   const c = num(u.completion_tokens) ?? num(u.output_tokens);
   if (p !== undefined) r.input = p;
   if (c !== undefined) r.output = c;
-  const ptd = isObj(u.prompt_tokens_details) ? u.prompt_tokens_details : undefined;
+  const details = (v: unknown) => (isObj(v) ? v : undefined);
+  const ptd = details(u.prompt_tokens_details) ?? details(u.input_tokens_details);
   const cached = (ptd && num(ptd.cached_tokens)) ?? num(u.prompt_cache_hit_tokens);
   if (cached !== undefined) r.cacheRead = cached;
   const cw = ptd && num(ptd.cache_write_tokens);
   if (cw !== undefined) r.cacheWrite = cw;
-  const ctd = isObj(u.completion_tokens_details) ? u.completion_tokens_details : undefined;
+  const ctd = details(u.completion_tokens_details) ?? details(u.output_tokens_details);
   const rt = ctd && num(ctd.reasoning_tokens);
   if (rt !== undefined) r.reasoning = rt;
   return r;
 }
+/** The counts OpenAI reports (Chat and Responses name them differently), none missing. */
+export function usageCounts(u: Usage): { input: number; output: number; total: number; cached: number; reasoning: number } {
+  const input = u.input ?? 0;
+  const output = u.output ?? 0;
+  return { input, output, total: input + output, cached: u.cacheRead ?? 0, reasoning: u.reasoning ?? 0 };
+}
 function usageOut(u: Usage): Record<string, unknown> {
-  const p = u.input ?? 0;
-  const c = u.output ?? 0;
-  return {
-    prompt_tokens: p,
-    completion_tokens: c,
-    total_tokens: p + c,
-    prompt_tokens_details: { cached_tokens: u.cacheRead ?? 0 },
-    completion_tokens_details: { reasoning_tokens: u.reasoning ?? 0 },
-  };
+  const n = usageCounts(u);
+  return { prompt_tokens: n.input, completion_tokens: n.output, total_tokens: n.total, prompt_tokens_details: { cached_tokens: n.cached }, completion_tokens_details: { reasoning_tokens: n.reasoning } };
 }
 
 // ---------- reasoning (DeepSeek reasoning_content, OpenRouter reasoning_details) ----------

@@ -3,31 +3,12 @@ import type { BlockKind, Carrier, Event, FunctionTool, Message, Part, Request, R
 import { UnsupportedFeatureError, imageUrl, isObj, newId, num, parseDataUrl, str } from './canonical.js';
 import { BlockStreamEncoder, FramedDecoder, type ThinkingState, answerOf, keepThinkingMeta, ownRaw, stopWithTools, thinkingOf, effortReasoning, joinText, jsonSchemaIn, jsonSchemaOut, pushToolResult, readNumbers, requestOf, responseOf, writeNumbers } from './codec.js';
 import { openaiEffort, packReasoning, unpackReasoning } from './reasoning.js';
-import { RESPONSES_FORMAT } from './openai.js';
+import { RESPONSES_FORMAT, usageCounts, usageIn } from './openai.js';
 import { streamErrorEvent } from './errors.js';
 
-function usageIn(u: unknown): Usage {
-  if (!isObj(u)) return {};
-  const r: Usage = {};
-  if (num(u.input_tokens) !== undefined) r.input = num(u.input_tokens)!;
-  if (num(u.output_tokens) !== undefined) r.output = num(u.output_tokens)!;
-  const itd = isObj(u.input_tokens_details) ? u.input_tokens_details : undefined;
-  if (itd && num(itd.cached_tokens) !== undefined) r.cacheRead = num(itd.cached_tokens)!;
-  if (itd && num(itd.cache_write_tokens) !== undefined) r.cacheWrite = num(itd.cache_write_tokens)!;
-  const otd = isObj(u.output_tokens_details) ? u.output_tokens_details : undefined;
-  if (otd && num(otd.reasoning_tokens) !== undefined) r.reasoning = num(otd.reasoning_tokens)!;
-  return r;
-}
 function usageOut(u: Usage): Record<string, unknown> {
-  const i = u.input ?? 0;
-  const o = u.output ?? 0;
-  return {
-    input_tokens: i,
-    input_tokens_details: { cached_tokens: u.cacheRead ?? 0 },
-    output_tokens: o,
-    output_tokens_details: { reasoning_tokens: u.reasoning ?? 0 },
-    total_tokens: i + o,
-  };
+  const n = usageCounts(u);
+  return { input_tokens: n.input, input_tokens_details: { cached_tokens: n.cached }, output_tokens: n.output, output_tokens_details: { reasoning_tokens: n.reasoning }, total_tokens: n.total };
 }
 
 function statusOut(stop: StopReason): { status: string; incomplete_details: unknown } {
