@@ -11,7 +11,7 @@ import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join, normalize, sep } from 'node:path';
 import type { z } from 'zod';
-import type { UiEvent } from '../../renderer/api-types.js';
+import type { UiEvent } from './types.js';
 import { CSP, pageFile } from './page.js';
 import type { UiService } from './service.js';
 import { ConfigDraftSchema, describeInputError, InterceptBody, LogIdInput, LogLimitInput, SignInCancelBody, SignInStartBody, SignOutBody } from './wire.js';

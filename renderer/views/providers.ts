@@ -1,8 +1,8 @@
 // Providers: the fallback chain (reorder by drag or Alt+↑/↓), each provider's settings, the intercepted hosts.
 // Validation comes from the main side (the core's own zod schema) and is shown on the field it concerns.
-import type { Api, AuthDraft, ConfigDraft, EditorState, Format, Issue, ProviderDraft, SecretSource, UiEvent } from '../api-types.js';
+import type { Api, AuthDraft, ConfigDraft, EditorState, Format, Issue, ProviderDraft, SecretSource, UiEvent } from '../../main/ui/types.js';
 import { clear, debounce, h, toast } from '../dom.js';
-import type { View, ViewContext } from './registry.js';
+import type { View, ViewContext } from './view.js';
 
 const FORMAT_LABELS: [Format | '', string][] = [
   ['', 'Same as the request'],
