@@ -1,6 +1,6 @@
 // OpenAI Chat Completions (and the OpenAI-compatible hosts: DeepSeek, OpenRouter, llama.cpp, vLLM, …):
 // request, response and stream decoders/encoders.
-import type { BlockKind, Carrier, FunctionTool, Message, Part, Request, Response, Sink, StopReason, TextPart, ThinkingPart, ToolResultContent, Usage } from './canonical.js';
+import type { BlockKind, Carrier, DocumentPart, ImagePart, FunctionTool, Message, Part, Request, Response, Sink, StopReason, TextPart, ThinkingPart, ToolResultContent, Usage } from './canonical.js';
 import { InvalidRequestError, ThinkSplitter, UnsupportedFeatureError, imageUrl, isObj, newId, num, parseDataUrl, splitThink, str } from './canonical.js';
 import { BlockStreamEncoder, FramedDecoder, type ThinkingState, answerOf, keepThinkingMeta, ownRaw, thinkingOf, effortReasoning, joinText, jsonSchemaIn, jsonSchemaOut, pushToolResult, readNumbers, requestOf, responseOf, stopWithTools, unknownRole, writeNumbers } from './codec.js';
 import { openaiEffort } from './reasoning.js';
@@ -283,35 +283,45 @@ export function decodeRequest(raw: unknown): Request {
 
 // ---------- request encode ----------
 
-function encodeUserContent(parts: (Part | ToolResultContent)[]): unknown {
+/** How Chat and Responses each write an item of user content (they differ only in the items' shapes). */
+export interface ContentItems {
+  text(text: string): Record<string, unknown>;
+  image(p: ImagePart): Record<string, unknown>;
+  /** An inline document: its filename and data URL. */
+  file(filename: string, dataUrl: string): Record<string, unknown>;
+  fileUrl(p: DocumentPart): Record<string, unknown>;
+}
+
+/** User content the OpenAI way: empty text left out, text documents as text, raw parts only to their own dialect. */
+export function userContent(parts: (Part | ToolResultContent)[], to: 'openai' | 'responses', items: ContentItems): Record<string, unknown>[] {
   const out: Record<string, unknown>[] = [];
-  let onlyText = true;
   for (const p of parts) {
-    switch (p.type) {
-      case 'text':
-        if (p.text) out.push({ type: 'text', text: p.text });
-        break;
-      case 'image':
-        onlyText = false;
-        out.push({ type: 'image_url', image_url: { url: imageUrl(p.source), ...(p.detail ? { detail: p.detail } : {}) } });
-        break;
-      case 'document':
-        if (p.text !== undefined) out.push({ type: 'text', text: p.text });
-        else if (p.data !== undefined) {
-          onlyText = false;
-          out.push({ type: 'file', file: { filename: p.filename ?? p.title ?? 'document.pdf', file_data: `data:${p.mediaType};base64,${p.data}` } });
-        } else throw new UnsupportedFeatureError('openai', 'a document given by URL');
-        break;
-      case 'raw':
-        out.push(ownRaw('openai', p));
-        onlyText = false;
-        break;
-      default:
-        break;
-    }
+    if (p.type === 'text') {
+      if (p.text) out.push(items.text(p.text));
+    } else if (p.type === 'image') out.push(items.image(p));
+    else if (p.type === 'document') {
+      if (p.text !== undefined) out.push(items.text(p.text));
+      else if (p.data !== undefined) out.push(items.file(p.filename ?? p.title ?? 'document.pdf', `data:${p.mediaType};base64,${p.data}`));
+      else out.push(items.fileUrl(p));
+    } else if (p.type === 'raw') out.push(ownRaw(to, p));
   }
-  if (onlyText) return out.map((o) => o.text as string).join('\n\n');
   return out;
+}
+
+const CHAT_ITEMS: ContentItems = {
+  text: (text) => ({ type: 'text', text }),
+  image: (p) => ({ type: 'image_url', image_url: { url: imageUrl(p.source), ...(p.detail ? { detail: p.detail } : {}) } }),
+  file: (filename, file_data) => ({ type: 'file', file: { filename, file_data } }),
+  fileUrl: () => {
+    throw new UnsupportedFeatureError('openai', 'a document given by URL');
+  },
+};
+
+/** Chat user content: a plain string when it is all text. */
+function encodeUserContent(parts: (Part | ToolResultContent)[]): unknown {
+  const out = userContent(parts, 'openai', CHAT_ITEMS);
+  const media = parts.some((p) => p.type === 'image' || p.type === 'raw' || (p.type === 'document' && p.text === undefined));
+  return media ? out : out.map((o) => o.text as string).join('\n\n');
 }
 
 function toolResultText(content: ToolResultContent[]): { text: string; rest: ToolResultContent[] } {

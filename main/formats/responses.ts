@@ -3,7 +3,7 @@ import type { BlockKind, Carrier, Event, FunctionTool, Message, Part, Request, R
 import { UnsupportedFeatureError, imageUrl, isObj, newId, num, parseDataUrl, str } from './canonical.js';
 import { BlockStreamEncoder, FramedDecoder, type ThinkingState, answerOf, keepThinkingMeta, ownRaw, stopWithTools, thinkingOf, effortReasoning, joinText, jsonSchemaIn, jsonSchemaOut, pushToolResult, readNumbers, requestOf, responseOf, writeNumbers } from './codec.js';
 import { openaiEffort, packReasoning, unpackReasoning } from './reasoning.js';
-import { RESPONSES_FORMAT, usageCounts, usageIn } from './openai.js';
+import { type ContentItems, RESPONSES_FORMAT, usageCounts, usageIn, userContent } from './openai.js';
 import { streamErrorEvent } from './errors.js';
 
 function usageOut(u: Usage): Record<string, unknown> {
@@ -202,29 +202,15 @@ function reasoningItems(p: ThinkingPart): Record<string, unknown>[] {
     .map((e) => ({ id: str(e.id) ?? newId('rs_'), type: 'reasoning', summary: [], encrypted_content: str(e.data)! }));
 }
 
+const INPUT_ITEMS: ContentItems = {
+  text: (text) => ({ type: 'input_text', text }),
+  image: (p) => ({ type: 'input_image', image_url: imageUrl(p.source), detail: p.detail ?? 'auto' }),
+  file: (filename, file_data) => ({ type: 'input_file', filename, file_data }),
+  fileUrl: (p) => ({ type: 'input_file', file_url: p.url }),
+};
+
 function encodeInputContent(parts: (Part | ToolResultContent)[]): Record<string, unknown>[] {
-  const out: Record<string, unknown>[] = [];
-  for (const p of parts) {
-    switch (p.type) {
-      case 'text':
-        if (p.text) out.push({ type: 'input_text', text: p.text });
-        break;
-      case 'image':
-        out.push({ type: 'input_image', image_url: imageUrl(p.source), detail: p.detail ?? 'auto' });
-        break;
-      case 'document':
-        if (p.text !== undefined) out.push({ type: 'input_text', text: p.text });
-        else if (p.data !== undefined) out.push({ type: 'input_file', filename: p.filename ?? p.title ?? 'document.pdf', file_data: `data:${p.mediaType};base64,${p.data}` });
-        else out.push({ type: 'input_file', file_url: p.url });
-        break;
-      case 'raw':
-        out.push(ownRaw('responses', p));
-        break;
-      default:
-        break;
-    }
-  }
-  return out;
+  return userContent(parts, 'responses', INPUT_ITEMS);
 }
 
 export function encodeRequest(req: Request, model: string): Record<string, unknown> {
