@@ -1,7 +1,7 @@
 // Anthropic Messages: request, response and stream decoders/encoders.
-import type { BlockKind, Carrier, Event, FunctionTool, Message, Part, Request, Response, Sink, StopReason, TextPart, ToolResultContent, Usage } from './canonical.js';
+import type { BlockKind, Event, FunctionTool, Message, Part, Request, Response, Sink, StopReason, TextPart, ToolResultContent, Usage } from './canonical.js';
 import { InvalidRequestError, UnsupportedFeatureError, isObj, newId, note, num, packSignature, parseArgs, str, stringifyArgs, unpackSignature } from './canonical.js';
-import { type BlockEvent, FramedDecoder, answerOf, keepThinkingMeta, ownRaw, type ThinkingState, TextStreamEncoder, joinText, readNumbers, requestOf, responseOf, stopWithTools, unknownRole } from './codec.js';
+import { type BlockEvent, FramedDecoder, TextStreamEncoder, type ThinkingState, answerOf, joinText, keepThinkingMeta, ownRaw, readNumbers, requestOf, responseOf, stopWithTools, unknownRole } from './codec.js';
 import { anthropicThinking } from './reasoning.js';
 import { streamErrorEvent } from './errors.js';
 

@@ -1,7 +1,7 @@
 // Ollama native /api/chat: request, response and NDJSON stream decoders/encoders.
 import type { BlockKind, FunctionTool, Part, Request, Response, Sink, StopReason, ToolResultContent, Usage } from './canonical.js';
 import { ThinkSplitter, UnsupportedFeatureError, isObj, newId, num, parseArgs, splitThink, str } from './canonical.js';
-import { BlockStreamEncoder, FramedDecoder, answerOf, joinText, pushToolResult, readNumbers, requestOf, responseOf, type ThinkingState, unknownRole, writeNumbers } from './codec.js';
+import { BlockStreamEncoder, FramedDecoder, type ThinkingState, answerOf, joinText, pushToolResult, readNumbers, requestOf, responseOf, unknownRole, writeNumbers } from './codec.js';
 import { streamErrorEvent } from './errors.js';
 
 /** Ollama images are bare base64; guess the media type from the magic bytes. */

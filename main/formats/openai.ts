@@ -2,7 +2,7 @@
 // request, response and stream decoders/encoders.
 import type { BlockKind, Carrier, DocumentPart, ImagePart, FunctionTool, Message, Part, Request, Response, Sink, StopReason, TextPart, ThinkingPart, ToolResultContent, Usage } from './canonical.js';
 import { InvalidRequestError, ThinkSplitter, UnsupportedFeatureError, imageUrl, isObj, newId, num, parseDataUrl, splitThink, str } from './canonical.js';
-import { BlockStreamEncoder, FramedDecoder, type ThinkingState, answerOf, keepThinkingMeta, ownRaw, thinkingOf, effortReasoning, joinText, jsonSchemaIn, jsonSchemaOut, pushToolResult, readNumbers, requestOf, responseOf, stopWithTools, unknownRole, writeNumbers } from './codec.js';
+import { BlockStreamEncoder, FramedDecoder, type ThinkingState, answerOf, effortReasoning, joinText, jsonSchemaIn, jsonSchemaOut, ownRaw, pushToolResult, readNumbers, requestOf, responseOf, stopWithTools, thinkingOf, unknownRole, writeNumbers } from './codec.js';
 import { openaiEffort } from './reasoning.js';
 import { streamErrorEvent } from './errors.js';
 

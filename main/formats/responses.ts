@@ -1,7 +1,7 @@
 // OpenAI Responses: request, response and stream decoders/encoders.
 import type { BlockKind, Carrier, Event, FunctionTool, Message, Part, Request, Response, Sink, StopReason, TextPart, ThinkingPart, Tool, ToolCallPart, ToolResultContent, Usage } from './canonical.js';
 import { UnsupportedFeatureError, imageUrl, isObj, newId, num, parseDataUrl, str } from './canonical.js';
-import { BlockStreamEncoder, FramedDecoder, type ThinkingState, answerOf, keepThinkingMeta, ownRaw, stopWithTools, thinkingOf, effortReasoning, joinText, jsonSchemaIn, jsonSchemaOut, pushToolResult, readNumbers, requestOf, responseOf, writeNumbers } from './codec.js';
+import { BlockStreamEncoder, FramedDecoder, type ThinkingState, answerOf, effortReasoning, joinText, jsonSchemaIn, jsonSchemaOut, ownRaw, pushToolResult, readNumbers, requestOf, responseOf, stopWithTools, thinkingOf, writeNumbers } from './codec.js';
 import { openaiEffort, packReasoning, unpackReasoning } from './reasoning.js';
 import { type ContentItems, RESPONSES_FORMAT, usageCounts, usageIn, userContent } from './openai.js';
 import { streamErrorEvent } from './errors.js';
