@@ -17,6 +17,7 @@ import { Proxy, type ProxyDeps } from '../proxy/proxy.js';
 import { ResponsesWsGateway } from '../ws/responses-ws.js';
 import { paths, resolveHome, type Paths } from './paths.js';
 import { VERSION } from './version.js';
+import type { ProviderView, StatusBase } from '../ui/types.js';
 
 // The Agent alone, not undici's index: the index also loads fetch, WebSocket, caches and more, about 20 MB of
 // resident memory the daemon never uses (the idle-memory target is 60 MB). dispatch() is all the proxy needs.
@@ -39,28 +40,14 @@ export interface CoreOptions {
   watch?: boolean;
 }
 
-export interface ProviderStatus {
-  name: string;
-  format?: string;
-  models: string[];
-  auth: 'ok' | 'missing' | 'sign-in needed';
+export interface ProviderStatus extends ProviderView {
   authSource: string;
-  authDetail?: string;
 }
 
-export interface CoreStatus {
-  version: string;
-  pid: number;
-  startedAt: string;
-  home: string;
-  configPath: string;
-  http: { address: string };
-  admin?: { url: string };
-  intercept: { enabled: boolean; state: 'off' | 'on' | 'starting' | 'error'; listen: string; error?: string };
+/** The core's status (the window's UiStatus shares its base: main/ui/types.d.ts). */
+export interface CoreStatus extends StatusBase {
   configErrors: ConfigIssue[];
-  warnings: string[];
   providers: ProviderStatus[];
-  requests: { total: number; today: number; inFlight: number };
 }
 
 export interface DaemonState {

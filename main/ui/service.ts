@@ -17,7 +17,7 @@ import type {
   SignOutResult,
   UiEvent,
   UiStatus,
-} from '../../renderer/api-types.js';
+} from './types.js';
 import type { CoreStatus } from '../core/core.js';
 import type { LogEntry } from '../log/request-log.js';
 import { ConflictError, InvalidEditError, loadEditorState, parseToml, planEdit, readConfigText, saveDraft } from '../config/save.js';
