@@ -2,7 +2,7 @@
 // `window.router67` through contextBridge. This runs as a sandboxed preload: Electron wraps it with `require`
 // (for 'electron' only), `process`, `exports` and `module`, so it must not require anything else (types only below).
 import { contextBridge, ipcRenderer } from 'electron';
-import type { Router67Bridge, UiEvent } from '../renderer/api-types.js';
+import type { Router67Bridge, UiEvent } from '../main/ui/types.js';
 
 const invoke = (channel: string, ...args: unknown[]) => ipcRenderer.invoke(channel, ...args);
 

@@ -1,38 +1,22 @@
 // The one Api the views use, with two backings: the Electron preload bridge (IPC) and the headless daemon's
 // HTTP + SSE API (same origin, session cookie set by the token link).
-import type {
-  Api,
-  ConfigDraft,
-  EditorState,
-  Features,
-  InterceptResult,
-  Issue,
-  LogDetail,
-  LogRow,
-  Router67Bridge,
-  SaveResult,
-  SignInFlow,
-  SignInState,
-  SignOutResult,
-  UiEvent,
-  UiStatus,
-} from './api-types.js';
+import type * as ui from '../main/ui/types.js';
 
-export type { Api } from './api-types.js';
+export type Api = ui.Api;
 
 declare global {
   interface Window {
-    router67?: Router67Bridge;
+    router67?: ui.Router67Bridge;
   }
 }
 
 /** Only the draft's own fields cross the boundary (the main side refuses anything else). */
-export function draftOnly(d: ConfigDraft): ConfigDraft {
+export function draftOnly(d: ui.ConfigDraft): ui.ConfigDraft {
   return {
     revision: d.revision,
     intercept_hosts: [...d.intercept_hosts],
     providers: d.providers.map((p) => {
-      const auth: ConfigDraft['providers'][number]['auth'] = {
+      const auth: ui.ConfigDraft['providers'][number]['auth'] = {
         source: p.auth.source,
         header: p.auth.header,
         prefix: p.auth.prefix,
@@ -54,51 +38,24 @@ export function draftOnly(d: ConfigDraft): ConfigDraft {
   };
 }
 
+/** The preload bridge as the Api: the same calls, drafts trimmed to their own fields. */
 export class IpcApi implements Api {
   readonly kind = 'ipc' as const;
-  constructor(private readonly b: Router67Bridge) {}
-  features(): Promise<Features> {
-    return this.b.features();
-  }
-  status(): Promise<UiStatus> {
-    return this.b.status();
-  }
-  loadConfig(): Promise<EditorState> {
-    return this.b.loadConfig();
-  }
-  validate(d: ConfigDraft): Promise<Issue[]> {
-    return this.b.validate(draftOnly(d));
-  }
-  save(d: ConfigDraft): Promise<SaveResult> {
-    return this.b.save(draftOnly(d));
-  }
-  setIntercept(on: boolean): Promise<InterceptResult> {
-    return this.b.setIntercept(on);
-  }
-  recentLog(limit: number): Promise<LogRow[]> {
-    return this.b.recentLog(limit);
-  }
-  logEntry(id: string): Promise<LogDetail | null> {
-    return this.b.logEntry(id);
-  }
-  subscribe(fn: (e: UiEvent) => void): () => void {
-    return this.b.onEvent(fn);
-  }
-  openExternal(url: string): Promise<void> {
-    return this.b.openExternal(url);
-  }
-  signInState(): Promise<SignInState> {
-    return this.b.signInState();
-  }
-  signInStart(name: string, device: boolean): Promise<SignInFlow> {
-    return this.b.signInStart(name, device);
-  }
-  signInCancel(id: string): Promise<SignInFlow | null> {
-    return this.b.signInCancel(id);
-  }
-  signOut(name: string): Promise<SignOutResult> {
-    return this.b.signOut(name);
-  }
+  constructor(private readonly b: ui.Router67Bridge) {}
+  features = () => this.b.features();
+  status = () => this.b.status();
+  loadConfig = () => this.b.loadConfig();
+  validate = (d: ui.ConfigDraft) => this.b.validate(draftOnly(d));
+  save = (d: ui.ConfigDraft) => this.b.save(draftOnly(d));
+  setIntercept = (on: boolean) => this.b.setIntercept(on);
+  recentLog = (limit: number) => this.b.recentLog(limit);
+  logEntry = (id: string) => this.b.logEntry(id);
+  subscribe = (fn: (e: ui.UiEvent) => void) => this.b.onEvent(fn);
+  openExternal = (url: string) => this.b.openExternal(url);
+  signInState = () => this.b.signInState();
+  signInStart = (name: string, device: boolean) => this.b.signInStart(name, device);
+  signInCancel = (id: string) => this.b.signInCancel(id);
+  signOut = (name: string) => this.b.signOut(name);
 }
 
 export class HttpError extends Error {
@@ -137,37 +94,37 @@ export class HttpApi implements Api {
     return data as T;
   }
 
-  features(): Promise<Features> {
+  features(): Promise<ui.Features> {
     return this.call('GET', '/features');
   }
-  status(): Promise<UiStatus> {
+  status(): Promise<ui.UiStatus> {
     return this.call('GET', '/status');
   }
-  loadConfig(): Promise<EditorState> {
+  loadConfig(): Promise<ui.EditorState> {
     return this.call('GET', '/config');
   }
-  validate(d: ConfigDraft): Promise<Issue[]> {
+  validate(d: ui.ConfigDraft): Promise<ui.Issue[]> {
     return this.call('POST', '/config/validate', draftOnly(d));
   }
-  save(d: ConfigDraft): Promise<SaveResult> {
+  save(d: ui.ConfigDraft): Promise<ui.SaveResult> {
     return this.call('PUT', '/config', draftOnly(d));
   }
-  setIntercept(enabled: boolean): Promise<InterceptResult> {
+  setIntercept(enabled: boolean): Promise<ui.InterceptResult> {
     return this.call('POST', '/intercept', { enabled });
   }
-  recentLog(limit: number): Promise<LogRow[]> {
+  recentLog(limit: number): Promise<ui.LogRow[]> {
     return this.call('GET', `/log?limit=${limit}`);
   }
-  logEntry(id: string): Promise<LogDetail | null> {
+  logEntry(id: string): Promise<ui.LogDetail | null> {
     return this.call('GET', `/log/${encodeURIComponent(id)}`);
   }
-  subscribe(fn: (e: UiEvent) => void): () => void {
+  subscribe(fn: (e: ui.UiEvent) => void): () => void {
     const es = new EventSource(`${this.base}/events`, { withCredentials: false });
-    const on = (type: UiEvent['type']) => (m: MessageEvent<string>) => {
+    const on = (type: ui.UiEvent['type']) => (m: MessageEvent<string>) => {
       try {
         const data = JSON.parse(m.data) as unknown;
-        if (type === 'log') fn({ type, entry: data as LogRow });
-        else if (type === 'status') fn({ type, status: data as UiStatus });
+        if (type === 'log') fn({ type, entry: data as ui.LogRow });
+        else if (type === 'status') fn({ type, status: data as ui.UiStatus });
         else fn({ type, revision: (data as { revision: string }).revision });
       } catch {
         /* ignore a broken frame */
@@ -186,16 +143,16 @@ export class HttpApi implements Api {
   async openExternal(url: string): Promise<void> {
     if (/^https?:\/\//i.test(url)) window.open(url, '_blank', 'noopener,noreferrer');
   }
-  signInState(): Promise<SignInState> {
+  signInState(): Promise<ui.SignInState> {
     return this.call('GET', '/signin');
   }
-  signInStart(name: string, device: boolean): Promise<SignInFlow> {
+  signInStart(name: string, device: boolean): Promise<ui.SignInFlow> {
     return this.call('POST', '/signin/start', { name, device });
   }
-  signInCancel(id: string): Promise<SignInFlow | null> {
+  signInCancel(id: string): Promise<ui.SignInFlow | null> {
     return this.call('POST', '/signin/cancel', { id });
   }
-  signOut(name: string): Promise<SignOutResult> {
+  signOut(name: string): Promise<ui.SignOutResult> {
     return this.call('POST', '/signin/logout', { name });
   }
 }

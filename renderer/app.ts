@@ -1,8 +1,9 @@
 // The window's shell: a sidebar with the available views and a small live status, and the view area.
 import { createApi } from './api.js';
-import type { Api, Features, UiStatus } from './api-types.js';
+import type { Api, Features, UiStatus } from '../main/ui/types.js';
 import { clear, h } from './dom.js';
-import { VIEWS, type View, type ViewDef } from './views/registry.js';
+import { VIEWS, type ViewDef } from './views/registry.js';
+import type { View } from './views/view.js';
 
 interface Mounted {
   def: ViewDef;

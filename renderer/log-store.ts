@@ -1,5 +1,5 @@
 // The live log's memory: at most `max` rows (oldest dropped first), updated in place by id, filtered on demand.
-import type { LogRow } from './api-types.js';
+import type { LogRow } from '../main/ui/types.js';
 
 export interface LogFilter {
   text: string;

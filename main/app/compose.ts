@@ -74,6 +74,8 @@ export interface Interception extends InterceptControl {
   removeStale(): Promise<void>;
   /** Off if it was ever switched on; idempotent. */
   off(): Promise<void>;
+  /** While on: re-checks and repairs the listener, the hosts block and the watchdog (after sleep/wake). */
+  verify(): Promise<void>;
   readonly hostsPath: string;
   /** The TLS listener's address while interception is on. */
   readonly address: { host: string; port: number } | undefined;
@@ -236,6 +238,9 @@ function makeInterception(core: Core, o: ComposeOptions): Interception {
     },
     off: async () => {
       await interceptor?.stop();
+    },
+    verify: async () => {
+      await interceptor?.verify();
     },
   };
 }

@@ -27,7 +27,7 @@ import {
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { parse, stringify, TomlError } from 'smol-toml';
-import type { AuthDraft, ConfigDraft, EditorState, Issue, ProviderDraft, SecretSource } from '../../renderer/api-types.js';
+import type { AuthDraft, ConfigDraft, EditorState, Issue, ProviderDraft, SecretSource } from '../ui/types.js';
 import { isCredentialHeader } from '../proxy/errors.js';
 import { ConfigSchema, FORMATS } from './schema.js';
 

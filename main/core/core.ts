@@ -14,8 +14,10 @@ import { createLogger, type Logger } from '../log/logger.js';
 import { RequestLog } from '../log/request-log.js';
 import { authProblem, describeAuthSource, type OAuthResolver, type SecretResolver } from '../proxy/auth.js';
 import { Proxy, type ProxyDeps } from '../proxy/proxy.js';
+import { ResponsesWsGateway } from '../ws/responses-ws.js';
 import { paths, resolveHome, type Paths } from './paths.js';
 import { VERSION } from './version.js';
+import type { ProviderView, StatusBase } from '../ui/types.js';
 
 // The Agent alone, not undici's index: the index also loads fetch, WebSocket, caches and more, about 20 MB of
 // resident memory the daemon never uses (the idle-memory target is 60 MB). dispatch() is all the proxy needs.
@@ -38,28 +40,14 @@ export interface CoreOptions {
   watch?: boolean;
 }
 
-export interface ProviderStatus {
-  name: string;
-  format?: string;
-  models: string[];
-  auth: 'ok' | 'missing' | 'sign-in needed';
+export interface ProviderStatus extends ProviderView {
   authSource: string;
-  authDetail?: string;
 }
 
-export interface CoreStatus {
-  version: string;
-  pid: number;
-  startedAt: string;
-  home: string;
-  configPath: string;
-  http: { address: string };
-  admin?: { url: string };
-  intercept: { enabled: boolean; state: 'off' | 'on' | 'starting' | 'error'; listen: string; error?: string };
+/** The core's status (the window's UiStatus shares its base: main/ui/types.d.ts). */
+export interface CoreStatus extends StatusBase {
   configErrors: ConfigIssue[];
-  warnings: string[];
   providers: ProviderStatus[];
-  requests: { total: number; today: number; inFlight: number };
 }
 
 export interface DaemonState {
@@ -90,6 +78,8 @@ export class Core extends EventEmitter {
   readonly log: RequestLog;
   readonly logger: Logger;
   readonly proxy: Proxy;
+  /** The Responses WebSocket transport, for the plain endpoint and the TLS listener. */
+  readonly ws: ResponsesWsGateway;
   readonly env: NodeJS.ProcessEnv;
   admin?: AdminServer;
   httpAddress = { host: '', port: 0 };
@@ -130,6 +120,7 @@ export class Core extends EventEmitter {
       log: this.log,
       logger: this.logger,
     }));
+    this.ws = new ResponsesWsGateway({ proxy: this.proxy, config: () => this.cfg, logger: this.logger });
     if (missingFile) this.logger.warn(`no config file at ${this.configPath} yet; running with no providers until one appears`);
   }
 
@@ -221,6 +212,7 @@ export class Core extends EventEmitter {
       ]);
     }
     const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => this.proxy.handle(req, res));
+    server.on('upgrade', (req, socket, head) => this.ws.upgrade(req, socket, head));
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) =>
         reject(err.code === 'EADDRINUSE' ? new Error(`${listen} is already in use (is another router67 running?)`) : err),
@@ -391,6 +383,7 @@ export class Core extends EventEmitter {
       if (!drained) this.logger.warn(`${this.proxy.inFlight} request(s) still running after ${drainMs} ms; closing them`);
       server.closeAllConnections();
     }
+    await this.ws.closeAll();
     await this.admin?.close();
     await this.agent.destroy().catch(() => {});
     await this.log.close();

@@ -124,6 +124,8 @@ export async function startApp(opts: AppOptions = {}): Promise<RunningApp | unde
     app.quit();
   });
   app.on('session-end' as 'quit', () => app.quit());
+  // After sleep/wake the hosts block, the TLS listener and the watchdog are checked again (and repaired).
+  powerMonitor.on('resume', () => void parts.interception.verify().catch((e: Error) => core.logger.warn(`interception check after resume: ${e.message}`)));
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => app.quit());
 
   if (process.argv.includes('--show')) window.show();

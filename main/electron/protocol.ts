@@ -2,8 +2,8 @@
 // (ES modules need a real origin; file:// has none). Only files inside that folder are served, with the CSP.
 // No electron import here: main.ts registers the handler with these functions.
 import { readFile } from 'node:fs/promises';
-import { extname, join, normalize, sep } from 'node:path';
-import { CSP } from '../ui/csp.js';
+import { extname } from 'node:path';
+import { CSP, PAGE_TYPES, pageFile } from '../ui/page.js';
 
 export { CSP };
 
@@ -12,15 +12,7 @@ export const APP_HOST = 'app';
 export const APP_ORIGIN = `${APP_SCHEME}://${APP_HOST}`;
 export const APP_INDEX = `${APP_ORIGIN}/index.html`;
 
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.json': 'application/json; charset=utf-8',
-  '.map': 'application/json; charset=utf-8',
-};
+const TYPES: Record<string, string> = { ...PAGE_TYPES, '.json': 'application/json; charset=utf-8' };
 
 export function contentType(file: string): string {
   return TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream';
@@ -42,13 +34,8 @@ export function resolveAppFile(url: string, root: string): string | undefined {
   } catch {
     return undefined;
   }
-  if (path.includes('\0')) return undefined;
   if (path === '/' || path === '') path = '/index.html';
-  const base = normalize(root + sep);
-  const file = normalize(join(base, path));
-  if (!file.startsWith(base)) return undefined;
-  if (!TYPES[extname(file).toLowerCase()]) return undefined;
-  return file;
+  return pageFile(root, path, TYPES)?.file;
 }
 
 /** The protocol handler: a fetch-style Response for a request URL. */

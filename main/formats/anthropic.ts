@@ -1,35 +1,7 @@
 // Anthropic Messages: request, response and stream decoders/encoders.
-import {
-  type BlockKind,
-  type Carrier,
-  type Event,
-  type FunctionTool,
-  type Message,
-  type Part,
-  type Request,
-  type Response,
-  type Sink,
-  type StopReason,
-  type StreamDecoder,
-  type StreamEncoder,
-  type StreamEncoderCtx,
-  type TextPart,
-  type ToolResultContent,
-  type Usage,
-  InvalidRequestError,
-  UnsupportedFeatureError,
-  isObj,
-  mergeUsage,
-  newId,
-  note,
-  num,
-  packSignature,
-  parseArgs,
-  str,
-  stringifyArgs,
-  unpackSignature,
-} from './canonical.js';
-import { SseParser } from './sse.js';
+import type { BlockKind, Event, FunctionTool, Message, Part, Request, Response, Sink, StopReason, TextPart, ToolResultContent, Usage } from './canonical.js';
+import { InvalidRequestError, UnsupportedFeatureError, isObj, newId, note, num, packSignature, parseArgs, str, stringifyArgs, unpackSignature } from './canonical.js';
+import { type BlockEvent, FramedDecoder, TextStreamEncoder, type ThinkingState, answerOf, joinText, keepThinkingMeta, ownRaw, readNumbers, requestOf, responseOf, stopWithTools, unknownRole } from './codec.js';
 import { anthropicThinking } from './reasoning.js';
 import { streamErrorEvent } from './errors.js';
 
@@ -169,12 +141,10 @@ function decodeSystem(s: unknown, into: TextPart[]): void {
   }
 }
 
-export function decodeRequest(body: unknown): Request {
-  if (!isObj(body)) throw new InvalidRequestError('request body must be a JSON object');
-  if (!Array.isArray(body.messages)) throw new InvalidRequestError('messages: expected an array');
-  const req: Request = { model: str(body.model) ?? '', system: [], messages: [], stream: body.stream === true };
+export function decodeRequest(raw: unknown): Request {
+  const { body, req } = requestOf(raw, { messages: true });
   decodeSystem(body.system, req.system);
-  for (const m of body.messages) {
+  for (const m of body.messages as unknown[]) {
     if (!isObj(m)) throw new InvalidRequestError('messages: each message must be an object');
     if (m.role === 'system') {
       // before the first turn: the system prompt; later (Claude Code): a system message in its place
@@ -186,7 +156,7 @@ export function decodeRequest(body: unknown): Request {
       }
       continue;
     }
-    if (m.role !== 'user' && m.role !== 'assistant') throw new InvalidRequestError(`messages: unknown role ${JSON.stringify(m.role)}`);
+    if (m.role !== 'user' && m.role !== 'assistant') unknownRole(m.role);
     const parts: Part[] = [];
     if (typeof m.content === 'string') parts.push({ type: 'text', text: m.content });
     else if (Array.isArray(m.content)) {
@@ -218,10 +188,7 @@ export function decodeRequest(body: unknown): Request {
     else if (tc.type === 'tool') req.toolChoice = { type: 'tool', name: str(tc.name) ?? '' };
     if (tc.disable_parallel_tool_use === true) req.parallelToolCalls = false;
   }
-  if (num(body.max_tokens) !== undefined) req.maxTokens = num(body.max_tokens)!;
-  if (num(body.temperature) !== undefined) req.temperature = num(body.temperature)!;
-  if (num(body.top_p) !== undefined) req.topP = num(body.top_p)!;
-  if (num(body.top_k) !== undefined) req.topK = num(body.top_k)!;
+  readNumbers(req, body, { maxTokens: 'max_tokens', temperature: 'temperature', topP: 'top_p', topK: 'top_k' });
   if (Array.isArray(body.stop_sequences)) req.stop = body.stop_sequences.filter((s): s is string => typeof s === 'string');
   if (isObj(body.metadata) && str(body.metadata.user_id)) req.user = str(body.metadata.user_id)!;
   const th = body.thinking;
@@ -242,7 +209,7 @@ export function decodeRequest(body: unknown): Request {
 
 /** A mid-conversation system message as user-turn text, marked so the model reads it as system context. */
 function systemContextText(m: Message): string {
-  const text = m.parts.map((p) => (p.type === 'text' ? p.text : '')).filter(Boolean).join('\n\n');
+  const text = joinText(m.parts);
   return text ? `<system>\n${text}\n</system>` : '';
 }
 
@@ -304,12 +271,7 @@ export function encodeRequest(req: Request, model: string): Record<string, unkno
         case 'tool_result': {
           const inner: Record<string, unknown>[] = [];
           for (const c of p.content) {
-            if (c.type === 'raw') {
-              if (c.dialect !== 'anthropic') throw new UnsupportedFeatureError('anthropic', c.what);
-              inner.push(c.value as Record<string, unknown>);
-              continue;
-            }
-            const e = encodeContent(c, 'anthropic');
+            const e = c.type === 'raw' ? ownRaw('anthropic', c) : encodeContent(c, 'anthropic');
             if (e) inner.push(e);
           }
           content.push({
@@ -322,8 +284,7 @@ export function encodeRequest(req: Request, model: string): Record<string, unkno
           break;
         }
         case 'raw':
-          if (p.dialect !== 'anthropic') throw new UnsupportedFeatureError('anthropic', p.what);
-          content.push(p.value as Record<string, unknown>);
+          content.push(ownRaw('anthropic', p));
           break;
         default: {
           const e = encodeContent(p, 'anthropic');
@@ -350,8 +311,7 @@ export function encodeRequest(req: Request, model: string): Record<string, unkno
   const tools: Record<string, unknown>[] = [];
   for (const t of req.tools ?? []) {
     if (t.kind === 'raw') {
-      if (t.dialect !== 'anthropic') throw new UnsupportedFeatureError('anthropic', t.what);
-      tools.push(t.value as Record<string, unknown>);
+      tools.push(ownRaw('anthropic', t));
       continue;
     }
     const params = isObj(t.parameters) && Object.keys(t.parameters).length ? t.parameters : { type: 'object', properties: {} };
@@ -415,8 +375,8 @@ export function encodeRequest(req: Request, model: string): Record<string, unkno
 
 // ---------- response decode / encode ----------
 
-export function decodeResponse(body: unknown): Response {
-  if (!isObj(body)) throw new InvalidRequestError('upstream response is not a JSON object');
+export function decodeResponse(raw: unknown): Response {
+  const body = answerOf(raw);
   const parts: Part[] = [];
   if (Array.isArray(body.content)) {
     for (const b of body.content) {
@@ -428,9 +388,7 @@ export function decodeResponse(body: unknown): Response {
       }
     }
   }
-  const r: Response = { parts, stop: stopIn(body.stop_reason), usage: usageIn(body.usage) };
-  if (str(body.id)) r.id = str(body.id)!;
-  if (str(body.model)) r.model = str(body.model)!;
+  const r = responseOf(body, parts, stopIn(body.stop_reason), usageIn(body.usage));
   if (typeof body.stop_sequence === 'string') r.stopSequence = body.stop_sequence;
   return r;
 }
@@ -458,15 +416,13 @@ export function encodeResponse(resp: Response, ctx: { requestedModel: string }):
         break;
     }
   }
-  let stop = resp.stop;
-  if (hasTool && stop === 'end_turn') stop = 'tool_use';
   return {
     id: resp.id && resp.id.startsWith('msg_') ? resp.id : newId('msg_'),
     type: 'message',
     role: 'assistant',
     model: ctx.requestedModel,
     content,
-    stop_reason: stopOut(stop),
+    stop_reason: stopOut(stopWithTools(resp.stop, hasTool)),
     stop_sequence: resp.stopSequence ?? null,
     usage: usageOut(resp.usage),
   };
@@ -474,48 +430,25 @@ export function encodeResponse(resp: Response, ctx: { requestedModel: string }):
 
 // ---------- stream decode ----------
 
-export class AnthropicStreamDecoder implements StreamDecoder {
-  readonly usage: Usage = {};
-  private readonly sse: SseParser;
-  private done = false;
+export class AnthropicStreamDecoder extends FramedDecoder {
   private stopSeen = false;
   private readonly open = new Set<number>();
-  constructor(private readonly sink: Sink) {
-    this.sse = new SseParser((ev, data) => this.onData(ev, data));
+  constructor(sink: Sink) {
+    super(sink, 'sse');
   }
-  push(text: string): void {
-    if (!this.done) this.sse.push(text);
-  }
-  end(): void {
-    if (this.done) return;
-    this.sse.end();
-    if (this.done) return;
-    this.done = true;
+  protected cutShort(): void {
     if (this.stopSeen) {
       for (const i of this.open) this.sink({ type: 'block_stop', index: i });
       this.sink({ type: 'end' });
     } else this.sink({ type: 'error', message: 'upstream stream ended before message_stop' });
   }
-  private onData(event: string | null, data: string): void {
-    if (this.done) return;
-    let j: unknown;
-    try {
-      j = JSON.parse(data);
-    } catch {
-      return;
-    }
-    if (!isObj(j)) return;
+  protected onEvent(j: Record<string, unknown>, event: string | null): void {
     const type = str(j.type) ?? event;
     const sink = this.sink;
     switch (type) {
       case 'message_start': {
         const m = isObj(j.message) ? j.message : {};
-        const u = usageIn(m.usage);
-        mergeUsage(this.usage, u);
-        const ev: Event = { type: 'start', usage: u };
-        if (str(m.id)) ev.id = str(m.id)!;
-        if (str(m.model)) ev.model = str(m.model)!;
-        sink(ev);
+        this.start(m, usageIn(m.usage));
         break;
       }
       case 'content_block_start': {
@@ -552,22 +485,13 @@ export class AnthropicStreamDecoder implements StreamDecoder {
       case 'content_block_delta': {
         const index = num(j.index) ?? 0;
         const d = isObj(j.delta) ? j.delta : {};
-        switch (d.type) {
-          case 'text_delta':
-            if (str(d.text)) sink({ type: 'text', index, text: str(d.text)! });
-            break;
-          case 'thinking_delta':
-            if (str(d.thinking)) sink({ type: 'text', index, text: str(d.thinking)! });
-            break;
-          case 'input_json_delta':
-            if (str(d.partial_json)) sink({ type: 'args', index, json: str(d.partial_json)! });
-            break;
-          case 'signature_delta':
-            if (str(d.signature)) sink({ type: 'thinking_meta', index, signature: str(d.signature)! });
-            break;
-          default:
-            break; // citations and unknown deltas
-        }
+        // citations and unknown deltas are left out
+        const text = d.type === 'text_delta' ? str(d.text) : d.type === 'thinking_delta' ? str(d.thinking) : undefined;
+        const json = d.type === 'input_json_delta' ? str(d.partial_json) : undefined;
+        const signature = d.type === 'signature_delta' ? str(d.signature) : undefined;
+        if (text) sink({ type: 'text', index, text });
+        else if (json) sink({ type: 'args', index, json });
+        else if (signature) sink({ type: 'thinking_meta', index, signature });
         break;
       }
       case 'content_block_stop': {
@@ -578,8 +502,7 @@ export class AnthropicStreamDecoder implements StreamDecoder {
       case 'message_delta': {
         const u = usageIn(j.usage);
         if (isObj(j.usage) && num(j.usage.input_tokens) === undefined) delete u.input;
-        mergeUsage(this.usage, u);
-        sink({ type: 'usage', usage: u });
+        this.addUsage(u);
         const d = isObj(j.delta) ? j.delta : {};
         if (d.stop_reason != null) {
           this.stopSeen = true;
@@ -594,11 +517,8 @@ export class AnthropicStreamDecoder implements StreamDecoder {
         sink({ type: 'end' });
         break;
       case 'error': {
-        this.done = true;
         const e = isObj(j.error) ? j.error : {};
-        const ev: Event = { type: 'error', message: str(e.message) ?? 'upstream stream error' };
-        if (str(e.type)) ev.errorType = str(e.type)!;
-        sink(ev);
+        this.fail(str(e.message) ?? 'upstream stream error', str(e.type));
         break;
       }
       default:
@@ -609,12 +529,10 @@ export class AnthropicStreamDecoder implements StreamDecoder {
 
 // ---------- stream encode ----------
 
-interface BState {
+interface BState extends ThinkingState {
   block: BlockKind;
   aidx: number;
   buf: Event[] | null; // queued while another block is open
-  sig?: string;
-  carrier?: Carrier;
   skip: boolean;
 }
 
@@ -623,26 +541,13 @@ interface BState {
  * input tokens), blocks strictly one at a time (interleaved upstream tool calls are queued), every block
  * closed, message_delta with stop_reason and usage, message_stop.
  */
-export class AnthropicStreamEncoder implements StreamEncoder {
-  private out = '';
+export class AnthropicStreamEncoder extends TextStreamEncoder {
   private started = false;
-  finished = false;
   private readonly blocks = new Map<number, BState>();
   private active: BState | null = null;
   private readonly queue: BState[] = [];
   private next = 0;
-  private readonly usage: Usage = {};
-  private stop: StopReason | undefined;
-  private stopSeq: string | null = null;
-  private id: string | undefined;
   private hasTool = false;
-  constructor(private readonly ctx: StreamEncoderCtx) {}
-
-  take(): string {
-    const s = this.out;
-    this.out = '';
-    return s;
-  }
 
   private ensureStart(): void {
     if (this.started) return;
@@ -666,13 +571,8 @@ export class AnthropicStreamEncoder implements StreamEncoder {
     this.out += `event: message_start\ndata: ${JSON.stringify(msg)}\n\n`;
   }
 
-  on(ev: Event): void {
-    if (this.finished) return;
+  protected onBlock(ev: BlockEvent): void {
     switch (ev.type) {
-      case 'start':
-        if (ev.id) this.id = ev.id;
-        if (ev.usage) mergeUsage(this.usage, ev.usage);
-        break;
       case 'block_start': {
         this.ensureStart();
         const st: BState = { block: ev.block, aidx: -1, buf: null, skip: false };
@@ -688,15 +588,6 @@ export class AnthropicStreamEncoder implements StreamEncoder {
         } else this.openBlock(st);
         break;
       }
-      case 'text':
-      case 'args':
-      case 'thinking_meta': {
-        const st = this.blocks.get(ev.index);
-        if (!st || st.skip) break;
-        if (st.buf) st.buf.push(ev);
-        else this.apply(st, ev);
-        break;
-      }
       case 'block_stop': {
         const st = this.blocks.get(ev.index);
         if (!st || st.skip) break;
@@ -707,21 +598,17 @@ export class AnthropicStreamEncoder implements StreamEncoder {
         }
         break;
       }
-      case 'usage':
-        mergeUsage(this.usage, ev.usage);
-        break;
-      case 'stop':
-        this.stop = ev.reason;
-        this.stopSeq = ev.stopSequence ?? null;
-        break;
-      case 'end':
-        this.finish();
-        break;
-      case 'error':
-        this.out += streamErrorEvent('anthropic', ev.message, anthropicErrorType(ev.errorType));
-        this.finished = true;
-        break;
+      default: {
+        const st = this.blocks.get(ev.index);
+        if (!st || st.skip) break;
+        if (st.buf) st.buf.push(ev);
+        else this.apply(st, ev);
+      }
     }
+  }
+
+  protected errorEvent(message: string, errorType: string | undefined): string {
+    return streamErrorEvent('anthropic', message, anthropicErrorType(errorType));
   }
 
   private openBlock(st: BState): void {
@@ -751,8 +638,7 @@ export class AnthropicStreamEncoder implements StreamEncoder {
 
   private apply(st: BState, ev: Event): void {
     if (ev.type === 'thinking_meta') {
-      if (ev.signature) st.sig = ev.signature;
-      if (ev.carrier) st.carrier = ev.carrier;
+      keepThinkingMeta(st, ev);
       return;
     }
     let delta: string;
@@ -796,12 +682,11 @@ export class AnthropicStreamEncoder implements StreamEncoder {
     }
   }
 
-  private finish(): void {
+  protected finish(): void {
     this.ensureStart();
     if (this.active) this.closeBlock(this.active);
     this.drain(true);
-    let stop = this.stop ?? (this.hasTool ? 'tool_use' : 'end_turn');
-    if (stop === 'end_turn' && this.hasTool) stop = 'tool_use';
+    const stop = this.finalStop(this.hasTool);
     const u = usageOut(this.usage, this.ctx.inputTokensEstimate ?? 0);
     const usage: Record<string, number> = { output_tokens: u.output_tokens! };
     if (this.usage.input !== undefined) {
@@ -810,9 +695,8 @@ export class AnthropicStreamEncoder implements StreamEncoder {
       usage.cache_read_input_tokens = u.cache_read_input_tokens!;
     }
     this.out +=
-      `event: message_delta\ndata: ${JSON.stringify({ type: 'message_delta', delta: { stop_reason: stopOut(stop), stop_sequence: this.stopSeq }, usage })}\n\n` +
+      `event: message_delta\ndata: ${JSON.stringify({ type: 'message_delta', delta: { stop_reason: stopOut(stop), stop_sequence: this.stopSequence }, usage })}\n\n` +
       'event: message_stop\ndata: {"type":"message_stop"}\n\n';
-    this.finished = true;
   }
 }
 
@@ -832,3 +716,4 @@ export function modelsBody(names: string[]): Record<string, unknown> {
 }
 
 export type { Message };
+export { AnthropicStreamDecoder as Decoder, AnthropicStreamEncoder as Encoder };

@@ -1,6 +1,7 @@
 // Whole responses ⇄ canonical stream events, for upstreams that answer a stream request with one JSON
 // body (or the reverse): the client still gets the shape it asked for.
-import { type Event, type Part, type Response, type StopReason, type Usage, mergeUsage } from './canonical.js';
+import type { Event, Part, Response } from './canonical.js';
+import { type BlockEvent, EventReader } from './codec.js';
 
 export function responseToEvents(resp: Response): Event[] {
   const out: Event[] = [];
@@ -45,24 +46,14 @@ export function responseToEvents(resp: Response): Event[] {
 }
 
 /** Accumulates canonical events into a whole response (an error event becomes `error`). */
-export class ResponseCollector {
-  readonly usage: Usage = {};
+export class ResponseCollector extends EventReader {
   private readonly parts = new Map<number, Part>();
   private readonly order: number[] = [];
-  private stop: StopReason = 'end_turn';
-  private stopSequence: string | null = null;
-  private id: string | undefined;
-  private model: string | undefined;
   done = false;
   error: { message: string; type?: string } | undefined;
 
-  on(ev: Event): void {
+  protected onBlock(ev: BlockEvent): void {
     switch (ev.type) {
-      case 'start':
-        if (ev.id) this.id = ev.id;
-        if (ev.model) this.model = ev.model;
-        if (ev.usage) mergeUsage(this.usage, ev.usage);
-        break;
       case 'block_start': {
         const b = ev.block;
         let p: Part | undefined;
@@ -94,26 +85,21 @@ export class ResponseCollector {
         }
         break;
       }
-      case 'usage':
-        mergeUsage(this.usage, ev.usage);
-        break;
-      case 'stop':
-        this.stop = ev.reason;
-        this.stopSequence = ev.stopSequence ?? null;
-        break;
-      case 'end':
-        this.done = true;
-        break;
-      case 'error':
-        this.error = ev.errorType ? { message: ev.message, type: ev.errorType } : { message: ev.message };
-        break;
       default:
         break;
     }
   }
 
+  protected onEnd(): void {
+    this.done = true;
+  }
+
+  protected onError(message: string, type: string | undefined): void {
+    this.error = type ? { message, type } : { message };
+  }
+
   response(): Response {
-    const r: Response = { parts: this.order.map((i) => this.parts.get(i)!), stop: this.stop, stopSequence: this.stopSequence, usage: this.usage };
+    const r: Response = { parts: this.order.map((i) => this.parts.get(i)!), stop: this.stop ?? 'end_turn', stopSequence: this.stopSequence, usage: this.usage };
     if (this.id) r.id = this.id;
     if (this.model) r.model = this.model;
     return r;

@@ -21,6 +21,7 @@ import * as ollama from './ollama.js';
 import { errorEnvelope, streamErrorEvent as streamErrorEventFull, translateError, parseUpstreamError, errorTypeFor, isCapabilityError } from './errors.js';
 import { estimateTokens } from './tokens.js';
 import { ResponseCollector, responseToEvents } from './convert.js';
+import type { Codec } from './codec.js';
 import { type ToolNames, adaptTools, restoreResponse, restoringSink } from './tools.js';
 
 export type { Dialect } from './canonical.js';
@@ -56,53 +57,20 @@ export function upstreamUrl(baseUrl: string, format: Dialect): string {
 
 // ---------- requests and responses ----------
 
+/** The four wire formats, each one module (anthropic.ts, openai.ts, responses.ts, ollama.ts). */
+const CODECS: Record<Dialect, Codec> = { anthropic, openai, responses, ollama };
+
 function decodeRequest(from: Dialect, body: unknown): Request {
-  switch (from) {
-    case 'anthropic':
-      return anthropic.decodeRequest(body);
-    case 'openai':
-      return openai.decodeRequest(body);
-    case 'responses':
-      return responses.decodeRequest(body);
-    case 'ollama':
-      return ollama.decodeRequest(body);
-  }
+  return CODECS[from].decodeRequest(body);
 }
 function encodeRequest(to: Dialect, req: Request, model: string): Record<string, unknown> {
-  switch (to) {
-    case 'anthropic':
-      return anthropic.encodeRequest(req, model);
-    case 'openai':
-      return openai.encodeRequest(req, model, { includeUsage: true });
-    case 'responses':
-      return responses.encodeRequest(req, model);
-    case 'ollama':
-      return ollama.encodeRequest(req, model);
-  }
+  return CODECS[to].encodeRequest(req, model);
 }
 function decodeResponse(from: Dialect, body: unknown): Response {
-  switch (from) {
-    case 'anthropic':
-      return anthropic.decodeResponse(body);
-    case 'openai':
-      return openai.decodeResponse(body);
-    case 'responses':
-      return responses.decodeResponse(body);
-    case 'ollama':
-      return ollama.decodeResponse(body);
-  }
+  return CODECS[from].decodeResponse(body);
 }
 function encodeResponse(to: Dialect, resp: Response, ctx: { requestedModel: string }): Record<string, unknown> {
-  switch (to) {
-    case 'anthropic':
-      return anthropic.encodeResponse(resp, ctx);
-    case 'openai':
-      return openai.encodeResponse(resp, ctx);
-    case 'responses':
-      return responses.encodeResponse(resp, ctx);
-    case 'ollama':
-      return ollama.encodeResponse(resp, ctx);
-  }
+  return CODECS[to].encodeResponse(resp, ctx);
 }
 
 export { decodeRequest, encodeRequest, decodeResponse, encodeResponse };
@@ -196,44 +164,39 @@ export interface StreamTranslator {
 }
 
 function makeDecoder(from: Dialect, sink: Sink): StreamDecoder {
-  switch (from) {
-    case 'anthropic':
-      return new anthropic.AnthropicStreamDecoder(sink);
-    case 'openai':
-      return new openai.OpenAIStreamDecoder(sink);
-    case 'responses':
-      return new responses.ResponsesStreamDecoder(sink);
-    case 'ollama':
-      return new ollama.OllamaStreamDecoder(sink);
-  }
+  return new CODECS[from].Decoder(sink);
 }
 function makeEncoder(to: Dialect, ctx: StreamEncoderCtx): StreamEncoder {
-  switch (to) {
-    case 'anthropic':
-      return new anthropic.AnthropicStreamEncoder(ctx);
-    case 'openai':
-      return new openai.OpenAIStreamEncoder(ctx);
-    case 'responses':
-      return new responses.ResponsesStreamEncoder(ctx);
-    case 'ollama':
-      return new ollama.OllamaStreamEncoder(ctx);
+  return new CODECS[to].Encoder(ctx);
+}
+
+/** What both stream translators share: the upstream's decoder (usage for the log, its first error event). */
+abstract class UpstreamStream {
+  protected readonly dec: StreamDecoder;
+  protected readonly td = new TextDecoder('utf-8');
+  started = false;
+  upstreamError: { message: string; type?: string } | undefined;
+  constructor(from: Dialect, sink: Sink) {
+    this.dec = makeDecoder(from, (ev) => {
+      if (ev.type === 'error' && !this.upstreamError) this.upstreamError = ev.errorType ? { message: ev.message, type: ev.errorType } : { message: ev.message };
+      sink(ev);
+    });
+  }
+  usage(): { inputTokens?: number; outputTokens?: number } {
+    const u = this.dec.usage;
+    const r: { inputTokens?: number; outputTokens?: number } = {};
+    if (u.input !== undefined) r.inputTokens = u.input;
+    if (u.output !== undefined) r.outputTokens = u.output;
+    return r;
   }
 }
 
-class Translator implements StreamTranslator {
-  private readonly dec: StreamDecoder;
+class Translator extends UpstreamStream implements StreamTranslator {
   private readonly enc: StreamEncoder;
-  private readonly td = new TextDecoder('utf-8');
-  started = false;
-  upstreamError: { message: string; type?: string } | undefined;
   constructor(from: Dialect, to: Dialect, ctx: StreamEncoderCtx, toolNames?: ToolNames) {
-    this.enc = makeEncoder(to, ctx);
-    const enc = this.enc;
-    const out = restoringSink((ev) => enc.on(ev), toolNames, from, to);
-    this.dec = makeDecoder(from, (ev) => {
-      if (ev.type === 'error' && !this.upstreamError) this.upstreamError = ev.errorType ? { message: ev.message, type: ev.errorType } : { message: ev.message };
-      out(ev);
-    });
+    const enc = makeEncoder(to, ctx);
+    super(from, restoringSink((ev) => enc.on(ev), toolNames, from, to));
+    this.enc = enc;
   }
   private take(): string {
     const s = this.enc.take();
@@ -258,33 +221,24 @@ class Translator implements StreamTranslator {
     this.enc.on({ type: 'error', message });
     return this.take();
   }
-  usage(): { inputTokens?: number; outputTokens?: number } {
-    const u = this.dec.usage;
-    const r: { inputTokens?: number; outputTokens?: number } = {};
-    if (u.input !== undefined) r.inputTokens = u.input;
-    if (u.output !== undefined) r.outputTokens = u.output;
-    return r;
-  }
 }
 
 /**
  * Same-dialect stream: bytes pass through untouched; the decoder only watches for usage (for the log).
  * For OpenAI, when usage was requested for the log but not by the client, the usage-only chunk is dropped.
  */
-class Passthrough implements StreamTranslator {
-  private readonly dec: StreamDecoder;
-  private readonly td = new TextDecoder('utf-8');
-  started = false;
-  upstreamError: { message: string; type?: string } | undefined;
+class Passthrough extends UpstreamStream implements StreamTranslator {
   private done = false;
   private readonly strip: boolean;
   private carry = '';
-  constructor(private readonly dialect: Dialect, ctx: StreamEncoderCtx) {
-    this.strip = dialect === 'openai' && !ctx.clientWantsUsage;
-    this.dec = makeDecoder(dialect, (ev) => {
-      if (ev.type === 'error' && !this.upstreamError) this.upstreamError = ev.errorType ? { message: ev.message, type: ev.errorType } : { message: ev.message };
+  constructor(
+    private readonly dialect: Dialect,
+    ctx: StreamEncoderCtx,
+  ) {
+    super(dialect, (ev) => {
       if (ev.type === 'end' || ev.type === 'error') this.done = true;
     });
+    this.strip = dialect === 'openai' && !ctx.clientWantsUsage;
   }
   push(chunk: Buffer): string {
     const text = this.td.decode(chunk, { stream: true });
@@ -339,13 +293,6 @@ class Passthrough implements StreamTranslator {
     this.started = true;
     return streamErrorEventFull(this.dialect, message);
   }
-  usage(): { inputTokens?: number; outputTokens?: number } {
-    const u = this.dec.usage;
-    const r: { inputTokens?: number; outputTokens?: number } = {};
-    if (u.input !== undefined) r.inputTokens = u.input;
-    if (u.output !== undefined) r.outputTokens = u.output;
-    return r;
-  }
 }
 
 export function createStreamTranslator(from: Dialect, to: Dialect, ctx: StreamEncoderCtx & { toolNames?: ToolNames }): StreamTranslator {
@@ -393,14 +340,7 @@ export function estimateInputTokens(from: Dialect, body: unknown): number {
 
 /** `GET /v1/models` (Ollama: `/api/tags`) body in the client's dialect. */
 export function modelsBody(d: Dialect, names: string[]): unknown {
-  switch (d) {
-    case 'anthropic':
-      return anthropic.modelsBody(names);
-    case 'ollama':
-      return ollama.modelsBody(names);
-    default:
-      return openai.modelsBody(names);
-  }
+  return CODECS[d].modelsBody(names);
 }
 
 // ---------- same-dialect Anthropic passthrough: thinking we signed ourselves ----------

@@ -1,29 +1,7 @@
 // Ollama native /api/chat: request, response and NDJSON stream decoders/encoders.
-import {
-  type Event,
-  type FunctionTool,
-  type Part,
-  type Request,
-  type Response,
-  type Sink,
-  type StopReason,
-  type StreamDecoder,
-  type StreamEncoder,
-  type StreamEncoderCtx,
-  type ToolResultContent,
-  type Usage,
-  InvalidRequestError,
-  ThinkSplitter,
-  UnsupportedFeatureError,
-  isObj,
-  mergeUsage,
-  newId,
-  num,
-  parseArgs,
-  splitThink,
-  str,
-} from './canonical.js';
-import { NdjsonParser } from './sse.js';
+import type { BlockKind, FunctionTool, Part, Request, Response, Sink, StopReason, ToolResultContent, Usage } from './canonical.js';
+import { ThinkSplitter, UnsupportedFeatureError, isObj, newId, num, parseArgs, splitThink, str } from './canonical.js';
+import { BlockStreamEncoder, FramedDecoder, type ThinkingState, answerOf, joinText, pushToolResult, readNumbers, requestOf, responseOf, unknownRole, writeNumbers } from './codec.js';
 import { streamErrorEvent } from './errors.js';
 
 /** Ollama images are bare base64; guess the media type from the magic bytes. */
@@ -58,11 +36,9 @@ function argsText(a: unknown): string {
 
 // ---------- request decode ----------
 
-export function decodeRequest(body: unknown): Request {
-  if (!isObj(body)) throw new InvalidRequestError('request body must be a JSON object');
-  if (!Array.isArray(body.messages)) throw new InvalidRequestError('messages: expected an array');
-  const req: Request = { model: str(body.model) ?? '', system: [], messages: [], stream: body.stream !== false };
-  for (const m of body.messages) {
+export function decodeRequest(raw: unknown): Request {
+  const { body, req } = requestOf(raw, { messages: true, streamByDefault: true });
+  for (const m of body.messages as unknown[]) {
     if (!isObj(m)) continue;
     const text = str(m.content) ?? '';
     const images: Part[] = Array.isArray(m.images)
@@ -108,14 +84,11 @@ export function decodeRequest(body: unknown): Request {
             break;
           }
         }
-        const part: Part = { type: 'tool_result', id: id ?? newId('call_'), content, ...(name ? { name } : {}) };
-        const last = req.messages[req.messages.length - 1];
-        if (last && last.role === 'user' && last.parts.every((p) => p.type === 'tool_result')) last.parts.push(part);
-        else req.messages.push({ role: 'user', parts: [part] });
+        pushToolResult(req, { type: 'tool_result', id: id ?? newId('call_'), content, ...(name ? { name } : {}) });
         break;
       }
       default:
-        throw new InvalidRequestError(`messages: unknown role ${JSON.stringify(m.role)}`);
+        unknownRole(m.role);
     }
   }
   if (Array.isArray(body.tools)) {
@@ -129,11 +102,9 @@ export function decodeRequest(body: unknown): Request {
   if (body.format === 'json') req.responseFormat = { type: 'json_object' };
   else if (isObj(body.format)) req.responseFormat = { type: 'json_schema', schema: body.format };
   const o = isObj(body.options) ? body.options : {};
-  if (num(o.temperature) !== undefined) req.temperature = num(o.temperature)!;
-  if (num(o.top_p) !== undefined) req.topP = num(o.top_p)!;
-  if (num(o.top_k) !== undefined) req.topK = num(o.top_k)!;
+  readNumbers(req, o, { temperature: 'temperature', topP: 'top_p', topK: 'top_k' });
   if (num(o.num_predict) !== undefined && num(o.num_predict)! > 0) req.maxTokens = num(o.num_predict)!;
-  if (num(o.seed) !== undefined) req.seed = num(o.seed)!;
+  readNumbers(req, o, { seed: 'seed' });
   if (Array.isArray(o.stop)) req.stop = o.stop.filter((s): s is string => typeof s === 'string');
   if (body.think === true) req.reasoning = { enabled: true };
   else if (body.think === false) req.reasoning = { enabled: false };
@@ -161,31 +132,18 @@ function mediaOf(parts: (Part | ToolResultContent)[], where: string): { text: st
 
 export function encodeRequest(req: Request, model: string): Record<string, unknown> {
   const messages: Record<string, unknown>[] = [];
-  const sys = req.system.map((s) => s.text).filter(Boolean).join('\n\n');
+  const sys = joinText(req.system);
   if (sys) messages.push({ role: 'system', content: sys });
   const names = new Map<string, string>();
   for (const m of req.messages) {
     if (m.role === 'system') {
-      const text = m.parts.map((p) => (p.type === 'text' ? p.text : '')).filter(Boolean).join('\n\n');
+      const text = joinText(m.parts);
       if (text) messages.push({ role: 'system', content: text });
       continue;
     }
     if (m.role === 'assistant') {
-      let content = '';
-      let thinking = '';
-      const toolCalls: Record<string, unknown>[] = [];
-      for (const p of m.parts) {
-        if (p.type === 'text') content += p.text;
-        else if (p.type === 'thinking') thinking += p.text;
-        else if (p.type === 'tool_call') {
-          names.set(p.id, p.name);
-          toolCalls.push({ id: p.id, function: { name: p.name, arguments: parseArgs(p.args) } });
-        } else if (p.type === 'raw') throw new UnsupportedFeatureError('ollama', p.what);
-      }
-      const msg: Record<string, unknown> = { role: 'assistant', content };
-      if (thinking) msg.thinking = thinking;
-      if (toolCalls.length) msg.tool_calls = toolCalls;
-      messages.push(msg);
+      for (const p of m.parts) if (p.type === 'tool_call') names.set(p.id, p.name);
+      messages.push(assistantMessage(m.parts, true));
       continue;
     }
     const rest: Part[] = [];
@@ -221,11 +179,7 @@ export function encodeRequest(req: Request, model: string): Record<string, unkno
   if (rf?.type === 'json_object') out.format = 'json';
   else if (rf?.type === 'json_schema') out.format = rf.schema;
   const options: Record<string, unknown> = {};
-  if (req.temperature !== undefined) options.temperature = req.temperature;
-  if (req.topP !== undefined) options.top_p = req.topP;
-  if (req.topK !== undefined) options.top_k = req.topK;
-  if (req.maxTokens !== undefined) options.num_predict = req.maxTokens;
-  if (req.seed !== undefined) options.seed = req.seed;
+  writeNumbers(options, req, { temperature: 'temperature', topP: 'top_p', topK: 'top_k', maxTokens: 'num_predict', seed: 'seed' });
   if (req.stop?.length) options.stop = req.stop;
   if (Object.keys(options).length) out.options = options;
   return out;
@@ -233,8 +187,8 @@ export function encodeRequest(req: Request, model: string): Record<string, unkno
 
 // ---------- response decode / encode ----------
 
-export function decodeResponse(body: unknown): Response {
-  if (!isObj(body)) throw new InvalidRequestError('upstream response is not a JSON object');
+export function decodeResponse(raw: unknown): Response {
+  const body = answerOf(raw);
   const m = isObj(body.message) ? body.message : {};
   const parts: Part[] = [];
   const thinking = str(m.thinking);
@@ -253,27 +207,31 @@ export function decodeResponse(body: unknown): Response {
     }
   }
   const hasTools = parts.some((p) => p.type === 'tool_call');
-  const r: Response = { parts, stop: stopIn(body.done_reason, hasTools), usage: usageIn(body) };
-  if (str(body.model)) r.model = str(body.model)!;
-  return r;
+  return responseOf({ model: body.model }, parts, stopIn(body.done_reason, hasTools), usageIn(body));
 }
 
-export function encodeResponse(resp: Response, ctx: { requestedModel: string }): Record<string, unknown> {
+/** An assistant turn as an Ollama message; `refuseRaw`: a part only another dialect understands is an error. */
+function assistantMessage(parts: Part[], refuseRaw: boolean): Record<string, unknown> {
   let content = '';
   let thinking = '';
   const toolCalls: Record<string, unknown>[] = [];
-  for (const p of resp.parts) {
+  for (const p of parts) {
     if (p.type === 'text') content += p.text;
     else if (p.type === 'thinking') thinking += p.text;
     else if (p.type === 'tool_call') toolCalls.push({ id: p.id, function: { name: p.name, arguments: parseArgs(p.args) } });
+    else if (p.type === 'raw' && refuseRaw) throw new UnsupportedFeatureError('ollama', p.what);
   }
-  const message: Record<string, unknown> = { role: 'assistant', content };
-  if (thinking) message.thinking = thinking;
-  if (toolCalls.length) message.tool_calls = toolCalls;
+  const msg: Record<string, unknown> = { role: 'assistant', content };
+  if (thinking) msg.thinking = thinking;
+  if (toolCalls.length) msg.tool_calls = toolCalls;
+  return msg;
+}
+
+export function encodeResponse(resp: Response, ctx: { requestedModel: string }): Record<string, unknown> {
   return {
     model: ctx.requestedModel,
     created_at: new Date().toISOString(),
-    message,
+    message: assistantMessage(resp.parts, false),
     done: true,
     done_reason: stopOut(resp.stop),
     total_duration: 0,
@@ -287,32 +245,22 @@ export function encodeResponse(resp: Response, ctx: { requestedModel: string }):
 
 // ---------- stream decode ----------
 
-export class OllamaStreamDecoder implements StreamDecoder {
-  readonly usage: Usage = {};
-  private readonly nd: NdjsonParser;
+export class OllamaStreamDecoder extends FramedDecoder {
   private started = false;
-  private done = false;
   private next = 0;
   private cur = -1;
   private curKind: 'text' | 'thinking' | '' = '';
   private anyTool = false;
   private readonly think: ThinkSplitter;
   private sawThinking = false;
-  constructor(private readonly sink: Sink) {
-    this.nd = new NdjsonParser((v) => this.onValue(v));
+  constructor(sink: Sink) {
+    super(sink, 'ndjson');
     this.think = new ThinkSplitter(
       (t) => this.emitText('thinking', t, true),
       (t) => this.emitText('text', t, false),
     );
   }
-  push(text: string): void {
-    if (!this.done) this.nd.push(text);
-  }
-  end(): void {
-    if (this.done) return;
-    this.nd.end();
-    if (this.done) return;
-    this.done = true;
+  protected cutShort(): void {
     this.sink({ type: 'error', message: 'upstream stream ended before "done": true' });
   }
   private closeCur(): void {
@@ -331,19 +279,15 @@ export class OllamaStreamDecoder implements StreamDecoder {
     }
     this.sink({ type: 'text', index: this.cur, text: t });
   }
-  private onValue(v: unknown): void {
-    if (this.done || !isObj(v)) return;
+  protected onEvent(v: Record<string, unknown>): void {
     const sink = this.sink;
     if (v.error !== undefined) {
-      this.done = true;
-      sink({ type: 'error', message: typeof v.error === 'string' ? v.error : JSON.stringify(v.error) });
+      this.fail(typeof v.error === 'string' ? v.error : JSON.stringify(v.error));
       return;
     }
     if (!this.started) {
       this.started = true;
-      const ev: Event = { type: 'start' };
-      if (str(v.model)) ev.model = str(v.model)!;
-      sink(ev);
+      this.start({ model: v.model });
     }
     const m = isObj(v.message) ? v.message : undefined;
     if (m) {
@@ -375,9 +319,7 @@ export class OllamaStreamDecoder implements StreamDecoder {
     if (v.done === true) {
       this.think.flush();
       this.closeCur();
-      const u = usageIn(v);
-      mergeUsage(this.usage, u);
-      sink({ type: 'usage', usage: u });
+      this.addUsage(usageIn(v));
       sink({ type: 'stop', reason: stopIn(v.done_reason, this.anyTool) });
       this.done = true;
       sink({ type: 'end' });
@@ -387,7 +329,7 @@ export class OllamaStreamDecoder implements StreamDecoder {
 
 // ---------- stream encode ----------
 
-interface TState {
+interface TState extends ThinkingState {
   kind: 'text' | 'thinking' | 'tool_call' | 'skip';
   id?: string;
   name?: string;
@@ -395,81 +337,36 @@ interface TState {
 }
 
 /** Canonical events → Ollama NDJSON. Tool calls go out whole (arguments as an object) when complete. */
-export class OllamaStreamEncoder implements StreamEncoder {
-  private out = '';
-  finished = false;
-  private readonly blocks = new Map<number, TState>();
-  private readonly usage: Usage = {};
-  private stop: StopReason | undefined;
-  private readonly head: string;
-  constructor(private readonly ctx: StreamEncoderCtx) {
-    this.head = `{"model":${JSON.stringify(ctx.requestedModel)},"created_at":`;
-  }
-  take(): string {
-    const s = this.out;
-    this.out = '';
-    return s;
-  }
+export class OllamaStreamEncoder extends BlockStreamEncoder<TState> {
   private line(message: string, tail = '"done":false'): void {
-    this.out += `${this.head}"${new Date().toISOString()}","message":${message},${tail}}\n`;
+    this.out += `{"model":${JSON.stringify(this.ctx.requestedModel)},"created_at":"${new Date().toISOString()}","message":${message},${tail}}\n`;
   }
-  on(ev: Event): void {
-    if (this.finished) return;
-    switch (ev.type) {
-      case 'start':
-        if (ev.usage) mergeUsage(this.usage, ev.usage);
-        break;
-      case 'block_start': {
-        const b = ev.block;
-        const st: TState = { kind: b.kind === 'text' || b.kind === 'thinking' ? b.kind : b.kind === 'tool_call' ? 'tool_call' : 'skip', args: '' };
-        if (b.kind === 'tool_call') {
-          st.id = b.id;
-          st.name = b.name;
-        }
-        this.blocks.set(ev.index, st);
-        break;
-      }
-      case 'text': {
-        const st = this.blocks.get(ev.index);
-        if (st?.kind === 'text') this.line(`{"role":"assistant","content":${JSON.stringify(ev.text)}}`);
-        else if (st?.kind === 'thinking') this.line(`{"role":"assistant","content":"","thinking":${JSON.stringify(ev.text)}}`);
-        break;
-      }
-      case 'args': {
-        const st = this.blocks.get(ev.index);
-        if (st?.kind === 'tool_call') st.args += ev.json;
-        break;
-      }
-      case 'block_stop': {
-        const st = this.blocks.get(ev.index);
-        this.blocks.delete(ev.index);
-        if (st?.kind === 'tool_call') {
-          const call = { id: st.id, function: { name: st.name, arguments: parseArgs(st.args) } };
-          this.line(`{"role":"assistant","content":"","tool_calls":[${JSON.stringify(call)}]}`);
-        }
-        break;
-      }
-      case 'usage':
-        mergeUsage(this.usage, ev.usage);
-        break;
-      case 'stop':
-        this.stop = ev.reason;
-        break;
-      case 'end': {
-        for (const [i] of [...this.blocks]) this.on({ type: 'block_stop', index: i });
-        const u = this.usage;
-        this.line(
-          '{"role":"assistant","content":""}',
-          `"done":true,"done_reason":"${stopOut(this.stop ?? 'end_turn')}","total_duration":0,"load_duration":0,"prompt_eval_count":${u.input ?? 0},"prompt_eval_duration":0,"eval_count":${u.output ?? 0},"eval_duration":0`,
-        );
-        this.finished = true;
-        break;
-      }
-      case 'error':
-        this.out += streamErrorEvent('ollama', ev.message);
-        this.finished = true;
-        break;
-    }
+  protected openBlock(b: BlockKind): TState {
+    if (b.kind === 'tool_call') return { kind: 'tool_call', id: b.id, name: b.name, args: '' };
+    return { kind: b.kind === 'text' || b.kind === 'thinking' ? b.kind : 'skip', args: '' };
+  }
+  protected blockText(st: TState, text: string): void {
+    if (st.kind === 'text') this.line(`{"role":"assistant","content":${JSON.stringify(text)}}`);
+    else if (st.kind === 'thinking') this.line(`{"role":"assistant","content":"","thinking":${JSON.stringify(text)}}`);
+  }
+  protected blockArgs(st: TState, json: string): void {
+    if (st.kind === 'tool_call') st.args += json;
+  }
+  protected closeBlock(st: TState): void {
+    if (st.kind !== 'tool_call') return;
+    const call = { id: st.id, function: { name: st.name, arguments: parseArgs(st.args) } };
+    this.line(`{"role":"assistant","content":"","tool_calls":[${JSON.stringify(call)}]}`);
+  }
+  protected finish(): void {
+    this.closeOpen();
+    const u = this.usage;
+    this.line(
+      '{"role":"assistant","content":""}',
+      `"done":true,"done_reason":"${stopOut(this.finalStop(false))}","total_duration":0,"load_duration":0,"prompt_eval_count":${u.input ?? 0},"prompt_eval_duration":0,"eval_count":${u.output ?? 0},"eval_duration":0`,
+    );
+  }
+  protected errorEvent(message: string): string {
+    return streamErrorEvent('ollama', message);
   }
 }
 
@@ -485,3 +382,5 @@ export function modelsBody(names: string[]): Record<string, unknown> {
     })),
   };
 }
+
+export { OllamaStreamDecoder as Decoder, OllamaStreamEncoder as Encoder };

@@ -1,36 +1,8 @@
 // OpenAI Chat Completions (and the OpenAI-compatible hosts: DeepSeek, OpenRouter, llama.cpp, vLLM, …):
 // request, response and stream decoders/encoders.
-import {
-  type Carrier,
-  type Event,
-  type FunctionTool,
-  type Message,
-  type Part,
-  type Request,
-  type Response,
-  type Sink,
-  type StopReason,
-  type StreamDecoder,
-  type StreamEncoder,
-  type StreamEncoderCtx,
-  type TextPart,
-  type ThinkingPart,
-  type ToolResultContent,
-  type Usage,
-  InvalidRequestError,
-  ThinkSplitter,
-  UnsupportedFeatureError,
-  imageUrl,
-  isObj,
-  mergeUsage,
-  newId,
-  num,
-  parseDataUrl,
-  splitThink,
-  str,
-  stringifyArgs,
-} from './canonical.js';
-import { SseParser } from './sse.js';
+import type { BlockKind, Carrier, DocumentPart, ImagePart, FunctionTool, Message, Part, Request, Response, Sink, StopReason, TextPart, ThinkingPart, ToolResultContent, Usage } from './canonical.js';
+import { InvalidRequestError, ThinkSplitter, UnsupportedFeatureError, imageUrl, isObj, newId, num, parseDataUrl, splitThink, str } from './canonical.js';
+import { BlockStreamEncoder, FramedDecoder, type ThinkingState, answerOf, effortReasoning, joinText, jsonSchemaIn, jsonSchemaOut, ownRaw, pushToolResult, readNumbers, requestOf, responseOf, stopWithTools, thinkingOf, unknownRole, writeNumbers } from './codec.js';
 import { openaiEffort } from './reasoning.js';
 import { streamErrorEvent } from './errors.js';
 
@@ -66,6 +38,7 @@ export function stopOut(s: StopReason): string {
   }
 }
 
+/** OpenAI usage, under Chat's names (prompt/completion) or Responses' (input/output). */
 export function usageIn(u: unknown): Usage {
   if (!isObj(u)) return {};
   const r: Usage = {};
@@ -73,26 +46,26 @@ export function usageIn(u: unknown): Usage {
   const c = num(u.completion_tokens) ?? num(u.output_tokens);
   if (p !== undefined) r.input = p;
   if (c !== undefined) r.output = c;
-  const ptd = isObj(u.prompt_tokens_details) ? u.prompt_tokens_details : undefined;
+  const details = (v: unknown) => (isObj(v) ? v : undefined);
+  const ptd = details(u.prompt_tokens_details) ?? details(u.input_tokens_details);
   const cached = (ptd && num(ptd.cached_tokens)) ?? num(u.prompt_cache_hit_tokens);
   if (cached !== undefined) r.cacheRead = cached;
   const cw = ptd && num(ptd.cache_write_tokens);
   if (cw !== undefined) r.cacheWrite = cw;
-  const ctd = isObj(u.completion_tokens_details) ? u.completion_tokens_details : undefined;
+  const ctd = details(u.completion_tokens_details) ?? details(u.output_tokens_details);
   const rt = ctd && num(ctd.reasoning_tokens);
   if (rt !== undefined) r.reasoning = rt;
   return r;
 }
+/** The counts OpenAI reports (Chat and Responses name them differently), none missing. */
+export function usageCounts(u: Usage): { input: number; output: number; total: number; cached: number; reasoning: number } {
+  const input = u.input ?? 0;
+  const output = u.output ?? 0;
+  return { input, output, total: input + output, cached: u.cacheRead ?? 0, reasoning: u.reasoning ?? 0 };
+}
 function usageOut(u: Usage): Record<string, unknown> {
-  const p = u.input ?? 0;
-  const c = u.output ?? 0;
-  return {
-    prompt_tokens: p,
-    completion_tokens: c,
-    total_tokens: p + c,
-    prompt_tokens_details: { cached_tokens: u.cacheRead ?? 0 },
-    completion_tokens_details: { reasoning_tokens: u.reasoning ?? 0 },
-  };
+  const n = usageCounts(u);
+  return { prompt_tokens: n.input, completion_tokens: n.output, total_tokens: n.total, prompt_tokens_details: { cached_tokens: n.cached }, completion_tokens_details: { reasoning_tokens: n.reasoning } };
 }
 
 // ---------- reasoning (DeepSeek reasoning_content, OpenRouter reasoning_details) ----------
@@ -216,12 +189,10 @@ function decodeToolCalls(tcs: unknown, parts: Part[]): void {
   }
 }
 
-export function decodeRequest(body: unknown): Request {
-  if (!isObj(body)) throw new InvalidRequestError('request body must be a JSON object');
-  if (!Array.isArray(body.messages)) throw new InvalidRequestError('messages: expected an array');
-  const req: Request = { model: str(body.model) ?? '', system: [], messages: [], stream: body.stream === true };
+export function decodeRequest(raw: unknown): Request {
+  const { body, req } = requestOf(raw, { messages: true });
   const clientOnly: string[] = [];
-  for (const m of body.messages) {
+  for (const m of body.messages as unknown[]) {
     if (!isObj(m)) throw new InvalidRequestError('messages: each message must be an object');
     switch (m.role) {
       case 'system':
@@ -250,14 +221,11 @@ export function decodeRequest(body: unknown): Request {
         for (const p of contentParts(m.content, false)) {
           if (p.type === 'text' || p.type === 'image' || p.type === 'document' || p.type === 'raw') content.push(p);
         }
-        const part: Part = { type: 'tool_result', id: str(m.tool_call_id) ?? str(m.name) ?? '', content };
-        const last = req.messages[req.messages.length - 1];
-        if (last && last.role === 'user' && last.parts.every((p) => p.type === 'tool_result')) last.parts.push(part);
-        else req.messages.push({ role: 'user', parts: [part] });
+        pushToolResult(req, { type: 'tool_result', id: str(m.tool_call_id) ?? str(m.name) ?? '', content });
         break;
       }
       default:
-        throw new InvalidRequestError(`messages: unknown role ${JSON.stringify(m.role)}`);
+        unknownRole(m.role);
     }
   }
   if (Array.isArray(body.tools)) {
@@ -294,31 +262,18 @@ export function decodeRequest(body: unknown): Request {
     if (name) req.toolChoice = { type: 'tool', name };
   }
   if (typeof body.parallel_tool_calls === 'boolean') req.parallelToolCalls = body.parallel_tool_calls;
-  const mt = num(body.max_completion_tokens) ?? num(body.max_tokens);
-  if (mt !== undefined) req.maxTokens = mt;
-  if (num(body.temperature) !== undefined) req.temperature = num(body.temperature)!;
-  if (num(body.top_p) !== undefined) req.topP = num(body.top_p)!;
-  if (num(body.top_k) !== undefined) req.topK = num(body.top_k)!;
-  if (num(body.seed) !== undefined) req.seed = num(body.seed)!;
+  readNumbers(req, body, { maxTokens: 'max_tokens', temperature: 'temperature', topP: 'top_p', topK: 'top_k', seed: 'seed' });
+  readNumbers(req, body, { maxTokens: 'max_completion_tokens' });
   if (typeof body.stop === 'string') req.stop = [body.stop];
   else if (Array.isArray(body.stop)) req.stop = body.stop.filter((s): s is string => typeof s === 'string');
   if (str(body.user)) req.user = str(body.user)!;
   const rf = body.response_format;
   if (isObj(rf)) {
     if (rf.type === 'json_object') req.responseFormat = { type: 'json_object' };
-    else if (rf.type === 'json_schema' && isObj(rf.json_schema)) {
-      const js = rf.json_schema;
-      req.responseFormat = {
-        type: 'json_schema',
-        schema: isObj(js.schema) ? js.schema : {},
-        ...(str(js.name) ? { name: str(js.name)! } : {}),
-        ...(str(js.description) ? { description: str(js.description)! } : {}),
-        ...(typeof js.strict === 'boolean' ? { strict: js.strict } : {}),
-      };
-    }
+    else if (rf.type === 'json_schema' && isObj(rf.json_schema)) req.responseFormat = jsonSchemaIn(rf.json_schema, isObj(rf.json_schema.schema) ? rf.json_schema.schema : {});
   }
   const effort = str(body.reasoning_effort) ?? (isObj(body.reasoning) ? str(body.reasoning.effort) : undefined);
-  if (effort) req.reasoning = { enabled: effort !== 'none' && effort !== 'minimal', effort };
+  if (effort) req.reasoning = effortReasoning(effort);
   if ((num(body.n) ?? 1) > 1) clientOnly.push('n > 1 (several choices)');
   if (body.logprobs === true) clientOnly.push('logprobs');
   if (Array.isArray(body.modalities) && body.modalities.includes('audio')) clientOnly.push('audio output');
@@ -328,36 +283,45 @@ export function decodeRequest(body: unknown): Request {
 
 // ---------- request encode ----------
 
-function encodeUserContent(parts: (Part | ToolResultContent)[]): unknown {
+/** How Chat and Responses each write an item of user content (they differ only in the items' shapes). */
+export interface ContentItems {
+  text(text: string): Record<string, unknown>;
+  image(p: ImagePart): Record<string, unknown>;
+  /** An inline document: its filename and data URL. */
+  file(filename: string, dataUrl: string): Record<string, unknown>;
+  fileUrl(p: DocumentPart): Record<string, unknown>;
+}
+
+/** User content the OpenAI way: empty text left out, text documents as text, raw parts only to their own dialect. */
+export function userContent(parts: (Part | ToolResultContent)[], to: 'openai' | 'responses', items: ContentItems): Record<string, unknown>[] {
   const out: Record<string, unknown>[] = [];
-  let onlyText = true;
   for (const p of parts) {
-    switch (p.type) {
-      case 'text':
-        if (p.text) out.push({ type: 'text', text: p.text });
-        break;
-      case 'image':
-        onlyText = false;
-        out.push({ type: 'image_url', image_url: { url: imageUrl(p.source), ...(p.detail ? { detail: p.detail } : {}) } });
-        break;
-      case 'document':
-        if (p.text !== undefined) out.push({ type: 'text', text: p.text });
-        else if (p.data !== undefined) {
-          onlyText = false;
-          out.push({ type: 'file', file: { filename: p.filename ?? p.title ?? 'document.pdf', file_data: `data:${p.mediaType};base64,${p.data}` } });
-        } else throw new UnsupportedFeatureError('openai', 'a document given by URL');
-        break;
-      case 'raw':
-        if (p.dialect !== 'openai') throw new UnsupportedFeatureError('openai', p.what);
-        onlyText = false;
-        out.push(p.value as Record<string, unknown>);
-        break;
-      default:
-        break;
-    }
+    if (p.type === 'text') {
+      if (p.text) out.push(items.text(p.text));
+    } else if (p.type === 'image') out.push(items.image(p));
+    else if (p.type === 'document') {
+      if (p.text !== undefined) out.push(items.text(p.text));
+      else if (p.data !== undefined) out.push(items.file(p.filename ?? p.title ?? 'document.pdf', `data:${p.mediaType};base64,${p.data}`));
+      else out.push(items.fileUrl(p));
+    } else if (p.type === 'raw') out.push(ownRaw(to, p));
   }
-  if (onlyText) return out.map((o) => o.text as string).join('\n\n');
   return out;
+}
+
+const CHAT_ITEMS: ContentItems = {
+  text: (text) => ({ type: 'text', text }),
+  image: (p) => ({ type: 'image_url', image_url: { url: imageUrl(p.source), ...(p.detail ? { detail: p.detail } : {}) } }),
+  file: (filename, file_data) => ({ type: 'file', file: { filename, file_data } }),
+  fileUrl: () => {
+    throw new UnsupportedFeatureError('openai', 'a document given by URL');
+  },
+};
+
+/** Chat user content: a plain string when it is all text. */
+function encodeUserContent(parts: (Part | ToolResultContent)[]): unknown {
+  const out = userContent(parts, 'openai', CHAT_ITEMS);
+  const media = parts.some((p) => p.type === 'image' || p.type === 'raw' || (p.type === 'document' && p.text === undefined));
+  return media ? out : out.map((o) => o.text as string).join('\n\n');
 }
 
 function toolResultText(content: ToolResultContent[]): { text: string; rest: ToolResultContent[] } {
@@ -371,9 +335,9 @@ function toolResultText(content: ToolResultContent[]): { text: string; rest: Too
   return { text, rest };
 }
 
-export function encodeRequest(req: Request, model: string, opts: { includeUsage: boolean }): Record<string, unknown> {
+export function encodeRequest(req: Request, model: string, opts = { includeUsage: true }): Record<string, unknown> {
   const messages: Record<string, unknown>[] = [];
-  const sys = req.system.map((s) => s.text).filter(Boolean).join('\n\n');
+  const sys = joinText(req.system);
   if (sys) messages.push({ role: 'system', content: sys });
   // OpenAI's own API rejects unknown message fields; other OpenAI-format hosts take reasoning_content back
   // (DeepSeek and Kimi in thinking mode insist on it, whichever provider the reasoning came from)
@@ -387,7 +351,7 @@ export function encodeRequest(req: Request, model: string, opts: { includeUsage:
   };
   for (const m of req.messages) {
     if (m.role === 'system') {
-      const text = m.parts.map((p) => (p.type === 'text' ? p.text : '')).filter(Boolean).join('\n\n');
+      const text = joinText(m.parts);
       if (!text) continue;
       const last = messages[messages.length - 1];
       if (heldSystem.length || (last?.role === 'assistant' && Array.isArray(last.tool_calls))) heldSystem.push({ role: 'system', content: text });
@@ -420,9 +384,8 @@ export function encodeRequest(req: Request, model: string, opts: { includeUsage:
       if (p.type === 'thinking') thinking.push(p);
       else if (p.type === 'text') text += p.text;
       else if (p.type === 'tool_call') toolCalls.push(callOut(p));
-      else if (p.type === 'raw') {
-        if (p.dialect !== 'openai') throw new UnsupportedFeatureError('openai', p.what);
-      } else if (p.type === 'image' || p.type === 'document') throw new UnsupportedFeatureError('openai', `an ${p.type} in an assistant turn`);
+      else if (p.type === 'raw') ownRaw('openai', p);
+      else if (p.type === 'image' || p.type === 'document') throw new UnsupportedFeatureError('openai', `an ${p.type} in an assistant turn`);
     }
     const msg: Record<string, unknown> = { role: 'assistant', content: text || (toolCalls.length ? null : '') };
     if (toolCalls.length) msg.tool_calls = toolCalls;
@@ -437,8 +400,7 @@ export function encodeRequest(req: Request, model: string, opts: { includeUsage:
   const tools: Record<string, unknown>[] = [];
   for (const t of req.tools ?? []) {
     if (t.kind === 'raw') {
-      if (t.dialect !== 'openai') throw new UnsupportedFeatureError('openai', t.what);
-      tools.push(t.value as Record<string, unknown>);
+      tools.push(ownRaw('openai', t));
       continue;
     }
     tools.push({
@@ -460,18 +422,13 @@ export function encodeRequest(req: Request, model: string, opts: { includeUsage:
   }
   // OpenAI's reasoning models reject max_tokens; most compatible hosts only know max_tokens.
   if (req.maxTokens !== undefined) out[/(^|\/)(o\d|gpt-5)/i.test(model) ? 'max_completion_tokens' : 'max_tokens'] = req.maxTokens;
-  if (req.temperature !== undefined) out.temperature = req.temperature;
-  if (req.topP !== undefined) out.top_p = req.topP;
+  writeNumbers(out, req, { temperature: 'temperature', topP: 'top_p' });
   if (req.stop?.length) out.stop = req.stop;
-  if (req.seed !== undefined) out.seed = req.seed;
+  writeNumbers(out, req, { seed: 'seed' });
   if (req.user) out.user = req.user;
   const rf = req.responseFormat;
   if (rf?.type === 'json_object') out.response_format = { type: 'json_object' };
-  else if (rf?.type === 'json_schema')
-    out.response_format = {
-      type: 'json_schema',
-      json_schema: { name: rf.name ?? 'response', schema: rf.schema, ...(rf.description ? { description: rf.description } : {}), ...(rf.strict !== undefined ? { strict: rf.strict } : {}) },
-    };
+  else if (rf?.type === 'json_schema') out.response_format = { type: 'json_schema', json_schema: jsonSchemaOut(rf) };
   const effort = openaiEffort(req, ['minimal', 'low', 'medium', 'high'], 'reasoning_effort');
   if (effort) out.reasoning_effort = effort;
   out.stream = req.stream;
@@ -481,8 +438,8 @@ export function encodeRequest(req: Request, model: string, opts: { includeUsage:
 
 // ---------- response decode / encode ----------
 
-export function decodeResponse(body: unknown): Response {
-  if (!isObj(body)) throw new InvalidRequestError('upstream response is not a JSON object');
+export function decodeResponse(raw: unknown): Response {
+  const body = answerOf(raw);
   const choice = Array.isArray(body.choices) && isObj(body.choices[0]) ? body.choices[0] : {};
   const m = isObj(choice.message) ? choice.message : {};
   const parts: Part[] = [...decodeAssistantReasoning(m)];
@@ -499,10 +456,7 @@ export function decodeResponse(body: unknown): Response {
   decodeToolCalls(m.tool_calls, parts);
   if (isObj(m.function_call)) decodeToolCalls([{ type: 'function', function: m.function_call }], parts);
   const hasTools = parts.some((p) => p.type === 'tool_call');
-  const r: Response = { parts, stop: refusal ? 'refusal' : stopIn(choice.finish_reason, hasTools), usage: usageIn(body.usage) };
-  if (str(body.id)) r.id = str(body.id)!;
-  if (str(body.model)) r.model = str(body.model)!;
-  return r;
+  return responseOf(body, parts, refusal ? 'refusal' : stopIn(choice.finish_reason, hasTools), usageIn(body.usage));
 }
 
 export function encodeResponse(resp: Response, ctx: { requestedModel: string }): Record<string, unknown> {
@@ -517,14 +471,12 @@ export function encodeResponse(resp: Response, ctx: { requestedModel: string }):
   const message: Record<string, unknown> = { role: 'assistant', content: text || (toolCalls.length ? null : ''), refusal: null };
   if (toolCalls.length) message.tool_calls = toolCalls;
   Object.assign(message, thinkingToMessageFields(thinking, true));
-  let stop = resp.stop;
-  if (toolCalls.length && stop === 'end_turn') stop = 'tool_use';
   return {
     id: resp.id && resp.id.startsWith('chatcmpl') ? resp.id : newId('chatcmpl-'),
     object: 'chat.completion',
     created: Math.floor(Date.now() / 1000),
     model: ctx.requestedModel,
-    choices: [{ index: 0, message, logprobs: null, finish_reason: stopOut(stop) }],
+    choices: [{ index: 0, message, logprobs: null, finish_reason: stopOut(stopWithTools(resp.stop, toolCalls.length > 0)) }],
     usage: usageOut(resp.usage),
   };
 }
@@ -538,11 +490,8 @@ interface ToolState {
   pending: string;
 }
 
-export class OpenAIStreamDecoder implements StreamDecoder {
-  readonly usage: Usage = {};
-  private readonly sse: SseParser;
+export class OpenAIStreamDecoder extends FramedDecoder {
   private started = false;
-  private done = false;
   private finishSeen = false;
   private next = 0;
   private cur = -1;
@@ -557,23 +506,15 @@ export class OpenAIStreamDecoder implements StreamDecoder {
   private readonly think: ThinkSplitter;
   private anyTool = false;
 
-  constructor(private readonly sink: Sink) {
-    this.sse = new SseParser((_ev, data) => this.onData(data));
+  constructor(sink: Sink) {
+    super(sink, 'sse');
     this.think = new ThinkSplitter(
       (t) => this.thinkingText(t, { k: 'think' }),
       (t) => this.text(t),
     );
   }
 
-  push(text: string): void {
-    if (!this.done) this.sse.push(text);
-  }
-
-  end(): void {
-    if (this.done) return;
-    this.sse.end();
-    if (this.done) return;
-    this.done = true;
+  protected cutShort(): void {
     if (this.finishSeen) this.sink({ type: 'end' });
     else this.sink({ type: 'error', message: 'upstream stream ended before a finish_reason or [DONE]' });
   }
@@ -694,7 +635,7 @@ export class OpenAIStreamDecoder implements StreamDecoder {
     this.tools.clear();
   }
 
-  private onData(data: string): void {
+  protected override onData(event: string | null, data: string): void {
     if (this.done) return;
     if (data.charCodeAt(0) === 91 /* [ */ && data.trim() === '[DONE]') {
       if (!this.finishSeen) {
@@ -706,28 +647,19 @@ export class OpenAIStreamDecoder implements StreamDecoder {
       this.sink({ type: 'end' });
       return;
     }
-    let j: unknown;
-    try {
-      j = JSON.parse(data);
-    } catch {
-      return;
-    }
-    if (!isObj(j)) return;
+    super.onData(event, data);
+  }
+
+  protected onEvent(j: Record<string, unknown>): void {
     const sink = this.sink;
     if (j.error !== undefined && j.choices === undefined) {
-      this.done = true;
       const e = j.error;
-      const ev: Event = { type: 'error', message: isObj(e) ? (str(e.message) ?? JSON.stringify(e)) : String(e) };
-      if (isObj(e) && str(e.type)) ev.errorType = str(e.type)!;
-      sink(ev);
+      this.fail(isObj(e) ? (str(e.message) ?? JSON.stringify(e)) : String(e), isObj(e) ? str(e.type) : undefined);
       return;
     }
     if (!this.started) {
       this.started = true;
-      const ev: Event = { type: 'start' };
-      if (str(j.id)) ev.id = str(j.id)!;
-      if (str(j.model)) ev.model = str(j.model)!;
-      sink(ev);
+      this.start(j);
     }
     const choices = j.choices;
     if (Array.isArray(choices) && choices.length && !this.finishSeen) {
@@ -755,46 +687,26 @@ export class OpenAIStreamDecoder implements StreamDecoder {
         sink({ type: 'stop', reason: stopIn(fr, this.anyTool) });
       }
     }
-    if (isObj(j.usage)) {
-      const u = usageIn(j.usage);
-      mergeUsage(this.usage, u);
-      sink({ type: 'usage', usage: u });
-    }
+    if (isObj(j.usage)) this.addUsage(usageIn(j.usage));
   }
 }
 
 // ---------- stream encode ----------
 
-interface EState {
+interface EState extends ThinkingState {
   kind: 'text' | 'thinking' | 'redacted' | 'tool_call' | 'skip';
   tIndex: number;
   /** A free-form (custom) call: sent whole when it ends (Chat streams have no custom-input delta). */
   custom?: { id: string; name: string; input: string };
   argsSent: boolean;
   thought: string;
-  sig?: string;
-  carrier?: Carrier;
-  data?: string;
 }
 
 /** Canonical events → OpenAI chat.completion.chunk SSE. */
-export class OpenAIStreamEncoder implements StreamEncoder {
-  private out = '';
-  finished = false;
+export class OpenAIStreamEncoder extends BlockStreamEncoder<EState> {
   private pre = '';
-  private id: string | undefined;
-  private readonly blocks = new Map<number, EState>();
   private nextTool = 0;
   private detailIdx = 0;
-  private readonly usage: Usage = {};
-  private stop: StopReason | undefined;
-  constructor(private readonly ctx: StreamEncoderCtx) {}
-
-  take(): string {
-    const s = this.out;
-    this.out = '';
-    return s;
-  }
 
   private ensureStart(): void {
     if (this.pre) return;
@@ -807,105 +719,64 @@ export class OpenAIStreamEncoder implements StreamEncoder {
     this.out += this.pre + d + ',"logprobs":null,"finish_reason":null}]}\n\n';
   }
 
-  on(ev: Event): void {
-    if (this.finished) return;
-    switch (ev.type) {
-      case 'start':
-        if (ev.id) this.id = ev.id;
-        if (ev.usage) mergeUsage(this.usage, ev.usage);
-        break;
-      case 'block_start': {
-        this.ensureStart();
-        const b = ev.block;
-        const st: EState = { kind: 'skip', tIndex: -1, argsSent: false, thought: '' };
-        if (b.kind === 'text' || b.kind === 'thinking') st.kind = b.kind;
-        else if (b.kind === 'redacted') {
-          st.kind = 'redacted';
-          st.data = b.data;
-        } else if (b.kind === 'tool_call') {
-          st.kind = 'tool_call';
-          st.tIndex = this.nextTool++;
-          if (b.custom) st.custom = { id: b.id, name: b.name, input: '' };
-          else this.delta(
-            `{"tool_calls":[{"index":${st.tIndex},"id":${JSON.stringify(b.id)},"type":"function","function":{"name":${JSON.stringify(b.name)},"arguments":""}}]}`,
-          );
-        }
-        this.blocks.set(ev.index, st);
-        break;
-      }
-      case 'text': {
-        const st = this.blocks.get(ev.index);
-        if (!st) break;
-        if (st.kind === 'text') this.delta(`{"content":${JSON.stringify(ev.text)}}`);
-        else if (st.kind === 'thinking') {
-          st.thought += ev.text;
-          this.delta(`{"reasoning_content":${JSON.stringify(ev.text)}}`);
-        }
-        break;
-      }
-      case 'args': {
-        const st = this.blocks.get(ev.index);
-        if (!st || st.kind !== 'tool_call' || !ev.json) break;
-        st.argsSent = true;
-        if (st.custom) {
-          st.custom.input += ev.json;
-          break;
-        }
-        this.delta(`{"tool_calls":[{"index":${st.tIndex},"function":{"arguments":${JSON.stringify(ev.json)}}}]}`);
-        break;
-      }
-      case 'thinking_meta': {
-        const st = this.blocks.get(ev.index);
-        if (!st) break;
-        if (ev.signature) st.sig = ev.signature;
-        if (ev.carrier) st.carrier = ev.carrier;
-        break;
-      }
-      case 'block_stop': {
-        const st = this.blocks.get(ev.index);
-        if (!st) break;
-        this.blocks.delete(ev.index);
-        if (st.custom) this.delta(`{"tool_calls":[${JSON.stringify({ index: st.tIndex, id: st.custom.id, type: 'custom', custom: { name: st.custom.name, input: st.custom.input } })}]}`);
-        else if (st.kind === 'tool_call' && !st.argsSent) this.delta(`{"tool_calls":[{"index":${st.tIndex},"function":{"arguments":"{}"}}]}`);
-        else if (st.kind === 'thinking' || st.kind === 'redacted') {
-          const part: ThinkingPart = { type: 'thinking', text: st.thought };
-          if (st.sig) part.signature = st.sig;
-          if (st.carrier) part.carrier = st.carrier;
-          if (st.data) part.redacted = st.data;
-          const f = thinkingToMessageFields([part], false);
-          const details = f.reasoning_details as Record<string, unknown>[] | undefined;
-          if (details) {
-            for (const d of details) if (isObj(d) && (d.format === ANTHROPIC_FORMAT || d.format === RESPONSES_FORMAT)) d.index = this.detailIdx++;
-            this.delta(`{"reasoning_details":${JSON.stringify(details)}}`);
-          }
-        }
-        break;
-      }
-      case 'usage':
-        mergeUsage(this.usage, ev.usage);
-        break;
-      case 'stop':
-        this.stop = ev.reason;
-        break;
-      case 'end': {
-        this.ensureStart();
-        for (const [i] of [...this.blocks]) this.on({ type: 'block_stop', index: i });
-        let stop = this.stop ?? (this.nextTool ? 'tool_use' : 'end_turn');
-        if (stop === 'end_turn' && this.nextTool) stop = 'tool_use';
-        this.out += this.pre + `{},"logprobs":null,"finish_reason":${JSON.stringify(stopOut(stop))}}]}\n\n`;
-        if (this.ctx.clientWantsUsage) {
-          const head = this.pre.slice(0, this.pre.indexOf('"choices":['));
-          this.out += `${head}"choices":[],"usage":${JSON.stringify(usageOut(this.usage))}}\n\n`;
-        }
-        this.out += 'data: [DONE]\n\n';
-        this.finished = true;
-        break;
-      }
-      case 'error':
-        this.out += streamErrorEvent('openai', ev.message, ev.errorType);
-        this.finished = true;
-        break;
+  protected openBlock(b: BlockKind): EState {
+    this.ensureStart();
+    const st: EState = { kind: 'skip', tIndex: -1, argsSent: false, thought: '' };
+    if (b.kind === 'text' || b.kind === 'thinking') st.kind = b.kind;
+    else if (b.kind === 'redacted') {
+      st.kind = 'redacted';
+      st.data = b.data;
+    } else if (b.kind === 'tool_call') {
+      st.kind = 'tool_call';
+      st.tIndex = this.nextTool++;
+      if (b.custom) st.custom = { id: b.id, name: b.name, input: '' };
+      else this.delta(`{"tool_calls":[{"index":${st.tIndex},"id":${JSON.stringify(b.id)},"type":"function","function":{"name":${JSON.stringify(b.name)},"arguments":""}}]}`);
     }
+    return st;
+  }
+
+  protected blockText(st: EState, text: string): void {
+    if (st.kind === 'text') this.delta(`{"content":${JSON.stringify(text)}}`);
+    else if (st.kind === 'thinking') {
+      st.thought += text;
+      this.delta(`{"reasoning_content":${JSON.stringify(text)}}`);
+    }
+  }
+
+  protected blockArgs(st: EState, json: string): void {
+    if (st.kind !== 'tool_call') return;
+    st.argsSent = true;
+    if (st.custom) st.custom.input += json;
+    else this.delta(`{"tool_calls":[{"index":${st.tIndex},"function":{"arguments":${JSON.stringify(json)}}}]}`);
+  }
+
+  protected closeBlock(st: EState): void {
+    if (st.custom) this.delta(`{"tool_calls":[${JSON.stringify({ index: st.tIndex, id: st.custom.id, type: 'custom', custom: { name: st.custom.name, input: st.custom.input } })}]}`);
+    else if (st.kind === 'tool_call' && !st.argsSent) this.delta(`{"tool_calls":[{"index":${st.tIndex},"function":{"arguments":"{}"}}]}`);
+    else if (st.kind === 'thinking' || st.kind === 'redacted') {
+      const f = thinkingToMessageFields([thinkingOf(st.thought, st)], false);
+      const details = f.reasoning_details as Record<string, unknown>[] | undefined;
+      if (details) {
+        for (const d of details) if (isObj(d) && (d.format === ANTHROPIC_FORMAT || d.format === RESPONSES_FORMAT)) d.index = this.detailIdx++;
+        this.delta(`{"reasoning_details":${JSON.stringify(details)}}`);
+      }
+    }
+  }
+
+  protected finish(): void {
+    this.ensureStart();
+    this.closeOpen();
+    const stop = this.finalStop(this.nextTool > 0);
+    this.out += this.pre + `{},"logprobs":null,"finish_reason":${JSON.stringify(stopOut(stop))}}]}\n\n`;
+    if (this.ctx.clientWantsUsage) {
+      const head = this.pre.slice(0, this.pre.indexOf('"choices":['));
+      this.out += `${head}"choices":[],"usage":${JSON.stringify(usageOut(this.usage))}}\n\n`;
+    }
+    this.out += 'data: [DONE]\n\n';
+  }
+
+  protected errorEvent(message: string, errorType: string | undefined): string {
+    return streamErrorEvent('openai', message, errorType);
   }
 }
 
@@ -914,6 +785,7 @@ export function modelsBody(names: string[]): Record<string, unknown> {
 }
 
 export type { Message, TextPart };
+export { OpenAIStreamDecoder as Decoder, OpenAIStreamEncoder as Encoder };
 
 /** A tool call in an assistant message: a function call, or a free-form (custom) call with its raw input. */
 function callOut(p: { id: string; name: string; args: string; custom?: boolean }): Record<string, unknown> {

@@ -1,61 +1,14 @@
 // OpenAI Responses: request, response and stream decoders/encoders.
-import {
-  type BlockKind,
-  type Carrier,
-  type Event,
-  type FunctionTool,
-  type Message,
-  type Part,
-  type Request,
-  type Response,
-  type Sink,
-  type StopReason,
-  type StreamDecoder,
-  type StreamEncoder,
-  type StreamEncoderCtx,
-  type TextPart,
-  type ThinkingPart,
-  type Tool,
-  type ToolCallPart,
-  type ToolResultContent,
-  type Usage,
-  InvalidRequestError,
-  UnsupportedFeatureError,
-  imageUrl,
-  isObj,
-  mergeUsage,
-  newId,
-  num,
-  parseDataUrl,
-  str,
-} from './canonical.js';
+import type { BlockKind, Carrier, Event, FunctionTool, Message, Part, Request, Response, Sink, StopReason, TextPart, ThinkingPart, Tool, ToolCallPart, ToolResultContent, Usage } from './canonical.js';
+import { UnsupportedFeatureError, imageUrl, isObj, newId, num, parseDataUrl, str } from './canonical.js';
+import { BlockStreamEncoder, FramedDecoder, type ThinkingState, answerOf, effortReasoning, joinText, jsonSchemaIn, jsonSchemaOut, ownRaw, pushToolResult, readNumbers, requestOf, responseOf, stopWithTools, thinkingOf, writeNumbers } from './codec.js';
 import { openaiEffort, packReasoning, unpackReasoning } from './reasoning.js';
-import { RESPONSES_FORMAT } from './openai.js';
-import { SseParser } from './sse.js';
+import { type ContentItems, RESPONSES_FORMAT, usageCounts, usageIn, userContent } from './openai.js';
 import { streamErrorEvent } from './errors.js';
 
-function usageIn(u: unknown): Usage {
-  if (!isObj(u)) return {};
-  const r: Usage = {};
-  if (num(u.input_tokens) !== undefined) r.input = num(u.input_tokens)!;
-  if (num(u.output_tokens) !== undefined) r.output = num(u.output_tokens)!;
-  const itd = isObj(u.input_tokens_details) ? u.input_tokens_details : undefined;
-  if (itd && num(itd.cached_tokens) !== undefined) r.cacheRead = num(itd.cached_tokens)!;
-  if (itd && num(itd.cache_write_tokens) !== undefined) r.cacheWrite = num(itd.cache_write_tokens)!;
-  const otd = isObj(u.output_tokens_details) ? u.output_tokens_details : undefined;
-  if (otd && num(otd.reasoning_tokens) !== undefined) r.reasoning = num(otd.reasoning_tokens)!;
-  return r;
-}
 function usageOut(u: Usage): Record<string, unknown> {
-  const i = u.input ?? 0;
-  const o = u.output ?? 0;
-  return {
-    input_tokens: i,
-    input_tokens_details: { cached_tokens: u.cacheRead ?? 0 },
-    output_tokens: o,
-    output_tokens_details: { reasoning_tokens: u.reasoning ?? 0 },
-    total_tokens: i + o,
-  };
+  const n = usageCounts(u);
+  return { input_tokens: n.input, input_tokens_details: { cached_tokens: n.cached }, output_tokens: n.output, output_tokens_details: { reasoning_tokens: n.reasoning }, total_tokens: n.total };
 }
 
 function statusOut(stop: StopReason): { status: string; incomplete_details: unknown } {
@@ -142,22 +95,14 @@ function inputParts(c: unknown): Part[] {
   return parts;
 }
 
-export function decodeRequest(body: unknown): Request {
-  if (!isObj(body)) throw new InvalidRequestError('request body must be a JSON object');
-  const req: Request = { model: str(body.model) ?? '', system: [], messages: [], stream: body.stream === true };
+export function decodeRequest(raw: unknown): Request {
+  const { body, req } = requestOf(raw, { messages: false });
   const clientOnly: string[] = [];
   if (str(body.instructions)) req.system.push({ type: 'text', text: str(body.instructions)! });
   const assistant = (): Message => {
     const last = req.messages[req.messages.length - 1];
     if (last && last.role === 'assistant') return last;
     const m: Message = { role: 'assistant', parts: [] };
-    req.messages.push(m);
-    return m;
-  };
-  const toolResults = (): Message => {
-    const last = req.messages[req.messages.length - 1];
-    if (last && last.role === 'user' && last.parts.every((p) => p.type === 'tool_result')) return last;
-    const m: Message = { role: 'user', parts: [] };
     req.messages.push(m);
     return m;
   };
@@ -186,7 +131,7 @@ export function decodeRequest(body: unknown): Request {
           const content: ToolResultContent[] = [];
           if (typeof item.output === 'string') content.push({ type: 'text', text: item.output });
           else for (const p of inputParts(item.output)) if (p.type === 'text' || p.type === 'image' || p.type === 'document' || p.type === 'raw') content.push(p);
-          toolResults().parts.push({ type: 'tool_result', id: str(item.call_id) ?? '', content });
+          pushToolResult(req, { type: 'tool_result', id: str(item.call_id) ?? '', content });
           break;
         }
         case 'reasoning':
@@ -205,25 +150,13 @@ export function decodeRequest(body: unknown): Request {
   if (tc === 'auto' || tc === 'none' || tc === 'required') req.toolChoice = { type: tc };
   else if (isObj(tc) && (tc.type === 'function' || tc.type === 'custom') && str(tc.name)) req.toolChoice = { type: 'tool', name: str(tc.name)! };
   if (typeof body.parallel_tool_calls === 'boolean') req.parallelToolCalls = body.parallel_tool_calls;
-  if (num(body.max_output_tokens) !== undefined) req.maxTokens = num(body.max_output_tokens)!;
-  if (num(body.temperature) !== undefined) req.temperature = num(body.temperature)!;
-  if (num(body.top_p) !== undefined) req.topP = num(body.top_p)!;
+  readNumbers(req, body, { maxTokens: 'max_output_tokens', temperature: 'temperature', topP: 'top_p' });
   const user = str(body.user) ?? str(body.safety_identifier);
   if (user) req.user = user;
   const fmt = isObj(body.text) && isObj(body.text.format) ? body.text.format : undefined;
   if (fmt?.type === 'json_object') req.responseFormat = { type: 'json_object' };
-  else if (fmt?.type === 'json_schema' && isObj(fmt.schema))
-    req.responseFormat = {
-      type: 'json_schema',
-      schema: fmt.schema,
-      ...(str(fmt.name) ? { name: str(fmt.name)! } : {}),
-      ...(str(fmt.description) ? { description: str(fmt.description)! } : {}),
-      ...(typeof fmt.strict === 'boolean' ? { strict: fmt.strict } : {}),
-    };
-  if (isObj(body.reasoning) && str(body.reasoning.effort)) {
-    const effort = str(body.reasoning.effort)!;
-    req.reasoning = { enabled: effort !== 'none' && effort !== 'minimal', effort };
-  }
+  else if (fmt?.type === 'json_schema' && isObj(fmt.schema)) req.responseFormat = jsonSchemaIn(fmt, fmt.schema);
+  if (isObj(body.reasoning) && str(body.reasoning.effort)) req.reasoning = effortReasoning(str(body.reasoning.effort)!);
   if (str(body.previous_response_id)) clientOnly.push('previous_response_id (server-stored conversation state)');
   if (body.conversation) clientOnly.push('conversation (server-stored conversation state)');
   if (body.background === true) clientOnly.push('background responses');
@@ -233,30 +166,51 @@ export function decodeRequest(body: unknown): Request {
 
 // ---------- request encode ----------
 
-function encodeInputContent(parts: (Part | ToolResultContent)[]): Record<string, unknown>[] {
+/**
+ * An assistant turn as Responses items: consecutive text becomes one message item (`message`), every other part
+ * the items `other` makes of it (none: it is left out, and the text around it stays one message).
+ */
+function assistantItems(
+  parts: Part[],
+  message: (text: string) => Record<string, unknown>,
+  other: (p: Part) => Record<string, unknown>[],
+): Record<string, unknown>[] {
   const out: Record<string, unknown>[] = [];
+  let text = '';
   for (const p of parts) {
-    switch (p.type) {
-      case 'text':
-        if (p.text) out.push({ type: 'input_text', text: p.text });
-        break;
-      case 'image':
-        out.push({ type: 'input_image', image_url: imageUrl(p.source), detail: p.detail ?? 'auto' });
-        break;
-      case 'document':
-        if (p.text !== undefined) out.push({ type: 'input_text', text: p.text });
-        else if (p.data !== undefined) out.push({ type: 'input_file', filename: p.filename ?? p.title ?? 'document.pdf', file_data: `data:${p.mediaType};base64,${p.data}` });
-        else out.push({ type: 'input_file', file_url: p.url });
-        break;
-      case 'raw':
-        if (p.dialect !== 'responses') throw new UnsupportedFeatureError('responses', p.what);
-        out.push(p.value as Record<string, unknown>);
-        break;
-      default:
-        break;
+    if (p.type === 'text') {
+      text += p.text;
+      continue;
     }
+    const items = other(p);
+    if (!items.length) continue;
+    if (text) out.push(message(text));
+    text = '';
+    out.push(...items);
   }
+  if (text) out.push(message(text));
   return out;
+}
+
+/** Thinking that can go back to OpenAI: only its own reasoning items, with their encrypted content. */
+function reasoningItems(p: ThinkingPart): Record<string, unknown>[] {
+  if (p.carrier?.k === 'resp' && p.carrier.id && p.carrier.enc) return [thinkingToReasoningItem(p)];
+  if (p.carrier?.k !== 'or') return [];
+  // a Chat client's reasoning_details (OpenRouter's shape) holding OpenAI reasoning items
+  return p.carrier.d
+    .filter((e): e is Record<string, unknown> => isObj(e) && e.type === 'reasoning.encrypted' && e.format === RESPONSES_FORMAT && !!str(e.data))
+    .map((e) => ({ id: str(e.id) ?? newId('rs_'), type: 'reasoning', summary: [], encrypted_content: str(e.data)! }));
+}
+
+const INPUT_ITEMS: ContentItems = {
+  text: (text) => ({ type: 'input_text', text }),
+  image: (p) => ({ type: 'input_image', image_url: imageUrl(p.source), detail: p.detail ?? 'auto' }),
+  file: (filename, file_data) => ({ type: 'input_file', filename, file_data }),
+  fileUrl: (p) => ({ type: 'input_file', file_url: p.url }),
+};
+
+function encodeInputContent(parts: (Part | ToolResultContent)[]): Record<string, unknown>[] {
+  return userContent(parts, 'responses', INPUT_ITEMS);
 }
 
 export function encodeRequest(req: Request, model: string): Record<string, unknown> {
@@ -284,41 +238,22 @@ export function encodeRequest(req: Request, model: string): Record<string, unkno
       if (content.length) input.push({ type: 'message', role: 'user', content });
       continue;
     }
-    let text = '';
-    const flush = () => {
-      if (text) input.push({ type: 'message', role: 'assistant', content: text });
-      text = '';
-    };
-    for (const p of m.parts) {
-      if (p.type === 'text') text += p.text;
-      else if (p.type === 'tool_call') {
-        flush();
-        input.push(callItem(p));
-      } else if (p.type === 'thinking') {
-        // Only OpenAI's own reasoning items (with their encrypted content) can go back.
-        if (p.carrier?.k === 'resp' && p.carrier.id && p.carrier.enc) {
-          flush();
-          wantsEncrypted = true;
-          input.push(thinkingToReasoningItem(p));
-        } else if (p.carrier?.k === 'or') {
-          // a Chat client's reasoning_details (OpenRouter's shape) holding OpenAI reasoning items
-          for (const e of p.carrier.d) {
-            if (!isObj(e) || e.type !== 'reasoning.encrypted' || e.format !== RESPONSES_FORMAT || !str(e.data)) continue;
-            flush();
-            wantsEncrypted = true;
-            input.push({ id: str(e.id) ?? newId('rs_'), type: 'reasoning', summary: [], encrypted_content: str(e.data)! });
-          }
-        }
-      } else if (p.type === 'raw') {
-        if (p.dialect !== 'responses') throw new UnsupportedFeatureError('responses', p.what);
-        flush();
-        input.push(p.value as Record<string, unknown>);
-      }
-    }
-    flush();
+    const items = assistantItems(
+      m.parts,
+      (text) => ({ type: 'message', role: 'assistant', content: text }),
+      (p) => {
+        if (p.type === 'tool_call') return [callItem(p)];
+        if (p.type === 'raw') return [ownRaw('responses', p)];
+        if (p.type !== 'thinking') return [];
+        const reasoning = reasoningItems(p);
+        if (reasoning.length) wantsEncrypted = true;
+        return reasoning;
+      },
+    );
+    input.push(...items);
   }
   const out: Record<string, unknown> = { model, input };
-  const sys = req.system.map((s) => s.text).filter(Boolean).join('\n\n');
+  const sys = joinText(req.system);
   if (sys) out.instructions = sys;
   const tools = encodeTools(req.tools ?? []);
   if (tools.length) {
@@ -328,23 +263,12 @@ export function encodeRequest(req: Request, model: string): Record<string, unkno
     else if (c) out.tool_choice = c.type;
     if (req.parallelToolCalls !== undefined) out.parallel_tool_calls = req.parallelToolCalls;
   }
-  if (req.maxTokens !== undefined) out.max_output_tokens = req.maxTokens;
-  if (req.temperature !== undefined) out.temperature = req.temperature;
-  if (req.topP !== undefined) out.top_p = req.topP;
+  writeNumbers(out, req, { maxTokens: 'max_output_tokens', temperature: 'temperature', topP: 'top_p' });
   if (req.stop?.length) throw new UnsupportedFeatureError('responses', 'stop sequences');
   if (req.user) out.safety_identifier = req.user;
   const rf = req.responseFormat;
   if (rf?.type === 'json_object') out.text = { format: { type: 'json_object' } };
-  else if (rf?.type === 'json_schema')
-    out.text = {
-      format: {
-        type: 'json_schema',
-        name: rf.name ?? 'response',
-        schema: rf.schema,
-        ...(rf.description ? { description: rf.description } : {}),
-        ...(rf.strict !== undefined ? { strict: rf.strict } : {}),
-      },
-    };
+  else if (rf?.type === 'json_schema') out.text = { format: { type: 'json_schema', ...jsonSchemaOut(rf) } };
   const effort = openaiEffort(req, ['minimal', 'low', 'medium', 'high'], 'reasoning.effort');
   if (effort) out.reasoning = { effort };
   out.store = false;
@@ -355,8 +279,8 @@ export function encodeRequest(req: Request, model: string): Record<string, unkno
 
 // ---------- response decode / encode ----------
 
-export function decodeResponse(body: unknown): Response {
-  if (!isObj(body)) throw new InvalidRequestError('upstream response is not a JSON object');
+export function decodeResponse(raw: unknown): Response {
+  const body = answerOf(raw);
   const parts: Part[] = [];
   let refused = false;
   if (Array.isArray(body.output)) {
@@ -377,10 +301,7 @@ export function decodeResponse(body: unknown): Response {
     }
   }
   const hasTools = parts.some((p) => p.type === 'tool_call');
-  const r: Response = { parts, stop: stopIn(body.status, body.incomplete_details, hasTools, refused), usage: usageIn(body.usage) };
-  if (str(body.id)) r.id = str(body.id)!;
-  if (str(body.model)) r.model = str(body.model)!;
-  return r;
+  return responseOf(body, parts, stopIn(body.status, body.incomplete_details, hasTools, refused), usageIn(body.usage));
 }
 
 function baseResponse(id: string, model: string, createdAt: number): Record<string, unknown> {
@@ -410,46 +331,37 @@ function baseResponse(id: string, model: string, createdAt: number): Record<stri
   };
 }
 
-export function encodeResponse(resp: Response, ctx: { requestedModel: string }): Record<string, unknown> {
-  const output: Record<string, unknown>[] = [];
-  let text = '';
-  let outputText = '';
-  const flush = () => {
-    if (!text) return;
-    output.push({
-      id: newId('msg_'),
-      type: 'message',
-      role: 'assistant',
-      status: 'completed',
-      content: [{ type: 'output_text', text, annotations: [], logprobs: [] }],
-    });
-    outputText += text;
-    text = '';
-  };
-  let hasTool = false;
-  for (const p of resp.parts) {
-    if (p.type === 'text') text += p.text;
-    else if (p.type === 'thinking') {
-      flush();
-      output.push(thinkingToReasoningItem(p));
-    } else if (p.type === 'tool_call') {
-      flush();
-      hasTool = true;
-      output.push({ id: newId(p.custom ? 'ctc_' : 'fc_'), ...callItem(p), status: 'completed' });
-    } else if (p.type === 'raw' && p.dialect === 'responses') {
-      flush();
-      output.push(p.value as Record<string, unknown>);
-    }
-  }
-  flush();
-  const r = baseResponse(resp.id && resp.id.startsWith('resp_') ? resp.id : newId('resp_'), ctx.requestedModel, Math.floor(Date.now() / 1000));
-  const st = statusOut(hasTool && resp.stop === 'end_turn' ? 'tool_use' : resp.stop);
+/** A finished message item holding output text. */
+function messageItem(id: string, text: string): Record<string, unknown> {
+  return { id, type: 'message', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text, annotations: [], logprobs: [] }] };
+}
+
+/** The response object once finished: its status (from the stop reason), output items, usage and output_text. */
+function completed(r: Record<string, unknown>, stop: StopReason, output: Record<string, unknown>[], usage: Usage, text: string): Record<string, unknown> {
+  const st = statusOut(stop);
   r.status = st.status;
   r.incomplete_details = st.incomplete_details;
   r.output = output;
-  r.output_text = outputText;
-  r.usage = usageOut(resp.usage);
+  r.usage = usageOut(usage);
+  r.output_text = text;
   return r;
+}
+
+export function encodeResponse(resp: Response, ctx: { requestedModel: string }): Record<string, unknown> {
+  const output = assistantItems(
+    resp.parts,
+    (text) => messageItem(newId('msg_'), text),
+    (p) => {
+      if (p.type === 'thinking') return [thinkingToReasoningItem(p)];
+      if (p.type === 'tool_call') return [{ id: newId(p.custom ? 'ctc_' : 'fc_'), ...callItem(p), status: 'completed' }];
+      if (p.type === 'raw' && p.dialect === 'responses') return [p.value as Record<string, unknown>];
+      return [];
+    },
+  );
+  const text = resp.parts.map((p) => (p.type === 'text' ? p.text : '')).join('');
+  const hasTool = resp.parts.some((p) => p.type === 'tool_call');
+  const r = baseResponse(resp.id && resp.id.startsWith('resp_') ? resp.id : newId('resp_'), ctx.requestedModel, Math.floor(Date.now() / 1000));
+  return completed(r, stopWithTools(resp.stop, hasTool), output, resp.usage, text);
 }
 
 // ---------- stream decode ----------
@@ -462,25 +374,15 @@ interface ItemState {
   texts: Map<number, number>; // content_index → block (message)
 }
 
-export class ResponsesStreamDecoder implements StreamDecoder {
-  readonly usage: Usage = {};
-  private readonly sse: SseParser;
-  private done = false;
+export class ResponsesStreamDecoder extends FramedDecoder {
   private next = 0;
   private readonly items = new Map<number, ItemState>();
   private anyTool = false;
   private refused = false;
-  constructor(private readonly sink: Sink) {
-    this.sse = new SseParser((ev, data) => this.onData(ev, data));
+  constructor(sink: Sink) {
+    super(sink, 'sse');
   }
-  push(text: string): void {
-    if (!this.done) this.sse.push(text);
-  }
-  end(): void {
-    if (this.done) return;
-    this.sse.end();
-    if (this.done) return;
-    this.done = true;
+  protected cutShort(): void {
     this.sink({ type: 'error', message: 'upstream stream ended before response.completed' });
   }
 
@@ -510,25 +412,13 @@ export class ResponsesStreamDecoder implements StreamDecoder {
     }
   }
 
-  private onData(event: string | null, data: string): void {
-    if (this.done) return;
-    let j: unknown;
-    try {
-      j = JSON.parse(data);
-    } catch {
-      return;
-    }
-    if (!isObj(j)) return;
+  protected onEvent(j: Record<string, unknown>, event: string | null): void {
     const type = str(j.type) ?? event;
     const sink = this.sink;
     const oi = num(j.output_index) ?? 0;
     switch (type) {
       case 'response.created': {
-        const r = isObj(j.response) ? j.response : {};
-        const ev: Event = { type: 'start' };
-        if (str(r.id)) ev.id = str(r.id)!;
-        if (str(r.model)) ev.model = str(r.model)!;
-        sink(ev);
+        this.start(isObj(j.response) ? j.response : {});
         break;
       }
       case 'response.output_item.added': {
@@ -632,30 +522,22 @@ export class ResponsesStreamDecoder implements StreamDecoder {
       case 'response.incomplete': {
         for (const it of this.items.values()) this.closeItem(it);
         const r = isObj(j.response) ? j.response : {};
-        const u = usageIn(r.usage);
-        mergeUsage(this.usage, u);
-        sink({ type: 'usage', usage: u });
+        this.addUsage(usageIn(r.usage));
         sink({ type: 'stop', reason: stopIn(r.status ?? (type === 'response.incomplete' ? 'incomplete' : 'completed'), r.incomplete_details, this.anyTool, this.refused) });
         this.done = true;
         sink({ type: 'end' });
         break;
       }
       case 'response.failed': {
-        this.done = true;
         const r = isObj(j.response) ? j.response : {};
         const e = isObj(r.error) ? r.error : {};
-        const ev: Event = { type: 'error', message: str(e.message) ?? 'upstream response failed' };
-        if (str(e.code)) ev.errorType = str(e.code)!;
-        sink(ev);
+        this.fail(str(e.message) ?? 'upstream response failed', str(e.code));
         break;
       }
       case 'error': {
-        this.done = true;
         const e = isObj(j.error) ? j.error : j;
-        const ev: Event = { type: 'error', message: str(e.message) ?? 'upstream stream error' };
         const code = str(e.code) ?? str(e.type);
-        if (code && code !== 'error') ev.errorType = code;
-        sink(ev);
+        this.fail(str(e.message) ?? 'upstream stream error', code !== 'error' ? code : undefined);
         break;
       }
       default:
@@ -666,7 +548,7 @@ export class ResponsesStreamDecoder implements StreamDecoder {
 
 // ---------- stream encode ----------
 
-interface OState {
+interface OState extends ThinkingState {
   kind: 'text' | 'thinking' | 'redacted' | 'tool_call' | 'skip';
   oi: number;
   itemId: string;
@@ -675,36 +557,19 @@ interface OState {
   name?: string;
   namespace?: string;
   custom?: boolean;
-  sig?: string;
-  carrier?: Carrier;
-  data?: string;
   argsSent: boolean;
 }
 
 /** Canonical events → Responses SSE (response.created … response.completed, with sequence numbers). */
-export class ResponsesStreamEncoder implements StreamEncoder {
-  private out = '';
-  finished = false;
+export class ResponsesStreamEncoder extends BlockStreamEncoder<OState> {
   private seq = 0;
   private started = false;
-  private readonly id: string;
+  private readonly responseId = newId('resp_');
   private readonly createdAt = Math.floor(Date.now() / 1000);
-  private readonly blocks = new Map<number, OState>();
   private readonly output: Record<string, unknown>[] = [];
   private nextOi = 0;
-  private readonly usage: Usage = {};
-  private stop: StopReason | undefined;
   private hasTool = false;
   private text = '';
-  constructor(private readonly ctx: StreamEncoderCtx) {
-    this.id = newId('resp_');
-  }
-
-  take(): string {
-    const s = this.out;
-    this.out = '';
-    return s;
-  }
 
   /** `body` is the event's JSON without the closing brace's type/sequence fields. */
   private emit(type: string, body: string): void {
@@ -714,7 +579,7 @@ export class ResponsesStreamEncoder implements StreamEncoder {
   private ensureStart(): void {
     if (this.started) return;
     this.started = true;
-    const r = JSON.stringify({ ...baseResponse(this.id, this.ctx.requestedModel, this.createdAt), ...this.ctx.responseFields });
+    const r = JSON.stringify({ ...baseResponse(this.responseId, this.ctx.requestedModel, this.createdAt), ...this.ctx.responseFields });
     this.emit('response.created', `"response":${r},`);
     this.emit('response.in_progress', `"response":${r},`);
   }
@@ -722,13 +587,7 @@ export class ResponsesStreamEncoder implements StreamEncoder {
   private finalItem(st: OState): Record<string, unknown> {
     switch (st.kind) {
       case 'text':
-        return {
-          id: st.itemId,
-          type: 'message',
-          role: 'assistant',
-          status: 'completed',
-          content: [{ type: 'output_text', text: st.acc, annotations: [], logprobs: [] }],
-        };
+        return messageItem(st.itemId, st.acc);
       case 'tool_call': {
         const p: ToolCallPart = { type: 'tool_call', id: st.callId ?? '', name: st.name ?? '', args: st.acc };
         if (st.namespace) p.namespace = st.namespace;
@@ -736,151 +595,106 @@ export class ResponsesStreamEncoder implements StreamEncoder {
         return { id: st.itemId, ...callItem(p), status: 'completed' };
       }
       default: {
-        const p: ThinkingPart = { type: 'thinking', text: st.acc };
-        if (st.sig) p.signature = st.sig;
-        if (st.carrier) p.carrier = st.carrier;
-        if (st.data) p.redacted = st.data;
-        const item = thinkingToReasoningItem(p);
+        const item = thinkingToReasoningItem(thinkingOf(st.acc, st));
         item.id = st.itemId;
         return item;
       }
     }
   }
 
-  on(ev: Event): void {
-    if (this.finished) return;
-    switch (ev.type) {
-      case 'start':
-        if (ev.usage) mergeUsage(this.usage, ev.usage);
-        break;
-      case 'block_start': {
-        this.ensureStart();
-        const b = ev.block;
-        if (b.kind === 'raw') {
-          this.blocks.set(ev.index, { kind: 'skip', oi: -1, itemId: '', acc: '', argsSent: false });
-          if (b.dialect === 'responses' && isObj(b.value)) {
-            // a finished output item of our own dialect (a web search the upstream ran): shown as it is
-            const oi = this.nextOi++;
-            const item = JSON.stringify(b.value);
-            this.output[oi] = b.value;
-            this.emit('response.output_item.added', `"output_index":${oi},"item":${item},`);
-            this.emit('response.output_item.done', `"output_index":${oi},"item":${item},`);
-          }
-          break;
-        }
+  protected openBlock(b: BlockKind): OState {
+    this.ensureStart();
+    if (b.kind === 'raw') {
+      if (b.dialect === 'responses' && isObj(b.value)) {
+        // a finished output item of our own dialect (a web search the upstream ran): shown as it is
         const oi = this.nextOi++;
-        let st: OState;
-        if (b.kind === 'text') {
-          st = { kind: 'text', oi, itemId: newId('msg_'), acc: '', argsSent: false };
-          this.emit('response.output_item.added', `"output_index":${oi},"item":{"id":"${st.itemId}","type":"message","role":"assistant","status":"in_progress","content":[]},`);
-          this.emit('response.content_part.added', `"item_id":"${st.itemId}","output_index":${oi},"content_index":0,"part":{"type":"output_text","text":"","annotations":[],"logprobs":[]},`);
-        } else if (b.kind === 'tool_call') {
-          this.hasTool = true;
-          st = { kind: 'tool_call', oi, itemId: newId(b.custom ? 'ctc_' : 'fc_'), acc: '', callId: b.id, name: b.name, argsSent: false };
-          if (b.namespace) st.namespace = b.namespace;
-          if (b.custom) st.custom = true;
-          const ns = b.namespace ? { namespace: b.namespace } : {};
-          const item = b.custom
-            ? { id: st.itemId, type: 'custom_tool_call', status: 'in_progress', call_id: b.id, name: b.name, input: '', ...ns }
-            : { id: st.itemId, type: 'function_call', status: 'in_progress', call_id: b.id, name: b.name, arguments: '', ...ns };
-          this.emit('response.output_item.added', `"output_index":${oi},"item":${JSON.stringify(item)},`);
-        } else {
-          st = { kind: b.kind === 'redacted' ? 'redacted' : 'thinking', oi, itemId: newId('rs_'), acc: '', argsSent: false };
-          if (b.kind === 'redacted') st.data = b.data;
-          this.emit('response.output_item.added', `"output_index":${oi},"item":{"id":"${st.itemId}","type":"reasoning","summary":[]},`);
-          if (st.kind === 'thinking')
-            this.emit('response.reasoning_summary_part.added', `"item_id":"${st.itemId}","output_index":${oi},"summary_index":0,"part":{"type":"summary_text","text":""},`);
-        }
-        this.blocks.set(ev.index, st);
-        break;
+        const item = JSON.stringify(b.value);
+        this.output[oi] = b.value;
+        this.emit('response.output_item.added', `"output_index":${oi},"item":${item},`);
+        this.emit('response.output_item.done', `"output_index":${oi},"item":${item},`);
       }
-      case 'text': {
-        const st = this.blocks.get(ev.index);
-        if (!st) break;
-        if (st.kind === 'text') {
-          st.acc += ev.text;
-          this.emit('response.output_text.delta', `"item_id":"${st.itemId}","output_index":${st.oi},"content_index":0,"delta":${JSON.stringify(ev.text)},"logprobs":[],`);
-        } else if (st.kind === 'thinking') {
-          st.acc += ev.text;
-          this.emit('response.reasoning_summary_text.delta', `"item_id":"${st.itemId}","output_index":${st.oi},"summary_index":0,"delta":${JSON.stringify(ev.text)},`);
-        }
-        break;
-      }
-      case 'args': {
-        const st = this.blocks.get(ev.index);
-        if (!st || st.kind !== 'tool_call' || !ev.json) break;
-        st.acc += ev.json;
-        this.emit(
-          st.custom ? 'response.custom_tool_call_input.delta' : 'response.function_call_arguments.delta',
-          `"item_id":"${st.itemId}","output_index":${st.oi},"delta":${JSON.stringify(ev.json)},`,
-        );
-        break;
-      }
-      case 'thinking_meta': {
-        const st = this.blocks.get(ev.index);
-        if (!st) break;
-        if (ev.signature) st.sig = ev.signature;
-        if (ev.carrier) st.carrier = ev.carrier;
-        break;
-      }
-      case 'block_stop': {
-        const st = this.blocks.get(ev.index);
-        if (!st) break;
-        this.blocks.delete(ev.index);
-        if (st.kind === 'skip') break;
-        const pre = `"item_id":"${st.itemId}","output_index":${st.oi},`;
-        if (st.kind === 'text') {
-          this.text += st.acc;
-          const t = JSON.stringify(st.acc);
-          this.emit('response.output_text.done', `${pre}"content_index":0,"text":${t},"logprobs":[],`);
-          this.emit('response.content_part.done', `${pre}"content_index":0,"part":{"type":"output_text","text":${t},"annotations":[],"logprobs":[]},`);
-        } else if (st.kind === 'tool_call') {
-          if (st.custom) this.emit('response.custom_tool_call_input.done', `${pre}"input":${JSON.stringify(st.acc)},`);
-          else this.emit('response.function_call_arguments.done', `${pre}"name":${JSON.stringify(st.name)},"arguments":${JSON.stringify(st.acc || '{}')},`);
-        } else if (st.kind === 'thinking') {
-          const t = JSON.stringify(st.acc);
-          this.emit('response.reasoning_summary_text.done', `${pre}"summary_index":0,"text":${t},`);
-          this.emit('response.reasoning_summary_part.done', `${pre}"summary_index":0,"part":{"type":"summary_text","text":${t}},`);
-        }
-        const item = this.finalItem(st);
-        this.output[st.oi] = item;
-        this.emit('response.output_item.done', `"output_index":${st.oi},"item":${JSON.stringify(item)},`);
-        break;
-      }
-      case 'usage':
-        mergeUsage(this.usage, ev.usage);
-        break;
-      case 'stop':
-        this.stop = ev.reason;
-        break;
-      case 'end': {
-        this.ensureStart();
-        for (const [i] of [...this.blocks]) this.on({ type: 'block_stop', index: i });
-        let stop = this.stop ?? 'end_turn';
-        if (stop === 'end_turn' && this.hasTool) stop = 'tool_use';
-        const st = statusOut(stop);
-        const r = { ...baseResponse(this.id, this.ctx.requestedModel, this.createdAt), ...this.ctx.responseFields };
-        r.status = st.status;
-        r.incomplete_details = st.incomplete_details;
-        r.output = this.output.filter(Boolean);
-        r.usage = usageOut(this.usage);
-        r.output_text = this.text;
-        this.emit(st.status === 'completed' ? 'response.completed' : 'response.incomplete', `"response":${JSON.stringify(r)},`);
-        this.finished = true;
-        this.ctx.onResponse?.(r);
-        break;
-      }
-      case 'error':
-        this.out += streamErrorEvent('responses', ev.message, ev.errorType, this.seq++);
-        this.finished = true;
-        break;
+      return { kind: 'skip', oi: -1, itemId: '', acc: '', argsSent: false };
     }
+    const oi = this.nextOi++;
+    let st: OState;
+    if (b.kind === 'text') {
+      st = { kind: 'text', oi, itemId: newId('msg_'), acc: '', argsSent: false };
+      this.emit('response.output_item.added', `"output_index":${oi},"item":{"id":"${st.itemId}","type":"message","role":"assistant","status":"in_progress","content":[]},`);
+      this.emit('response.content_part.added', `"item_id":"${st.itemId}","output_index":${oi},"content_index":0,"part":{"type":"output_text","text":"","annotations":[],"logprobs":[]},`);
+    } else if (b.kind === 'tool_call') {
+      this.hasTool = true;
+      st = { kind: 'tool_call', oi, itemId: newId(b.custom ? 'ctc_' : 'fc_'), acc: '', callId: b.id, name: b.name, argsSent: false };
+      if (b.namespace) st.namespace = b.namespace;
+      if (b.custom) st.custom = true;
+      const ns = b.namespace ? { namespace: b.namespace } : {};
+      const item = b.custom
+        ? { id: st.itemId, type: 'custom_tool_call', status: 'in_progress', call_id: b.id, name: b.name, input: '', ...ns }
+        : { id: st.itemId, type: 'function_call', status: 'in_progress', call_id: b.id, name: b.name, arguments: '', ...ns };
+      this.emit('response.output_item.added', `"output_index":${oi},"item":${JSON.stringify(item)},`);
+    } else {
+      st = { kind: b.kind === 'redacted' ? 'redacted' : 'thinking', oi, itemId: newId('rs_'), acc: '', argsSent: false };
+      if (b.kind === 'redacted') st.data = b.data;
+      this.emit('response.output_item.added', `"output_index":${oi},"item":{"id":"${st.itemId}","type":"reasoning","summary":[]},`);
+      if (st.kind === 'thinking')
+        this.emit('response.reasoning_summary_part.added', `"item_id":"${st.itemId}","output_index":${oi},"summary_index":0,"part":{"type":"summary_text","text":""},`);
+    }
+    return st;
+  }
+
+  protected blockText(st: OState, text: string): void {
+    if (st.kind === 'text') {
+      st.acc += text;
+      this.emit('response.output_text.delta', `"item_id":"${st.itemId}","output_index":${st.oi},"content_index":0,"delta":${JSON.stringify(text)},"logprobs":[],`);
+    } else if (st.kind === 'thinking') {
+      st.acc += text;
+      this.emit('response.reasoning_summary_text.delta', `"item_id":"${st.itemId}","output_index":${st.oi},"summary_index":0,"delta":${JSON.stringify(text)},`);
+    }
+  }
+
+  protected blockArgs(st: OState, json: string): void {
+    if (st.kind !== 'tool_call') return;
+    st.acc += json;
+    const type = st.custom ? 'response.custom_tool_call_input.delta' : 'response.function_call_arguments.delta';
+    this.emit(type, `"item_id":"${st.itemId}","output_index":${st.oi},"delta":${JSON.stringify(json)},`);
+  }
+
+  protected closeBlock(st: OState): void {
+    if (st.kind === 'skip') return;
+    const pre = `"item_id":"${st.itemId}","output_index":${st.oi},`;
+    if (st.kind === 'text') {
+      this.text += st.acc;
+      const t = JSON.stringify(st.acc);
+      this.emit('response.output_text.done', `${pre}"content_index":0,"text":${t},"logprobs":[],`);
+      this.emit('response.content_part.done', `${pre}"content_index":0,"part":{"type":"output_text","text":${t},"annotations":[],"logprobs":[]},`);
+    } else if (st.kind === 'tool_call') {
+      if (st.custom) this.emit('response.custom_tool_call_input.done', `${pre}"input":${JSON.stringify(st.acc)},`);
+      else this.emit('response.function_call_arguments.done', `${pre}"name":${JSON.stringify(st.name)},"arguments":${JSON.stringify(st.acc || '{}')},`);
+    } else if (st.kind === 'thinking') {
+      const t = JSON.stringify(st.acc);
+      this.emit('response.reasoning_summary_text.done', `${pre}"summary_index":0,"text":${t},`);
+      this.emit('response.reasoning_summary_part.done', `${pre}"summary_index":0,"part":{"type":"summary_text","text":${t}},`);
+    }
+    const item = this.finalItem(st);
+    this.output[st.oi] = item;
+    this.emit('response.output_item.done', `"output_index":${st.oi},"item":${JSON.stringify(item)},`);
+  }
+
+  protected finish(): void {
+    this.ensureStart();
+    this.closeOpen();
+    const base = { ...baseResponse(this.responseId, this.ctx.requestedModel, this.createdAt), ...this.ctx.responseFields };
+    const r = completed(base, this.finalStop(this.hasTool), this.output.filter(Boolean), this.usage, this.text);
+    this.emit(r.status === 'completed' ? 'response.completed' : 'response.incomplete', `"response":${JSON.stringify(r)},`);
+    this.ctx.onResponse?.(r);
+  }
+
+  protected errorEvent(message: string, errorType: string | undefined): string {
+    return streamErrorEvent('responses', message, errorType, this.seq++);
   }
 }
 
-export function modelsBody(names: string[]): Record<string, unknown> {
-  return { object: 'list', data: names.map((id) => ({ id, object: 'model', created: 1735689600, owned_by: 'router67' })) };
-}
+export { modelsBody } from './openai.js';
+export { ResponsesStreamDecoder as Decoder, ResponsesStreamEncoder as Encoder };
 
 // ---------- tools: function, namespace and free-form (custom) ----------
 
@@ -941,10 +755,8 @@ function encodeTools(tools: Tool[]): Record<string, unknown>[] {
   const out: Record<string, unknown>[] = [];
   const spaces = new Map<string, Record<string, unknown>[]>();
   for (const t of tools) {
-    if (t.kind === 'raw') {
-      if (t.dialect !== 'responses') throw new UnsupportedFeatureError('responses', t.what);
-      out.push(t.value as Record<string, unknown>);
-    } else if (t.namespace !== undefined) {
+    if (t.kind === 'raw') out.push(ownRaw('responses', t));
+    else if (t.namespace !== undefined) {
       let members = spaces.get(t.namespace);
       if (!members) {
         members = [];

@@ -6,10 +6,15 @@
 //      so the names never point at a port nobody answers.
 // Off: the hosts block goes first, then the listener. A sync last resort on process 'exit' removes the block
 //      when the file is writable without a prompt (root, or a hosts file the user may write).
+// Fail open: with the block, a watchdog starts (main/system/watchdog.ts) that outlives this process and removes
+//      the block within POLL_MS when it dies without cleaning up (SIGKILL, crash, out of memory). It gets the
+//      rights that wrote the block: started from here with a pipe on its stdin when this process wrote it, by
+//      the elevated helper otherwise. Stopping removes the block, then closes the pipe: the watchdog exits.
+// verify() (after sleep/wake): the listener still listens, the block is still ours and right, the watchdog runs.
 import { closeSync, openSync } from 'node:fs';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { TLSSocket } from 'node:tls';
+import type { ConnectionOptions, TLSSocket } from 'node:tls';
 import type { Config } from '../config/schema.js';
 import type { Core } from '../core/core.js';
 import { splitHostPort } from '../core/core.js';
@@ -17,7 +22,8 @@ import { caMatchesHosts, LeafCertStore, loadCa, normalizeHost, type LoadedCa } f
 import { createUpstreamLookup, type UpstreamLookup } from '../system/dns.js';
 import { runElevated, type ElevateOptions } from '../system/elevate.js';
 import { runOperation, type Operation, type OpResult } from '../system/helper.js';
-import { currentOwner, defaultHostsPath, inspectHostsFile, removeHostsFile } from '../system/hosts.js';
+import { currentOwner, defaultHostsPath, inspectHostsFile, removeHostsFile, sameOwner } from '../system/hosts.js';
+import { defaultCliCommand, spawnWatchdog, type SpawnedWatchdog, type SpawnWatchdog, type WatchdogCommand } from '../system/watchdog.js';
 import { Passthrough } from './passthrough.js';
 
 export class PromptRefusedError extends Error {
@@ -35,6 +41,21 @@ export interface InterceptorOptions {
   elevate?: ElevateOptions;
   /** Overrides where the TLS listener binds ("ip:port"); the hosts block still maps to the listen IP. */
   bind?: string;
+  /**
+   * The hosts-block watchdog. Default: on when hostsPath is the OS's hosts file (the watchdog only ever edits
+   * that one); false: none; an object: on, with these parts (tests).
+   */
+  watchdog?: false | { spawn?: SpawnWatchdog; command?: WatchdogCommand };
+  /** Overrides how an upgrade passed through reaches an origin (tests: a local stand-in and its CA). */
+  originTls?(host: string): ConnectionOptions;
+}
+
+export interface VerifyResult {
+  listener: 'ok' | 'relistened' | 'off';
+  block: 'ok' | 'reapplied' | 'off';
+  watchdog: 'ok' | 'restarted' | 'elevated' | 'none';
+  /** The system's name servers for router67's own upstream lookups, read again (a network change may move them). */
+  dns: 'ok' | 'updated' | 'configured' | 'off';
 }
 
 export interface ListenPlan {
@@ -73,10 +94,15 @@ export class Privileged {
     }
   }
 
+  /** Whether a hosts operation runs in this process (no prompt). */
+  hostsInProcess(): boolean {
+    return this.opts.privileged === undefined && this.canWriteHosts();
+  }
+
   async run(op: Operation, args: unknown): Promise<OpResult> {
     const hostsOp = op === 'apply-hosts' || op === 'remove-hosts';
     const context = { ...this.opts.context, hostsPath: this.hostsPath };
-    if (hostsOp && this.opts.privileged === undefined && this.canWriteHosts()) return runOperation(op, args, context);
+    if (hostsOp && this.hostsInProcess()) return runOperation(op, args, context);
     const r = await runElevated(op, args, { ...this.opts, context });
     if (r.ok) return r.result ?? { ok: true, op };
     if (r.reason === 'refused') throw new PromptRefusedError(`${op}: ${r.message}`);
@@ -91,6 +117,9 @@ export class Interceptor {
   private passthrough?: Passthrough;
   private ca?: LoadedCa;
   private blockApplied = false;
+  /** The watchdog this process started (pipe held here), or the pid the elevated helper reported. */
+  private watchdog?: SpawnedWatchdog;
+  private elevatedWatchdog?: number;
   private hosts: string[] = [];
   private plan?: ListenPlan;
   private upstreamDns?: string[];
@@ -116,6 +145,17 @@ export class Interceptor {
   get address(): { host: string; port: number } | undefined {
     const a = this.server?.address() as AddressInfo | null | undefined;
     return a ? { host: a.address, port: a.port } : undefined;
+  }
+
+  /** The hosts-block watchdog's pid while one guards the block (tests, status). */
+  get watchdogPid(): number | undefined {
+    return this.watchdog?.pid ?? this.elevatedWatchdog;
+  }
+
+  private watchdogEnabled(): boolean {
+    const w = this.opts.watchdog;
+    if (w === false) return false;
+    return w !== undefined || this.hostsPath === defaultHostsPath();
   }
 
   /** Resolves once every config change received so far has been applied to the listener and the block. */
@@ -174,6 +214,7 @@ export class Interceptor {
         log: core.log,
         logger: core.logger,
         allowed: (h) => this.store?.intercepts(h) ?? false,
+        originTls: (h) => ({ lookup: this.lookup, ...this.opts.originTls?.(h) }),
       });
       core.setPassthrough(this.passthrough.handle);
       const store = this.store;
@@ -184,6 +225,12 @@ export class Interceptor {
           core.proxy.handle(req, res, { host });
         },
       );
+      // WebSocket upgrades: the Responses transport is served (main/ws); anything else goes to the real origin
+      const passthrough = this.passthrough;
+      server.on('upgrade', (req, socket, head) => {
+        const host = normalizeHost(String((socket as TLSSocket).servername || ''));
+        core.ws.upgrade(req, socket, head, { host }, passthrough.upgrade);
+      });
       server.on('tlsClientError', (err) => core.logger.debug(`TLS handshake refused: ${err.message}`));
       const plan = this.plan;
       await new Promise<void>((resolve, reject) => {
@@ -229,8 +276,88 @@ export class Interceptor {
 
   private async applyBlock(): Promise<void> {
     const owner = currentOwner();
-    await this.privileged.run('apply-hosts', { ip: this.plan!.ip, hosts: this.hosts, owner });
+    const guard = this.watchdogEnabled() && !this.watchdog && this.elevatedWatchdog === undefined;
+    const here = this.privileged.hostsInProcess();
+    const r = await this.privileged.run('apply-hosts', { ip: this.plan!.ip, hosts: this.hosts, owner, ...(guard && !here ? { watch: true } : {}) });
     this.blockApplied = true;
+    if (!guard) return;
+    if (here) this.startWatchdog(owner);
+    else {
+      const pid = (r.detail as { watchdog?: unknown } | undefined)?.watchdog;
+      this.elevatedWatchdog = typeof pid === 'number' ? pid : 0;
+    }
+  }
+
+  private startWatchdog(owner = currentOwner()): void {
+    const w = this.opts.watchdog || {};
+    try {
+      this.watchdog = (w.spawn ?? spawnWatchdog)(w.command ?? defaultCliCommand(), { owner, pipe: true });
+      this.core.logger.debug(`hosts-block watchdog started (pid ${this.watchdog.pid})`);
+    } catch (e) {
+      this.core.logger.warn(`no hosts-block watchdog: ${(e as Error).message} (a stale block is removed at the next start)`);
+    }
+  }
+
+  /** Closes the watchdog's pipe: it exits (after removing the block, if this process could not). */
+  private releaseWatchdog(): void {
+    this.watchdog?.release();
+    this.watchdog = undefined;
+    this.elevatedWatchdog = undefined;
+  }
+
+  /**
+   * Re-checks what can drift while the machine slept or the network changed: the listener still listens, the
+   * hosts block is still ours with the current hosts (rewritten if not), the watchdog still runs (restarted if
+   * not), and the system's name servers for router67's own lookups are read again (unless upstream_dns is set).
+   * Nothing when interception is off.
+   */
+  verify(): Promise<VerifyResult> {
+    let result: VerifyResult = { listener: 'off', block: 'off', watchdog: 'none', dns: 'off' };
+    return this.serial(async () => {
+      if (!this.server || !this.plan) return;
+      let listener: VerifyResult['listener'] = 'ok';
+      if (!this.server.listening) {
+        const server = this.server;
+        const plan = this.plan;
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(plan.bindPort, plan.bindHost, () => (server.off('error', reject), resolve()));
+        });
+        listener = 'relistened';
+        this.core.logger.warn(`the TLS listener had stopped; listening on ${plan.bindHost}:${plan.bindPort} again`);
+      }
+      const me = currentOwner();
+      const want = [...this.hosts].sort().join(',');
+      let ok = false;
+      try {
+        ok = inspectHostsFile(this.hostsPath).some((b) => sameOwner(b.owner, me) && b.ip === this.plan!.ip && [...b.hosts].sort().join(',') === want);
+      } catch {
+        ok = false;
+      }
+      let block: VerifyResult['block'] = 'ok';
+      if (!ok) {
+        this.core.logger.warn(`the hosts block was missing or changed; writing it again`);
+        await this.applyBlock();
+        block = 'reapplied';
+      }
+      let watchdog: VerifyResult['watchdog'] = this.elevatedWatchdog !== undefined ? 'elevated' : this.watchdog ? 'ok' : 'none';
+      if (this.watchdog && !this.watchdog.running) {
+        this.watchdog.release();
+        this.startWatchdog();
+        watchdog = 'restarted';
+      }
+      let dns: VerifyResult['dns'] = this.upstreamDns?.length ? 'configured' : 'ok';
+      if (dns === 'ok') {
+        const fresh = createUpstreamLookup({ interceptHosts: this.hosts, avoid: [this.plan.ip] });
+        if (fresh.servers.join(',') !== this.lookup?.servers.join(',')) {
+          this.lookup = fresh;
+          this.core.setConnectOptions({ lookup: fresh as never });
+          this.core.logger.info(`upstream DNS for intercepted hosts now: ${fresh.servers.join(', ')}`);
+          dns = 'updated';
+        }
+      }
+      result = { listener, block, watchdog, dns };
+    }).then(() => result);
   }
 
   private async applyConfig(cfg: Config): Promise<void> {
@@ -286,6 +413,8 @@ export class Interceptor {
         blockError = e as Error;
       }
     } else process.off('exit', this.onExit);
+    // After the removal: the watchdog finds nothing of ours and exits (or removes what we could not).
+    this.releaseWatchdog();
     const server = this.server;
     this.server = undefined;
     if (server) {
@@ -296,6 +425,9 @@ export class Interceptor {
       clearTimeout(t);
       server.closeAllConnections();
     }
+    // upgraded connections are no longer the server's: the served ones and the piped ones end here
+    await this.core.ws.closeAll((m) => m.host !== undefined);
+    this.passthrough?.closeUpgrades();
     this.core.setPassthrough(undefined);
     if (blockError) throw blockError;
   }

@@ -5,6 +5,9 @@
 // certificate normally. The response is relayed as it arrives, with backpressure.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import type { Duplex } from 'node:stream';
+import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
+import { detectDialect as dialectOfPath } from '../proxy/dialect.js';
 import type { Dispatcher } from 'undici';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
@@ -22,11 +25,14 @@ export interface PassthroughDeps {
   logger: Logger;
   /** Hosts a request may be passed to (the intercepted ones). */
   allowed(host: string): boolean;
+  /** TLS options for an upgrade's own connection to the origin (the hosts-bypassing lookup; tests: a stand-in). */
+  originTls?(host: string): ConnectionOptions;
 }
 
 export class Passthrough {
   inFlight = 0;
   private waiters: (() => void)[] = [];
+  private readonly tunnels = new Set<{ client: Duplex; origin: TLSSocket }>();
 
   constructor(private readonly deps: PassthroughDeps) {}
 
@@ -128,5 +134,99 @@ export class Passthrough {
       this.deps.log.finish(entry);
       if (--this.inFlight === 0) for (const w of this.waiters.splice(0)) w();
     }
+  };
+
+  /** Upgraded connections piped to their origin right now. */
+  get upgrades(): number {
+    return this.tunnels.size;
+  }
+
+  /** Ends every piped upgrade (interception is stopping). */
+  closeUpgrades(): void {
+    for (const t of this.tunnels) {
+      t.client.destroy();
+      t.origin.destroy();
+    }
+    this.tunnels.clear();
+  }
+
+  /**
+   * An upgrade (WebSocket) router67 does not serve: the request goes to the real origin byte for byte (its
+   * Upgrade/Connection/Sec-WebSocket-* headers included), and from then on both directions are piped as they
+   * are — the origin's 101 and every frame after it — so the upgrade works as if nothing were in between.
+   */
+  readonly upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer, meta: { host: string }): void => {
+    const host = meta.host.toLowerCase();
+    const url = req.url ?? '/';
+    const dialect = dialectOfPath(url);
+    if (!this.deps.allowed(host)) {
+      const b = errorBody(dialect, 421, `router67 does not intercept ${host}`);
+      socket.end(`HTTP/1.1 421 Misdirected Request\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(b)}\r\nconnection: close\r\n\r\n${b}`);
+      return;
+    }
+    const entry = this.deps.log.begin({
+      dialect,
+      method: req.method ?? 'GET',
+      path: url,
+      host,
+      stream: true,
+      passthrough: true,
+      requestHeaders: redactHeaders(req.headers),
+    });
+    entry.bytesIn = head.length;
+    const t0 = performance.now();
+    let connected = false;
+    let finished = false;
+    const origin = tlsConnect({ host, port: 443, servername: host, ALPNProtocols: ['http/1.1'], ...this.deps.originTls?.(host) });
+    const tunnel = { client: socket, origin };
+    this.tunnels.add(tunnel);
+    const finish = (error?: string) => {
+      if (finished) return;
+      finished = true;
+      this.tunnels.delete(tunnel);
+      if (error && !entry.error) entry.error = error;
+      entry.durationMs = Math.round((performance.now() - t0) * 100) / 100;
+      entry.state = entry.error || (entry.status ?? 0) >= 400 ? 'error' : 'done';
+      this.deps.log.finish(entry);
+    };
+    origin.once('secureConnect', () => {
+      connected = true;
+      origin.setNoDelay(true);
+      (socket as Partial<Pick<TLSSocket, 'setNoDelay'>>).setNoDelay?.(true);
+      const lines = [`${req.method ?? 'GET'} ${url} HTTP/1.1`];
+      for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
+      origin.write(lines.join('\r\n') + '\r\n\r\n');
+      if (head.length) origin.write(head);
+      origin.once('data', (first: Buffer) => {
+        const m = /^HTTP\/1\.[01] (\d{3})/.exec(first.toString('latin1', 0, 16));
+        if (m) entry.status = Number(m[1]);
+        entry.ttfbMs = Math.round((performance.now() - t0) * 100) / 100;
+        entry.state = entry.status === 101 ? 'streaming' : entry.state;
+        this.deps.log.update(entry);
+      });
+      origin.on('data', (c: Buffer) => (entry.bytesOut += c.length));
+      socket.on('data', (c: Buffer) => (entry.bytesIn += c.length));
+      origin.pipe(socket);
+      socket.pipe(origin);
+    });
+    origin.on('error', (err) => {
+      const why = describeTransportError(err);
+      if (!connected) {
+        entry.status = 502;
+        this.deps.logger.warn(`upgrade passthrough to ${host} failed: ${why}`);
+        const b = errorBody(dialect, 502, `router67 could not reach the real ${host}: ${why}`);
+        if (!socket.destroyed) socket.end(`HTTP/1.1 502 Bad Gateway\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(b)}\r\nconnection: close\r\n\r\n${b}`);
+      } else socket.destroy();
+      finish(`upgrade passthrough to ${host} failed: ${why}`);
+    });
+    socket.on('error', () => origin.destroy());
+    socket.on('close', () => {
+      origin.destroy();
+      finish();
+    });
+    origin.on('close', () => {
+      if (connected) socket.end();
+      finish();
+    });
   };
 }

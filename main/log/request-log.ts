@@ -7,48 +7,10 @@ import { EventEmitter } from 'node:events';
 import { closeSync, existsSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { scrub, scrubUrl } from '../proxy/errors.js';
+import type { LogEntry } from '../ui/types.js';
 
-export type Dialect = 'anthropic' | 'openai' | 'responses' | 'ollama' | 'unknown';
-
-export interface Attempt {
-  provider: string;
-  model: string;
-  status: number | null;
-  error: string | null;
-  formatIn?: string;
-  formatOut?: string;
-  ttfbMs?: number;
-  durationMs: number;
-}
-
-export interface LogEntry {
-  id: string;
-  startedAt: string;
-  dialect: Dialect;
-  method: string;
-  path: string;
-  host?: string;
-  model?: string;
-  stream: boolean;
-  provider?: string;
-  upstreamModel?: string;
-  status?: number;
-  state: 'pending' | 'streaming' | 'done' | 'error';
-  attempts: Attempt[];
-  ttfbMs?: number;
-  durationMs?: number;
-  inputTokens?: number;
-  outputTokens?: number;
-  bytesIn: number;
-  bytesOut: number;
-  error?: string;
-  passthrough?: boolean;
-  /** A translated request: what was mapped, flattened, changed or dropped on the way (tools, state resolved from the store, reasoning, system messages). */
-  translationNotes?: string[];
-  requestHeaders?: Record<string, string>;
-  requestBody?: string;
-  responseBody?: string;
-}
+// Entries are the UI's wire type too: declared once, with the window's other types, in main/ui/types.d.ts.
+export type { Attempt, LogEntry, LogDialect as Dialect } from '../ui/types.js';
 
 export interface RequestLogOptions {
   /** Folder for requests.jsonl; omit for memory only. */

@@ -3,7 +3,7 @@
 // that provider's auth changes, every other byte of the file is kept, the write is atomic, and the key is written
 // to the keychain just before the file. When the file cannot be written, the keychain is put back as it was.
 import { ConflictError, loadEditorState, saveDraft } from '../config/save.js';
-import type { ConfigDraft, ProviderDraft } from '../../renderer/api-types.js';
+import type { ConfigDraft, ProviderDraft } from '../ui/types.js';
 import type { Vault } from './vault.js';
 
 export interface ConnectResult {

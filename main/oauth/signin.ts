@@ -3,7 +3,7 @@
 // holds a token: the views carry the authorization URL (public), the device user code (shown to the user anyway)
 // and messages.
 import { randomUUID } from 'node:crypto';
-import type { KeychainInfo, SignInCredential, SignInFlow, SignInState, SignOutResult } from '../../renderer/api-types.js';
+import type { KeychainInfo, SignInCredential, SignInFlow, SignInState, SignOutResult } from '../ui/types.js';
 import { SignInError } from './flows.js';
 import type { LoginResult, OAuthManager } from './manager.js';
 

@@ -86,6 +86,16 @@ export class Proxy {
     return this.budget;
   }
 
+  /**
+   * Routes a request whose body is already in hand, exactly like handle() after its body intake: e.g. one
+   * carried by a WebSocket message (main/ws). `req` needs only method, url and headers; `res` may be any
+   * object that behaves like the part of ServerResponse the relays use (main/ws/sink.ts). Settles when done;
+   * an internal error rejects (the caller answers it in its own way).
+   */
+  dispatch(req: Pick<IncomingMessage, 'method' | 'url' | 'headers'>, res: ServerResponse, body: Buffer, meta: RequestMeta = {}): Promise<void> {
+    return this.route(req as IncomingMessage, res, body, meta);
+  }
+
   /** Resolves when no request is in flight (or at once). */
   idle(): Promise<void> {
     if (this.inFlight === 0) return Promise.resolve();

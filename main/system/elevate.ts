@@ -2,7 +2,7 @@
 //
 //   Linux   pkexec <node> <cli.js> helper <op> b64:…          (polkit's dialog; exit 126/127 = refused)
 //   macOS   osascript -e 'do shell script "…" with administrator privileges'   ("User canceled" -128)
-//   Windows powershell -EncodedCommand <Start-Process … -Verb RunAs -Wait>    (UAC; cancel = 1223)
+//   Windows powershell -EncodedCommand <Start-Process … -Verb RunAs; WaitForExit>   (UAC; cancel = 1223)
 //   root    the operation runs in this process, no prompt.
 //
 // Quoting: the only data in these command lines is our own argv — the node binary path, the CLI script
@@ -11,9 +11,9 @@
 // single quotes inside an AppleScript string literal (backslash and double quote escaped); on Windows the
 // command line follows CommandLineToArgvW rules inside a PowerShell single-quoted literal, and the whole
 // PowerShell script is passed base64-encoded (-EncodedCommand), so no outer layer parses it.
-import { join } from 'node:path';
 import { encodeArgs, runOperation, type HelperContext, type Operation, type OpResult } from './helper.js';
 import { execArgv, onPath, type Exec, type ExecResult } from './truststore.js';
+import { defaultCliCommand } from './watchdog.js';
 
 export type ElevateHow = 'direct' | 'pkexec' | 'osascript' | 'runas';
 
@@ -30,10 +30,7 @@ export interface HelperCommand {
 }
 
 export function defaultHelperCommand(): HelperCommand {
-  const cli = join(__dirname, '..', 'cli', 'index.js');
-  const cmd: HelperCommand = { execPath: process.execPath, args: [cli] };
-  if (process.versions.electron) cmd.env = { ELECTRON_RUN_AS_NODE: '1' };
-  return cmd;
+  return defaultCliCommand();
 }
 
 export function helperArgv(cmd: HelperCommand, op: Operation, args: unknown): string[] {
@@ -76,6 +73,9 @@ function psLiteral(s: string): string {
 
 export const WINDOWS_CANCELLED = 1223;
 
+// Not `Start-Process -Wait`: that waits for the process's descendants too (a job object), and the helper leaves
+// the hosts-block watchdog running behind it. WaitForExit() waits for the helper alone; reading $p.Handle first
+// keeps ExitCode available after the process ended.
 export function powershellScript(cmd: HelperCommand, argv: string[]): string {
   const [file, ...rest] = argv;
   const env = Object.entries(cmd.env ?? {})
@@ -83,7 +83,7 @@ export function powershellScript(cmd: HelperCommand, argv: string[]): string {
     .join('');
   return (
     `${env}try { $p = Start-Process -FilePath ${psLiteral(file!)} -ArgumentList ${psLiteral(rest.map(winQuote).join(' '))} ` +
-    `-Verb RunAs -Wait -PassThru -WindowStyle Hidden; exit $p.ExitCode } catch { exit ${WINDOWS_CANCELLED} }`
+    `-Verb RunAs -PassThru -WindowStyle Hidden; $h = $p.Handle; $p.WaitForExit(); exit $p.ExitCode } catch { exit ${WINDOWS_CANCELLED} }`
   );
 }
 

@@ -17,6 +17,7 @@ import { z } from 'zod';
 import { CA_CN_PREFIX, caPaths, inspectCaCert, isHostName } from '../tls/ca.js';
 import { hostNameProblem } from './hostname.js';
 import { applyHostsFile, defaultHostsPath, removeHostsFile, type HostsChange, type WriteOps } from './hosts.js';
+import { defaultCliCommand, spawnWatchdog, watchHosts, type SpawnWatchdog, type WatchOptions } from './watchdog.js';
 import { linuxRedirectOff, linuxRedirectOn, macosAliasOff, macosAliasOn, macosRedirectOff, macosRedirectOn } from './redirect.js';
 import { execArgv, onPath, runSteps, systemAdapter, type CaRef, type Exec, type Step, type TrustAdapter } from './truststore.js';
 
@@ -37,12 +38,16 @@ export const routerHome = z
   .max(4096)
   .refine((s) => !s.includes('\0') && isAbsolute(s) && normalize(s) === s && !s.split(/[\\/]/).includes('..'), 'expected an absolute, normalised path to the router67 home');
 
+const owner = z.strictObject({ pid, start: z.string().regex(/^\d{1,20}$/).optional() });
+
 export const OPERATIONS = {
   'apply-hosts': z.strictObject({
     ip: loopbackIPv4,
     hosts: z.array(hostName).min(1).max(100),
-    owner: z.strictObject({ pid, start: z.string().regex(/^\d{1,20}$/).optional() }),
+    owner,
     flush: z.boolean().default(true),
+    /** Start the watchdog (helper `watch`) after writing the block: the elevated path, where no pipe crosses. */
+    watch: z.boolean().optional(),
   }),
   'remove-hosts': z.strictObject({
     which: z.enum(['all', 'stale']).default('all'),
@@ -56,6 +61,8 @@ export const OPERATIONS = {
   'alias-on': z.strictObject({ ip: loopbackIPv4 }),
   'alias-off': z.strictObject({ ip: loopbackIPv4 }),
   'flush-dns': z.strictObject({}),
+  /** Long-running: the hosts-block watchdog (main/system/watchdog.ts). Never part of a batch. */
+  watch: z.strictObject({ owner, pipe: z.boolean().default(false), flush: z.boolean().default(true) }),
 } as const;
 
 export type Operation = keyof typeof OPERATIONS | 'batch';
@@ -63,7 +70,7 @@ export type OperationArgs<O extends keyof typeof OPERATIONS> = z.input<(typeof O
 
 const single = z.discriminatedUnion(
   'op',
-  (Object.keys(OPERATIONS) as (keyof typeof OPERATIONS)[]).map((op) => z.strictObject({ op: z.literal(op), args: OPERATIONS[op] })) as never,
+  (Object.keys(OPERATIONS) as (keyof typeof OPERATIONS)[]).filter((op) => op !== 'watch').map((op) => z.strictObject({ op: z.literal(op), args: OPERATIONS[op] })) as never,
 );
 const batchSchema = z.strictObject({ ops: z.array(single).min(1).max(10) });
 
@@ -74,6 +81,11 @@ export interface HelperContext {
   hostsWriteOps?: WriteOps;
   exec?: Exec;
   trustAdapter?: TrustAdapter | null;
+  /** Tests only: where macOS LaunchDaemons go (default /Library/LaunchDaemons). */
+  launchdDir?: string;
+  /** Tests: how apply-hosts {watch:true} starts the watchdog, and the watchdog's own knobs. */
+  spawnWatchdog?: SpawnWatchdog;
+  watch?: Omit<WatchOptions, 'hostsPath' | 'hostsWriteOps' | 'flush'>;
 }
 
 export interface OpResult {
@@ -173,7 +185,9 @@ export async function runOperation(op: string, rawArgs: unknown, ctx: HelperCont
       const a = args as z.output<(typeof OPERATIONS)['apply-hosts']>;
       const r: HostsChange = applyHostsFile(hostsPath, { ip: a.ip, hosts: a.hosts, owner: a.owner }, ctx.hostsWriteOps);
       if (r.changed && a.flush) await runSteps(flushSteps(platform), exec);
-      return { ok: true, op, detail: { changed: r.changed, method: r.method } };
+      // With the rights that just wrote the block; no pipe crosses the elevation, so it watches the pid.
+      const w = a.watch ? (ctx.spawnWatchdog ?? spawnWatchdog)(defaultCliCommand(), { owner: a.owner, pipe: false }) : undefined;
+      return { ok: true, op, detail: { changed: r.changed, method: r.method, ...(w ? { watchdog: w.pid } : {}) } };
     }
     case 'remove-hosts': {
       const a = args as z.output<(typeof OPERATIONS)['remove-hosts']>;
@@ -220,17 +234,22 @@ export async function runOperation(op: string, rawArgs: unknown, ctx: HelperCont
     }
     case 'alias-on': {
       needPlatform('darwin');
-      await runSteps(macosAliasOn((args as { ip: string }).ip), exec);
+      await runSteps(macosAliasOn((args as { ip: string }).ip, ctx.launchdDir), exec);
       return { ok: true, op };
     }
     case 'alias-off': {
       needPlatform('darwin');
-      await runSteps(macosAliasOff((args as { ip: string }).ip), exec);
+      await runSteps(macosAliasOff((args as { ip: string }).ip, ctx.launchdDir), exec);
       return { ok: true, op };
     }
     case 'flush-dns':
       await runSteps(flushSteps(platform), exec);
       return { ok: true, op };
+    case 'watch': {
+      const a = args as z.output<(typeof OPERATIONS)['watch']>;
+      const r = await watchHosts(a, { ...ctx.watch, hostsPath, hostsWriteOps: ctx.hostsWriteOps, flush: () => runSteps(flushSteps(platform), exec) });
+      return { ok: true, op, detail: r };
+    }
     case 'batch': {
       const results: OpResult[] = [];
       for (const o of (args as { ops: { op: string; args: unknown }[] }).ops) {
@@ -256,9 +275,11 @@ Privileged operations (run as root/administrator; the app and CLI elevate this c
   untrust-ca    {"home":"/home/me/.router67","which"?:"current"|"previous"}
   redirect-on   {"ip":"127.0.67.1","port":8443}     Linux nftables / macOS pf: <ip>:443 -> <ip>:<port>
   redirect-off  {}
-  alias-on      {"ip":"127.0.67.1"}                 macOS: ifconfig lo0 alias
+  alias-on      {"ip":"127.0.67.1"}                 macOS: ifconfig lo0 alias, and a LaunchDaemon for every boot
   alias-off     {"ip":"127.0.67.1"}
   flush-dns     {}
+  watch         {"owner":{"pid":123},"pipe"?:true}   stays running; removes that owner's hosts block when it
+                                                    dies or closes the pipe on stdin, then exits
   batch         {"ops":[{"op":"trust-ca","args":{...}}, ...]}   several operations, one prompt
 
 Prints one JSON line with the result. Exit status: 0 done, 1 failed, 2 invalid input.`;

@@ -319,6 +319,14 @@ export interface RemoveOptions extends WriteOps {
   /** Only blocks owned by this pid (e.g. a daemon removing its own block). */
   ownerPid?: number;
   isAlive?: (owner: BlockOwner | undefined) => boolean;
+  /** Only blocks of exactly this owner: same pid and, when both have one, the same start token (the watchdog). */
+  owner?: BlockOwner;
+}
+
+/** Whether a block's owner is `owner` (pid equal; start tokens equal when both are known). */
+export function sameOwner(a: BlockOwner | undefined, owner: BlockOwner): boolean {
+  if (!a || a.pid !== owner.pid) return false;
+  return a.start === undefined || owner.start === undefined || a.start === owner.start;
 }
 
 export function removeHostsFile(path: string, opts: RemoveOptions = {}): HostsChange {
@@ -326,6 +334,7 @@ export function removeHostsFile(path: string, opts: RemoveOptions = {}): HostsCh
   const alive = opts.isAlive ?? ownerAlive;
   const blocks = parseHosts(before).filter((b) => {
     if (opts.ownerPid !== undefined && b.owner?.pid !== opts.ownerPid) return false;
+    if (opts.owner !== undefined && !sameOwner(b.owner, opts.owner)) return false;
     if (opts.which === 'stale' && alive(b.owner)) return false;
     return true;
   });

@@ -106,14 +106,47 @@ export async function linuxRedirectState(spec?: RedirectSpec, exec: Exec = execA
 // ---------------------------------------------------------------------------------------------
 // macOS (unit-tested commands; run for real only on a Mac)
 
-export function macosAliasOn(ip: string): Step[] {
-  if (!isIPv4(ip)) throw new Error(`not an IPv4 address: ${JSON.stringify(ip)}`);
-  return [{ kind: 'run', argv: ['ifconfig', 'lo0', 'alias', ip, 'up'] }];
+// The alias is lost at reboot: a launchd job (a LaunchDaemon, run as root at boot) sets it again, so the daemon
+// can listen after a restart without another "router67 install".
+export const LAUNCHD_DIR = '/Library/LaunchDaemons';
+export const ALIAS_JOB = 'com.router67.lo0-alias';
+
+export function aliasPlistPath(dir = LAUNCHD_DIR): string {
+  return `${dir}/${ALIAS_JOB}.plist`;
 }
 
-export function macosAliasOff(ip: string): Step[] {
+/** The LaunchDaemon that runs `/sbin/ifconfig lo0 alias <ip> up` at boot (no shell). */
+export function aliasPlist(ip: string): string {
   if (!isIPv4(ip)) throw new Error(`not an IPv4 address: ${JSON.stringify(ip)}`);
-  return [{ kind: 'run', argv: ['ifconfig', 'lo0', '-alias', ip], allowFail: true }];
+  const args = ['/sbin/ifconfig', 'lo0', 'alias', ip, 'up'].map((a) => `\t\t<string>${a}</string>\n`).join('');
+  return (
+    `<?xml version="1.0" encoding="UTF-8"?>\n` +
+    `<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">\n` +
+    `<plist version="1.0">\n<dict>\n` +
+    `\t<key>Label</key>\n\t<string>${ALIAS_JOB}</string>\n` +
+    `\t<key>ProgramArguments</key>\n\t<array>\n${args}\t</array>\n` +
+    `\t<key>RunAtLoad</key>\n\t<true/>\n` +
+    `</dict>\n</plist>\n`
+  );
+}
+
+/** The alias now, and the boot job (root-owned, 0644, as launchd requires) for every boot after. */
+export function macosAliasOn(ip: string, launchdDir = LAUNCHD_DIR): Step[] {
+  if (!isIPv4(ip)) throw new Error(`not an IPv4 address: ${JSON.stringify(ip)}`);
+  return [
+    { kind: 'run', argv: ['ifconfig', 'lo0', 'alias', ip, 'up'] },
+    { kind: 'write', path: aliasPlistPath(launchdDir), content: aliasPlist(ip), mode: 0o644 },
+  ];
+}
+
+/** The boot job out of launchd and off the disk, then the alias. */
+export function macosAliasOff(ip: string, launchdDir = LAUNCHD_DIR): Step[] {
+  if (!isIPv4(ip)) throw new Error(`not an IPv4 address: ${JSON.stringify(ip)}`);
+  return [
+    { kind: 'run', argv: ['launchctl', 'bootout', `system/${ALIAS_JOB}`], allowFail: true },
+    { kind: 'remove', path: aliasPlistPath(launchdDir) },
+    { kind: 'run', argv: ['ifconfig', 'lo0', '-alias', ip], allowFail: true },
+  ];
 }
 
 /** The pf rule, fed to `pfctl -a com.apple/router67 -f -`. */

@@ -23,6 +23,7 @@ export type Step =
   | { kind: 'mkdir'; path: string }
   | { kind: 'copy'; from: string; to: string; mode: number }
   | { kind: 'remove'; path: string }
+  | { kind: 'write'; path: string; content: string; mode: number }
   | { kind: 'run'; argv: string[]; /** A failing exit status is not an error (e.g. removing what is not there). */ allowFail?: boolean };
 
 /** The CA as the adapters need it. `certPath` must hold exactly this certificate's PEM. */
@@ -302,6 +303,10 @@ export async function runSteps(steps: Step[], exec: Exec = execArgv): Promise<vo
         break;
       case 'remove':
         rmSync(s.path, { force: true });
+        break;
+      case 'write':
+        writeFileSync(s.path, s.content, { mode: s.mode });
+        chmodSync(s.path, s.mode);
         break;
       case 'run': {
         const r = await exec(s.argv);

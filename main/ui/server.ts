@@ -9,10 +9,10 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { extname, join, normalize, sep } from 'node:path';
+import { join, normalize, sep } from 'node:path';
 import type { z } from 'zod';
-import type { UiEvent } from '../../renderer/api-types.js';
-import { CSP } from './csp.js';
+import type { UiEvent } from './types.js';
+import { CSP, pageFile } from './page.js';
 import { uiLink } from './link.js';
 import type { UiService } from './service.js';
 import { ConfigDraftSchema, describeInputError, InterceptBody, LogIdInput, LogLimitInput, SignInCancelBody, SignInStartBody, SignOutBody } from './wire.js';
@@ -36,15 +36,6 @@ export interface UiServerOptions {
 }
 
 export const DEFAULT_STATIC_DIR = join(__dirname, '..', '..', 'renderer');
-
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.map': 'application/json; charset=utf-8',
-};
 
 const SECURITY_HEADERS: Record<string, string> = {
   'content-security-policy': CSP,
@@ -122,6 +113,17 @@ export class UiServer {
         await h(req, res, url);
       };
     const pub = { public: true };
+    /** A write: a JSON body checked against `schema`, answered with what `run` returns. */
+    const write = <T extends z.ZodType>(method: string, path: string, schema: T, run: (b: z.infer<T>) => unknown) =>
+      admin.route(
+        method,
+        path,
+        guard(async (req, res) => {
+          const b = await this.body(req, res, schema);
+          if (b !== undefined) json(res, 200, await run(b));
+        }, true),
+        pub,
+      );
 
     admin.route('GET', '/', (req, res, url) => this.root(req, res, url), pub);
     admin.route('GET', /^\/(?!api\/)[A-Za-z0-9_./-]+\.(?:html|js|css|svg|png|map)$/, guard((req, res, url) => this.file(res, url.pathname)), pub);
@@ -129,33 +131,9 @@ export class UiServer {
     admin.route('GET', '/api/ui/features', guard((_q, res) => json(res, 200, this.service.features())), pub);
     admin.route('GET', '/api/ui/status', guard((_q, res) => json(res, 200, this.service.status())), pub);
     admin.route('GET', '/api/ui/config', guard((_q, res) => json(res, 200, this.service.loadConfig())), pub);
-    admin.route(
-      'POST',
-      '/api/ui/config/validate',
-      guard(async (req, res) => {
-        const d = await this.body(req, res, ConfigDraftSchema);
-        if (d !== undefined) json(res, 200, this.service.validate(d));
-      }, true),
-      pub,
-    );
-    admin.route(
-      'PUT',
-      '/api/ui/config',
-      guard(async (req, res) => {
-        const d = await this.body(req, res, ConfigDraftSchema);
-        if (d !== undefined) json(res, 200, await this.service.save(d));
-      }, true),
-      pub,
-    );
-    admin.route(
-      'POST',
-      '/api/ui/intercept',
-      guard(async (req, res) => {
-        const b = await this.body(req, res, InterceptBody);
-        if (b !== undefined) json(res, 200, await this.service.setIntercept(b.enabled));
-      }, true),
-      pub,
-    );
+    write('POST', '/api/ui/config/validate', ConfigDraftSchema, (d) => this.service.validate(d));
+    write('PUT', '/api/ui/config', ConfigDraftSchema, (d) => this.service.save(d));
+    write('POST', '/api/ui/intercept', InterceptBody, (b) => this.service.setIntercept(b.enabled));
     admin.route(
       'GET',
       '/api/ui/log',
@@ -185,19 +163,9 @@ export class UiServer {
     admin.route('GET', '/api/ui/events', guard((req, res) => this.events(req, res)), pub);
     // OAuth sign-in (issue 6)
     admin.route('GET', '/api/ui/signin', guard((_q, res) => json(res, 200, this.service.signInState())), pub);
-    const signInPost = <T extends z.ZodType>(path: string, schema: T, run: (b: z.infer<T>) => unknown) =>
-      admin.route(
-        'POST',
-        path,
-        guard(async (req, res) => {
-          const b = await this.body(req, res, schema);
-          if (b !== undefined) json(res, 200, await run(b));
-        }, true),
-        pub,
-      );
-    signInPost('/api/ui/signin/start', SignInStartBody, (b) => this.service.signInStart(b.name, b.device));
-    signInPost('/api/ui/signin/cancel', SignInCancelBody, (b) => this.service.signInCancel(b.id));
-    signInPost('/api/ui/signin/logout', SignOutBody, (b) => this.service.signOut(b.name));
+    write('POST', '/api/ui/signin/start', SignInStartBody, (b) => this.service.signInStart(b.name, b.device));
+    write('POST', '/api/ui/signin/cancel', SignInCancelBody, (b) => this.service.signInCancel(b.id));
+    write('POST', '/api/ui/signin/logout', SignOutBody, (b) => this.service.signOut(b.name));
   }
 
   /** Ends every open event stream (the admin server is closing). */
@@ -239,16 +207,15 @@ export class UiServer {
     } catch {
       return json(res, 400, { error: 'bad path' });
     }
-    const file = normalize(join(this.staticDir, rel));
-    const type = TYPES[extname(file).toLowerCase()];
-    if (!file.startsWith(this.staticDir) || !type || rel.includes('\0')) return json(res, 404, { error: 'not found' });
+    const page = pageFile(this.staticDir, rel);
+    if (!page) return json(res, 404, { error: 'not found' });
     let body: Buffer;
     try {
-      body = await readFile(file);
+      body = await readFile(page.file);
     } catch {
       return json(res, 404, { error: 'not found' });
     }
-    send(res, 200, type, body);
+    send(res, 200, page.type, body);
   }
 
   private body<T extends z.ZodType>(req: IncomingMessage, res: ServerResponse, schema: T): Promise<z.infer<T> | undefined> {

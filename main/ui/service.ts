@@ -17,7 +17,7 @@ import type {
   SignOutResult,
   UiEvent,
   UiStatus,
-} from '../../renderer/api-types.js';
+} from './types.js';
 import type { CoreStatus } from '../core/core.js';
 import type { LogEntry } from '../log/request-log.js';
 import { ConflictError, InvalidEditError, loadEditorState, parseToml, planEdit, readConfigText, saveDraft } from '../config/save.js';
@@ -36,6 +36,8 @@ export interface UiCore extends Pick<EventEmitter, 'on' | 'off'> {
 /** Turns interception on/off (the privileged part runs through the OS's admin prompt). */
 export interface InterceptControl {
   set(enabled: boolean): Promise<void>;
+  /** Re-checks (and repairs) listener, hosts block and watchdog, e.g. after sleep/wake; nothing when off. */
+  verify?(): Promise<unknown>;
 }
 
 /** An error meaning: the user refused (or cancelled) the admin prompt. Nothing changed. */

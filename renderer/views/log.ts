@@ -1,9 +1,9 @@
 // Live log: every request as it starts and as it finishes, newest first. Only the visible rows exist in the DOM
 // (fixed row height), and the store keeps at most 10,000 entries.
-import type { Api, LogDetail, LogRow, UiEvent } from '../api-types.js';
+import type { Api, LogDetail, LogRow, UiEvent } from '../../main/ui/types.js';
 import { clear, fmtInt, fmtMs, fmtTime, h } from '../dom.js';
 import { LogStore, matches, NO_FILTER, type LogFilter } from '../log-store.js';
-import type { View, ViewContext } from './registry.js';
+import type { View, ViewContext } from './view.js';
 
 const ROW = 30;
 const OVERSCAN = 8;

@@ -1,8 +1,8 @@
 // Providers: the fallback chain (reorder by drag or Alt+↑/↓), each provider's settings, the intercepted hosts.
 // Validation comes from the main side (the core's own zod schema) and is shown on the field it concerns.
-import type { Api, AuthDraft, ConfigDraft, EditorState, Format, Issue, ProviderDraft, SecretSource, UiEvent } from '../api-types.js';
-import { clear, debounce, h, toast } from '../dom.js';
-import type { View, ViewContext } from './registry.js';
+import type { Api, AuthDraft, ConfigDraft, EditorState, Format, Issue, ProviderDraft, SecretSource, UiEvent } from '../../main/ui/types.js';
+import { clear, debounce, h, toast, type Props } from '../dom.js';
+import type { View, ViewContext } from './view.js';
 
 const FORMAT_LABELS: [Format | '', string][] = [
   ['', 'Same as the request'],
@@ -570,29 +570,23 @@ class ProvidersView implements View {
     }
     box.append(h('div', { class: 'field' }, h('span', { class: 'label', id: `${path}-src-label`, text: 'Key kept in' }), seg));
 
-    const hdr = (label: string, key: 'header' | 'prefix', placeholder: string, hint?: string) => {
-      const id = `f-${path}-${key}`.replace(/\./g, '-');
+    /** One auth text field: `key` names the draft field, `idKey` the input's id (f-<path>-<idKey>). */
+    const authField = (label: string, key: 'header' | 'prefix' | 'newSecret' | 'value_env', idKey: string, input: Props, set: (v: string) => void, hint: HTMLElement | null) => {
+      const id = `f-${path}-${idKey}`.replace(/\./g, '-');
+      const oninput = (e: Event) => {
+        set((e.target as HTMLInputElement).value);
+        upd();
+      };
       return h(
         'div',
         { class: 'field', 'data-field': `${path}.${key}` },
         h('label', { htmlFor: id, text: label }),
-        h('input', {
-          id,
-          type: 'text',
-          value: a[key],
-          placeholder,
-          spellcheck: false,
-          autocomplete: 'off',
-          'data-path': `${path}.${key}`,
-          list: key === 'header' ? 'auth-headers' : undefined,
-          oninput: (e: Event) => {
-            a[key] = (e.target as HTMLInputElement).value;
-            upd();
-          },
-        }),
-        hint ? h('div', { class: 'hint', text: hint }) : null,
+        h('input', { id, type: 'text', spellcheck: false, autocomplete: 'off', 'data-path': `${path}.${key}`, ...input, oninput }),
+        hint,
       );
     };
+    const hdr = (label: string, key: 'header' | 'prefix', placeholder: string, hint?: string) =>
+      authField(label, key, key, { value: a[key], placeholder, list: key === 'header' ? 'auth-headers' : undefined }, (v) => (a[key] = v), hint ? h('div', { class: 'hint', text: hint }) : null);
 
     if (a.source !== 'none') {
       box.append(
@@ -601,57 +595,21 @@ class ProvidersView implements View {
       );
     }
     if (a.source === 'keychain') {
-      const id = `f-${path}-secret`.replace(/\./g, '-');
       const stored = a.secretSet === true;
-      box.append(
-        h(
-          'div',
-          { class: 'field', 'data-field': `${path}.newSecret` },
-          h('label', { htmlFor: id, text: 'API key' }),
-          h('input', {
-            id,
-            type: 'password',
-            value: a.newSecret ?? '',
-            placeholder: stored ? 'Stored in the keychain — type to replace' : 'Paste the key; it is stored in the keychain',
-            autocomplete: 'off',
-            spellcheck: false,
-            'data-path': `${path}.newSecret`,
-            oninput: (e: Event) => {
-              const v = (e.target as HTMLInputElement).value;
-              if (v) a.newSecret = v;
-              else delete a.newSecret;
-              upd();
-            },
-          }),
-          h('div', { class: 'hint' + (stored ? ' ok' : '') }, stored ? '✓ A key is stored in the keychain. It is never shown here.' : 'No key stored yet.'),
-        ),
-      );
+      const placeholder = stored ? 'Stored in the keychain — type to replace' : 'Paste the key; it is stored in the keychain';
+      const setSecret = (v: string) => {
+        if (v) a.newSecret = v;
+        else delete a.newSecret;
+      };
+      const hint = h('div', { class: 'hint' + (stored ? ' ok' : '') }, stored ? '✓ A key is stored in the keychain. It is never shown here.' : 'No key stored yet.');
+      box.append(authField('API key', 'newSecret', 'secret', { type: 'password', value: a.newSecret ?? '', placeholder }, setSecret, hint));
       if (!keychainOk) box.append(h('div', { class: 'hint warn', text: `The keychain is not available (${this.state?.keychain.reason ?? 'unknown'}): use an environment variable.` }));
     } else if (a.source === 'env') {
-      const id = `f-${path}-env`.replace(/\./g, '-');
-      box.append(
-        h(
-          'div',
-          { class: 'field', 'data-field': `${path}.value_env` },
-          h('label', { htmlFor: id, text: 'Variable name' }),
-          h('input', {
-            id,
-            type: 'text',
-            value: a.value_env,
-            placeholder: 'OPENAI_API_KEY',
-            spellcheck: false,
-            autocomplete: 'off',
-            'data-path': `${path}.value_env`,
-            oninput: (e: Event) => {
-              a.value_env = (e.target as HTMLInputElement).value;
-              upd();
-            },
-          }),
-          a.secretSet === false && a.value_env
-            ? h('div', { class: 'hint warn', text: `${a.value_env} is not set where router67 runs.` })
-            : h('div', { class: 'hint', text: 'Read from router67’s environment on every request.' }),
-        ),
-      );
+      const hint =
+        a.secretSet === false && a.value_env
+          ? h('div', { class: 'hint warn', text: `${a.value_env} is not set where router67 runs.` })
+          : h('div', { class: 'hint', text: 'Read from router67’s environment on every request.' });
+      box.append(authField('Variable name', 'value_env', 'env', { value: a.value_env, placeholder: 'OPENAI_API_KEY' }, (v) => (a.value_env = v), hint));
     } else if (a.source === 'inline') {
       box.append(h('p', { class: 'hint warn', text: 'The key is written in config.toml (api_key). Choose Keychain and save to move it into the keychain.' }));
     } else if (a.source === 'oauth') {

@@ -1,9 +1,9 @@
 // Sign-in: OAuth providers (OpenRouter built in, and every [oauth.<name>] of config.toml) with their connection
 // state; a sign-in runs in the system browser and this view follows it (polling while one runs), then shows how
 // it ended; sign-out removes the tokens from the keychain. No token ever reaches this page.
-import type { Api, SignInCredential, SignInFlow, SignInState, UiEvent } from '../api-types.js';
+import type { Api, SignInCredential, SignInFlow, SignInState, UiEvent } from '../../main/ui/types.js';
 import { append, clear, h, toast } from '../dom.js';
-import type { View, ViewContext } from './registry.js';
+import type { View, ViewContext } from './view.js';
 
 const ACTIVE: SignInFlow['phase'][] = ['starting', 'browser', 'device', 'exchanging'];
 

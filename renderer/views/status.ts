@@ -1,8 +1,8 @@
 // Status: interception on/off (with the switch), where router67 listens, CA trust, keychain, config errors from
 // hot reload (file, line, key), warnings, providers and request counts.
-import type { Api, Features, UiEvent, UiStatus } from '../api-types.js';
+import type { Api, Features, UiEvent, UiStatus } from '../../main/ui/types.js';
 import { clear, fmtInt, h, toast } from '../dom.js';
-import type { View, ViewContext } from './registry.js';
+import type { View, ViewContext } from './view.js';
 
 class StatusView implements View {
   private api!: Api;

@@ -119,6 +119,13 @@ describe('the Electron app (electron mocked, real core and interception wiring)'
     assert.equal(prevented, true);
   });
 
+  it('waking from sleep re-checks interception: a hosts block removed meanwhile is written again', async () => {
+    writeFileSync(hostsPath, original); // something (a VPN client, a sync tool) rewrote the file while asleep
+    electron.powerMonitor.emit('resume');
+    await eventually(() => assert.equal(parseHosts(readFileSync(hostsPath, 'latin1'))[0]?.owner?.pid, process.pid));
+    assert.ok(readFileSync(hostsPath, 'latin1').endsWith(original));
+  });
+
   it('Quit removes the hosts block and closes the listener before the core stops, then quits', async () => {
     const port = running!.parts.interception.address!.port;
     const core = running!.core;

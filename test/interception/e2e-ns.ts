@@ -270,6 +270,44 @@ function blocks() {
   return parseHosts(readFileSync('/etc/hosts', 'latin1'));
 }
 
+/** Live (not zombie) `router67 helper watch` processes guarding `ownerPid`'s block, from /proc. */
+function watchdogsOf(ownerPid: number): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const argv = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
+      const i = argv.indexOf('watch');
+      if (i < 1 || argv[i - 1] !== 'helper' || !argv[i + 1]?.startsWith('b64:')) continue;
+      const stat = readFileSync(`/proc/${name}/stat`, 'latin1');
+      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
+      const a = JSON.parse(Buffer.from(argv[i + 1]!.slice(4), 'base64url').toString('utf8')) as { owner?: { pid?: number } };
+      if (a.owner?.pid === ownerPid) out.push(Number(name));
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return out;
+}
+
+/** Polls until `check` holds; returns the milliseconds from `since`. Fails after `limitMs`. */
+async function until(check: () => boolean, since: number, limitMs: number, what: string): Promise<number> {
+  for (;;) {
+    if (check()) return Date.now() - since;
+    if (Date.now() - since > limitMs) assert.fail(`${what}: not within ${limitMs} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Power loss: the watchdog and the daemon die at once, neither cleans up. */
+async function killWithWatchdog(d: Daemon): Promise<void> {
+  const w = watchdogsOf(d.pid);
+  assert.equal(w.length, 1, 'one watchdog guards the block');
+  process.kill(w[0]!, 'SIGKILL');
+  await stopDaemon(d, 'SIGKILL');
+  await until(() => watchdogsOf(d.pid).length === 0, Date.now(), 5000, 'the killed watchdog is gone');
+}
+
 after(async () => {
   for (const c of children) c.kill('SIGKILL');
   origin?.closeAllConnections();
@@ -480,9 +518,9 @@ test('Codex with its default provider (api.openai.com), nothing set after instal
   assert.deepEqual(readFileSync('/etc/hosts'), hostsBefore);
 });
 
-test('SIGKILL leaves a stale block; the next start removes it first; doctor points at it meanwhile', async () => {
+test('SIGKILL of the daemon and its watchdog (power loss) leaves a stale block; the next start removes it first; doctor points at it meanwhile', async () => {
   const d1 = await startDaemon(home);
-  await stopDaemon(d1, 'SIGKILL');
+  await killWithWatchdog(d1);
   const stale = blocks();
   assert.equal(stale.length, 1);
   assert.equal(stale[0]!.owner?.pid, d1.pid);
@@ -501,6 +539,60 @@ test('SIGKILL leaves a stale block; the next start removes it first; doctor poin
     assert.equal(await stopDaemon(d2, 'SIGTERM'), 0, d2.out());
   }
   assert.deepEqual(readFileSync('/etc/hosts'), hostsBefore);
+});
+
+test('fail open: SIGKILL the daemon while a client streams; within 2 s no block, a client reaches the real origin, the watchdog exits; none left after a clean stop', async () => {
+  // What the "real DNS" says for clients (the block goes first in the file, so it wins while router67 runs).
+  const realDns = Buffer.concat([hostsBefore, Buffer.from(`\n${ORIGIN_IP} api.anthropic.com\n`)]);
+  writeFileSync('/etc/hosts', realDns);
+  let open: (() => void) | undefined;
+  try {
+    const d = await startDaemon(home);
+    const [watchdog, ...more] = watchdogsOf(d.pid);
+    assert.ok(watchdog, 'a watchdog started with the block');
+    assert.deepEqual(more, []);
+    assert.equal(execFileSync('ps', ['-o', 'uid=', '-p', String(watchdog)]).toString().trim(), '0', 'with the rights that wrote the block (root here)');
+
+    // A client streaming through the daemon: the provider sends its first word, then holds the rest.
+    secondary.gate = new Promise<void>((r) => (open = r));
+    const body = JSON.stringify({ model: 'claude-sonnet-4.6', max_tokens: 16, stream: true, messages: [{ role: 'user', content: 'hi' }] });
+    const stream = spawn('curl', ['-sS', '-N', '--max-time', '20', 'https://api.anthropic.com/v1/messages', '-H', 'x-api-key: client-key', '-H', 'anthropic-version: 2023-06-01', '-H', 'content-type: application/json', '-d', body], { env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let streamed = '';
+    stream.stdout.on('data', (c) => (streamed += c));
+    const streamEnd = new Promise<number | null>((r) => stream.on('close', r));
+    await until(() => /"text":"Hello"/.test(streamed), Date.now(), 15_000, `the stream's first word (got ${JSON.stringify(streamed)})`);
+    assert.doesNotMatch(streamed, /message_stop/);
+
+    const killedAt = Date.now();
+    d.child.kill('SIGKILL');
+    const blockGoneMs = await until(() => blocks().length === 0, killedAt, 2000, 'the hosts block removed after SIGKILL');
+    assert.ok(blockGoneMs <= 2000, `block gone after ${blockGoneMs} ms`);
+    assert.deepEqual(readFileSync('/etc/hosts'), realDns, 'every byte outside the block as it was');
+    await d.exited;
+    const watchdogGoneMs = await until(() => watchdogsOf(d.pid).length === 0, killedAt, 5000, 'the watchdog exits');
+    process.stdout.write(`# fail open: block gone ${blockGoneMs} ms after SIGKILL, watchdog exited after ${watchdogGoneMs} ms\n`);
+    assert.notEqual(await streamEnd, 0, 'the cut stream is an error for the client, not a clean end');
+
+    // Nothing points at the dead router67: a client reaches the real origin (its own CA; names from the hosts file).
+    const from = originRequests.length;
+    const r = await run('curl', ['-sS', '--max-time', '10', '--cacert', originCaFile, 'https://api.anthropic.com/v1/messages', '-H', 'x-api-key: client-key', '-H', 'content-type: application/json', '-d', MESSAGES_BODY], { PATH: process.env.PATH }, 15_000);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((JSON.parse(r.stdout) as { content: { text: string }[] }).content[0]!.text, 'hello from the real origin');
+    assert.equal(originRequests.length, from + 1);
+    assert.equal(originRequests.at(-1)!.headers['x-api-key'], 'client-key');
+
+    // A clean stop: the daemon removes its block, then the watchdog exits too.
+    const d2 = await startDaemon(home);
+    const [w2] = watchdogsOf(d2.pid);
+    assert.ok(w2);
+    assert.equal(await stopDaemon(d2, 'SIGTERM'), 0, d2.out());
+    assert.deepEqual(readFileSync('/etc/hosts'), realDns);
+    await until(() => watchdogsOf(d2.pid).length === 0, Date.now(), 5000, 'no watchdog left after a clean stop');
+    assert.equal(existsSync(`/proc/${w2}/cmdline`) && readFileSync(`/proc/${w2}/cmdline`, 'utf8').includes('watch'), false, 'the watchdog process is gone');
+  } finally {
+    open?.();
+    writeFileSync('/etc/hosts', hostsBefore);
+  }
 });
 
 test('uninstall leaves /etc/hosts and the trust store byte-identical; config kept', async () => {
@@ -544,7 +636,9 @@ test('unprivileged daemon on a high port behind the nftables rule', async () => 
     }
     assert.deepEqual(readFileSync('/etc/hosts'), hostsBefore);
     const k = await startDaemon(home2, { asNobody: true });
-    await stopDaemon(k, 'SIGKILL');
+    const [kw] = watchdogsOf(k.pid);
+    assert.equal(execFileSync('ps', ['-o', 'uid=', '-p', String(kw)]).toString().trim(), String(NOBODY), 'the watchdog has the daemon\'s rights, no more');
+    await killWithWatchdog(k);
     assert.equal(blocks().length, 1);
     const d3 = await startDaemon(home2, { asNobody: true });
     assert.match(d3.out(), /removing 1 stale router67 block/);

@@ -8,7 +8,7 @@ import { skipUnless } from '../helpers/requires.js';
 
 const skip = skipUnless({ linux: true, root: true, tools: ['unshare', 'nft', 'curl', 'update-ca-certificates', 'setpriv', 'ip'] });
 
-test('end to end in a private mount + network namespace: install, daemon, curl + SDKs, Claude Code + Codex, passthrough, signals, uninstall', { skip, timeout: 480_000 }, () => {
+test('end to end in a private mount + network namespace: install, daemon, curl + SDKs, Claude Code + Codex, passthrough, signals, fail open, uninstall', { skip, timeout: 480_000 }, (t) => {
   const inner = join(__dirname, 'e2e-ns.js');
   const r = spawnSync('unshare', ['--mount', '--net', '--fork', process.execPath, '--test', '--test-reporter=spec', '--test-timeout=450000', inner], {
     encoding: 'utf8',
@@ -20,4 +20,6 @@ test('end to end in a private mount + network namespace: install, daemon, curl +
   assert.equal(r.signal, null, 'the namespace run was killed (timeout)');
   assert.equal(r.status, 0, 'the scenario failed (its report is above)');
   assert.match(r.stdout, /unprivileged daemon on a high port behind the nftables rule/);
+  assert.match(r.stdout, /✔ fail open: SIGKILL the daemon while a client streams/);
+  for (const m of r.stdout.matchAll(/fail open: block gone[^\n]*/g)) t.diagnostic(m[0]);
 });

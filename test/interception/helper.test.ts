@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { aliasPlist } from '../../main/system/redirect.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCa, ensureCa, caPaths } from '../../main/tls/ca.js';
@@ -134,14 +135,30 @@ test('platform-only operations refuse elsewhere; batch runs several under one pr
     return { code: 0, stdout: '', stderr: '' };
   };
   await assert.rejects(runOperation('alias-on', { ip: '127.0.67.1' }, { platform: 'linux', exec }), /not available on linux/);
-  await runOperation('batch', { ops: [{ op: 'alias-on', args: { ip: '127.0.67.1' } }, { op: 'redirect-on', args: { ip: '127.0.67.1', port: 8443 } }, { op: 'flush-dns', args: {} }] }, { platform: 'darwin', exec });
-  assert.deepEqual(calls, [
-    ['ifconfig', 'lo0', 'alias', '127.0.67.1', 'up'],
-    ['pfctl', '-a', 'com.apple/router67', '-f', '-'],
-    ['pfctl', '-E'],
-    ['dscacheutil', '-flushcache'],
-    ['killall', '-HUP', 'mDNSResponder'],
-  ]);
+  const launchdDir = mkdtempSync(join(tmpdir(), 'r67-launchd-'));
+  try {
+    await runOperation('batch', { ops: [{ op: 'alias-on', args: { ip: '127.0.67.1' } }, { op: 'redirect-on', args: { ip: '127.0.67.1', port: 8443 } }, { op: 'flush-dns', args: {} }] }, { platform: 'darwin', exec, launchdDir });
+    assert.deepEqual(calls, [
+      ['ifconfig', 'lo0', 'alias', '127.0.67.1', 'up'],
+      ['pfctl', '-a', 'com.apple/router67', '-f', '-'],
+      ['pfctl', '-E'],
+      ['dscacheutil', '-flushcache'],
+      ['killall', '-HUP', 'mDNSResponder'],
+    ]);
+    // the boot job that brings the alias back after a reboot: root's file, 0644 (launchd refuses writable ones)
+    const plist = join(launchdDir, 'com.router67.lo0-alias.plist');
+    assert.equal(readFileSync(plist, 'utf8'), aliasPlist('127.0.67.1'));
+    assert.equal(statSync(plist).mode & 0o777, 0o644);
+    calls.length = 0;
+    await runOperation('alias-off', { ip: '127.0.67.1' }, { platform: 'darwin', exec, launchdDir });
+    assert.deepEqual(calls, [
+      ['launchctl', 'bootout', 'system/com.router67.lo0-alias'],
+      ['ifconfig', 'lo0', '-alias', '127.0.67.1'],
+    ]);
+    assert.equal(existsSync(plist), false);
+  } finally {
+    rmSync(launchdDir, { recursive: true, force: true });
+  }
 });
 
 // ---- elevation ---------------------------------------------------------------------------------
@@ -177,7 +194,7 @@ test('elevation argv: Windows UAC through PowerShell Start-Process -Verb RunAs, 
   assert.equal(script, powershellScript(cmd, [cmd.execPath, ...cmd.args, 'helper', 'apply-hosts', encodeArgs(GOOD)]));
   assert.equal(
     script,
-    `try { $p = Start-Process -FilePath 'C:\\Program Files\\nodejs\\node.exe' -ArgumentList '"C:\\Users\\Me Too\\router67\\dist\\main\\cli\\index.js" helper apply-hosts ${encodeArgs(GOOD)}' -Verb RunAs -Wait -PassThru -WindowStyle Hidden; exit $p.ExitCode } catch { exit 1223 }`,
+    `try { $p = Start-Process -FilePath 'C:\\Program Files\\nodejs\\node.exe' -ArgumentList '"C:\\Users\\Me Too\\router67\\dist\\main\\cli\\index.js" helper apply-hosts ${encodeArgs(GOOD)}' -Verb RunAs -PassThru -WindowStyle Hidden; $h = $p.Handle; $p.WaitForExit(); exit $p.ExitCode } catch { exit 1223 }`,
   );
   assert.equal(winQuote('plain'), 'plain');
   assert.equal(winQuote('a b'), '"a b"');

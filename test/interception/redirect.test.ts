@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import {
+  aliasPlist,
   macosAliasOff,
   macosAliasOn,
   macosRedirectOff,
@@ -49,9 +50,37 @@ test('parseNftList finds our rule and whether it matches', () => {
   assert.equal(parseNftList('', { ip: '127.0.67.1', toPort: 8443 }).present, false);
 });
 
-test('macOS: lo0 alias and a pf rdr anchor (commands only)', () => {
-  assert.deepEqual(macosAliasOn('127.0.67.1'), [{ kind: 'run', argv: ['ifconfig', 'lo0', 'alias', '127.0.67.1', 'up'] }]);
-  assert.deepEqual(macosAliasOff('127.0.67.1'), [{ kind: 'run', argv: ['ifconfig', 'lo0', '-alias', '127.0.67.1'], allowFail: true }]);
+test('macOS: lo0 alias (now, and a LaunchDaemon for every boot) and a pf rdr anchor (commands and plist only)', () => {
+  const plist = `<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
+<plist version="1.0">
+<dict>
+\t<key>Label</key>
+\t<string>com.router67.lo0-alias</string>
+\t<key>ProgramArguments</key>
+\t<array>
+\t\t<string>/sbin/ifconfig</string>
+\t\t<string>lo0</string>
+\t\t<string>alias</string>
+\t\t<string>127.0.67.1</string>
+\t\t<string>up</string>
+\t</array>
+\t<key>RunAtLoad</key>
+\t<true/>
+</dict>
+</plist>
+`;
+  assert.equal(aliasPlist('127.0.67.1'), plist);
+  assert.throws(() => aliasPlist('127.0.67.1</string><string>x'), /not an IPv4/);
+  assert.deepEqual(macosAliasOn('127.0.67.1'), [
+    { kind: 'run', argv: ['ifconfig', 'lo0', 'alias', '127.0.67.1', 'up'] },
+    { kind: 'write', path: '/Library/LaunchDaemons/com.router67.lo0-alias.plist', content: plist, mode: 0o644 },
+  ]);
+  assert.deepEqual(macosAliasOff('127.0.67.1'), [
+    { kind: 'run', argv: ['launchctl', 'bootout', 'system/com.router67.lo0-alias'], allowFail: true },
+    { kind: 'remove', path: '/Library/LaunchDaemons/com.router67.lo0-alias.plist' },
+    { kind: 'run', argv: ['ifconfig', 'lo0', '-alias', '127.0.67.1'], allowFail: true },
+  ]);
   assert.equal(pfRules({ ip: '127.0.67.1', toPort: 8443 }), 'rdr pass on lo0 inet proto tcp from any to 127.0.67.1 port 443 -> 127.0.67.1 port 8443\n');
   assert.deepEqual(macosRedirectOn({ ip: '127.0.67.1', toPort: 8443 }), [
     { argv: ['pfctl', '-a', 'com.apple/router67', '-f', '-'], input: 'rdr pass on lo0 inet proto tcp from any to 127.0.67.1 port 443 -> 127.0.67.1 port 8443\n' },

@@ -22,7 +22,7 @@ import { clientSecrets, extraHeaderSecrets, resolveAuth } from '../../main/proxy
 import type { Provider } from '../../main/config/schema.js';
 import { loadEditorState, planEdit } from '../../main/config/save.js';
 import { UiService } from '../../main/ui/service.js';
-import type { UiEvent } from '../../renderer/api-types.js';
+import type { UiEvent } from '../../main/ui/types.js';
 import { eventually, startCore, type TestCore } from '../helpers/core.js';
 
 const hex = () => randomBytes(12).toString('hex');

@@ -17,7 +17,7 @@ import {
   saveDraft,
 } from '../../main/config/save.js';
 import { parseConfig } from '../../main/config/load.js';
-import type { ConfigDraft, ProviderDraft } from '../../renderer/api-types.js';
+import type { ConfigDraft, ProviderDraft } from '../../main/ui/types.js';
 
 const SAMPLE = `# router67 config — hand written
 intercept_hosts = [

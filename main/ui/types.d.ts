@@ -1,6 +1,7 @@
 // The UI's wire contract: the types that cross between the window and the main side, over IPC (Electron) or
-// HTTP + SSE (the headless daemon). Declarations only (a .d.ts is never emitted), so both the renderer's
-// project and the core's project can import it with `import type` and nothing is built twice.
+// HTTP + SSE (the headless daemon), declared once here by the core (the request log's entries, the status) and
+// imported by the renderer. Declarations only (a .d.ts is never emitted, and renderer/tsconfig.json may import it
+// from outside its rootDir): both projects use it with `import type`, and no core code reaches the browser.
 
 export type Format = 'anthropic' | 'openai' | 'responses' | 'ollama';
 
@@ -81,9 +82,9 @@ export interface ConfigIssueView {
   message: string;
 }
 
-export interface UiStatus {
+/** What the core reports about itself (main/core/core.ts's CoreStatus) and the window shows (UiStatus). */
+export interface StatusBase {
   version: string;
-  app: 'electron' | 'daemon';
   pid: number;
   startedAt: string;
   home: string;
@@ -91,16 +92,32 @@ export interface UiStatus {
   http: { address: string };
   admin?: { url: string };
   intercept: { enabled: boolean; state: 'off' | 'on' | 'starting' | 'error'; listen: string; error?: string };
+  warnings: string[];
+  requests: { total: number; today: number; inFlight: number };
+}
+
+export interface ProviderView {
+  name: string;
+  format?: string;
+  models: string[];
+  auth: 'ok' | 'missing' | 'sign-in needed';
+  authDetail?: string;
+}
+
+export interface UiStatus extends StatusBase {
+  app: 'electron' | 'daemon';
   /** Local CA trust, as `doctor` sees it: null when unknown (no CA yet, or cannot tell). */
   ca: { trusted: boolean | null; installed?: boolean; detail?: string };
   configErrors: ConfigIssueView[];
-  warnings: string[];
-  providers: { name: string; format?: string; models: string[]; auth: 'ok' | 'missing' | 'sign-in needed'; authDetail?: string }[];
-  requests: { total: number; today: number; inFlight: number };
+  providers: ProviderView[];
   keychain: KeychainInfo;
 }
 
-export interface AttemptView {
+/** The dialect a request came in ('unknown' when it could not be told). */
+export type LogDialect = Format | 'unknown';
+
+/** One try at one provider. */
+export interface Attempt {
   provider: string;
   model: string;
   status: number | null;
@@ -111,11 +128,11 @@ export interface AttemptView {
   durationMs: number;
 }
 
-/** One row of the live log (no headers, no bodies). */
-export interface LogRow {
+/** One exchange, as the request log (main/log/request-log.ts) keeps it. */
+export interface LogEntry {
   id: string;
   startedAt: string;
-  dialect: string;
+  dialect: LogDialect;
   method: string;
   path: string;
   host?: string;
@@ -125,7 +142,7 @@ export interface LogRow {
   upstreamModel?: string;
   status?: number;
   state: 'pending' | 'streaming' | 'done' | 'error';
-  attempts: AttemptView[];
+  attempts: Attempt[];
   ttfbMs?: number;
   durationMs?: number;
   inputTokens?: number;
@@ -134,16 +151,18 @@ export interface LogRow {
   bytesOut: number;
   error?: string;
   passthrough?: boolean;
-  /** A translated request: what was mapped, flattened or dropped on the way. */
+  /** A translated request: what was mapped, flattened, changed or dropped on the way (tools, state resolved from the store, reasoning, system messages). */
   translationNotes?: string[];
-}
-
-/** The detail pane: a row plus redacted request headers and, when log_bodies is on, the bodies. */
-export interface LogDetail extends LogRow {
   requestHeaders?: Record<string, string>;
   requestBody?: string;
   responseBody?: string;
 }
+
+/** One row of the live log (no headers, no bodies). */
+export type LogRow = Omit<LogEntry, 'requestHeaders' | 'requestBody' | 'responseBody'>;
+
+/** The detail pane: a row plus redacted request headers and, when log_bodies is on, the bodies. */
+export type LogDetail = LogEntry;
 
 export type InterceptResult =
   | { ok: true; enabled: boolean }
@@ -203,9 +222,8 @@ export type UiEvent =
   | { type: 'status'; status: UiStatus }
   | { type: 'config'; revision: string };
 
-/** What the window uses, whichever side backs it. */
-export interface Api {
-  readonly kind: 'ipc' | 'http';
+/** The calls the window makes, the same whichever side answers them. */
+export interface UiCalls {
   features(): Promise<Features>;
   status(): Promise<UiStatus>;
   loadConfig(): Promise<EditorState>;
@@ -214,8 +232,6 @@ export interface Api {
   setIntercept(enabled: boolean): Promise<InterceptResult>;
   recentLog(limit: number): Promise<LogRow[]>;
   logEntry(id: string): Promise<LogDetail | null>;
-  /** Live events; returns an unsubscribe function. */
-  subscribe(onEvent: (e: UiEvent) => void): () => void;
   openExternal(url: string): Promise<void>;
   signInState(): Promise<SignInState>;
   signInStart(name: string, device: boolean): Promise<SignInFlow>;
@@ -223,20 +239,14 @@ export interface Api {
   signOut(name: string): Promise<SignOutResult>;
 }
 
+/** What the window uses, whichever side backs it. */
+export interface Api extends UiCalls {
+  readonly kind: 'ipc' | 'http';
+  /** Live events; returns an unsubscribe function. */
+  subscribe(onEvent: (e: UiEvent) => void): () => void;
+}
+
 /** The functions preload exposes as `window.router67` (same shapes, events by callback). */
-export interface Router67Bridge {
-  features(): Promise<Features>;
-  status(): Promise<UiStatus>;
-  loadConfig(): Promise<EditorState>;
-  validate(draft: ConfigDraft): Promise<Issue[]>;
-  save(draft: ConfigDraft): Promise<SaveResult>;
-  setIntercept(enabled: boolean): Promise<InterceptResult>;
-  recentLog(limit: number): Promise<LogRow[]>;
-  logEntry(id: string): Promise<LogDetail | null>;
+export interface Router67Bridge extends UiCalls {
   onEvent(cb: (e: UiEvent) => void): () => void;
-  openExternal(url: string): Promise<void>;
-  signInState(): Promise<SignInState>;
-  signInStart(name: string, device: boolean): Promise<SignInFlow>;
-  signInCancel(id: string): Promise<SignInFlow | null>;
-  signOut(name: string): Promise<SignOutResult>;
 }
