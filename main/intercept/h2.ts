@@ -5,7 +5,9 @@
 // - response headers: HTTP/2 forbids connection-specific ones (RFC 9113 §8.2.2) and node throws on all but
 //   `connection` (which it drops with a warning), so connection, keep-alive, proxy-connection, transfer-encoding
 //   and upgrade are left out: an error path's `connection: close` has no meaning on a stream;
-// - `destroyed` and `writableNeedDrain`, which the compatibility response lacks, read the stream's.
+// - `destroyed` and `writableNeedDrain`, which the compatibility response lacks, read the stream's;
+// - `writableFinished` is true only for a response that ended: node's reads the stream's, which is also true
+//   after the client reset it (RST_STREAM), so the proxy would not see the abort and would not cancel upstream.
 // Everything else (write/drain backpressure, 'close' when the client resets the stream, end, destroy) the
 // compatibility API already provides with HTTP/1.1 semantics.
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
@@ -53,5 +55,9 @@ export function adaptH2(req: Http2ServerRequest, res: Http2ServerResponse): { re
   const stream = res.stream;
   Object.defineProperty(res, 'destroyed', { get: () => stream.destroyed, configurable: true });
   Object.defineProperty(res, 'writableNeedDrain', { get: () => stream.writableNeedDrain, configurable: true });
+  Object.defineProperty(res, 'writableFinished', {
+    get: () => res.writableEnded && stream.writableFinished && !stream.aborted && (stream.rstCode ?? 0) === 0,
+    configurable: true,
+  });
   return { req: req as unknown as IncomingMessage, res: res as unknown as ServerResponse };
 }
