@@ -228,7 +228,7 @@ export class Interceptor {
       const store = this.store;
       // HTTP/2 and HTTP/1.1 (ALPN; a client offering neither gets HTTP/1.1), one handler for both
       const server = createSecureServer(
-        { SNICallback: store.SNICallback, allowHTTP1: true, ALPNProtocols: ['h2', 'http/1.1'] },
+        { SNICallback: store.SNICallback, allowHTTP1: true, ALPNProtocols: ['h2', 'http/1.1'], noDelay: true },
         (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => {
           if (req.httpVersionMajor === 2) {
             const session = (req as Http2ServerRequest).stream.session;
