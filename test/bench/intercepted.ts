@@ -15,6 +15,29 @@ const HEADERS = { 'content-type': 'application/json', 'x-api-key': 'bench-client
 const SMALL = Buffer.from(JSON.stringify({ model: 'bench', max_tokens: 64, messages: [{ role: 'user', content: 'Say hello in one short sentence, please.' }] }));
 const STREAM = Buffer.from(JSON.stringify({ model: 'bench', stream: true, max_tokens: 64, messages: [{ role: 'user', content: 'Say hello in one short sentence, please.' }] }));
 
+/**
+ * One handshake with a listener that waits for a request (never ends on its own): done at the session ticket
+ * (a full handshake; the server sends it with its HTTP/2 SETTINGS) or at secureConnect when resuming. Bounded.
+ */
+function handshake(port: number, ca: string, session?: Buffer): Promise<{ ms: number; reused: boolean; session?: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    let ms = 0;
+    const timer = setTimeout(() => (s.destroy(), reject(new Error('handshake: no session ticket within 5 s'))), 5000);
+    const done = (r: { ms: number; reused: boolean; session?: Buffer }) => {
+      clearTimeout(timer);
+      s.destroy();
+      resolve(r);
+    };
+    const s = tlsConnect({ host: '127.0.0.1', port, servername: HOST, ca, ALPNProtocols: ['h2'], ...(session ? { session } : {}) }, () => {
+      ms = performance.now() - t0;
+      if (s.isSessionReused()) done({ ms, reused: true });
+    });
+    s.on('session', (t: Buffer) => done({ ms, reused: s.isSessionReused(), session: t }));
+    s.on('error', (e) => (clearTimeout(timer), reject(e)));
+  });
+}
+
 /** HTTP/1.1 over TLS: `conns` keep-alive connections (undici), bounded by n and maxSeconds. */
 async function loadH1(port: number, ca: string, body: Buffer, n: number, conns: number, maxSeconds = 60): Promise<RunResult> {
   const pool = new Pool(`https://${HOST}:${port}`, {
@@ -132,6 +155,26 @@ export async function interceptedPath(ctx: BenchContext): Promise<void> {
       });
       console.log('');
     }
+    // handshakes against the listener in its own process: its CPU per handshake, full and resumed
+    const hs = ctx.N(300);
+    let ticket: Buffer | undefined;
+    const wall: Record<'full' | 'resumed', number[]> = { full: [], resumed: [] };
+    const cpu: Record<'full' | 'resumed', number> = { full: 0, resumed: 0 };
+    for (const kind of ['full', 'resumed'] as const) {
+      const c0 = cpuMs(router.proc.pid);
+      for (let i = 0; i < hs; i++) {
+        const r = await handshake(rPort, ca, kind === 'resumed' ? ticket : undefined);
+        if (kind === 'full') ticket = r.session;
+        if (kind === 'full' || r.reused) wall[kind].push(r.ms);
+      }
+      cpu[kind] = (cpuMs(router.proc.pid) - c0) / hs;
+      wall[kind].sort((a, b) => a - b);
+    }
+    console.log(`TLS handshakes with router67's listener (${hs} each; its own process's CPU, client elsewhere)`);
+    console.log(`  full     server CPU ${ctx.fmt(cpu.full)} ms/handshake, wall p50 ${ctx.fmt(pct(wall.full, 50))} ms`);
+    console.log(`  resumed  server CPU ${ctx.fmt(cpu.resumed)} ms/handshake, wall p50 ${ctx.fmt(pct(wall.resumed, 50))} ms (${wall.resumed.length}/${hs} resumed)\n`);
+    ctx.checks.push(['TLS listener CPU per cached-host handshake (resumed)', cpu.resumed, 2, 'ms']);
+    ctx.checks.push(['TLS listener CPU per full handshake', cpu.full, 2, 'ms']);
     const c = res['c32']!;
     ctx.checks.push(['intercepted CPU/req vs node:https, HTTP/1.1', c[1]!.cpu / c[0]!.cpu, 1.3, '×']);
     ctx.checks.push(['intercepted CPU/req vs node:http2, HTTP/2', c[3]!.cpu / c[2]!.cpu, 1.3, '×']);

@@ -105,7 +105,7 @@ export async function tlsHandshakes(ctx: BenchContext): Promise<void> {
   console.log(`  resumption refused: ECDSA ${ecdsa.notResumed}/${n}, RSA ${rsa.notResumed}/${n}\n`);
   // both ends of these handshakes run in this one process, so each figure carries the client's CPU too
   ctx.checks.push(['TLS handshake, new host p50 (both ends)', pct(ecdsa.first, 50), 20, 'ms']);
-  ctx.checks.push(['TLS handshake, cached host resumed p50', pct(ecdsa.resumed, 50), 2, 'ms']);
+  ctx.checks.push(['TLS handshake, cached host resumed p50 (both ends)', pct(ecdsa.resumed, 50), 2, 'ms']);
   ctx.checks.push(['TLS resumption refused', ecdsa.notResumed, 0, 'handshakes']);
   ctx.checks.push(['TLS new host context p50 (mint + context)', pct(ecdsa.mint, 50), 20, 'ms']);
   ctx.checks.push(['TLS cached host context p50', pct(ecdsa.cached, 50), 2, 'ms']);
