@@ -12,7 +12,8 @@
 //      the elevated helper otherwise. Stopping removes the block, then closes the pipe: the watchdog exits.
 // verify() (after sleep/wake): the listener still listens, the block is still ours and right, the watchdog runs.
 import { closeSync, openSync } from 'node:fs';
-import { createServer as createHttpsServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import type { ConnectionOptions, TLSSocket } from 'node:tls';
 import type { Config } from '../config/schema.js';
@@ -24,7 +25,11 @@ import { runElevated, type ElevateOptions } from '../system/elevate.js';
 import { runOperation, type Operation, type OpResult } from '../system/helper.js';
 import { currentOwner, defaultHostsPath, inspectHostsFile, removeHostsFile, sameOwner } from '../system/hosts.js';
 import { defaultCliCommand, spawnWatchdog, type SpawnedWatchdog, type SpawnWatchdog, type WatchdogCommand } from '../system/watchdog.js';
+import { adaptH2 } from './h2.js';
 import { Passthrough } from './passthrough.js';
+
+/** An HTTP/2 connection with no open stream for this long is closed (HTTP/1.1's keep-alive timeout). */
+const IDLE_MS = 65_000;
 
 export class PromptRefusedError extends Error {
   readonly refused = true;
@@ -111,7 +116,10 @@ export class Privileged {
 }
 
 export class Interceptor {
-  private server?: Server;
+  private server?: Http2SecureServer;
+  /** HTTP/1.1 connections (not upgraded) with their requests in flight; HTTP/2 sessions with their open streams. */
+  private readonly h1 = new Map<TLSSocket, number>();
+  private readonly h2 = new Map<Http2Session, number>();
   private store?: LeafCertStore;
   private lookup?: UpstreamLookup;
   private passthrough?: Passthrough;
@@ -218,17 +226,53 @@ export class Interceptor {
       });
       core.setPassthrough(this.passthrough.handle);
       const store = this.store;
-      const server = createHttpsServer(
-        { SNICallback: store.SNICallback, ALPNProtocols: ['http/1.1'], keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 },
-        (req, res) => {
-          const host = normalizeHost(String((req.socket as TLSSocket).servername || ''));
-          core.proxy.handle(req, res, { host });
+      // HTTP/2 and HTTP/1.1 (ALPN; a client offering neither gets HTTP/1.1), one handler for both
+      const server = createSecureServer(
+        { SNICallback: store.SNICallback, allowHTTP1: true, ALPNProtocols: ['h2', 'http/1.1'], noDelay: true },
+        (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => {
+          if (req.httpVersionMajor === 2) {
+            const session = (req as Http2ServerRequest).stream.session;
+            const host = normalizeHost(String((session?.socket as TLSSocket | undefined)?.servername || ''));
+            const pair = adaptH2(req as Http2ServerRequest, res as Http2ServerResponse);
+            core.proxy.handle(pair.req, pair.res, { host });
+            return;
+          }
+          const socket = (req as IncomingMessage).socket as TLSSocket;
+          this.h1.set(socket, (this.h1.get(socket) ?? 0) + 1);
+          (res as ServerResponse).once('close', () => {
+            const n = this.h1.get(socket);
+            if (n !== undefined) this.h1.set(socket, n - 1);
+          });
+          core.proxy.handle(req as IncomingMessage, res as ServerResponse, { host: normalizeHost(String(socket.servername || '')) });
         },
       );
-      // WebSocket upgrades: the Responses transport is served (main/ws); anything else goes to the real origin
+      // HTTP/1.1 connections: what node:https did (the HTTP/1.1 fallback reads these from the server)
+      Object.assign(server, { keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 });
+      server.on('secureConnection', (socket: TLSSocket) => {
+        if (socket.alpnProtocol === 'h2') return;
+        this.h1.set(socket, 0);
+        socket.once('close', () => this.h1.delete(socket));
+      });
+      server.on('session', (session: Http2Session) => {
+        this.h2.set(session, 0);
+        session.on('stream', (stream) => {
+          this.h2.set(session, (this.h2.get(session) ?? 0) + 1);
+          stream.once('close', () => {
+            const n = this.h2.get(session);
+            if (n !== undefined) this.h2.set(session, n - 1);
+          });
+        });
+        session.setTimeout(IDLE_MS, () => {
+          if (this.h2.get(session) === 0) session.close();
+        });
+        session.once('close', () => this.h2.delete(session));
+        session.on('error', (err) => core.logger.debug(`HTTP/2 session: ${err.message}`));
+      });
+      // WebSocket upgrades (HTTP/1.1): the Responses transport is served (main/ws); anything else goes to the real origin
       const passthrough = this.passthrough;
-      server.on('upgrade', (req, socket, head) => {
-        const host = normalizeHost(String((socket as TLSSocket).servername || ''));
+      server.on('upgrade', (req: IncomingMessage, socket: TLSSocket, head: Buffer) => {
+        this.h1.delete(socket); // no longer an HTTP connection of this server's
+        const host = normalizeHost(String(socket.servername || ''));
         core.ws.upgrade(req, socket, head, { host }, passthrough.upgrade);
       });
       server.on('tlsClientError', (err) => core.logger.debug(`TLS handshake refused: ${err.message}`));
@@ -419,11 +463,16 @@ export class Interceptor {
     this.server = undefined;
     if (server) {
       server.close();
-      server.closeIdleConnections();
+      // idle connections now; HTTP/2 sessions get GOAWAY (open streams finish); the rest after a moment
+      for (const [socket, n] of this.h1) if (n === 0) socket.destroy();
+      for (const session of this.h2.keys()) session.close();
       let t: NodeJS.Timeout | undefined;
       await Promise.race([this.passthrough?.idle() ?? Promise.resolve(), new Promise<void>((r) => (t = setTimeout(r, 2000)))]);
       clearTimeout(t);
-      server.closeAllConnections();
+      for (const socket of this.h1.keys()) socket.destroy();
+      for (const session of this.h2.keys()) session.destroy();
+      this.h1.clear();
+      this.h2.clear();
     }
     // upgraded connections are no longer the server's: the served ones and the piped ones end here
     await this.core.ws.closeAll((m) => m.host !== undefined);

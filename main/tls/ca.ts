@@ -4,6 +4,8 @@
 // ASN.1 is built by hand); keys come from node:crypto and the TBSCertificate is signed with
 // node:crypto too, because an RSA-2048 signature in pure JS takes 35-60 ms on this class of
 // machine and the first handshake for a host must stay well under 20 ms.
+// The CA key is RSA-2048 (a CA users already trust keeps working); leaf keys are ECDSA P-256, whose
+// SubjectPublicKeyInfo node:crypto encodes and is spliced into the TBSCertificate forge builds.
 //
 // The CA is constrained: a critical nameConstraints extension permits only the intercepted DNS
 // names (and, per RFC 5280, names below them) and excludes every IPv4 and IPv6 address, so even a
@@ -136,11 +138,13 @@ function readNameConstraints(cert: forgeNs.pki.Certificate): ParsedConstraints |
   return { permitted: [...new Set(permitted)].sort(), excludesAllIps: v4 && v6 };
 }
 
-/** Signs a forge certificate with a node:crypto key (SHA-256 with RSA). */
-function signWithNode(cert: forgeNs.pki.Certificate, key: KeyObject): void {
+/** Signs a forge certificate with a node:crypto key (SHA-256 with RSA); `spki` replaces the subject's public key. */
+function signWithNode(cert: forgeNs.pki.Certificate, key: KeyObject, spki?: forgeNs.asn1.Asn1): void {
   cert.signatureOid = SHA256_WITH_RSA;
   cert.siginfo.algorithmOid = SHA256_WITH_RSA;
   const tbs = (F().pki as unknown as { getTBSCertificate(c: forgeNs.pki.Certificate): forgeNs.asn1.Asn1 }).getTBSCertificate(cert);
+  // TBSCertificate: [0] version, serial, signature, issuer, validity, subject, subjectPublicKeyInfo, [3] extensions
+  if (spki) (tbs.value as forgeNs.asn1.Asn1[])[6] = spki;
   cert.tbsCertificate = tbs;
   const der = Buffer.from(F().asn1.toDer(tbs).getBytes(), 'binary');
   cert.signature = sign('sha256', der, key).toString('binary');
@@ -360,32 +364,47 @@ export function ensureCa(home: string, hosts: Iterable<string>, now = new Date()
 export interface LeafKey {
   key: KeyObject;
   keyPem: string;
-  forgePublic: forgeNs.pki.rsa.PublicKey;
+  /** The leaf's SubjectPublicKeyInfo (DER) as forge ASN.1, spliced into each TBSCertificate. */
+  spki: forgeNs.asn1.Asn1;
   keyId: string;
 }
 
 function leafKeyFrom(key: KeyObject): LeafKey {
-  const forgePublic = forgePublicKey(key);
-  return { key, keyPem: key.export({ type: 'pkcs8', format: 'pem' }) as string, forgePublic, keyId: keyIdOf(forgePublic) };
+  const pub = createPublicKey(key);
+  const der = pub.export({ type: 'spki', format: 'der' });
+  let keyId: string;
+  if (pub.asymmetricKeyType === 'ec') {
+    // RFC 5280 method 1: SHA-1 of the subjectPublicKey BIT STRING contents (the uncompressed EC point).
+    const jwk = pub.export({ format: 'jwk' });
+    const point = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x!, 'base64url'), Buffer.from(jwk.y!, 'base64url')]);
+    keyId = createHash('sha1').update(point).digest('hex');
+  } else keyId = keyIdOf(forgePublicKey(pub));
+  return { key, keyPem: key.export({ type: 'pkcs8', format: 'pem' }) as string, spki: F().asn1.fromDer(der.toString('binary')), keyId };
 }
 
-/** One RSA-2048 key shared by every leaf this process mints (generated off the main thread). */
+/**
+ * One ECDSA P-256 key shared by every leaf this process mints: the handshake's signature is far cheaper for
+ * the listener than RSA-2048's. The CA (RSA, unchanged, so an already trusted CA stays valid) signs the leaves.
+ */
 export async function generateLeafKey(): Promise<LeafKey> {
   const key = await new Promise<KeyObject>((resolve, reject) =>
-    generateKeyPair('rsa', { modulusLength: 2048 }, (err, _pub, priv) => (err ? reject(err) : resolve(priv))),
+    generateKeyPair('ec', { namedCurve: 'P-256' }, (err, _pub, priv) => (err ? reject(err) : resolve(priv))),
   );
   return leafKeyFrom(key);
 }
 
+/** A leaf key made synchronously (ECDSA P-256 unless `key` is given; an RSA key still works). */
 export function leafKeySync(key?: KeyObject): LeafKey {
-  return leafKeyFrom(key ?? generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey);
+  return leafKeyFrom(key ?? generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey);
 }
 
 /** Mints a leaf certificate for one host, signed by the CA. */
 export function mintLeaf(ca: LoadedCa, leaf: LeafKey, host: string, now = new Date()): string {
   const h = normalizeHost(host);
+  const ec = leaf.key.asymmetricKeyType === 'ec';
   const cert = F().pki.createCertificate();
-  cert.publicKey = leaf.forgePublic;
+  // forge only encodes RSA keys: it builds the TBSCertificate around the CA's key, then the leaf's SPKI replaces it
+  cert.publicKey = ca.cert.publicKey;
   cert.serialNumber = randomSerial();
   cert.validity.notBefore = new Date(now.getTime() - LEAF_BACKDATE_MS);
   const notAfter = new Date(now.getTime() + LEAF_VALIDITY_DAYS * DAY);
@@ -397,13 +416,14 @@ export function mintLeaf(ca: LoadedCa, leaf: LeafKey, host: string, now = new Da
   cert.setIssuer(ca.cert.subject.attributes);
   cert.setExtensions([
     { name: 'basicConstraints', critical: true, cA: false },
-    { name: 'keyUsage', critical: true, digitalSignature: true, keyEncipherment: true },
+    // ECDSA keys only sign (RFC 8813); RSA keys may also encipher (TLS 1.2 RSA key exchange)
+    ec ? { name: 'keyUsage', critical: true, digitalSignature: true } : { name: 'keyUsage', critical: true, digitalSignature: true, keyEncipherment: true },
     { name: 'extKeyUsage', serverAuth: true },
     { name: 'subjectAltName', altNames: [{ type: 2, value: h }] },
     { name: 'subjectKeyIdentifier', value: F().asn1.create(F().asn1.Class.UNIVERSAL, F().asn1.Type.OCTETSTRING, false, F().util.hexToBytes(leaf.keyId)) },
     { name: 'authorityKeyIdentifier', keyIdentifier: F().util.hexToBytes(ca.keyId) },
   ]);
-  signWithNode(cert, ca.key);
+  signWithNode(cert, ca.key, leaf.spki);
   return F().pki.certificateToPem(cert);
 }
 

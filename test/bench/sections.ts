@@ -15,5 +15,6 @@ export type BenchSection = (ctx: BenchContext) => Promise<void>;
 import { tlsHandshakes } from './tls.js';
 import { translatedStreaming } from './translated.js';
 import { largeAnswer } from './large.js';
+import { interceptedPath } from './intercepted.js';
 
-export const extraSections: BenchSection[] = [translatedStreaming, tlsHandshakes, largeAnswer];
+export const extraSections: BenchSection[] = [translatedStreaming, tlsHandshakes, interceptedPath, largeAnswer];

@@ -19,6 +19,8 @@ import {
   mintLeaf,
   parseCa,
 } from '../../main/tls/ca.js';
+import { X509Certificate } from 'node:crypto';
+import { PRE_ECDSA_CA_CERT, PRE_ECDSA_CA_KEY } from './pre-ecdsa-ca.js';
 
 const HOSTS = ['api.anthropic.com', 'api.openai.com', 'openrouter.ai'];
 
@@ -82,6 +84,47 @@ test('leaf: SAN dNSName, serverAuth, validity ≤ 397 days and backdated', () =>
   const na = new Date(/notAfter=(.*)/.exec(text)![1]!).getTime();
   assert.ok(nb < Date.now() - 30 * 60_000, 'backdated');
   assert.ok(na - nb <= 397 * 86400_000, 'at most 397 days');
+});
+
+test('leaf keys are ECDSA P-256, signed by the RSA CA; key identifiers chain; openssl and node verify them', () => {
+  const pem = mintLeaf(ca, leafKey, 'openrouter.ai');
+  const text = execFileSync('openssl', ['x509', '-noout', '-text'], { input: pem }).toString();
+  assert.match(text, /Public Key Algorithm: id-ecPublicKey/);
+  assert.match(text, /NIST CURVE: P-256/);
+  assert.match(text, /Signature Algorithm: sha256WithRSAEncryption/);
+  assert.match(text, /Key Usage: critical\s+Digital Signature\s/);
+  const x = new X509Certificate(pem);
+  assert.equal(x.publicKey.asymmetricKeyType, 'ec');
+  assert.equal(x.publicKey.asymmetricKeyDetails?.namedCurve, 'prime256v1');
+  assert.ok(x.checkPrivateKey(leafKey.key));
+  assert.equal(x.verify(new X509Certificate(files.certPem).publicKey), true);
+  assert.equal(x.checkIssued(new X509Certificate(files.certPem)), true);
+  // subjectKeyIdentifier: the SHA-1 of the EC point (RFC 5280 method 1)
+  const ski = /Subject Key Identifier:\s+([0-9A-F:]+)/.exec(text)![1]!.replace(/:/g, '').toLowerCase();
+  assert.equal(ski, leafKey.keyId);
+  const aki = /Authority Key Identifier:\s+(?:keyid:)?([0-9A-F:]+)/.exec(text)![1]!.replace(/:/g, '').toLowerCase();
+  assert.equal(aki, ca.keyId);
+});
+
+test('a CA created before leaves became ECDSA (RSA, already trusted) still signs leaves that verify', async () => {
+  const old = parseCa(PRE_ECDSA_CA_CERT, PRE_ECDSA_CA_KEY);
+  assert.deepEqual(old.permittedHosts, [...HOSTS].sort());
+  const dir = tmp();
+  try {
+    writeFileSync(join(dir, 'ca.pem'), PRE_ECDSA_CA_CERT);
+    writeFileSync(join(dir, 'leaf.pem'), mintLeaf(old, leafKey, 'api.openai.com'));
+    const r = spawnSync('openssl', ['verify', '-x509_strict', '-purpose', 'sslserver', '-CAfile', join(dir, 'ca.pem'), join(dir, 'leaf.pem')], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr + r.stdout);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const srv = await listen(new LeafCertStore(old, HOSTS, leafKey));
+  try {
+    const ok = await tryConnect(srv.port, 'api.openai.com', PRE_ECDSA_CA_CERT);
+    assert.equal(ok.ok, true, ok.error);
+  } finally {
+    await srv.close();
+  }
 });
 
 function listen(store: LeafCertStore): Promise<{ port: number; close: () => Promise<void>; handshakes: string[] }> {
