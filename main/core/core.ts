@@ -19,9 +19,11 @@ import { paths, resolveHome, type Paths } from './paths.js';
 import { VERSION } from './version.js';
 
 // The Agent alone, not undici's index: the index also loads fetch, WebSocket, caches and more, about 20 MB of
-// resident memory the daemon never uses (the idle-memory target is 60 MB). dispatch() is all the proxy needs.
+// resident memory the daemon never uses. dispatch() is all the proxy needs. Even the Agent alone (client, pool,
+// HTTP/1 and HTTP/2 clients, node:http2) costs several MB, so it is loaded and built on the first upstream
+// request (the idle-memory target is 55 MB).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const Agent = require('undici/lib/dispatcher/agent.js') as typeof UndiciAgent;
+const loadAgent = () => require('undici/lib/dispatcher/agent.js') as typeof UndiciAgent;
 type Agent = UndiciAgent;
 
 export interface CoreOptions {
@@ -103,7 +105,8 @@ export class Core extends EventEmitter {
   private configErrors: ConfigIssue[] = [];
   private readonly startedAt = new Date().toISOString();
   private server?: Server;
-  private agent: Agent;
+  /** Built on first use (`agent`); undefined until then. */
+  private agentInstance?: Agent;
   private watcher?: FSWatcher;
   private reloadTimer?: NodeJS.Timeout;
   private stopping?: Promise<void>;
@@ -124,7 +127,6 @@ export class Core extends EventEmitter {
     this.log = new RequestLog({ dir: this.paths.logs });
     this.log.on('entry', (e) => this.emit('log', e));
     this.log.on('file-error', (err: Error) => this.logger.warn(`request log file: ${err.message}`));
-    this.agent = this.makeAgent(config);
     this.intercept = { enabled: false, state: 'off', listen: config.daemon.listen };
     this.proxy = new Proxy((this.proxyDeps = {
       config: () => this.cfg,
@@ -159,7 +161,7 @@ export class Core extends EventEmitter {
     try {
       await core.listen(opts);
     } catch (e) {
-      await core.agent.close().catch(() => {});
+      await core.agentInstance?.close().catch(() => {});
       await core.log.close();
       throw e;
     }
@@ -193,10 +195,16 @@ export class Core extends EventEmitter {
   /** Sets the connect options (e.g. a DNS lookup) for upstream connections; takes effect for new requests. */
   setConnectOptions(connect: UndiciAgent.Options['connect']): void {
     this.connectOptions = connect;
-    this.replaceAgent(this.makeAgent(this.cfg));
+    this.replaceAgent();
+  }
+
+  /** The upstream Agent, built (and undici loaded) on first use. */
+  private get agent(): Agent {
+    return (this.agentInstance ??= this.makeAgent(this.cfg));
   }
 
   private makeAgent(cfg: Config): Agent {
+    const Agent = loadAgent();
     return new Agent({
       connections: cfg.daemon.max_connections,
       keepAliveTimeout: 30_000,
@@ -205,11 +213,12 @@ export class Core extends EventEmitter {
     });
   }
 
-  private replaceAgent(next: Agent): void {
-    const old = this.agent;
-    this.agent = next;
+  /** New requests get a new Agent (built on first use, with the current config and connect options). */
+  private replaceAgent(): void {
+    const old = this.agentInstance;
+    this.agentInstance = undefined;
     // In-flight requests finish on the old agent; close() waits for them.
-    old.close().catch(() => {});
+    old?.close().catch(() => {});
   }
 
   private async listen(opts: CoreOptions): Promise<void> {
@@ -306,7 +315,7 @@ export class Core extends EventEmitter {
     this.cfgText = text;
     this.configErrors = [];
     this.logger.level = next.daemon.log_level;
-    if (next.daemon.max_connections !== prev.daemon.max_connections) this.replaceAgent(this.makeAgent(next));
+    if (next.daemon.max_connections !== prev.daemon.max_connections) this.replaceAgent();
     if (next.daemon.http_listen !== prev.daemon.http_listen) {
       this.logger.warn(`daemon.http_listen changed to ${next.daemon.http_listen}; restart router67 to move the listener`);
     }
@@ -398,7 +407,7 @@ export class Core extends EventEmitter {
     }
     await this.ws.closeAll();
     await this.admin?.close();
-    await this.agent.destroy().catch(() => {});
+    await this.agentInstance?.destroy().catch(() => {});
     await this.log.close();
     try {
       const st = JSON.parse(readFileSync(this.paths.daemonState, 'utf8')) as DaemonState;
