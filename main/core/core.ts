@@ -8,7 +8,8 @@ import type { AddressInfo } from 'node:net';
 import { basename, dirname } from 'node:path';
 import type { Agent as UndiciAgent, Dispatcher } from 'undici';
 import { ConfigError, parseConfig, type ConfigIssue } from '../config/load.js';
-import { ConfigSchema, type Config } from '../config/schema.js';
+import { parseConfigOffThread } from '../config/offthread.js';
+import type { Config } from '../config/schema.js';
 import { AdminServer, ensureToken, sendJson } from '../admin/server.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { RequestLog } from '../log/request-log.js';
@@ -39,6 +40,11 @@ export interface CoreOptions {
   logger?: Logger;
   /** Watch the config file and apply changes (default true). */
   watch?: boolean;
+  /**
+   * Validate the config on a short-lived worker thread (config/offthread.ts), so zod is never loaded into this
+   * thread: the headless daemon's idle memory. Same results and errors; default false (in-process).
+   */
+  validateOffThread?: boolean;
 }
 
 export interface ProviderStatus {
@@ -112,6 +118,7 @@ export class Core extends EventEmitter {
   private stopping?: Promise<void>;
   private readonly secrets?: SecretResolver;
   private oauth?: OAuthResolver;
+  private readonly validateOffThread: boolean;
 
   private constructor(opts: CoreOptions, config: Config, text: string, missingFile: boolean) {
     super();
@@ -123,6 +130,7 @@ export class Core extends EventEmitter {
     this.cfgText = text;
     this.secrets = opts.secrets;
     this.oauth = opts.oauth;
+    this.validateOffThread = opts.validateOffThread ?? false;
     this.logger = opts.logger ?? createLogger(config.daemon.log_level);
     this.log = new RequestLog({ dir: this.paths.logs });
     this.log.on('entry', (e) => this.emit('log', e));
@@ -146,17 +154,16 @@ export class Core extends EventEmitter {
     const configPath = opts.configPath ?? paths(home).config;
     mkdirSync(home, { recursive: true, mode: 0o700 });
     let text = '';
-    let config: Config;
     const missing = !existsSync(configPath);
-    if (missing) config = ConfigSchema.parse({});
-    else {
+    if (!missing) {
       try {
         text = readFileSync(configPath, 'utf8');
       } catch (e) {
         throw new ConfigError([{ file: configPath, path: '', message: `cannot read: ${(e as Error).message}` }]);
       }
-      config = parseConfig(text, configPath);
     }
+    // A missing file is the empty config: every default.
+    const config = await validate(opts.validateOffThread, text, configPath);
     const core = new Core({ ...opts, home, configPath }, config, text, missing);
     try {
       await core.listen(opts);
@@ -293,7 +300,16 @@ export class Core extends EventEmitter {
    * started with); an invalid one keeps the last good config running and is reported. Returns true when the
    * file is valid.
    */
-  async reload(): Promise<boolean> {
+  reload(): Promise<boolean> {
+    // One at a time, in order: validation may wait for a worker thread.
+    const run = (this.reloading ?? Promise.resolve(true)).then(() => this.reloadNow());
+    this.reloading = run.catch(() => false);
+    return run;
+  }
+
+  private reloading?: Promise<boolean>;
+
+  private async reloadNow(): Promise<boolean> {
     let text: string;
     try {
       text = readFileSync(this.configPath, 'utf8');
@@ -305,7 +321,7 @@ export class Core extends EventEmitter {
     if (text === this.cfgText && this.configErrors.length === 0) return true;
     let next: Config;
     try {
-      next = parseConfig(text, this.configPath);
+      next = await validate(this.validateOffThread, text, this.configPath);
     } catch (e) {
       if (e instanceof ConfigError) return this.reject(e.issues);
       throw e;
@@ -416,5 +432,15 @@ export class Core extends EventEmitter {
       /* nothing to clean */
     }
     this.emit('stopped');
+  }
+}
+
+/** Parses and validates config text, in this thread or on a worker (CoreOptions.validateOffThread). */
+function validate(offThread: boolean | undefined, text: string, file: string): Promise<Config> {
+  if (offThread) return parseConfigOffThread(text, file);
+  try {
+    return Promise.resolve(parseConfig(text, file));
+  } catch (e) {
+    return Promise.reject(e as Error);
   }
 }
