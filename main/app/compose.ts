@@ -100,10 +100,10 @@ function usesKeychain(c: Config): boolean {
   return Object.keys(c.oauth).length > 0 || c.providers.some((p) => p.auth?.keychain !== undefined || p.auth?.oauth !== undefined);
 }
 
-async function peekConfig(file: string, offThread: boolean): Promise<Config | undefined> {
+async function peekConfig(file: string, offThread: boolean): Promise<{ text: string; config: Config } | undefined> {
   try {
     const text = readFileSync(file, 'utf8');
-    return offThread ? await parseConfigOffThread(text, file) : parseConfig(text, file);
+    return { text, config: offThread ? await parseConfigOffThread(text, file) : parseConfig(text, file) };
   } catch {
     return undefined; // missing or broken: Core.start decides
   }
@@ -133,7 +133,7 @@ export async function compose(o: ComposeOptions): Promise<Composed> {
   // loads zod anyway (its IPC checks), so it validates in-process.
   const offThread = o.ui === 'daemon';
   const initial = await peekConfig(configPath, offThread);
-  if (initial && usesKeychain(initial)) await secrets();
+  if (initial && usesKeychain(initial.config)) await secrets();
 
   core = await Core.start({
     home,
@@ -141,6 +141,7 @@ export async function compose(o: ComposeOptions): Promise<Composed> {
     env,
     secrets: { get: (account) => store?.get(account) },
     validateOffThread: offThread,
+    ...(initial ? { validated: initial } : {}),
     ...(o.httpListen ? { httpListen: o.httpListen } : {}),
     ...(o.logger ? { logger: o.logger } : {}),
   });

@@ -45,6 +45,8 @@ export interface CoreOptions {
    * thread: the headless daemon's idle memory. Same results and errors; default false (in-process).
    */
   validateOffThread?: boolean;
+  /** A config already validated from this text (the composition root peeks at it); used if the file still says so. */
+  validated?: { text: string; config: Config };
 }
 
 export interface ProviderStatus {
@@ -163,7 +165,8 @@ export class Core extends EventEmitter {
       }
     }
     // A missing file is the empty config: every default.
-    const config = await validate(opts.validateOffThread, text, configPath);
+    const config =
+      !missing && opts.validated?.text === text ? opts.validated.config : await validate(opts.validateOffThread, text, configPath);
     const core = new Core({ ...opts, home, configPath }, config, text, missing);
     try {
       await core.listen(opts);
