@@ -15,5 +15,6 @@ export type BenchSection = (ctx: BenchContext) => Promise<void>;
 import { tlsHandshakes } from './tls.js';
 import { translatedStreaming } from './translated.js';
 import { largeAnswer } from './large.js';
+import { moduleCosts } from './modules.js';
 
-export const extraSections: BenchSection[] = [translatedStreaming, tlsHandshakes, largeAnswer];
+export const extraSections: BenchSection[] = [translatedStreaming, tlsHandshakes, largeAnswer, moduleCosts];
