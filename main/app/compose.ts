@@ -19,6 +19,7 @@ import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RouteTable } from '../admin/server.js';
 import { parseConfig } from '../config/load.js';
+import { parseConfigOffThread } from '../config/offthread.js';
 import type { Config } from '../config/schema.js';
 import { Core } from '../core/core.js';
 import { paths, resolveHome } from '../core/paths.js';
@@ -99,9 +100,10 @@ function usesKeychain(c: Config): boolean {
   return Object.keys(c.oauth).length > 0 || c.providers.some((p) => p.auth?.keychain !== undefined || p.auth?.oauth !== undefined);
 }
 
-function peekConfig(file: string): Config | undefined {
+async function peekConfig(file: string, offThread: boolean): Promise<{ text: string; config: Config } | undefined> {
   try {
-    return parseConfig(readFileSync(file, 'utf8'), file);
+    const text = readFileSync(file, 'utf8');
+    return { text, config: offThread ? await parseConfigOffThread(text, file) : parseConfig(text, file) };
   } catch {
     return undefined; // missing or broken: Core.start decides
   }
@@ -127,14 +129,19 @@ export async function compose(o: ComposeOptions): Promise<Composed> {
     return s;
   });
   // Opened before the core starts when the config needs it, so the first requests and warnings see the secrets.
-  const initial = peekConfig(configPath);
-  if (initial && usesKeychain(initial)) await secrets();
+  // The daemon validates on a worker thread: zod stays out of its memory until its window needs it. The app
+  // loads zod anyway (its IPC checks), so it validates in-process.
+  const offThread = o.ui === 'daemon';
+  const initial = await peekConfig(configPath, offThread);
+  if (initial && usesKeychain(initial.config)) await secrets();
 
   core = await Core.start({
     home,
     configPath,
     env,
     secrets: { get: (account) => store?.get(account) },
+    validateOffThread: offThread,
+    ...(initial ? { validated: initial } : {}),
     ...(o.httpListen ? { httpListen: o.httpListen } : {}),
     ...(o.logger ? { logger: o.logger } : {}),
   });

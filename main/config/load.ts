@@ -1,7 +1,12 @@
 // Reading, validating and locating errors in config.toml.
 import { readFileSync } from 'node:fs';
 import { parse, TomlError } from 'smol-toml';
-import { ConfigSchema, type Config } from './schema.js';
+import type { Config } from './schema.js';
+
+// The schema (and zod) is loaded on the first validation, not with this module: the daemon validates on a worker
+// thread (offthread.ts) and never needs it itself; ConfigError, locate and the formatting here stay light.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const schema = () => require('./schema.js') as typeof import('./schema.js');
 
 export interface ConfigIssue {
   file: string;
@@ -45,7 +50,7 @@ export function parseConfig(text: string, file: string): Config {
     }
     throw e;
   }
-  const r = ConfigSchema.safeParse(raw);
+  const r = schema().ConfigSchema.safeParse(raw);
   if (!r.success) {
     throw new ConfigError(
       r.error.issues.map((iss) => {

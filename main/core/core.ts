@@ -8,7 +8,8 @@ import type { AddressInfo } from 'node:net';
 import { basename, dirname } from 'node:path';
 import type { Agent as UndiciAgent, Dispatcher } from 'undici';
 import { ConfigError, parseConfig, type ConfigIssue } from '../config/load.js';
-import { ConfigSchema, type Config } from '../config/schema.js';
+import { parseConfigOffThread } from '../config/offthread.js';
+import type { Config } from '../config/schema.js';
 import { AdminServer, ensureToken, sendJson } from '../admin/server.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { RequestLog } from '../log/request-log.js';
@@ -20,9 +21,11 @@ import { VERSION } from './version.js';
 import type { ProviderView, StatusBase } from '../ui/types.js';
 
 // The Agent alone, not undici's index: the index also loads fetch, WebSocket, caches and more, about 20 MB of
-// resident memory the daemon never uses (the idle-memory target is 60 MB). dispatch() is all the proxy needs.
+// resident memory the daemon never uses. dispatch() is all the proxy needs. Even the Agent alone (client, pool,
+// HTTP/1 and HTTP/2 clients, node:http2) costs several MB, so it is loaded and built on the first upstream
+// request (the idle-memory target is 55 MB).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const Agent = require('undici/lib/dispatcher/agent.js') as typeof UndiciAgent;
+const loadAgent = () => require('undici/lib/dispatcher/agent.js') as typeof UndiciAgent;
 type Agent = UndiciAgent;
 
 export interface CoreOptions {
@@ -38,6 +41,13 @@ export interface CoreOptions {
   logger?: Logger;
   /** Watch the config file and apply changes (default true). */
   watch?: boolean;
+  /**
+   * Validate the config on a short-lived worker thread (config/offthread.ts), so zod is never loaded into this
+   * thread: the headless daemon's idle memory. Same results and errors; default false (in-process).
+   */
+  validateOffThread?: boolean;
+  /** A config already validated from this text (the composition root peeks at it); used if the file still says so. */
+  validated?: { text: string; config: Config };
 }
 
 export interface ProviderStatus extends ProviderView {
@@ -90,12 +100,14 @@ export class Core extends EventEmitter {
   private configErrors: ConfigIssue[] = [];
   private readonly startedAt = new Date().toISOString();
   private server?: Server;
-  private agent: Agent;
+  /** Built on first use (`agent`); undefined until then. */
+  private agentInstance?: Agent;
   private watcher?: FSWatcher;
   private reloadTimer?: NodeJS.Timeout;
   private stopping?: Promise<void>;
   private readonly secrets?: SecretResolver;
   private oauth?: OAuthResolver;
+  private readonly validateOffThread: boolean;
 
   private constructor(opts: CoreOptions, config: Config, text: string, missingFile: boolean) {
     super();
@@ -107,11 +119,11 @@ export class Core extends EventEmitter {
     this.cfgText = text;
     this.secrets = opts.secrets;
     this.oauth = opts.oauth;
+    this.validateOffThread = opts.validateOffThread ?? false;
     this.logger = opts.logger ?? createLogger(config.daemon.log_level);
     this.log = new RequestLog({ dir: this.paths.logs });
     this.log.on('entry', (e) => this.emit('log', e));
     this.log.on('file-error', (err: Error) => this.logger.warn(`request log file: ${err.message}`));
-    this.agent = this.makeAgent(config);
     this.intercept = { enabled: false, state: 'off', listen: config.daemon.listen };
     this.proxy = new Proxy((this.proxyDeps = {
       config: () => this.cfg,
@@ -131,22 +143,22 @@ export class Core extends EventEmitter {
     const configPath = opts.configPath ?? paths(home).config;
     mkdirSync(home, { recursive: true, mode: 0o700 });
     let text = '';
-    let config: Config;
     const missing = !existsSync(configPath);
-    if (missing) config = ConfigSchema.parse({});
-    else {
+    if (!missing) {
       try {
         text = readFileSync(configPath, 'utf8');
       } catch (e) {
         throw new ConfigError([{ file: configPath, path: '', message: `cannot read: ${(e as Error).message}` }]);
       }
-      config = parseConfig(text, configPath);
     }
+    // A missing file is the empty config: every default.
+    const config =
+      !missing && opts.validated?.text === text ? opts.validated.config : await validate(opts.validateOffThread, text, configPath);
     const core = new Core({ ...opts, home, configPath }, config, text, missing);
     try {
       await core.listen(opts);
     } catch (e) {
-      await core.agent.close().catch(() => {});
+      await core.agentInstance?.close().catch(() => {});
       await core.log.close();
       throw e;
     }
@@ -180,10 +192,16 @@ export class Core extends EventEmitter {
   /** Sets the connect options (e.g. a DNS lookup) for upstream connections; takes effect for new requests. */
   setConnectOptions(connect: UndiciAgent.Options['connect']): void {
     this.connectOptions = connect;
-    this.replaceAgent(this.makeAgent(this.cfg));
+    this.replaceAgent();
+  }
+
+  /** The upstream Agent, built (and undici loaded) on first use. */
+  private get agent(): Agent {
+    return (this.agentInstance ??= this.makeAgent(this.cfg));
   }
 
   private makeAgent(cfg: Config): Agent {
+    const Agent = loadAgent();
     return new Agent({
       connections: cfg.daemon.max_connections,
       keepAliveTimeout: 30_000,
@@ -192,11 +210,12 @@ export class Core extends EventEmitter {
     });
   }
 
-  private replaceAgent(next: Agent): void {
-    const old = this.agent;
-    this.agent = next;
+  /** New requests get a new Agent (built on first use, with the current config and connect options). */
+  private replaceAgent(): void {
+    const old = this.agentInstance;
+    this.agentInstance = undefined;
     // In-flight requests finish on the old agent; close() waits for them.
-    old.close().catch(() => {});
+    old?.close().catch(() => {});
   }
 
   private async listen(opts: CoreOptions): Promise<void> {
@@ -271,7 +290,16 @@ export class Core extends EventEmitter {
    * started with); an invalid one keeps the last good config running and is reported. Returns true when the
    * file is valid.
    */
-  async reload(): Promise<boolean> {
+  reload(): Promise<boolean> {
+    // One at a time, in order: validation may wait for a worker thread.
+    const run = (this.reloading ?? Promise.resolve(true)).then(() => this.reloadNow());
+    this.reloading = run.catch(() => false);
+    return run;
+  }
+
+  private reloading?: Promise<boolean>;
+
+  private async reloadNow(): Promise<boolean> {
     let text: string;
     try {
       text = readFileSync(this.configPath, 'utf8');
@@ -283,7 +311,7 @@ export class Core extends EventEmitter {
     if (text === this.cfgText && this.configErrors.length === 0) return true;
     let next: Config;
     try {
-      next = parseConfig(text, this.configPath);
+      next = await validate(this.validateOffThread, text, this.configPath);
     } catch (e) {
       if (e instanceof ConfigError) return this.reject(e.issues);
       throw e;
@@ -293,7 +321,7 @@ export class Core extends EventEmitter {
     this.cfgText = text;
     this.configErrors = [];
     this.logger.level = next.daemon.log_level;
-    if (next.daemon.max_connections !== prev.daemon.max_connections) this.replaceAgent(this.makeAgent(next));
+    if (next.daemon.max_connections !== prev.daemon.max_connections) this.replaceAgent();
     if (next.daemon.http_listen !== prev.daemon.http_listen) {
       this.logger.warn(`daemon.http_listen changed to ${next.daemon.http_listen}; restart router67 to move the listener`);
     }
@@ -385,7 +413,7 @@ export class Core extends EventEmitter {
     }
     await this.ws.closeAll();
     await this.admin?.close();
-    await this.agent.destroy().catch(() => {});
+    await this.agentInstance?.destroy().catch(() => {});
     await this.log.close();
     try {
       const st = JSON.parse(readFileSync(this.paths.daemonState, 'utf8')) as DaemonState;
@@ -394,5 +422,15 @@ export class Core extends EventEmitter {
       /* nothing to clean */
     }
     this.emit('stopped');
+  }
+}
+
+/** Parses and validates config text, in this thread or on a worker (CoreOptions.validateOffThread). */
+function validate(offThread: boolean | undefined, text: string, file: string): Promise<Config> {
+  if (offThread) return parseConfigOffThread(text, file);
+  try {
+    return Promise.resolve(parseConfig(text, file));
+  } catch (e) {
+    return Promise.reject(e as Error);
   }
 }

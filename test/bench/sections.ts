@@ -16,5 +16,6 @@ import { tlsHandshakes } from './tls.js';
 import { translatedStreaming } from './translated.js';
 import { largeAnswer } from './large.js';
 import { interceptedPath } from './intercepted.js';
+import { moduleCosts } from './modules.js';
 
-export const extraSections: BenchSection[] = [translatedStreaming, tlsHandshakes, interceptedPath, largeAnswer];
+export const extraSections: BenchSection[] = [translatedStreaming, tlsHandshakes, interceptedPath, largeAnswer, moduleCosts];
