@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { connect as tlsConnect } from 'node:tls';
 import { Pool } from 'undici';
-import { cpuMs, pct, startProcess, type Proc, type RunResult } from './measure.js';
+import { cpuMs, pct, runBounded, startProcess, type Proc, type RunResult } from './measure.js';
 import type { BenchContext } from './sections.js';
 
 const HOST = 'api.anthropic.com';
@@ -49,7 +49,7 @@ async function loadH1(port: number, ca: string, body: Buffer, n: number, conns: 
       s.once('error', (e) => cb(e, null));
     },
   });
-  return run(n, conns, maxSeconds, async () => {
+  return runBounded(n, conns, maxSeconds, async () => {
     const r = await pool.request({ path: '/v1/messages', method: 'POST', body, headers: HEADERS });
     let first: number | undefined;
     for await (const _c of r.body) first ??= performance.now();
@@ -64,7 +64,7 @@ async function loadH2(port: number, ca: string, body: Buffer, n: number, conns: 
     s.once('connect', () => resolve(s));
     s.once('error', reject);
   });
-  return run(n, conns, maxSeconds, () =>
+  return runBounded(n, conns, maxSeconds, () =>
     new Promise((resolve) => {
       const req = session.request({ ':method': 'POST', ':path': '/v1/messages', ...HEADERS });
       let status = 0;
@@ -76,34 +76,6 @@ async function loadH2(port: number, ca: string, body: Buffer, n: number, conns: 
       req.end(body);
     }),
   ).finally(() => session.close());
-}
-
-async function run(n: number, conns: number, maxSeconds: number, one: () => Promise<{ ok: boolean; first?: number }>): Promise<RunResult> {
-  const lat: number[] = [];
-  const ttfb: number[] = [];
-  let next = 0;
-  let errors = 0;
-  const t0 = performance.now();
-  const deadline = t0 + maxSeconds * 1000;
-  const worker = async () => {
-    while (next < n && performance.now() < deadline) {
-      next++;
-      const s = performance.now();
-      try {
-        const r = await one();
-        if (!r.ok) errors++;
-        if (r.first !== undefined) ttfb.push(r.first - s);
-      } catch {
-        errors++;
-      }
-      lat.push(performance.now() - s);
-    }
-  };
-  await Promise.all(Array.from({ length: conns }, worker));
-  const seconds = (performance.now() - t0) / 1000;
-  lat.sort((a, b) => a - b);
-  ttfb.sort((a, b) => a - b);
-  return { n: lat.length, seconds, p50: pct(lat, 50), p99: pct(lat, 99), ttfbP50: pct(ttfb, 50), ttfbP99: pct(ttfb, 99), errors };
 }
 
 export async function interceptedPath(ctx: BenchContext): Promise<void> {

@@ -77,6 +77,23 @@ export interface RunResult {
  */
 export async function load(url: string, path: string, body: Buffer, n: number, connections: number, maxSeconds = 60): Promise<RunResult> {
   const pool = new Pool(url, { connections, pipelining: 1, keepAliveTimeout: 60_000 });
+  try {
+    return await runBounded(n, connections, maxSeconds, async () => {
+      const r = await pool.request({ path, method: 'POST', body, headers: { 'content-type': 'application/json', 'x-api-key': 'bench-client', 'anthropic-version': '2023-06-01' } });
+      let first: number | undefined;
+      for await (const _c of r.body) first ??= performance.now();
+      return { ok: r.statusCode === 200, first };
+    });
+  } finally {
+    await pool.close();
+  }
+}
+
+/**
+ * Runs `one` up to `n` times on `conns` concurrent workers, stopping after maxSeconds; latency per call, time to
+ * first byte where `one` reports it (`first`, a performance.now() reading), and the calls that failed or threw.
+ */
+export async function runBounded(n: number, conns: number, maxSeconds: number, one: () => Promise<{ ok: boolean; first?: number }>): Promise<RunResult> {
   const lat: number[] = [];
   const ttfb: number[] = [];
   let next = 0;
@@ -88,24 +105,17 @@ export async function load(url: string, path: string, body: Buffer, n: number, c
       next++;
       const s = performance.now();
       try {
-        const r = await pool.request({ path, method: 'POST', body, headers: { 'content-type': 'application/json', 'x-api-key': 'bench-client', 'anthropic-version': '2023-06-01' } });
-        let first = true;
-        for await (const _c of r.body) {
-          if (first) {
-            ttfb.push(performance.now() - s);
-            first = false;
-          }
-        }
-        if (r.statusCode !== 200) errors++;
+        const r = await one();
+        if (!r.ok) errors++;
+        if (r.first !== undefined) ttfb.push(r.first - s);
       } catch {
         errors++;
       }
       lat.push(performance.now() - s);
     }
   };
-  await Promise.all(Array.from({ length: connections }, worker));
+  await Promise.all(Array.from({ length: conns }, worker));
   const seconds = (performance.now() - t0) / 1000;
-  await pool.close();
   lat.sort((a, b) => a - b);
   ttfb.sort((a, b) => a - b);
   return { n: lat.length, seconds, p50: pct(lat, 50), p99: pct(lat, 99), ttfbP50: pct(ttfb, 50), ttfbP99: pct(ttfb, 99), errors };
