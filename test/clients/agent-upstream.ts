@@ -13,7 +13,9 @@ import { createServer, type IncomingHttpHeaders, type Server, type ServerRespons
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 
-export type Fmt = 'anthropic' | 'openai' | 'responses' | 'ollama';
+import { errorBody, fmtOf, type Fmt } from '../conformance/upstream.js';
+
+export type { Fmt };
 
 export interface Script {
   /** Name of the tool to call; must be among the tools the request offers. */
@@ -59,21 +61,6 @@ export interface AgentUpstream {
 }
 
 export const THINKING = 'The user wants the command run; call the tool, then report.';
-
-function fmtOf(path: string): Fmt | undefined {
-  const p = path.split('?')[0];
-  if (p === '/v1/messages') return 'anthropic';
-  if (p === '/v1/chat/completions') return 'openai';
-  if (p === '/v1/responses') return 'responses';
-  if (p === '/api/chat') return 'ollama';
-  return undefined;
-}
-
-function errorBody(f: Fmt, message: string): string {
-  if (f === 'anthropic') return JSON.stringify({ type: 'error', error: { type: 'invalid_request_error', message } });
-  if (f === 'ollama') return JSON.stringify({ error: message });
-  return JSON.stringify({ error: { message, type: 'invalid_request_error', param: null, code: null } });
-}
 
 const tok = (n = 24) => randomBytes(n).toString('base64'); // has + / = in it: byte-identity matters
 

@@ -22,9 +22,10 @@ export interface ConformanceUpstream {
 const ISSUED_SIGNATURES = new Set(['sig-abc']);
 const ISSUED_ENCRYPTED = new Set(['ENC123']);
 
-type Fmt = 'anthropic' | 'openai' | 'responses' | 'ollama';
+export type Fmt = 'anthropic' | 'openai' | 'responses' | 'ollama';
 
-function fmtOf(path: string): Fmt | undefined {
+/** The wire format a request path speaks (the four upstream formats' own paths). */
+export function fmtOf(path: string): Fmt | undefined {
   const p = path.split('?')[0];
   if (p === '/v1/messages') return 'anthropic';
   if (p === '/v1/chat/completions') return 'openai';
@@ -33,7 +34,8 @@ function fmtOf(path: string): Fmt | undefined {
   return undefined;
 }
 
-function errorBody(f: Fmt, message: string): string {
+/** A 4xx error body in the format's own envelope. */
+export function errorBody(f: Fmt, message: string): string {
   if (f === 'anthropic') return JSON.stringify({ type: 'error', error: { type: 'invalid_request_error', message } });
   if (f === 'ollama') return JSON.stringify({ error: message });
   return JSON.stringify({ error: { message, type: 'invalid_request_error', param: null, code: null } });

@@ -7,6 +7,7 @@
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { fmtOf } from '../conformance/upstream.js';
 
 export interface Seen {
   path: string;
@@ -19,15 +20,6 @@ export interface StateUpstream {
   /** Signatures / encrypted contents / reasoning texts it issued, in order. */
   issued: { signatures: string[]; encrypted: string[]; reasoning: string[] };
   close(): Promise<void>;
-}
-
-function fmtOf(path: string): 'anthropic' | 'openai' | 'responses' | 'ollama' | undefined {
-  const p = path.split('?')[0];
-  if (p === '/v1/messages') return 'anthropic';
-  if (p === '/v1/chat/completions') return 'openai';
-  if (p === '/v1/responses') return 'responses';
-  if (p === '/api/chat') return 'ollama';
-  return undefined;
 }
 
 function sse(res: ServerResponse, events: Array<[string | null, unknown]>): void {
