@@ -171,20 +171,16 @@ export function readBody(req: IncomingMessage, limits: IntakeLimits, budget: Bod
       if (decoder) decoder.end();
       else finish();
     });
-    req.on('aborted', () => {
+    const gone = () => {
       if (settled) return;
       settled = true;
       clearTimers();
       release();
+      decoder?.destroy();
       resolve({ ok: false, status: 400, message: 'client went away during the upload', aborted: true });
-    });
-    req.on('error', () => {
-      if (settled) return;
-      settled = true;
-      clearTimers();
-      release();
-      resolve({ ok: false, status: 400, message: 'client went away during the upload', aborted: true });
-    });
+    };
+    req.on('aborted', gone);
+    req.on('error', gone);
     armIdle();
     total = setTimeout(() => fail(408, `request body not received within ${limits.totalMs} ms`), limits.totalMs);
   });
