@@ -7,7 +7,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
-import { detectDialect as dialectOfPath } from '../proxy/dialect.js';
 import type { Dispatcher } from 'undici';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
@@ -158,7 +157,7 @@ export class Passthrough {
   readonly upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer, meta: { host: string }): void => {
     const host = meta.host.toLowerCase();
     const url = req.url ?? '/';
-    const dialect = dialectOfPath(url);
+    const dialect = dialectFor(url, host);
     if (!this.deps.allowed(host)) {
       const b = errorBody(dialect, 421, `router67 does not intercept ${host}`);
       socket.end(`HTTP/1.1 421 Misdirected Request\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(b)}\r\nconnection: close\r\n\r\n${b}`);
