@@ -19,12 +19,15 @@ import { sendModels } from './local.js';
 import { RequestRelays, type Outcome } from './relay/index.js';
 import { header, MAX_LOGGED_BODY, round } from './relay/relay.js';
 import { ResponseStore } from '../formats/index.js';
+import { planRoute, type Target } from '../routing/plan.js';
 
 const MAX_ERROR_BODY = 64 * 1024;
 
 export interface RequestMeta {
   /** The intercepted host name when the request came in over the TLS listener. */
   host?: string;
+  /** The app behind the connection (its process), when known. */
+  app?: string;
 }
 
 export interface ProxyDeps {
@@ -34,7 +37,7 @@ export interface ProxyDeps {
   log: RequestLog;
   logger: Logger;
   /** Sends a request no provider routes to the real origin of an intercepted host. */
-  passthrough?(req: IncomingMessage, res: ServerResponse, body: Buffer, meta: Required<RequestMeta>): Promise<void>;
+  passthrough?(req: IncomingMessage, res: ServerResponse, body: Buffer, meta: { host: string }): Promise<void>;
   /** Answers a local-endpoint request that carries no model (e.g. GET /v1/models); true when handled. */
   unrouted?(req: IncomingMessage, res: ServerResponse, body: Buffer, dialect: Dialect): boolean;
 }
@@ -112,7 +115,8 @@ export class Proxy {
       // routed by the first, read by the upstream as the last: neither is safe to guess
       return this.sendError(res, dialect, 400, 'request body has more than one top-level "model" key; send exactly one');
     }
-    const chain = field ? cfg.providers.filter((p) => Object.hasOwn(p.available_models, field.model)) : [];
+    const plan = field ? planRoute(cfg, { model: field.model, dialect, path: url, headers: req.headers, body, host: meta.host, app: meta.app }) : undefined;
+    const chain = plan?.targets ?? [];
     if (!field || chain.length === 0) {
       if (meta.host && this.deps.passthrough) return this.deps.passthrough(req, res, body, { host: meta.host });
       if (!field) {
@@ -203,15 +207,15 @@ export class Proxy {
     req: IncomingMessage,
     res: ServerResponse,
     relays: RequestRelays,
-    chain: Provider[],
+    chain: Target[],
     entry: LogEntry,
     cfg: Config,
     cancel: Cancel,
     t0: number,
   ): Promise<Outcome> {
-    const { dialect, requestedModel } = relays;
-    const allCooling = chain.every((p) => this.cooldowns.remaining(p.name) > 0);
-    const invalid = relays.invalid(chain);
+    const { dialect } = relays;
+    const allCooling = chain.every((t) => this.cooldowns.remaining(t.provider.name) > 0);
+    const invalid = relays.invalid(chain.map((t) => t.provider));
     if (invalid) {
       entry.status = 400;
       entry.state = 'error';
@@ -221,9 +225,8 @@ export class Proxy {
     }
     const clientGone = () => cancel.reason instanceof ClientGone;
     const update = (e: LogEntry) => this.deps.log.update(e);
-    chain: for (const p of chain) {
+    chain: for (const { provider: p, model: upstreamModel } of chain) {
       if (cancel.cancelled) return 'aborted';
-      const upstreamModel = p.available_models[requestedModel]!;
       const a0 = performance.now();
       const attempt: Attempt = { provider: p.name, model: upstreamModel, status: null, error: null, formatIn: dialect, formatOut: p.format ?? dialect, durationMs: 0 };
       entry.attempts.push(attempt);
