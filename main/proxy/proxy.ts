@@ -19,7 +19,8 @@ import { sendModels } from './local.js';
 import { RequestRelays, type Outcome } from './relay/index.js';
 import { header, MAX_LOGGED_BODY, round } from './relay/relay.js';
 import { ResponseStore } from '../formats/index.js';
-import { planRoute, type Target } from '../routing/plan.js';
+import { planRoute, targetKey, type Target } from '../routing/plan.js';
+import { TargetStats } from '../routing/stats.js';
 
 const MAX_ERROR_BODY = 64 * 1024;
 
@@ -47,6 +48,8 @@ class RequestTimeout extends Error {}
 
 export class Proxy {
   readonly cooldowns = new Cooldowns();
+  /** In flight and time to first byte per target (kept across config reloads). */
+  readonly stats = new TargetStats();
   /** The bytes of request bodies buffered at once, across every request. */
   private readonly budget = new BodyBudget(0);
   /** The Responses items and responses router67 returned for translated providers (kept across config reloads). */
@@ -225,7 +228,8 @@ export class Proxy {
     }
     const clientGone = () => cancel.reason instanceof ClientGone;
     const update = (e: LogEntry) => this.deps.log.update(e);
-    chain: for (const { provider: p, model: upstreamModel } of chain) {
+    chain: for (const target of chain) {
+      const { provider: p, model: upstreamModel } = target;
       if (cancel.cancelled) return 'aborted';
       const a0 = performance.now();
       const attempt: Attempt = { provider: p.name, model: upstreamModel, status: null, error: null, formatIn: dialect, formatOut: p.format ?? dialect, durationMs: 0 };
@@ -243,96 +247,103 @@ export class Proxy {
         done();
         continue;
       }
-      let resp: UpstreamResponse;
-      let secrets: string[];
-      for (let retried = false; ; retried = true) {
-        let auth: Record<string, string>;
-        try {
-          const resolved = await resolveAuth(p, this.deps.auth);
-          auth = resolved.headers;
-          // every form of every secret sent (key bare, prefixed, URL-encoded; credential extra_headers) is scrubbed
-          // from what the entry holds and from what goes back to the client
-          const extraSecrets = extraHeaderSecrets(p);
-          secrets = extraSecrets.length ? [...resolved.secrets, ...extraSecrets] : resolved.secrets;
-          this.deps.log.addSecrets(entry, secrets);
-        } catch (err) {
-          attempt.error = `skipped: ${err instanceof AuthUnavailableError ? err.message : 'credential unavailable'}`;
-          done();
-          continue chain;
-        }
-        try {
-          resp = await exchange(
-            this.deps.dispatcher(),
-            {
-              origin: relay.origin,
-              path: relay.path,
-              method: (req.method ?? 'POST') as Dispatcher.HttpMethod,
-              headers: relay.headers({ ...p.extra_headers, ...auth }),
-              body: relay.body as Dispatcher.DispatchOptions['body'],
-              headersTimeout: cfg.daemon.first_byte_timeout_ms,
-              bodyTimeout: cfg.daemon.idle_timeout_ms, // undici's body timeout is the idle time between chunks
-            },
-            cancel,
-          );
-        } catch (err) {
-          done();
-          if (cancel.cancelled) {
-            attempt.error = cancel.reason!.message;
-            return 'aborted';
-          }
-          attempt.error = scrub(describeTransportError(err), secrets);
-          continue chain;
-        }
-        // OAuth: a refused token is refreshed once and the request sent once more.
-        if (resp.statusCode === 401 && !retried) {
-          const next = await this.oauthRefused(p, auth, resp, attempt);
-          if (next === 'retry') continue;
-          if (next === 'skip') {
-            attempt.status = 401;
+      const key = targetKey(target);
+      this.stats.begin(key);
+      try {
+        let resp: UpstreamResponse;
+        let secrets: string[];
+        for (let retried = false; ; retried = true) {
+          let auth: Record<string, string>;
+          try {
+            const resolved = await resolveAuth(p, this.deps.auth);
+            auth = resolved.headers;
+            // every form of every secret sent (key bare, prefixed, URL-encoded; credential extra_headers) is scrubbed
+            // from what the entry holds and from what goes back to the client
+            const extraSecrets = extraHeaderSecrets(p);
+            secrets = extraSecrets.length ? [...resolved.secrets, ...extraSecrets] : resolved.secrets;
+            this.deps.log.addSecrets(entry, secrets);
+          } catch (err) {
+            attempt.error = `skipped: ${err instanceof AuthUnavailableError ? err.message : 'credential unavailable'}`;
             done();
             continue chain;
           }
+          try {
+            resp = await exchange(
+              this.deps.dispatcher(),
+              {
+                origin: relay.origin,
+                path: relay.path,
+                method: (req.method ?? 'POST') as Dispatcher.HttpMethod,
+                headers: relay.headers({ ...p.extra_headers, ...auth }),
+                body: relay.body as Dispatcher.DispatchOptions['body'],
+                headersTimeout: cfg.daemon.first_byte_timeout_ms,
+                bodyTimeout: cfg.daemon.idle_timeout_ms, // undici's body timeout is the idle time between chunks
+              },
+              cancel,
+            );
+          } catch (err) {
+            done();
+            if (cancel.cancelled) {
+              attempt.error = cancel.reason!.message;
+              return 'aborted';
+            }
+            attempt.error = scrub(describeTransportError(err), secrets);
+            continue chain;
+          }
+          // OAuth: a refused token is refreshed once and the request sent once more.
+          if (resp.statusCode === 401 && !retried) {
+            const next = await this.oauthRefused(p, auth, resp, attempt);
+            if (next === 'retry') continue;
+            if (next === 'skip') {
+              attempt.status = 401;
+              done();
+              continue chain;
+            }
+          }
+          break;
         }
-        break;
-      }
-      attempt.status = resp.statusCode;
-      attempt.ttfbMs = round(performance.now() - a0);
-      if (resp.statusCode === 429 || resp.statusCode >= 500) {
-        const text = await resp.text(MAX_ERROR_BODY);
-        const ct = header(resp.headers, 'content-type');
-        attempt.error = scrub(summariseErrorBody(text, ct), secrets) || `HTTP ${resp.statusCode}`;
-        if (resp.statusCode === 429) {
-          const wait = retryAfterMs(resp.headers);
-          if (wait) this.cooldowns.set(p.name, wait);
+        attempt.status = resp.statusCode;
+        attempt.ttfbMs = round(performance.now() - a0);
+        this.stats.ttfb(key, attempt.ttfbMs);
+        if (resp.statusCode === 429 || resp.statusCode >= 500) {
+          const text = await resp.text(MAX_ERROR_BODY);
+          const ct = header(resp.headers, 'content-type');
+          attempt.error = scrub(summariseErrorBody(text, ct), secrets) || `HTTP ${resp.statusCode}`;
+          if (resp.statusCode === 429) {
+            const wait = retryAfterMs(resp.headers);
+            if (wait) this.cooldowns.set(p.name, wait);
+          }
+          done();
+          continue;
         }
+        this.cooldowns.clear(p.name);
+        entry.provider = p.name;
+        entry.upstreamModel = upstreamModel;
+        entry.status = resp.statusCode;
+        // what this attempt's body mapped or changed; the log entry shows the answering attempt's
+        entry.translationNotes = relay.notes.length ? [...new Set(relay.notes)] : undefined;
+        const outcome = await relay.relay(resp, {
+          res,
+          entry,
+          attempt,
+          cancel,
+          t0,
+          secrets,
+          extra: { 'x-router67-provider': p.name, 'x-router67-model': upstreamModel },
+          logBodies: cfg.daemon.log_bodies,
+          maxBuffered: cfg.daemon.max_buffered_response_bytes,
+          clientGone,
+          update,
+        });
         done();
-        continue;
+        if (outcome === 'fallback') {
+          entry.provider = entry.upstreamModel = entry.status = entry.translationNotes = undefined;
+          continue;
+        }
+        return outcome;
+      } finally {
+        this.stats.end(key);
       }
-      this.cooldowns.clear(p.name);
-      entry.provider = p.name;
-      entry.upstreamModel = upstreamModel;
-      entry.status = resp.statusCode;
-      // what this attempt's body mapped or changed; the log entry shows the answering attempt's
-      entry.translationNotes = relay.notes.length ? [...new Set(relay.notes)] : undefined;
-      const outcome = await relay.relay(resp, {
-        res,
-        entry,
-        attempt,
-        cancel,
-        t0,
-        secrets,
-        extra: { 'x-router67-provider': p.name, 'x-router67-model': upstreamModel },
-        logBodies: cfg.daemon.log_bodies,
-        maxBuffered: cfg.daemon.max_buffered_response_bytes,
-        clientGone,
-        update,
-      });
-      done();
-      if (outcome === 'fallback') {
-        entry.provider = entry.upstreamModel = entry.status = entry.translationNotes = undefined;
-        continue;
-      }
-      return outcome;
     }
     return 'fallback';
   }

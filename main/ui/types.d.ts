@@ -126,6 +126,8 @@ export interface Attempt {
   formatOut?: string;
   ttfbMs?: number;
   durationMs: number;
+  /** Why this target was at this place or skipped (routing/resilience): 'order', 'rule', 'latency 212 ms', 'busy 3', 'cooldown', 'breaker open', … */
+  why?: string;
 }
 
 /** One exchange, as the request log (main/log/request-log.ts) keeps it. */
@@ -147,6 +149,18 @@ export interface LogEntry {
   durationMs?: number;
   inputTokens?: number;
   outputTokens?: number;
+  /** Subsets of inputTokens: read from / written to the provider's prompt cache. */
+  cacheReadTokens?: number;
+  cacheWriteTokens?: number;
+  /** Subset of outputTokens spent on reasoning. */
+  reasoningTokens?: number;
+  /** Cost in USD from the price table and the real token counts; absent when the model's price is unknown. */
+  costUsd?: number;
+  /** The app behind the connection (Claude Code, Codex, a script by name, …), when known. */
+  app?: string;
+  /** The `[[routes]]` entry that decided (its name, or "#3"), and its strategy. */
+  route?: string;
+  strategy?: string;
   bytesIn: number;
   bytesOut: number;
   error?: string;
