@@ -15,6 +15,7 @@ const bridge: Router67Bridge = {
   setIntercept: (enabled) => invoke('r67:intercept', enabled),
   recentLog: (limit) => invoke('r67:log:recent', limit),
   logEntry: (id) => invoke('r67:log:entry', id),
+  resend: (r) => invoke('r67:log:resend', r),
   openExternal: (url) => invoke('r67:open-external', url),
   signInState: () => invoke('r67:signin:state'),
   signInStart: (name, device) => invoke('r67:signin:start', name, device),

@@ -50,6 +50,7 @@ export class IpcApi implements Api {
   setIntercept = (on: boolean) => this.b.setIntercept(on);
   recentLog = (limit: number) => this.b.recentLog(limit);
   logEntry = (id: string) => this.b.logEntry(id);
+  resend = (r: ui.ResendRequest) => this.b.resend({ id: r.id, provider: r.provider, model: r.model });
   subscribe = (fn: (e: ui.UiEvent) => void) => this.b.onEvent(fn);
   openExternal = (url: string) => this.b.openExternal(url);
   signInState = () => this.b.signInState();
@@ -117,6 +118,9 @@ export class HttpApi implements Api {
   }
   logEntry(id: string): Promise<ui.LogDetail | null> {
     return this.call('GET', `/log/${encodeURIComponent(id)}`);
+  }
+  resend(r: ui.ResendRequest): Promise<ui.ResendResult> {
+    return this.call('POST', '/log/resend', { id: r.id, provider: r.provider, model: r.model });
   }
   subscribe(fn: (e: ui.UiEvent) => void): () => void {
     const es = new EventSource(`${this.base}/events`, { withCredentials: false });

@@ -103,8 +103,7 @@ export class RequestLog extends EventEmitter {
     if (e.responseBody) e.responseBody = scrub(e.responseBody, s);
     if (s) {
       if (s.some((x) => e.path.includes(x))) e.path = scrub(e.path, s);
-      const h = e.requestHeaders;
-      if (h) for (const k in h) if (s.some((x) => h[k]!.includes(x))) h[k] = scrub(h[k]!, s);
+      for (const h of [e.requestHeaders, e.upstreamHeaders, e.responseHeaders]) if (h) for (const k in h) if (s.some((x) => h[k]!.includes(x))) h[k] = scrub(h[k]!, s);
     }
   }
 
@@ -120,6 +119,11 @@ export class RequestLog extends EventEmitter {
     this.secrets.delete(e);
     this.emit('entry', e);
     if (this.filePath) this.append(JSON.stringify(e) + '\n');
+  }
+
+  /** How many entries are kept in memory (the window keeps the same number). */
+  get capacity(): number {
+    return this.ring.length;
   }
 
   recent(limit = this.ring.length): LogEntry[] {

@@ -29,6 +29,10 @@ export interface RequestMeta {
   host?: string;
   /** The app behind the connection (its process), when known. */
   app?: string;
+  /** Send to exactly this provider under this upstream model, whatever the routing says (the window's "Resend to…"). */
+  pin?: { provider: string; model: string };
+  /** The log entry this request repeats (the window's "Resend to…"). */
+  resendOf?: string;
 }
 
 export interface ProxyDeps {
@@ -118,28 +122,30 @@ export class Proxy {
       // routed by the first, read by the upstream as the last: neither is safe to guess
       return this.sendError(res, dialect, 400, 'request body has more than one top-level "model" key; send exactly one');
     }
-    const plan = field ? planRoute(cfg, { model: field.model, dialect, path: url, headers: req.headers, body, host: meta.host, app: meta.app }) : undefined;
-    const chain = plan?.targets ?? [];
+    const pinned = meta.pin && cfg.providers.find((p) => p.name === meta.pin!.provider);
+    const plan =
+      field && !meta.pin ? planRoute(cfg, { model: field.model, dialect, path: url, headers: req.headers, body, host: meta.host, app: meta.app }) : undefined;
+    const chain = pinned ? [{ provider: pinned, model: meta.pin!.model }] : (plan?.targets ?? []);
     if (!field || chain.length === 0) {
-      if (meta.host && this.deps.passthrough) return this.deps.passthrough(req, res, body, { host: meta.host });
+      if (meta.host && this.deps.passthrough && !meta.pin) return this.deps.passthrough(req, res, body, { host: meta.host });
+      // answered here, no provider involved: one small log entry each (model lists, 404s, bad requests)
+      const local = this.localEntry(req, res, body, dialect, meta, field?.model);
       if (!field) {
-        if (sendModels(res, req.method ?? 'GET', url, req.headers, cfg)) return;
-        if (this.deps.unrouted?.(req, res, body, dialect)) return;
+        if (sendModels(res, req.method ?? 'GET', url, req.headers, cfg)) return local();
+        if (this.deps.unrouted?.(req, res, body, dialect)) return local();
         const msg =
           req.method === 'POST'
             ? 'request body must be a JSON object with a string "model" field'
             : `router67 routes POST requests by their "model"; nothing is served at ${req.method} ${url.split('?')[0]}`;
-        return this.sendError(res, dialect, req.method === 'POST' ? 400 : 404, msg);
+        this.sendError(res, dialect, req.method === 'POST' ? 400 : 404, msg);
+        return local(msg);
       }
       const models = [...new Set(cfg.providers.flatMap((p) => Object.keys(p.available_models)))];
-      return this.sendError(
-        res,
-        dialect,
-        404,
-        `model "${field.model}" is not served by any configured provider; configured models: ${models.length ? models.join(', ') : '(none)'}`,
-        {},
-        'model_not_found',
-      );
+      const msg = meta.pin
+        ? `provider "${meta.pin.provider}" is not in the running configuration`
+        : `model "${field.model}" is not served by any configured provider; configured models: ${models.length ? models.join(', ') : '(none)'}`;
+      this.sendError(res, dialect, 404, msg, {}, 'model_not_found');
+      return local(msg);
     }
 
     const entry = this.deps.log.begin({
@@ -150,6 +156,8 @@ export class Proxy {
       model: field.model,
       stream: false,
       requestHeaders: redactHeaders(req.headers),
+      ...(meta.app ? { app: meta.app } : {}),
+      ...(meta.resendOf ? { resendOf: meta.resendOf } : {}),
     });
     entry.bytesIn = body.length;
     // the client's own key (sent to us, never upstream) stays out of the log too
@@ -199,6 +207,33 @@ export class Proxy {
       this.deps.log.finish(entry);
       if (--this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
     }
+  }
+
+  /**
+   * A log entry for a request router67 answers itself (no provider): begun now, finished by the returned function
+   * once the answer is written, with the status sent and, for an error, its message. No body is kept.
+   */
+  private localEntry(req: IncomingMessage, res: ServerResponse, body: Buffer, dialect: Dialect, meta: RequestMeta, model?: string): (error?: string) => void {
+    const t0 = performance.now();
+    const entry = this.deps.log.begin({
+      dialect,
+      method: req.method ?? 'GET',
+      path: req.url ?? '/',
+      host: meta.host,
+      ...(model !== undefined ? { model } : {}),
+      stream: false,
+      local: true,
+      ...(meta.app ? { app: meta.app } : {}),
+      ...(meta.resendOf ? { resendOf: meta.resendOf } : {}),
+    });
+    entry.bytesIn = body.length;
+    return (error) => {
+      entry.status = res.statusCode;
+      entry.state = entry.status >= 400 ? 'error' : 'done';
+      if (error) entry.error = error;
+      entry.durationMs = round(performance.now() - t0);
+      this.deps.log.finish(entry);
+    };
   }
 
   /**
@@ -268,13 +303,16 @@ export class Proxy {
             continue chain;
           }
           try {
+            const sent = relay.headers({ ...p.extra_headers, ...auth });
+            // what went upstream, as the log may see it (credential headers redacted, every other value scrubbed)
+            entry.upstreamHeaders = redactHeaders(sent);
             resp = await exchange(
               this.deps.dispatcher(),
               {
                 origin: relay.origin,
                 path: relay.path,
                 method: (req.method ?? 'POST') as Dispatcher.HttpMethod,
-                headers: relay.headers({ ...p.extra_headers, ...auth }),
+                headers: sent,
                 body: relay.body as Dispatcher.DispatchOptions['body'],
                 headersTimeout: cfg.daemon.first_byte_timeout_ms,
                 bodyTimeout: cfg.daemon.idle_timeout_ms, // undici's body timeout is the idle time between chunks
@@ -303,6 +341,7 @@ export class Proxy {
           break;
         }
         attempt.status = resp.statusCode;
+        entry.responseHeaders = redactHeaders(resp.headers);
         attempt.ttfbMs = round(performance.now() - a0);
         this.stats.ttfb(key, attempt.ttfbMs);
         if (resp.statusCode === 429 || resp.statusCode >= 500) {

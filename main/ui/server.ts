@@ -15,7 +15,7 @@ import type { UiEvent } from './types.js';
 import { CSP, pageFile } from './page.js';
 import { uiLink } from './link.js';
 import type { UiService } from './service.js';
-import { ConfigDraftSchema, describeInputError, InterceptBody, LogIdInput, LogLimitInput, SignInCancelBody, SignInStartBody, SignOutBody } from './wire.js';
+import { ConfigDraftSchema, describeInputError, InterceptBody, LogIdInput, LogLimitInput, ResendInput, SignInCancelBody, SignInStartBody, SignOutBody } from './wire.js';
 
 export const UI_COOKIE = 'router67_ui';
 
@@ -160,6 +160,7 @@ export class UiServer {
       }),
       pub,
     );
+    write('POST', '/api/ui/log/resend', ResendInput, (b) => this.service.resend(b));
     admin.route('GET', '/api/ui/events', guard((req, res) => this.events(req, res)), pub);
     // OAuth sign-in (issue 6)
     admin.route('GET', '/api/ui/signin', guard((_q, res) => json(res, 200, this.service.signInState())), pub);

@@ -11,6 +11,8 @@ import type {
   Issue,
   LogDetail,
   LogRow,
+  ResendRequest,
+  ResendResult,
   SaveResult,
   SignInFlow,
   SignInState,
@@ -23,15 +25,32 @@ import type { LogEntry } from '../log/request-log.js';
 import { ConflictError, InvalidEditError, loadEditorState, parseToml, planEdit, readConfigText, saveDraft } from '../config/save.js';
 import { KeychainUnavailableError, SecretStore } from '../secrets/store.js';
 import type { SignInService } from '../oauth/signin.js';
+import { CaptureResponse } from './capture.js';
 
 /** The part of the Core the UI uses (the real Core satisfies it). */
 export interface UiCore extends Pick<EventEmitter, 'on' | 'off'> {
   readonly configPath: string;
   readonly env: NodeJS.ProcessEnv;
   status(): CoreStatus;
-  readonly log: Pick<EventEmitter, 'on' | 'off'> & { recent(limit?: number): LogEntry[]; get(id: string): LogEntry | undefined };
+  readonly log: Pick<EventEmitter, 'on' | 'off'> & { recent(limit?: number): LogEntry[]; get(id: string): LogEntry | undefined; readonly capacity?: number };
   reload(): Promise<boolean>;
+  /** The routing proxy ("Resend to…" sends a logged request again through it); absent: no resend here. */
+  readonly proxy?: {
+    dispatch(
+      req: { method: string; url: string; headers: Record<string, string> },
+      res: never,
+      body: Buffer,
+      meta: { pin: { provider: string; model: string }; resendOf: string },
+    ): Promise<void>;
+  };
 }
+
+/** The most of a resent request's answer the window is shown. */
+const MAX_RESEND_ANSWER = 1024 * 1024;
+/** The most bytes of a body the request log keeps (main/proxy/relay/relay.ts MAX_LOGGED_BODY). */
+const MAX_LOGGED_BODY = 1024 * 1024;
+/** Request headers a resend does not repeat (the proxy adds its own; credentials were redacted anyway). */
+const NOT_RESENT = /^(host|content-length|connection|keep-alive|transfer-encoding|te|upgrade|expect|cookie|authorization|x-api-key|api-key|x-goog-api-key|accept-encoding)$/i;
 
 /** Turns interception on/off (the privileged part runs through the OS's admin prompt). */
 export interface InterceptControl {
@@ -93,6 +112,11 @@ export function toDetail(e: LogEntry): LogDetail {
   const d: LogDetail = toRow(e);
   const h = redactHeaders(e.requestHeaders);
   if (h) d.requestHeaders = h;
+  const u = redactHeaders(e.upstreamHeaders);
+  if (u) d.upstreamHeaders = u;
+  const r = redactHeaders(e.responseHeaders);
+  if (r) d.responseHeaders = r;
+  d.maxBody = MAX_LOGGED_BODY;
   if (e.requestBody !== undefined) d.requestBody = e.requestBody;
   if (e.responseBody !== undefined) d.responseBody = e.responseBody;
   return d;
@@ -150,6 +174,7 @@ export class UiService {
         ...(p.authDetail ? { authDetail: p.authDetail } : {}),
       })),
       requests: { ...s.requests },
+      ...(this.core.log.capacity ? { logCapacity: this.core.log.capacity } : {}),
       keychain: this.secrets.info(),
     };
   }
@@ -266,6 +291,52 @@ export class UiService {
   logEntry(id: string): LogDetail | null {
     const e = this.core.log.get(id);
     return e ? toDetail(e) : null;
+  }
+
+  /**
+   * "Resend to…": the logged request body sent again, through the proxy, to exactly one provider under one
+   * upstream model. It becomes a log entry of its own (marked as a resend of the original); the answer comes back
+   * here, secrets scrubbed by the relays as for any client, its headers redacted. Only when the body was logged.
+   */
+  async resend(r: ResendRequest): Promise<ResendResult> {
+    const e = this.core.log.get(r.id);
+    if (!e) return { ok: false, message: 'This request is no longer in memory; only the newest requests can be resent.' };
+    if (!this.core.proxy) return { ok: false, message: 'Resending is not available in this process.' };
+    if (e.requestBody === undefined)
+      return { ok: false, message: 'The request body was not logged, so it cannot be resent. Turn on log_bodies under [daemon] in config.toml to resend later requests.' };
+    if (Buffer.byteLength(e.requestBody) >= MAX_LOGGED_BODY) return { ok: false, message: 'The logged request body was cut at 1 MB, so it cannot be resent as it was.' };
+    if (e.method !== 'POST') return { ok: false, message: `Only POST requests can be resent (this was ${e.method}).` };
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(e.requestHeaders ?? {})) if (!NOT_RESENT.test(k) && !/^\[?redacted/i.test(v)) headers[k] = v;
+    const res = new CaptureResponse(MAX_RESEND_ANSWER);
+    const before = new Set(this.core.log.recent(8).map((x) => x.id));
+    let entryId: string | undefined;
+    const onLog = (x: LogEntry) => {
+      if (x.resendOf === e.id && !before.has(x.id)) entryId ??= x.id;
+    };
+    this.core.on('log', onLog);
+    const t0 = Date.now();
+    try {
+      // the path as the client sent it on the plain endpoint: an intercepted request's host prefix is already cut
+      await this.core.proxy.dispatch({ method: 'POST', url: e.host ? e.path.replace(/^\/api(?=\/)/, '') : e.path, headers }, res as never, Buffer.from(e.requestBody), {
+        pin: { provider: r.provider, model: r.model },
+        resendOf: e.id,
+      });
+      await res.done;
+    } catch (err) {
+      return { ok: false, message: `Could not resend: ${(err as Error).message}` };
+    } finally {
+      this.core.off('log', onLog);
+    }
+    return {
+      ok: true,
+      ...(entryId ? { entryId } : {}),
+      status: res.statusCode,
+      headers: redactHeaders(res.headers) ?? {},
+      body: res.body(),
+      truncated: res.truncated,
+      durationMs: Date.now() - t0,
+    };
   }
 
   /** Live events for one window/stream. Status follows request activity at most twice a second. */

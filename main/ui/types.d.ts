@@ -94,6 +94,8 @@ export interface StatusBase {
   intercept: { enabled: boolean; state: 'off' | 'on' | 'starting' | 'error'; listen: string; error?: string };
   warnings: string[];
   requests: { total: number; today: number; inFlight: number };
+  /** How many entries the request log keeps in memory (the window keeps the same number). */
+  logCapacity?: number;
 }
 
 export interface ProviderView {
@@ -168,15 +170,39 @@ export interface LogEntry {
   /** A translated request: what was mapped, flattened, changed or dropped on the way (tools, state resolved from the store, reasoning, system messages). */
   translationNotes?: string[];
   requestHeaders?: Record<string, string>;
+  /** The headers router67 sent upstream on the answering (or last) attempt, secrets redacted. */
+  upstreamHeaders?: Record<string, string>;
+  /** The upstream's response headers on that attempt, secrets redacted. */
+  responseHeaders?: Record<string, string>;
   requestBody?: string;
   responseBody?: string;
+  /** Answered by router67 itself, no provider involved: a model list, a 404 for a model no provider serves, a bad request. */
+  local?: boolean;
+  /** A request the window sent again ("Resend to…"): the id of the original entry. */
+  resendOf?: string;
 }
 
 /** One row of the live log (no headers, no bodies). */
-export type LogRow = Omit<LogEntry, 'requestHeaders' | 'requestBody' | 'responseBody'>;
+export type LogRow = Omit<LogEntry, 'requestHeaders' | 'upstreamHeaders' | 'responseHeaders' | 'requestBody' | 'responseBody'>;
 
 /** The detail pane: a row plus redacted request headers and, when log_bodies is on, the bodies. */
-export type LogDetail = LogEntry;
+export type LogDetail = LogEntry & {
+  /** Set when the main side no longer holds this entry's headers and bodies (only the newest `logCapacity` are kept). */
+  dropped?: boolean;
+  /** The most bytes of a body the log keeps (a body this long was cut). */
+  maxBody?: number;
+};
+
+/** "Resend to…": the stored request body sent again to one provider under one upstream model. */
+export interface ResendRequest {
+  id: string;
+  provider: string;
+  model: string;
+}
+
+export type ResendResult =
+  | { ok: true; entryId?: string; status: number; headers: Record<string, string>; body: string; truncated: boolean; durationMs: number }
+  | { ok: false; message: string };
 
 export type InterceptResult =
   | { ok: true; enabled: boolean }
@@ -246,6 +272,7 @@ export interface UiCalls {
   setIntercept(enabled: boolean): Promise<InterceptResult>;
   recentLog(limit: number): Promise<LogRow[]>;
   logEntry(id: string): Promise<LogDetail | null>;
+  resend(r: ResendRequest): Promise<ResendResult>;
   openExternal(url: string): Promise<void>;
   signInState(): Promise<SignInState>;
   signInStart(name: string, device: boolean): Promise<SignInFlow>;

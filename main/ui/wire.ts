@@ -42,6 +42,14 @@ export const InterceptInput = z.boolean();
 export const InterceptBody = z.object({ enabled: InterceptInput }).strict();
 export const LogLimitInput = z.number().int().min(1).max(10_000);
 export const LogIdInput = z.string().min(1).max(200).regex(/^[A-Za-z0-9._:-]+$/);
+/** "Resend to…": a logged request, a provider by name and the upstream model to ask it for. */
+export const ResendInput = z
+  .object({
+    id: LogIdInput,
+    provider: z.string().min(1).max(200),
+    model: z.string().min(1).max(512),
+  })
+  .strict();
 export const ExternalUrlInput = z
   .string()
   .max(4096)
