@@ -2,6 +2,7 @@
 import { createApi } from './api.js';
 import type { Api, Features, UiStatus } from '../main/ui/types.js';
 import { clear, h } from './dom.js';
+import { navIcon } from './icons.js';
 import { VIEWS, type ViewDef } from './views/registry.js';
 import type { View } from './views/view.js';
 
@@ -51,15 +52,19 @@ async function main(): Promise<void> {
 
   const buttons = new Map<string, HTMLButtonElement>();
   for (const d of defs) {
-    const b = h('button', {
-      class: 'nav-item',
-      type: 'button',
-      id: `nav-${d.id}`,
-      'aria-controls': `view-${d.id}`,
-      title: `${d.title} (Alt+${d.key})`,
-      text: d.title,
-      onclick: () => void go(d.id),
-    });
+    const b = h(
+      'button',
+      {
+        class: 'nav-item',
+        type: 'button',
+        id: `nav-${d.id}`,
+        'aria-controls': `view-${d.id}`,
+        title: `${d.title} (Alt+${d.key})`,
+        onclick: () => void go(d.id),
+      },
+      navIcon(d),
+      h('span', { class: 'nav-label', text: d.title }),
+    );
     buttons.set(d.id, b);
     nav.append(b);
   }
@@ -134,6 +139,13 @@ async function main(): Promise<void> {
     if (!a || a.getAttribute('href')!.startsWith('#')) return;
     e.preventDefault();
     void api.openExternal(a.href);
+  });
+
+  // Unsaved edits (a view says it is dirty) are not lost to a reload or a closing tab without a question.
+  window.addEventListener('beforeunload', (e) => {
+    if (![...mounted.values()].some((m) => m.view.dirty?.())) return;
+    e.preventDefault();
+    e.returnValue = '';
   });
 
   await go(location.hash.slice(1) || 'providers');

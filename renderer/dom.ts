@@ -91,7 +91,7 @@ export function debounce<A extends unknown[]>(fn: (...a: A) => void, ms: number)
 }
 
 /** Announces a message to screen readers and shows it briefly. */
-export function toast(text: string, kind: 'ok' | 'error' | 'info' = 'info'): void {
+export function toast(text: string, kind: 'ok' | 'warn' | 'error' | 'info' = 'info'): void {
   let host = document.getElementById('toasts');
   if (!host) {
     host = h('div', { id: 'toasts', 'aria-live': 'polite', role: 'status' });
@@ -99,5 +99,5 @@ export function toast(text: string, kind: 'ok' | 'error' | 'info' = 'info'): voi
   }
   const t = h('div', { class: `toast toast-${kind}`, text });
   host.append(t);
-  setTimeout(() => t.remove(), kind === 'error' ? 8000 : 3500);
+  setTimeout(() => t.remove(), kind === 'error' || kind === 'warn' ? 8000 : 3500);
 }

@@ -9,6 +9,17 @@ export interface LogFilter {
 
 export const NO_FILTER: LogFilter = { text: '', provider: '', status: 'all' };
 
+/** Short marks a row carries (also searchable): streamed, count_tokens, answered locally, a resend. */
+export function tags(r: LogRow): string[] {
+  const t: string[] = [];
+  if (r.stream) t.push('stream');
+  if (/\/count_tokens(?:$|\?)/.test(r.path)) t.push('count_tokens');
+  if (r.local) t.push('local');
+  if (r.passthrough) t.push('passthrough');
+  if (r.resendOf) t.push('resend');
+  return t;
+}
+
 export function matches(r: LogRow, f: LogFilter): boolean {
   if (f.provider && r.provider !== f.provider && !r.attempts.some((a) => a.provider === f.provider)) return false;
   const st = r.status ?? 0;
@@ -31,7 +42,21 @@ export function matches(r: LogRow, f: LogFilter): boolean {
   }
   if (f.text) {
     const q = f.text.toLowerCase();
-    const hay = [r.model, r.provider, r.upstreamModel, r.path, r.host, r.error, r.dialect, r.status, r.id, ...r.attempts.map((a) => `${a.provider} ${a.model} ${a.error ?? ''}`)]
+    const hay = [
+      r.model,
+      r.provider,
+      r.upstreamModel,
+      r.path,
+      r.host,
+      r.error,
+      r.dialect,
+      r.status,
+      r.id,
+      r.app,
+      ...tags(r),
+      // every attempt's status too: a 503 that a fallback hid is still found by "503"
+      ...r.attempts.map((a) => `${a.provider} ${a.model} ${a.status ?? ''} ${a.error ?? ''}`),
+    ]
       .filter((x) => x !== undefined && x !== null)
       .join(' ')
       .toLowerCase();
@@ -48,7 +73,7 @@ export class LogStore {
   version = 0;
   private cache?: { version: number; key: string; rows: LogRow[] };
 
-  constructor(readonly max = 10_000) {}
+  constructor(public max = 10_000) {}
 
   get size(): number {
     return this.rows.length;
@@ -70,11 +95,23 @@ export class LogStore {
     this.seqOf.set(r.id, this.base + this.rows.length);
     this.rows.push(r);
     if (this.rows.length > this.max) {
-      const drop = Math.max(1, Math.floor(this.max / 10));
+      // the same number as the main side keeps: the oldest goes as the newest comes
+      const drop = this.rows.length - this.max;
       for (const old of this.rows.splice(0, drop)) this.seqOf.delete(old.id);
       this.base += drop;
     }
     return true;
+  }
+
+  /** Keeps at most `n` (the main side's capacity) from now on. */
+  setMax(n: number): void {
+    this.max = n;
+    if (this.rows.length > n) {
+      const drop = this.rows.length - n;
+      for (const old of this.rows.splice(0, drop)) this.seqOf.delete(old.id);
+      this.base += drop;
+      this.version++;
+    }
   }
 
   /** Replaces everything with `rows` (newest first, as the API returns them). */

@@ -1,6 +1,6 @@
 // The router67 window: isolated, sandboxed, no Node in the page, no navigation away, no popups
 // (http(s) links go to the system browser), no permissions granted, and closing it only hides it.
-import { BrowserWindow, nativeTheme, shell, type BrowserWindowConstructorOptions, type WebContents } from 'electron';
+import { BrowserWindow, dialog, nativeTheme, shell, type BrowserWindowConstructorOptions, type WebContents } from 'electron';
 import type { UiService } from '../ui/service.js';
 import { CH } from './ipc.js';
 import { APP_INDEX, isAppUrl } from './protocol.js';
@@ -77,6 +77,18 @@ export class MainWindow {
       if (!win.isDestroyed()) win.webContents.send(CH.event, ev);
     });
     win.once('ready-to-show', () => win.show());
+    // The page refuses to unload (reload) with unsaved edits: ask, as a browser would.
+    win.webContents.on('will-prevent-unload', (e) => {
+      const choice = dialog.showMessageBoxSync(win, {
+        type: 'question',
+        buttons: ['Discard changes', 'Keep editing'],
+        defaultId: 1,
+        cancelId: 1,
+        message: 'Discard unsaved changes?',
+        detail: 'Changes in the window have not been saved to config.toml.',
+      });
+      if (choice === 0) e.preventDefault();
+    });
     win.on('close', (e) => {
       // A menu-bar app: closing the window hides it; Quit is in the tray.
       if (!this.quitting) {

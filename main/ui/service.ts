@@ -172,6 +172,7 @@ export class UiService {
         models: [...p.models],
         auth: p.auth,
         ...(p.authDetail ? { authDetail: p.authDetail } : {}),
+        ...((p as { authSource?: string }).authSource ? { authSource: (p as { authSource?: string }).authSource } : {}),
       })),
       requests: { ...s.requests },
       ...(this.core.log.capacity ? { logCapacity: this.core.log.capacity } : {}),

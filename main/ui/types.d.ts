@@ -104,6 +104,8 @@ export interface ProviderView {
   models: string[];
   auth: 'ok' | 'missing' | 'sign-in needed';
   authDetail?: string;
+  /** Where the key comes from, without it: "env OPENROUTER_API_KEY", "keychain \"x\"", "oauth \"openrouter\"", "none". */
+  authSource?: string;
 }
 
 export interface UiStatus extends StatusBase {

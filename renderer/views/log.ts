@@ -1,13 +1,28 @@
 // Live log: every request as it starts and as it finishes, newest first. Only the visible rows exist in the DOM
 // (fixed row height), and the store keeps at most 10,000 entries.
-import type { Api, LogDetail, LogRow, UiEvent } from '../../main/ui/types.js';
-import { clear, fmtInt, fmtMs, fmtTime, h } from '../dom.js';
-import { LogStore, matches, NO_FILTER, type LogFilter } from '../log-store.js';
+import type { Api, Attempt, LogDetail, LogRow, ResendResult, UiEvent, UiStatus } from '../../main/ui/types.js';
+import { append, clear, fmtInt, fmtMs, fmtTime, h, toast } from '../dom.js';
+import { LogStore, matches, NO_FILTER, tags, type LogFilter } from '../log-store.js';
+import { bodyView, copyButton, curlFor } from './log-detail.js';
 import type { View, ViewContext } from './view.js';
 
 const ROW = 30;
 const OVERSCAN = 8;
-export const MAX_ENTRIES = 10_000;
+/** Until the main side says how many it keeps (status.logCapacity). */
+export const MAX_ENTRIES = 2000;
+
+/** One attempt's outcome in words: "503", "skipped", "no answer". */
+function attemptWord(a: Attempt): string {
+  if (a.status === null) return a.error?.startsWith('skipped: ') ? 'skipped' : 'no answer';
+  return String(a.status);
+}
+
+/** An attempt's error as a sentence: "Not tried: environment variable X is not set." */
+export function attemptReason(a: Attempt): string | null {
+  if (!a.error) return null;
+  const e = a.error.startsWith('skipped: ') ? `Not tried: ${a.error.slice('skipped: '.length)}` : a.error;
+  return /[.!?)]$/.test(e) ? e : `${e}.`;
+}
 
 function statusText(r: LogRow): string {
   if (r.state === 'pending') return '…';
@@ -45,6 +60,11 @@ class LogView implements View {
   private detailTimer?: ReturnType<typeof setTimeout>;
   private knownProviders: string[] = [];
   private during?: LogRow[];
+  /** Requests since the main side started (status), to say when only the newest are kept. */
+  private totalSinceStart = 0;
+  private status?: UiStatus;
+  private detail?: LogDetail;
+  private resent?: { target: string; result: ResendResult };
   private readonly ui = {
     scroller: h('div', { class: 'vlist', tabindex: 0, role: 'listbox', 'aria-label': 'Requests, newest first' }),
     spacer: h('div', { class: 'vspacer' }),
@@ -111,8 +131,26 @@ class LogView implements View {
     });
     u.scroller.addEventListener('keydown', (e) => this.onKey(e));
     new ResizeObserver(() => this.schedule()).observe(u.scroller);
+    // Escape closes the details from anywhere in the pane (a focused button, a body, a select)
+    u.detail.addEventListener('keydown', (e) => {
+      if (e.key !== 'Escape' || (e.target as HTMLElement).matches?.('select:focus')) return;
+      e.preventDefault();
+      this.select(undefined);
+      u.scroller.focus();
+    });
     this.updateProviders();
+    try {
+      this.applyStatus(await this.api.status());
+    } catch {
+      /* the count says less */
+    }
     await this.resync();
+  }
+
+  private applyStatus(s: UiStatus): void {
+    this.status = s;
+    this.totalSinceStart = s.requests.total;
+    if (s.logCapacity && s.logCapacity !== this.store.max) this.store.setMax(s.logCapacity);
   }
 
   shown(): void {
@@ -130,7 +168,9 @@ class LogView implements View {
       if (e.entry.id === this.selectedId) this.refreshDetailSoon();
       this.schedule();
     } else if (e.type === 'status') {
+      this.applyStatus(e.status);
       this.updateProviders(e.status.providers.map((p) => p.name));
+      this.schedule();
     } else if (e.type === 'config' && e.revision === '') {
       void this.resync(); // reconnected: fetch what was missed
     }
@@ -145,7 +185,7 @@ class LogView implements View {
     const during: LogRow[] = [];
     this.during = during;
     try {
-      const rows = await this.api.recentLog(MAX_ENTRIES);
+      const rows = await this.api.recentLog(this.store.max);
       this.store.reset(rows);
       for (const r of during) this.store.upsert(r);
       this.updateProviders();
@@ -185,7 +225,10 @@ class LogView implements View {
     const u = this.ui;
     const rows = this.store.view(this.filter);
     const total = this.store.size;
-    u.count.textContent = rows.length === total ? `${fmtInt(total)} request${total === 1 ? '' : 's'}` : `${fmtInt(rows.length)} of ${fmtInt(total)} requests`;
+    const since = Math.max(this.totalSinceStart, total);
+    const kept = since > total ? ` (the newest ${fmtInt(total)} of ${fmtInt(since)} since start)` : '';
+    u.count.textContent = rows.length === total ? `${fmtInt(total)} request${total === 1 ? '' : 's'}${kept}` : `${fmtInt(rows.length)} of ${fmtInt(total)} requests${kept}`;
+    u.count.title = kept ? `router67 keeps the newest ${fmtInt(this.store.max)} requests in memory; requests.jsonl in the logs folder has them all.` : '';
     u.empty.hidden = rows.length > 0;
     if (!rows.length) u.empty.textContent = total ? 'No request matches the filter.' : 'No requests yet. Point a client at router67 and they appear here as they start.';
     u.spacer.style.height = `${rows.length * ROW}px`;
@@ -233,6 +276,9 @@ class LogView implements View {
     };
     set(0, fmtTime(r.startedAt), 'mono dim');
     set(1, r.model ?? `${r.method} ${r.path}`, 'model');
+    const marks = tags(r).filter((t) => t !== 'passthrough');
+    if (marks.length) c[1]!.append(...marks.map((t) => h('span', { class: `tag tag-${t}`, text: t === 'stream' ? 'stream' : t })));
+    if (marks.length) c[1]!.title = `${c[1]!.title} · ${marks.join(' · ')}`;
     set(2, route(r), r.provider ? '' : 'dim');
     set(3, statusText(r), `pill ${statusClass(r)}`);
     set(4, r.attempts.length > 1 ? `${r.attempts.length}` : r.attempts.length ? '1' : '—', r.attempts.length > 1 ? 'num warn-text' : 'num dim');
@@ -280,10 +326,13 @@ class LogView implements View {
   }
 
   private select(id: string | undefined): void {
+    if (id !== this.selectedId) this.resent = undefined;
     this.selectedId = id;
     this.schedule();
+    this.ui.detail.parentElement?.classList.toggle('with-detail', !!id);
     if (!id) {
       this.ui.detail.hidden = true;
+      this.detail = undefined;
       return;
     }
     void this.loadDetail(id);
@@ -303,34 +352,55 @@ class LogView implements View {
     }
     if (id !== this.selectedId) return;
     const row = this.store.get(id);
-    this.renderDetail(d ?? (row ? { ...row } : null));
+    this.renderDetail(d ?? (row ? { ...row, dropped: true } : null));
   }
 
   private renderDetail(d: LogDetail | null): void {
     const box = this.ui.detail;
+    // re-rendering (a live update) keeps the reader where they were
+    const scroll = box.scrollTop;
+    const closedSections = new Set([...box.querySelectorAll('details[data-key]:not([open])')].map((x) => (x as HTMLElement).dataset.key));
+    const focusedKey = (document.activeElement as HTMLElement | null)?.closest?.('[data-focus-key]')?.getAttribute('data-focus-key');
     clear(box);
     box.hidden = false;
-    const close = h('button', { type: 'button', class: 'btn icon close', 'aria-label': 'Close details', text: '×', onclick: () => this.select(undefined) });
+    this.detail = d ?? undefined;
+    const close = h('button', { type: 'button', class: 'btn icon close', 'aria-label': 'Close details (Escape)', title: 'Close (Escape)', text: '×', 'data-focus-key': 'close', onclick: () => this.select(undefined) });
     if (!d) {
-      box.append(close, h('p', { class: 'hint', text: 'This request is no longer in memory.' }));
+      box.append(h('div', { class: 'detail-head' }, h('h2', { text: 'Request' }), close), h('p', { class: 'hint', text: 'This request is no longer in memory.' }));
       return;
     }
     const kv = (k: string, v: string | undefined, cls = '') => (v === undefined || v === '' ? null : h('div', { class: 'kv' }, h('dt', { text: k }), h('dd', { class: cls, text: v })));
+    const marks = tags(d);
     box.append(
       h('div', { class: 'detail-head' }, h('h2', { text: `${d.method} ${d.path}` }), close),
-      h('p', { class: 'hint', text: `${new Date(d.startedAt).toLocaleString()} · ${d.dialect}${d.host ? ` via ${d.host}` : ''}${d.stream ? ' · streamed' : ''}` }),
+      h(
+        'p',
+        { class: 'hint' },
+        `${new Date(d.startedAt).toLocaleString()} · ${d.dialect}${d.host ? ` via ${d.host}` : ''}`,
+        ...marks.map((t) => h('span', { class: `tag tag-${t}`, text: t === 'stream' ? 'streamed' : t === 'local' ? 'answered by router67' : t === 'resend' ? 'resent from the window' : t })),
+      ),
+    );
+    if (d.dropped) {
+      box.append(
+        h('p', { class: 'banner banner-info dropped', role: 'note', text: `Only the summary of this request is left: router67 keeps the headers${d.requestBody === undefined ? '' : ' and bodies'} of the newest ${fmtInt(this.store.max)} requests, and this one is older.` }),
+      );
+    }
+    box.append(
       h(
         'dl',
         { class: 'kvs' },
         kv('Model', d.model),
+        kv('App', d.app),
         kv('Provider', d.provider),
         kv('Upstream model', d.upstreamModel),
+        kv('Route', d.route ? `${d.route}${d.strategy ? ` (${d.strategy})` : ''}` : undefined),
         kv('Status', `${statusText(d)} (${d.state})`, `pill ${statusClass(d)}`),
         kv('Time to first byte', fmtMs(d.ttfbMs)),
         kv('Total', fmtMs(d.durationMs)),
         kv('Tokens in / out', tokens(d)),
         kv('Bytes in / out', `${fmtInt(d.bytesIn)} / ${fmtInt(d.bytesOut)}`),
         kv('Error', d.error, 'error-text'),
+        kv('Resent from', d.resendOf, 'mono'),
         kv('Request id', d.id, 'mono'),
       ),
     );
@@ -340,30 +410,127 @@ class LogView implements View {
         h(
           'ol',
           { class: 'attempts' },
-          ...d.attempts.map((a) =>
-            h(
+          ...d.attempts.map((a) => {
+            const word = attemptWord(a);
+            const ok = a.status !== null && a.status < 400 && !a.error;
+            return h(
               'li',
-              { class: a.error || (a.status ?? 0) >= 400 || a.status === null ? 'bad' : 'good' },
-              h('div', { class: 'att-line' }, h('strong', { text: a.provider }), h('span', { class: 'mono', text: a.model }), h('span', { class: 'pill ' + (a.status && a.status < 400 ? 'st-ok' : 'st-bad'), text: a.status === null ? 'no answer' : String(a.status) })),
-              h('div', { class: 'hint', text: `${a.formatIn && a.formatOut && a.formatIn !== a.formatOut ? `${a.formatIn} → ${a.formatOut} · ` : ''}first byte ${fmtMs(a.ttfbMs)} · ${fmtMs(a.durationMs)}` }),
-              a.error ? h('div', { class: 'error-text', text: a.error }) : null,
-            ),
-          ),
+              { class: ok ? 'good' : word === 'skipped' ? 'skip' : 'bad' },
+              h('div', { class: 'att-line' }, h('strong', { text: a.provider }), h('span', { class: 'mono', text: a.model }), h('span', { class: 'pill ' + (ok ? 'st-ok' : word === 'skipped' ? 'st-active' : 'st-bad'), text: word })),
+              word === 'skipped' ? null : h('div', { class: 'hint', text: `${a.formatIn && a.formatOut && a.formatIn !== a.formatOut ? `${a.formatIn} → ${a.formatOut} · ` : ''}first byte ${fmtMs(a.ttfbMs)} · ${fmtMs(a.durationMs)}${a.why ? ` · ${a.why}` : ''}` }),
+              attemptReason(a) ? h('div', { class: ok ? 'hint' : 'error-text', text: attemptReason(a)! }) : null,
+            );
+          }),
         ),
       );
     }
     if (d.translationNotes?.length) {
       box.append(h('h3', { text: 'Translation' }), h('ul', { class: 'notes' }, ...d.translationNotes.map((n) => h('li', { text: n }))));
     }
-    if (d.requestHeaders && Object.keys(d.requestHeaders).length) {
-      box.append(
-        h('h3', { text: 'Request headers' }),
-        h('dl', { class: 'kvs headers' }, ...Object.entries(d.requestHeaders).map(([k, v]) => kv(k, v, v === '[redacted]' ? 'dim mono' : 'mono'))),
+    const headers = (title: string, key: string, hs: Record<string, string> | undefined, note?: string) => {
+      if (!hs || !Object.keys(hs).length) return null;
+      const det = h(
+        'details',
+        { class: 'section', 'data-key': key, open: !closedSections.has(key) },
+        h('summary', { text: `${title} (${Object.keys(hs).length})` }),
+        note ? h('p', { class: 'hint', text: note }) : null,
+        h('dl', { class: 'kvs headers' }, ...Object.entries(hs).map(([k, v]) => kv(k, v, v === '[redacted]' ? 'dim mono' : 'mono'))),
       );
+      if (!closedSections.has(key)) det.open = true;
+      return det;
+    };
+    const cut = (b: string | undefined) => !!b && !!d.maxBody && b.length >= d.maxBody;
+    box.append(
+      ...[
+        headers('Request headers', 'req-h', d.requestHeaders, 'As the client sent them to router67.'),
+        headers('Sent upstream', 'up-h', d.upstreamHeaders, 'The headers router67 sent to the provider (credentials redacted).'),
+        headers('Response headers', 'res-h', d.responseHeaders, d.provider ? `From ${d.provider}.` : 'From the last provider tried.'),
+        d.requestBody !== undefined ? bodyView('Request body', 'req-b', d.requestBody, cut(d.requestBody), closedSections) : null,
+        d.responseBody !== undefined ? bodyView('Response body', 'res-b', d.responseBody, cut(d.responseBody), closedSections) : null,
+      ].filter((x): x is HTMLElement => !!x),
+    );
+    if (!d.dropped && d.requestBody === undefined && !d.local) {
+      box.append(h('p', { class: 'hint', text: 'Bodies are not logged. Turn on log_bodies under [daemon] in config.toml to see them here and to resend a request.' }));
     }
-    if (d.requestBody) box.append(h('h3', { text: 'Request body' }), h('pre', { class: 'body', text: d.requestBody }));
-    if (d.responseBody) box.append(h('h3', { text: 'Response body' }), h('pre', { class: 'body', text: d.responseBody }));
+    box.append(this.actions(d));
+    if (this.resent) box.append(this.comparison(d, this.resent.target, this.resent.result));
+    box.scrollTop = scroll;
+    if (focusedKey) (box.querySelector(`[data-focus-key="${CSS.escape(focusedKey)}"]`) as HTMLElement | null)?.focus();
   }
+
+  /** Copy as curl and Resend to…. */
+  private actions(d: LogDetail): HTMLElement {
+    const wrap = h('div', { class: 'detail-actions' });
+    const base = this.status ? `http://${this.status.http.address}` : 'http://127.0.0.1:6767';
+    wrap.append(copyButton('Copy as curl', () => curlFor(d, base), 'curl'));
+    const canResend = d.method === 'POST' && d.requestBody !== undefined && !d.dropped && !cutBody(d);
+    const why = d.method !== 'POST' ? 'Only POST requests can be resent.' : d.dropped ? 'The body of this request is no longer kept.' : d.requestBody === undefined ? 'Resend needs the logged body: turn on log_bodies under [daemon] in config.toml.' : cutBody(d) ? 'The logged body was cut, so it cannot be resent as it was.' : '';
+    const provSel = h('select', { 'aria-label': 'Resend to provider', 'data-focus-key': 'resend-provider', disabled: !canResend });
+    const modelIn = h('input', { type: 'text', 'aria-label': 'Upstream model', placeholder: 'upstream model', spellcheck: false, autocomplete: 'off', 'data-focus-key': 'resend-model', disabled: !canResend, list: 'resend-models' });
+    const models = h('datalist', { id: 'resend-models' });
+    const providers = this.status?.providers ?? [];
+    for (const p of providers) provSel.append(h('option', { value: p.name, text: p.name, selected: p.name === (d.provider ?? d.attempts[0]?.provider) }));
+    const fillModels = () => {
+      clear(models);
+      const p = providers.find((x) => x.name === provSel.value);
+      for (const m of p?.models ?? []) models.append(h('option', { value: m }));
+      if (!modelIn.value || !(p?.models ?? []).includes(modelIn.value)) modelIn.value = d.upstreamModel && provSel.value === d.provider ? d.upstreamModel : (p?.models[0] ?? d.model ?? '');
+    };
+    provSel.addEventListener('change', fillModels);
+    fillModels();
+    const go = h('button', {
+      type: 'button',
+      class: 'btn small',
+      text: 'Resend',
+      'data-focus-key': 'resend-go',
+      disabled: !canResend || !providers.length,
+      onclick: async () => {
+        const provider = provSel.value;
+        const model = modelIn.value.trim();
+        if (!provider || !model) return;
+        go.disabled = true;
+        go.textContent = 'Sending…';
+        let result: ResendResult;
+        try {
+          result = await this.api.resend({ id: d.id, provider, model });
+        } catch (e) {
+          result = { ok: false, message: (e as Error).message };
+        }
+        if (this.selectedId !== d.id) return;
+        this.resent = { target: `${provider} · ${model}`, result };
+        if (!result.ok) toast(result.message, 'error');
+        this.renderDetail(this.detail ?? d);
+        (this.ui.detail.querySelector('.compare') as HTMLElement | null)?.scrollIntoView({ block: 'nearest' });
+      },
+    });
+    append(
+      wrap,
+      h('div', { class: 'resend', role: 'group', 'aria-label': 'Resend to another provider' }, h('span', { class: 'label', text: 'Resend to' }), provSel, modelIn, models, go),
+      why ? h('p', { class: 'hint resend-why', text: why }) : null,
+    );
+    return wrap;
+  }
+
+  /** The original answer and the resent one, side by side (stacked when narrow). */
+  private comparison(d: LogDetail, target: string, r: ResendResult): HTMLElement {
+    const col = (title: string, status: string, cls: string, body: string | undefined, note?: string) =>
+      h(
+        'div',
+        { class: 'compare-col' },
+        h('div', { class: 'att-line' }, h('strong', { text: title }), h('span', { class: `pill ${cls}`, text: status })),
+        note ? h('p', { class: 'hint', text: note }) : null,
+        body !== undefined ? bodyView('Body', `cmp-${title}`, body, false, new Set(), true) : h('p', { class: 'hint', text: 'No body logged.' }),
+      );
+    const orig = col(`Original · ${d.provider ?? '—'}`, statusText(d), statusClass(d), d.responseBody);
+    const again = r.ok
+      ? col(`Resent · ${target}`, String(r.status), r.status < 400 ? 'st-ok' : 'st-bad', r.body, `${fmtMs(r.durationMs)}${r.truncated ? ' · answer cut at 1 MB' : ''}${r.entryId ? ` · in the log as ${r.entryId}` : ''}`)
+      : h('div', { class: 'compare-col' }, h('strong', { text: `Resent · ${target}` }), h('p', { class: 'error-text', role: 'alert', text: r.message }));
+    return h('section', { class: 'compare', 'aria-label': 'Original and resent answers' }, h('h3', { text: 'Original and resent' }), h('div', { class: 'compare-cols' }, orig, again));
+  }
+}
+
+function cutBody(d: LogDetail): boolean {
+  return !!d.requestBody && !!d.maxBody && d.requestBody.length >= d.maxBody;
 }
 
 export default function create(): View {

@@ -1,7 +1,8 @@
 // Providers: the fallback chain (reorder by drag or Alt+↑/↓), each provider's settings, the intercepted hosts.
 // Validation comes from the main side (the core's own zod schema) and is shown on the field it concerns.
-import type { Api, AuthDraft, ConfigDraft, EditorState, Format, Issue, ProviderDraft, SecretSource, UiEvent } from '../../main/ui/types.js';
-import { clear, debounce, h, toast, type Props } from '../dom.js';
+import type { Api, AuthDraft, ConfigDraft, EditorState, Format, Issue, ProviderDraft, ProviderView, SecretSource, UiEvent, UiStatus } from '../../main/ui/types.js';
+import { append, clear, debounce, h, toast, type Props } from '../dom.js';
+import { authPlaceholders, configDiff, envWarnings } from './providers-help.js';
 import type { View, ViewContext } from './view.js';
 
 const FORMAT_LABELS: [Format | '', string][] = [
@@ -28,10 +29,22 @@ interface Template {
 const TEMPLATES: Template[] = [
   {
     label: 'Anthropic',
-    fill: { name: 'anthropic', base_url: 'https://api.anthropic.com', format: 'anthropic', auth: { header: 'x-api-key', prefix: '', source: 'keychain' }, extra_headers: [['anthropic-version', '2023-06-01']] },
+    fill: {
+      name: 'anthropic',
+      base_url: 'https://api.anthropic.com',
+      format: 'anthropic',
+      auth: { header: 'x-api-key', prefix: '', source: 'keychain', value_env: 'ANTHROPIC_API_KEY' },
+      extra_headers: [['anthropic-version', '2023-06-01']],
+    },
   },
-  { label: 'OpenAI', fill: { name: 'openai', base_url: 'https://api.openai.com', format: 'openai', auth: { header: 'Authorization', prefix: 'Bearer ', source: 'keychain' } } },
-  { label: 'OpenRouter', fill: { name: 'openrouter', base_url: 'https://openrouter.ai/api', format: 'openai', auth: { header: 'Authorization', prefix: 'Bearer ', source: 'keychain' } } },
+  {
+    label: 'OpenAI',
+    fill: { name: 'openai', base_url: 'https://api.openai.com', format: 'openai', auth: { header: 'Authorization', prefix: 'Bearer ', source: 'keychain', value_env: 'OPENAI_API_KEY' } },
+  },
+  {
+    label: 'OpenRouter',
+    fill: { name: 'openrouter', base_url: 'https://openrouter.ai/api', format: 'openai', auth: { header: 'Authorization', prefix: 'Bearer ', source: 'keychain', value_env: 'OPENROUTER_API_KEY' } },
+  },
   { label: 'Ollama (local)', fill: { name: 'ollama', base_url: 'http://127.0.0.1:11434', format: 'ollama', auth: { source: 'none' } } },
 ];
 
@@ -57,6 +70,11 @@ class ProvidersView implements View {
   private issues: Issue[] = [];
   private saving = false;
   private validateSeq = 0;
+  /** Fields the user has left (data-path); a new provider's problems show only on those, or after Save. */
+  private touched = new Set<string>();
+  private showAll = false;
+  private status?: UiStatus;
+  private readonly addBtn = h('button', { type: 'button', class: 'btn add', text: '+ Add provider' });
   private readonly ui = {
     list: h('ol', { class: 'plist', role: 'listbox', 'aria-label': 'Providers, in fallback order' }),
     editor: h('div', { class: 'pedit' }),
@@ -73,7 +91,14 @@ class ProvidersView implements View {
     this.root = root;
     this.ui.save.addEventListener('click', () => void this.save());
     this.ui.revert.addEventListener('click', () => void this.reload());
-    const add = h('button', { type: 'button', class: 'btn add', text: '+ Add provider', onclick: () => this.addProvider() });
+    const add = this.addBtn;
+    add.addEventListener('click', () => this.addProvider());
+    this.ui.editor.addEventListener('focusout', (e) => {
+      const path = (e.target as HTMLElement).dataset?.path;
+      if (!path || this.touched.has(path)) return;
+      this.touched.add(path);
+      this.showIssues(this.issues);
+    });
     root.append(
       h(
         'header',
@@ -99,17 +124,100 @@ class ProvidersView implements View {
   }
 
   onEvent(e: UiEvent): void {
+    if (e.type === 'status') {
+      const before = JSON.stringify([this.status?.configErrors, this.status?.providers]);
+      this.status = e.status;
+      if (JSON.stringify([e.status.configErrors, e.status.providers]) !== before) {
+        this.renderConfigBanner();
+        if (this.state?.blocked) this.renderAll();
+      }
+      return;
+    }
     if (e.type !== 'config' || !this.state) return;
     // Our own save announces itself before it answers; the editor reloads after it anyway.
     if (this.saving || (e.revision && e.revision === this.state.revision)) return;
     if (!this.isDirty) void this.reload();
-    else
-      this.banner(
-        'warn',
-        'config.toml was changed outside this window since you started editing.',
-        'Reload (discard my changes)',
-        () => void this.reload(),
+    else void this.conflict('config.toml was changed outside this window since you started editing.');
+  }
+
+  private readOnly(): boolean {
+    return !!this.state?.blocked;
+  }
+
+  /** The same words as the Status view: the file has errors, the last good configuration keeps running. */
+  private renderConfigBanner(): void {
+    this.ui.banners.querySelector('.config-banner')?.remove();
+    const errs = this.status?.configErrors ?? [];
+    if (!errs.length || this.state?.blocked) return;
+    const b = h(
+      'div',
+      { class: 'banner banner-error config-banner', role: 'alert' },
+      h(
+        'div',
+        { class: 'banner-body' },
+        h('div', { text: `The file has ${errs.length} error${errs.length === 1 ? '' : 's'}; the last good configuration keeps running.` }),
+        h(
+          'ul',
+          { class: 'config-errors-inline' },
+          ...errs.map((i) => h('li', { text: `${i.file.split(/[\\/]/).pop()}${i.line ? `:${i.line}` : ''}${i.path ? ` ${i.path}` : ''}: ${i.message}` })),
+        ),
+      ),
+    );
+    this.ui.banners.prepend(b);
+  }
+
+  /** One banner for a file changed under the editor: keep mine (overwrite), take theirs, or see the differences. */
+  private async conflict(message: string): Promise<void> {
+    let theirs: EditorState | undefined;
+    try {
+      theirs = await this.api.loadConfig();
+    } catch {
+      theirs = undefined;
+    }
+    this.ui.banners.querySelector('.conflict-banner')?.remove();
+    const diffBox = h('div', { class: 'conflict-diff', hidden: true, 'aria-label': 'Differences: − in the file, + yours' });
+    const mine = this.draft;
+    const b = h(
+      'div',
+      { class: 'banner banner-warn conflict-banner', role: 'alert' },
+      h('div', { class: 'banner-body' }, h('div', { text: `${message} Your changes are not saved yet.` }), diffBox),
+    );
+    const actions = h('div', { class: 'banner-actions' });
+    if (theirs && !theirs.blocked && mine) {
+      actions.append(
+        h('button', {
+          type: 'button',
+          class: 'btn small primary',
+          text: 'Keep mine (overwrite)',
+          onclick: () => {
+            if (!this.draft || !theirs) return;
+            this.draft.revision = theirs.revision; // save over the file as it is now
+            this.state = { ...this.state!, revision: theirs.revision };
+            b.remove();
+            void this.save();
+          },
+        }),
       );
+      const lines = configDiff(theirs, mine);
+      append(diffBox, ...(lines.length ? lines.map(([k, t]) => h('div', { class: k === '+' ? 'add' : 'del', text: `${k} ${t}` })) : [h('div', { text: 'No differences in the settings shown here (comments or layout changed).' })]));
+      actions.append(
+        h('button', {
+          type: 'button',
+          class: 'btn small',
+          text: 'Show differences',
+          'aria-expanded': 'false',
+          onclick: (e: Event) => {
+            diffBox.hidden = !diffBox.hidden;
+            const btn = e.target as HTMLButtonElement;
+            btn.textContent = diffBox.hidden ? 'Show differences' : 'Hide differences';
+            btn.setAttribute('aria-expanded', String(!diffBox.hidden));
+          },
+        }),
+      );
+    }
+    actions.append(h('button', { type: 'button', class: 'btn small', text: 'Take theirs', onclick: () => void this.reload() }));
+    b.append(actions);
+    this.ui.banners.append(b);
   }
 
   // ---------------------------------------------------------------------------------------------------------
@@ -124,17 +232,43 @@ class ProvidersView implements View {
       this.banner('error', `Cannot read the configuration: ${(e as Error).message}`);
       return;
     }
+    try {
+      this.status = await this.api.status();
+    } catch {
+      /* the banners say less */
+    }
     this.state = s;
+    this.touched.clear();
+    this.showAll = false;
     this.draft = clone({ revision: s.revision, intercept_hosts: s.intercept_hosts, providers: s.providers });
     const again = keepName === undefined ? -1 : this.draft.providers.findIndex((p) => p.name === keepName);
     this.selected = again >= 0 ? again : Math.min(this.selected, Math.max(0, this.draft.providers.length - 1));
     this.issues = [];
     this.setDirty(false);
     clear(this.ui.banners);
-    if (s.blocked) this.banner('error', `config.toml cannot be edited here until it parses: ${s.blocked}`);
-    if (!s.keychain.available) {
-      this.banner('info', `No keychain is available (${s.keychain.reason ?? 'unknown reason'}). Keep keys in environment variables instead.`);
+    if (s.blocked) {
+      this.banner(
+        'error',
+        `config.toml does not parse, so it cannot be edited here; router67 keeps running the last good configuration, shown below read-only. Fix the file by hand: ${s.blocked}`,
+      );
     }
+    this.renderConfigBanner();
+    if (!s.keychain.available) {
+      this.ui.banners.append(
+        h(
+          'div',
+          { class: 'banner banner-info keychain-banner', role: 'note' },
+          h(
+            'div',
+            { class: 'banner-body' },
+            h('span', { text: 'Keys go in environment variables here, because this system has no keychain router67 can use.' }),
+            h('details', null, h('summary', { text: 'Why?' }), h('p', { class: 'hint', text: s.keychain.reason ?? 'The OS keychain could not be reached.' })),
+          ),
+        ),
+      );
+    }
+    this.addBtn.disabled = !!s.blocked;
+    this.addBtn.title = s.blocked ? 'Fix config.toml first: it does not parse' : '';
     this.renderAll();
     if (!s.blocked) void this.validate();
   }
@@ -151,7 +285,8 @@ class ProvidersView implements View {
   }
 
   private async save(): Promise<void> {
-    if (!this.draft || this.saving || !this.isDirty) return;
+    if (!this.draft || this.saving || !this.isDirty || this.readOnly()) return;
+    this.showAll = true;
     this.validateSoon.cancel();
     this.saving = true;
     this.ui.save.disabled = true;
@@ -160,13 +295,15 @@ class ProvidersView implements View {
       const r = await this.api.save(this.draft);
       if (r.ok) {
         await this.reload();
-        toast(r.reloaded ? 'Saved. router67 is using the new settings.' : 'Saved, but the running router kept its last good config: see Status.', r.reloaded ? 'ok' : 'error');
+        const missing = envWarnings(this.state?.providers ?? []);
+        if (!r.reloaded) toast('Saved, but the running router kept its last good config: see Status.', 'error');
+        else if (missing.length) toast(`Saved, but ${missing.join('; ')}: ${missing.length === 1 ? 'that provider is' : 'those providers are'} skipped until it is set where router67 runs.`, 'warn');
+        else toast('Saved. router67 is using the new settings.', 'ok');
       } else if (r.kind === 'invalid') {
         this.showIssues(r.issues);
         toast('Not saved: fix the marked fields.', 'error');
       } else if (r.kind === 'conflict') {
-        this.banner('warn', r.message, 'Reload (discard my changes)', () => void this.reload());
-        toast('Not saved: the file changed meanwhile.', 'error');
+        await this.conflict(`Not saved: ${r.message}`);
       } else {
         toast(`Not saved: ${r.message}`, 'error');
       }
@@ -187,6 +324,7 @@ class ProvidersView implements View {
   private setDirty(d: boolean): void {
     this.isDirty = d;
     this.ui.save.disabled = !d || this.saving || !!this.state?.blocked;
+    this.ui.save.title = this.state?.blocked ? 'config.toml does not parse: fix it by hand first' : '';
     this.ui.revert.disabled = !d;
     this.ui.dirtyNote.textContent = d ? 'Unsaved changes' : '';
   }
@@ -211,6 +349,16 @@ class ProvidersView implements View {
   private renderList(): void {
     const d = this.draft!;
     clear(this.ui.list);
+    this.ui.list.classList.toggle('readonly', this.readOnly());
+    if (this.readOnly()) {
+      const running = this.status?.providers ?? [];
+      if (!running.length) {
+        this.ui.list.append(h('li', { class: 'plist-empty', text: 'The last good configuration has no providers.' }));
+        return;
+      }
+      running.forEach((p, i) => this.ui.list.append(this.runningItem(p, i)));
+      return;
+    }
     if (!d.providers.length) {
       this.ui.list.append(h('li', { class: 'plist-empty', text: 'No providers yet.' }));
       return;
@@ -238,8 +386,30 @@ class ProvidersView implements View {
         ),
         h('span', { class: 'err-dot', hidden: true, 'aria-label': 'has problems', title: 'This provider has problems' }),
       );
+      const warn = envWarnings([p])[0];
+      if (warn) {
+        li.classList.add('warned');
+        li.append(h('span', { class: 'warn-mark', role: 'img', 'aria-label': warn, title: `${warn}: this provider is skipped until it is set`, text: '!' }));
+        (li.querySelector('.pmeta') as HTMLElement).textContent += ' · key missing';
+      }
       this.ui.list.append(li);
     });
+  }
+
+  /** A provider of the running (last good) configuration, shown while the file does not parse. */
+  private runningItem(p: ProviderView, i: number): HTMLElement {
+    const li = h(
+      'li',
+      { class: 'pitem' + (i === this.selected ? ' selected' : ''), role: 'option', 'aria-selected': i === this.selected, 'aria-disabled': 'true', tabindex: i === this.selected ? 0 : -1, 'data-index': i },
+      h('span', { class: 'pos', text: String(i + 1) }),
+      h(
+        'span',
+        { class: 'pmain' },
+        h('span', { class: 'pname', text: p.name }),
+        h('span', { class: 'pmeta', text: `${p.models.length} model${p.models.length === 1 ? '' : 's'}${p.format ? ` · ${p.format}` : ''}${p.auth === 'ok' ? '' : ` · ${p.auth}`}` }),
+      ),
+    );
+    return li;
   }
 
   private wireList(): void {
@@ -255,7 +425,7 @@ class ProvidersView implements View {
     list.addEventListener('keydown', (e) => {
       const i = indexOf(e.target);
       if (i < 0 || !this.draft) return;
-      const n = this.draft.providers.length;
+      const n = this.readOnly() ? (this.status?.providers.length ?? 0) : this.draft.providers.length;
       let to = -1;
       if (e.key === 'ArrowUp') to = i - 1;
       else if (e.key === 'ArrowDown') to = i + 1;
@@ -268,11 +438,12 @@ class ProvidersView implements View {
       } else return;
       e.preventDefault();
       if (to < 0 || to >= n || to === i) return;
-      if (e.altKey) this.move(i, to);
+      if (e.altKey && !this.readOnly()) this.move(i, to);
       else this.select(to, true);
     });
     let from = -1;
     list.addEventListener('dragstart', (e) => {
+      if (this.readOnly()) return e.preventDefault();
       from = indexOf(e.target);
       if (from < 0) return;
       e.dataTransfer?.setData('text/plain', String(from));
@@ -327,6 +498,7 @@ class ProvidersView implements View {
     ps.splice(to, 0, p!);
     // issues refer to positions; they are recomputed right away
     this.issues = [];
+    this.touched.clear();
     this.selected = to;
     this.changed();
     this.renderList();
@@ -352,6 +524,11 @@ class ProvidersView implements View {
     const d = this.draft!;
     const box = this.ui.hosts;
     clear(box);
+    if (this.readOnly()) {
+      box.hidden = true;
+      return;
+    }
+    box.hidden = false;
     const input = h('input', { type: 'text', placeholder: 'Add a host, e.g. api.mistral.ai', 'aria-label': 'Add an intercepted host', spellcheck: false, autocomplete: 'off' });
     const add = () => {
       const v = input.value.trim().toLowerCase();
@@ -404,6 +581,25 @@ class ProvidersView implements View {
     const ed = this.ui.editor;
     clear(ed);
     const d = this.draft!;
+    if (this.readOnly()) {
+      const rp = this.status?.providers[this.selected];
+      if (!rp) {
+        ed.append(h('div', { class: 'empty' }, h('p', { text: 'Nothing to show until config.toml parses again.' })));
+        return;
+      }
+      ed.append(
+        h('div', { class: 'pedit-head' }, h('h2', { text: rp.name }), h('span', { class: 'hint', text: 'Running (read-only)' })),
+        h('p', { class: 'hint readonly-note', text: 'This is the provider as router67 runs it now. Edit config.toml by hand to fix the error; this view follows as soon as it parses.' }),
+        h(
+          'dl',
+          { class: 'kvs' },
+          h('div', { class: 'kv' }, h('dt', { text: 'Format' }), h('dd', { text: rp.format ?? 'same as the request' })),
+          h('div', { class: 'kv' }, h('dt', { text: 'Key' }), h('dd', { class: rp.auth === 'ok' ? 'ok-text' : 'warn-text', text: rp.auth === 'ok' ? 'available' : `${rp.auth}${rp.authDetail ? ` (${rp.authDetail})` : ''}` })),
+          h('div', { class: 'kv' }, h('dt', { text: 'Models' }), h('dd', { class: 'mono', text: rp.models.join(', ') || '—' })),
+        ),
+      );
+      return;
+    }
     const p = d.providers[this.selected];
     if (!p) {
       ed.append(h('div', { class: 'empty' }, h('p', { text: 'Add a provider to start routing.' })));
@@ -556,9 +752,11 @@ class ProvidersView implements View {
             a.source = s;
             if (s !== 'keychain') delete a.newSecret;
             if ((s === 'keychain' || s === 'env') && !a.header) {
-              a.header = 'Authorization';
-              a.prefix = a.prefix || 'Bearer ';
+              const d0 = authPlaceholders(p);
+              a.header = d0.header;
+              a.prefix = a.prefix || d0.defaultPrefix;
             }
+            if (s === 'env' && !a.value_env) a.value_env = authPlaceholders(p).env;
             upd();
             this.renderEditor();
             this.showIssues(this.issues);
@@ -585,12 +783,13 @@ class ProvidersView implements View {
         hint,
       );
     };
+    const ph = authPlaceholders(p);
     const hdr = (label: string, key: 'header' | 'prefix', placeholder: string, hint?: string) =>
       authField(label, key, key, { value: a[key], placeholder, list: key === 'header' ? 'auth-headers' : undefined }, (v) => (a[key] = v), hint ? h('div', { class: 'hint', text: hint }) : null);
 
     if (a.source !== 'none') {
       box.append(
-        h('div', { class: 'grid2' }, hdr('Header', 'header', 'Authorization'), hdr('Prefix', 'prefix', 'Bearer ', 'Written before the key, e.g. "Bearer ".')),
+        h('div', { class: 'grid2' }, hdr('Header', 'header', ph.header), hdr('Prefix', 'prefix', ph.prefix, ph.prefixHint)),
         h('datalist', { id: 'auth-headers' }, h('option', { value: 'Authorization' }), h('option', { value: 'x-api-key' }), h('option', { value: 'api-key' })),
       );
     }
@@ -607,9 +806,9 @@ class ProvidersView implements View {
     } else if (a.source === 'env') {
       const hint =
         a.secretSet === false && a.value_env
-          ? h('div', { class: 'hint warn', text: `${a.value_env} is not set where router67 runs.` })
+          ? h('div', { class: 'hint warn', role: 'status', text: `${a.value_env} is not set where router67 runs: this provider is skipped until it is.` })
           : h('div', { class: 'hint', text: 'Read from router67’s environment on every request.' });
-      box.append(authField('Variable name', 'value_env', 'env', { value: a.value_env, placeholder: 'OPENAI_API_KEY' }, (v) => (a.value_env = v), hint));
+      box.append(authField('Variable name', 'value_env', 'env', { value: a.value_env, placeholder: ph.env }, (v) => (a.value_env = v), hint));
     } else if (a.source === 'inline') {
       box.append(h('p', { class: 'hint warn', text: 'The key is written in config.toml (api_key). Choose Keychain and save to move it into the keychain.' }));
     } else if (a.source === 'oauth') {
@@ -702,6 +901,16 @@ class ProvidersView implements View {
   // ---------------------------------------------------------------------------------------------------------
   // issues on their fields
 
+  /** A new provider's problems wait until its field was touched or Save was pressed; the rest show at once. */
+  private visibleIssue(path: string[]): boolean {
+    if (this.showAll || path[0] !== 'providers' || path[1] === undefined) return true;
+    const p = this.draft?.providers[Number(path[1])];
+    if (!p || p.origin !== undefined) return true;
+    const key = path.join('.');
+    for (const t of this.touched) if (t === key || t.startsWith(`${key}.`) || key.startsWith(`${t}.`)) return true;
+    return false;
+  }
+
   private showIssues(issues: Issue[]): void {
     this.issues = issues;
     const root = this.root;
@@ -712,6 +921,7 @@ class ProvidersView implements View {
     const general: string[] = [];
     for (const iss of issues) {
       const path = iss.path.map(String);
+      if (!this.visibleIssue(path)) continue;
       if (path[0] === 'providers' && path[1] !== undefined) {
         const dot = this.ui.list.querySelector(`li[data-index="${path[1]}"] .err-dot`) as HTMLElement | null;
         if (dot) dot.hidden = false;

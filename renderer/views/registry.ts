@@ -10,12 +10,14 @@ export interface ViewDef {
   /** Single-character keyboard shortcut with Alt (Alt+1…). */
   key: string;
   available(f: Features): boolean;
+  /** The icon's SVG path data (24×24 view box), shown alone when the window is narrow; absent: the title's initial. */
+  icon?: string;
   load(): Promise<{ default: () => View }>;
 }
 
 export const VIEWS: ViewDef[] = [
-  { id: 'providers', title: 'Providers', key: '1', available: () => true, load: () => import('./providers.js') },
-  { id: 'log', title: 'Live log', key: '2', available: () => true, load: () => import('./log.js') },
-  { id: 'status', title: 'Status', key: '3', available: () => true, load: () => import('./status.js') },
-  { id: 'signin', title: 'Sign-in', key: '4', available: (f) => f.signIn, load: () => import('./signin.js') },
+  { id: 'providers', title: 'Providers', key: '1', icon: 'M4 5h16M4 12h16M4 19h16M7 3v4M17 10v4M10 17v4', available: () => true, load: () => import('./providers.js') },
+  { id: 'log', title: 'Live log', key: '2', icon: 'M8 6h12M8 12h12M8 18h12M4 6h.01M4 12h.01M4 18h.01', available: () => true, load: () => import('./log.js') },
+  { id: 'status', title: 'Status', key: '3', icon: 'M3 12h4l3-7 4 14 3-7h4', available: () => true, load: () => import('./status.js') },
+  { id: 'signin', title: 'Sign-in', key: '4', icon: 'M15 7a4 4 0 1 1-3.9 5H3v3h3v3h3v-3h2.1A4 4 0 0 1 15 7zM16 10h.01', available: (f) => f.signIn, load: () => import('./signin.js') },
 ];

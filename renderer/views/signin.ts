@@ -1,7 +1,7 @@
 // Sign-in: OAuth providers (OpenRouter built in, and every [oauth.<name>] of config.toml) with their connection
 // state; a sign-in runs in the system browser and this view follows it (polling while one runs), then shows how
 // it ended; sign-out removes the tokens from the keychain. No token ever reaches this page.
-import type { Api, SignInCredential, SignInFlow, SignInState, UiEvent } from '../../main/ui/types.js';
+import type { Api, ProviderView, SignInCredential, SignInFlow, SignInState, UiEvent } from '../../main/ui/types.js';
 import { append, clear, h, toast } from '../dom.js';
 import type { View, ViewContext } from './view.js';
 
@@ -23,6 +23,8 @@ class SignInView implements View {
   private readonly body = h('div', { class: 'signin' });
   private readonly live = h('div', { class: 'sr-only', 'aria-live': 'polite', role: 'status' });
   private announced = new Map<string, string>();
+  /** The running providers (status): a credential not signed in may still have its provider working with a key. */
+  private providers: ProviderView[] = [];
 
   async mount(root: HTMLElement, ctx: ViewContext): Promise<void> {
     this.api = ctx.api;
@@ -59,6 +61,7 @@ class SignInView implements View {
     try {
       this.state = await this.api.signInState();
       this.error = undefined;
+      this.providers = (await this.api.status().catch(() => undefined))?.providers ?? this.providers;
     } catch (e) {
       this.error = (e as Error).message;
     }
@@ -164,11 +167,21 @@ class SignInView implements View {
     return box;
   }
 
+  /** A provider that works without this sign-in (an API key from an env var or the keychain), as Providers shows it. */
+  private keyed(c: SignInCredential): ProviderView | undefined {
+    if (c.state === 'signed-in') return undefined;
+    const names = new Set([c.name, ...c.usedBy]);
+    return this.providers.find((p) => names.has(p.name) && p.auth === 'ok' && !!p.authSource && !/^oauth\b|^none$/.test(p.authSource));
+  }
+
   private card(c: SignInCredential): HTMLElement {
     const f = this.flowOf(c.name);
     const active = !!f && ACTIVE.includes(f.phase);
     const busy = this.busy.has(c.name);
-    const pill = c.state === 'signed-in' ? 'st-ok' : c.state === 'sign-in needed' ? 'st-warn' : '';
+    const keyed = this.keyed(c);
+    const pill = c.state === 'signed-in' || keyed ? 'st-ok' : c.state === 'sign-in needed' ? 'st-warn' : 'st-idle';
+    const stateWord = keyed ? 'using an API key' : STATE_WORD[c.state];
+    const keyWhere = keyed?.authSource?.replace(/^env /, 'environment variable ').replace(/^keychain /, 'keychain entry ');
     const kv = (k: string, v: string, cls = '') => h('div', { class: 'kv' }, h('dt', { text: k }), h('dd', { class: cls, text: v }));
     const actions = h('div', { class: 'actions' });
     if (!active) {
@@ -177,7 +190,7 @@ class SignInView implements View {
           type: 'button',
           class: 'btn primary',
           id: `signin-${c.name}`,
-          text: c.state === 'signed-in' ? 'Sign in again' : 'Sign in',
+          text: c.state === 'signed-in' ? 'Sign in again' : keyed ? 'Sign in instead' : 'Sign in',
           disabled: busy || !this.state?.keychain.available,
           onclick: () => void this.start(c, false),
         }),
@@ -208,8 +221,8 @@ class SignInView implements View {
       h(
         'dl',
         { class: 'kvs' },
-        h('div', { class: 'kv' }, h('dt', { text: 'State' }), h('dd', { class: `pill ${pill}`, text: STATE_WORD[c.state] })),
-        c.detail ? kv('', c.detail, 'hint') : null,
+        h('div', { class: 'kv' }, h('dt', { text: 'State' }), h('dd', { class: `pill ${pill}`, text: stateWord })),
+        keyed ? kv('', `Provider “${keyed.name}” works with its key from the ${keyWhere}. Sign in only to use your account instead.`, 'hint') : c.detail ? kv('', c.detail, 'hint') : null,
         kv('Used by', c.usedBy.length ? c.usedBy.join(', ') : c.type === 'openrouter' ? 'provider “' + c.name + '” is created at sign-in' : 'no provider yet (auth = { oauth = "' + c.name + '" })', c.usedBy.length ? '' : 'dim'),
         c.expiresAt ? kv('Token renews', new Date(c.expiresAt).toLocaleString(), 'dim') : null,
       ),
