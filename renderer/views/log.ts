@@ -65,6 +65,7 @@ class LogView implements View {
   private status?: UiStatus;
   private detail?: LogDetail;
   private resent?: { target: string; result: ResendResult };
+  private readonly sectionOpen = new Map<string, boolean>();
   private readonly ui = {
     scroller: h('div', { class: 'vlist', tabindex: 0, role: 'listbox', 'aria-label': 'Requests, newest first' }),
     spacer: h('div', { class: 'vspacer' }),
@@ -275,10 +276,18 @@ class LogView implements View {
       c[n]!.title = text;
     };
     set(0, fmtTime(r.startedAt), 'mono dim');
-    set(1, r.model ?? `${r.method} ${r.path}`, 'model');
+    // the model, then its marks (streamed, count_tokens, answered locally, resent), which never get cut off
+    const model = r.model ?? `${r.method} ${r.path}`;
     const marks = tags(r).filter((t) => t !== 'passthrough');
-    if (marks.length) c[1]!.append(...marks.map((t) => h('span', { class: `tag tag-${t}`, text: t === 'stream' ? 'stream' : t })));
-    if (marks.length) c[1]!.title = `${c[1]!.title} · ${marks.join(' · ')}`;
+    const mc = c[1]!;
+    const key = `${model}\u0000${marks.join(' ')}`;
+    if (mc.dataset.key !== key) {
+      mc.dataset.key = key;
+      clear(mc);
+      mc.append(h('span', { class: 'model-text', text: model }), ...marks.map((t) => h('span', { class: `tag tag-${t}`, text: t === 'count_tokens' ? 'count' : t })));
+      mc.title = marks.length ? `${model} · ${marks.join(' · ')}` : model;
+    }
+    mc.className = 'model';
     set(2, route(r), r.provider ? '' : 'dim');
     set(3, statusText(r), `pill ${statusClass(r)}`);
     set(4, r.attempts.length > 1 ? `${r.attempts.length}` : r.attempts.length ? '1' : '—', r.attempts.length > 1 ? 'num warn-text' : 'num dim');
@@ -359,7 +368,9 @@ class LogView implements View {
     const box = this.ui.detail;
     // re-rendering (a live update) keeps the reader where they were
     const scroll = box.scrollTop;
-    const closedSections = new Set([...box.querySelectorAll('details[data-key]:not([open])')].map((x) => (x as HTMLElement).dataset.key));
+    // sections keep the state the reader left them in across live re-renders (headers start closed, bodies open)
+    for (const x of box.querySelectorAll('details[data-key]')) this.sectionOpen.set((x as HTMLElement).dataset.key!, (x as HTMLDetailsElement).open);
+    const closedSections = new Set(['req-h', 'up-h', 'res-h', 'req-b', 'res-b'].filter((k) => this.sectionOpen.get(k) === false || (!this.sectionOpen.has(k) && k.endsWith('-h'))));
     const focusedKey = (document.activeElement as HTMLElement | null)?.closest?.('[data-focus-key]')?.getAttribute('data-focus-key');
     clear(box);
     box.hidden = false;
@@ -424,6 +435,8 @@ class LogView implements View {
         ),
       );
     }
+    box.append(this.actions(d));
+    if (this.resent) box.append(this.comparison(d, this.resent.target, this.resent.result));
     if (d.translationNotes?.length) {
       box.append(h('h3', { text: 'Translation' }), h('ul', { class: 'notes' }, ...d.translationNotes.map((n) => h('li', { text: n }))));
     }
@@ -436,7 +449,7 @@ class LogView implements View {
         note ? h('p', { class: 'hint', text: note }) : null,
         h('dl', { class: 'kvs headers' }, ...Object.entries(hs).map(([k, v]) => kv(k, v, v === '[redacted]' ? 'dim mono' : 'mono'))),
       );
-      if (!closedSections.has(key)) det.open = true;
+      det.open = !closedSections.has(key);
       return det;
     };
     const cut = (b: string | undefined) => !!b && !!d.maxBody && b.length >= d.maxBody;
@@ -452,8 +465,6 @@ class LogView implements View {
     if (!d.dropped && d.requestBody === undefined && !d.local) {
       box.append(h('p', { class: 'hint', text: 'Bodies are not logged. Turn on log_bodies under [daemon] in config.toml to see them here and to resend a request.' }));
     }
-    box.append(this.actions(d));
-    if (this.resent) box.append(this.comparison(d, this.resent.target, this.resent.result));
     box.scrollTop = scroll;
     if (focusedKey) (box.querySelector(`[data-focus-key="${CSS.escape(focusedKey)}"]`) as HTMLElement | null)?.focus();
   }

@@ -223,7 +223,7 @@ class SignInView implements View {
         { class: 'kvs' },
         h('div', { class: 'kv' }, h('dt', { text: 'State' }), h('dd', { class: `pill ${pill}`, text: stateWord })),
         keyed ? kv('', `Provider “${keyed.name}” works with its key from the ${keyWhere}. Sign in only to use your account instead.`, 'hint') : c.detail ? kv('', c.detail, 'hint') : null,
-        kv('Used by', c.usedBy.length ? c.usedBy.join(', ') : c.type === 'openrouter' ? 'provider “' + c.name + '” is created at sign-in' : 'no provider yet (auth = { oauth = "' + c.name + '" })', c.usedBy.length ? '' : 'dim'),
+        kv('Used by', keyed && !c.usedBy.length ? `provider “${keyed.name}”, with its API key for now` : c.usedBy.length ? c.usedBy.join(', ') : c.type === 'openrouter' ? 'provider “' + c.name + '” is created at sign-in' : 'no provider yet (auth = { oauth = "' + c.name + '" })', c.usedBy.length || keyed ? '' : 'dim'),
         c.expiresAt ? kv('Token renews', new Date(c.expiresAt).toLocaleString(), 'dim') : null,
       ),
       f ? this.progress(f) : null,

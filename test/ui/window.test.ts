@@ -177,7 +177,7 @@ describe('the window’s rough edges, in Chromium against a real headless core',
       return rows.length === 1 && rows[0].textContent.includes('gpt-test') && rows[0].textContent.includes('200');
     });
     await page.fill('input[type="search"]', 'count_tokens');
-    await page.waitForFunction(() => [...document.querySelectorAll('.vrow')].length >= 1 && [...document.querySelectorAll('.vrow')].every((r: any) => r.textContent.includes('count_tokens')));
+    await page.waitForFunction(() => [...document.querySelectorAll('.vrow')].length >= 1 && [...document.querySelectorAll('.vrow')].every((r: any) => r.querySelector('.tag-count_tokens')));
     await page.fill('input[type="search"]', '');
   });
 
@@ -192,6 +192,8 @@ describe('the window’s rough edges, in Chromium against a real headless core',
     for (const secret of ['key-a', 'key-b', 'client-key']) assert.ok(!text.includes(secret), `${secret} is not shown`);
     // headers actually sent upstream, credentials redacted; the provider's response headers
     const sent = det.locator('details.section', { hasText: 'Sent upstream' });
+    await sent.locator('summary').click(); // headers start folded
+    await det.locator('details.section', { hasText: 'Response headers' }).locator('summary').click();
     assert.match((await sent.textContent()) ?? '', /authorization\[redacted\]/);
     assert.match((await det.locator('details.section', { hasText: 'Response headers' }).textContent()) ?? '', /content-type/);
     // the request body as a collapsible tree, copied pretty-printed
