@@ -465,6 +465,7 @@ class LogView implements View {
     if (!d.dropped && d.requestBody === undefined && !d.local) {
       box.append(h('p', { class: 'hint', text: 'Bodies are not logged. Turn on log_bodies under [daemon] in config.toml to see them here and to resend a request.' }));
     }
+    box.classList.toggle('comparing', !!this.resent);
     box.scrollTop = scroll;
     if (focusedKey) (box.querySelector(`[data-focus-key="${CSS.escape(focusedKey)}"]`) as HTMLElement | null)?.focus();
   }

@@ -38,7 +38,7 @@ extra_headers = { "anthropic-version" = "2023-06-01", "x-team-token" = "${TOKEN}
 
 [providers.available_models]
 "m" = "m-upstream"
-`);
+`, { env: { TEAM_KEY: 'team-key' } }); // set: a save of a provider whose key is missing is a warning, not the success this test awaits
     link = attachUi(t.core, { app: 'daemon', caCheck: false }).link!;
     profile = mkdtempSync(join(tmpdir(), 'r67-chromium-'));
     ctx = await chromium.launchPersistentContext(profile, {
