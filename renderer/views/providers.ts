@@ -406,7 +406,7 @@ class ProvidersView implements View {
         'span',
         { class: 'pmain' },
         h('span', { class: 'pname', text: p.name }),
-        h('span', { class: 'pmeta', text: `${p.models.length} model${p.models.length === 1 ? '' : 's'}${p.format ? ` · ${p.format}` : ''}${p.auth === 'ok' ? '' : ` · ${p.auth}`}` }),
+        h('span', { class: 'pmeta', text: `${p.models.length} model${p.models.length === 1 ? '' : 's'}${p.format ? ` · ${p.format}` : ''}${p.auth === 'ok' ? '' : p.auth === 'missing' ? ' · key missing' : ` · ${p.auth}`}` }),
       ),
     );
     return li;

@@ -27,7 +27,7 @@ function setup() {
   const intercept = new FakeIntercept(core);
   const service = new UiService({ core, intercept, app: 'electron' });
   const calls: string[] = [];
-  for (const m of ['save', 'validate', 'setIntercept', 'recentLog', 'logEntry', 'status', 'loadConfig'] as const) {
+  for (const m of ['save', 'validate', 'setIntercept', 'recentLog', 'logEntry', 'resend', 'status', 'loadConfig'] as const) {
     const orig = (service as any)[m].bind(service);
     (service as any)[m] = (...a: unknown[]) => {
       calls.push(m);
@@ -59,6 +59,12 @@ test('every channel answers the trusted window', async (t) => {
   assert.deepEqual(await ipc.invoke(CH.setIntercept, trusted, true), { ok: true, enabled: true });
   assert.deepEqual(await ipc.invoke(CH.recentLog, trusted, 50), []);
   assert.equal(await ipc.invoke(CH.logEntry, trusted, 'nope'), null);
+  assert.deepEqual(await ipc.invoke(CH.resend, trusted, { id: 'nope', provider: 'alpha', model: 'm' }), {
+    ok: false,
+    message: 'This request is no longer in memory; only the newest requests can be resent.',
+  });
+  await assert.rejects(ipc.invoke(CH.resend, trusted, { id: 'nope', provider: 'alpha' }), (e: Error) => e instanceof IpcRefused, 'zod-checked');
+  await assert.rejects(ipc.invoke(CH.resend, untrusted[Object.keys(untrusted)[0] as keyof typeof untrusted], { id: 'nope', provider: 'alpha', model: 'm' }), IpcRefused);
   assert.deepEqual(await ipc.invoke(CH.features, trusted), { signIn: false, interceptToggle: true });
   dispose();
   assert.equal(ipc.handlers.size, 0);

@@ -160,6 +160,28 @@ describe('the daemon window endpoint', () => {
     assert.equal(readFileSync(t.configPath, 'utf8'), before, 'an unchanged draft writes the same bytes');
   });
 
+  it('Resend to…: input checked with zod, a cross-site write refused, and a request without a logged body says why', async () => {
+    const json = { 'content-type': 'application/json', 'x-router67': '1' };
+    // a 404 router67 answered itself (no body logged: log_bodies is off here)
+    const miss = await fetch(`${t.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"nope","messages":[]}' });
+    assert.equal(miss.status, 404);
+    const entry = t.core.log.recent(1)[0]!;
+    assert.equal(entry.model, 'nope');
+    assert.equal(entry.local, true, 'the 404 is a log entry');
+    assert.equal(entry.status, 404);
+    for (const body of [{ id: entry.id }, { id: entry.id, provider: 'alpha', model: 'm', extra: 1 }, { id: '../x', provider: 'alpha', model: 'm' }, { id: entry.id, provider: '', model: 'm' }]) {
+      const r = await req(base, '/api/ui/log/resend', { method: 'POST', headers: { cookie, ...json }, body: JSON.stringify(body) });
+      assert.equal(r.status, 400, JSON.stringify(body));
+    }
+    const cross = await req(base, '/api/ui/log/resend', { method: 'POST', headers: { cookie, ...json, origin: 'https://evil.example' }, body: JSON.stringify({ id: entry.id, provider: 'alpha', model: 'm' }) });
+    assert.equal(cross.status, 403);
+    const r = await req(base, '/api/ui/log/resend', { method: 'POST', headers: { cookie, ...json }, body: JSON.stringify({ id: entry.id, provider: 'alpha', model: 'm' }) });
+    assert.equal(r.status, 200);
+    const out = JSON.parse(r.body) as { ok: boolean; message: string };
+    assert.equal(out.ok, false);
+    assert.match(out.message, /body was not logged.*log_bodies/);
+  });
+
   it('static files stay inside the page folder', async () => {
     for (const p of ['/../package.json.js', '/%2e%2e/%2e%2e/package.json', '/..%2f..%2fmain%2fui%2fserver.js', '/views/../../main/ui/server.js']) {
       const r = await req(base, p, { headers: { cookie } });
