@@ -11,7 +11,7 @@ import { describeTransportError, scrub, summariseErrorBody } from '../errors.js'
 import { responseHeaders, upstreamHeaders } from '../headers.js';
 import { upstreamTarget } from '../upstream-url.js';
 import type { Overflow, UpstreamResponse } from '../upstream.js';
-import { readUsage, StreamUsage } from '../usage.js';
+import { copyUsage, readUsage, StreamUsage } from '../usage.js';
 import { decodeWhole, decompressor, header, isStreamType, MAX_LOGGED_BODY, round, type AttemptRelay, type Outcome, type RelayContext } from './relay.js';
 
 export interface PassthroughRequest {
@@ -224,8 +224,8 @@ function relayStream(resp: UpstreamResponse, ctx: RelayContext, dialect: Dialect
     const settle = (o: Outcome) => {
       res.off('drain', onDrain);
       usageSink?.end();
-      entry.inputTokens = usage.inputTokens;
-      entry.outputTokens = usage.outputTokens;
+      usage.end();
+      copyUsage(usage, entry);
       resolve(o);
     };
     const onData = (chunk: Buffer) => {
