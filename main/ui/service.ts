@@ -150,6 +150,8 @@ export class UiService {
         ...(p.authDetail ? { authDetail: p.authDetail } : {}),
       })),
       requests: { ...s.requests },
+      ...(s.budgets ? { budgets: s.budgets.map((b) => ({ ...b })) } : {}),
+      ...(s.budgetNotices ? { budgetNotices: s.budgetNotices.map((n) => ({ ...n })) } : {}),
       keychain: this.secrets.info(),
     };
   }
