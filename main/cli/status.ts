@@ -40,6 +40,7 @@ export function formatStatus(s: CoreStatus): string {
   if (s.providers.length === 0) lines.push('  (none configured)');
   if (s.configErrors.length) lines.push('config errors (the last good config keeps running):', ...s.configErrors.map((i) => `  ${formatIssue(i)}`));
   if (s.warnings.length) lines.push('warnings:', ...s.warnings.map((w) => `  ${w}`));
+  if (s.prices) lines.push(`prices:         ${s.prices.source}${s.prices.overrides ? ` + ${s.prices.overrides} from [prices]` : ''}`);
   if (s.budgets?.length) {
     const money = (n: number) => (n > 0 && n < 0.01 ? `$${n.toFixed(4)}` : `$${n.toFixed(2)}`);
     lines.push('budgets (USD):');

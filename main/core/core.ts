@@ -18,6 +18,7 @@ import { Proxy, type ProxyDeps } from '../proxy/proxy.js';
 import { ResponsesWsGateway } from '../ws/responses-ws.js';
 import { Budgets } from '../usage/budgets.js';
 import { priceEntry } from '../usage/cost.js';
+import { priceSourceLabel } from '../usage/prices.js';
 import { paths, resolveHome, type Paths } from './paths.js';
 import { VERSION } from './version.js';
 import type { BudgetNotice, ProviderView, StatusBase } from '../ui/types.js';
@@ -407,10 +408,14 @@ export class Core extends EventEmitter {
     };
   }
 
-  private budgetStatus(): Pick<StatusBase, 'budgets' | 'budgetNotices'> {
+  private budgetStatus(): Pick<StatusBase, 'budgets' | 'budgetNotices' | 'prices'> {
     const views = this.budgets.views();
     const notices = this.budgets.notices();
-    return { ...(views.length ? { budgets: views } : {}), ...(notices.length ? { budgetNotices: notices } : {}) };
+    return {
+      ...(views.length ? { budgets: views } : {}),
+      ...(notices.length ? { budgetNotices: notices } : {}),
+      prices: { source: priceSourceLabel(), overrides: Object.keys(this.cfg.prices ?? {}).length },
+    };
   }
 
   /** Stops accepting, lets in-flight requests finish for up to drainMs, then closes everything. */

@@ -152,6 +152,7 @@ export class UiService {
       requests: { ...s.requests },
       ...(s.budgets ? { budgets: s.budgets.map((b) => ({ ...b })) } : {}),
       ...(s.budgetNotices ? { budgetNotices: s.budgetNotices.map((n) => ({ ...n })) } : {}),
+      ...(s.prices ? { prices: { ...s.prices } } : {}),
       keychain: this.secrets.info(),
     };
   }

@@ -98,6 +98,8 @@ export interface StatusBase {
   budgets?: BudgetView[];
   /** Budget notices of the current periods (soft limit crossed, hard limit reached), newest last. */
   budgetNotices?: BudgetNotice[];
+  /** Where prices come from: the bundled table ("@pydantic/genai-prices 0.1.8 (2026-09-23)") and the [prices] entries. */
+  prices?: { source: string; overrides: number };
 }
 
 /** One budget limit and what was spent against it in its current period (USD). */

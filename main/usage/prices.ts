@@ -71,7 +71,7 @@ export function priceFor(cfg: Config, provider: string, model: string, at?: Date
 function lookup(cfg: Config, provider: string, model: string, at?: Date): Price | undefined {
   const own = cfg.prices?.[`${provider}/${model}`] ?? cfg.prices?.[`${provider}/*`];
   const p = cfg.providers.find((x) => x.name === provider);
-  const table = own && own.input !== undefined && own.output !== undefined ? undefined : tablePrice(p, provider, model, at);
+  const table = tablePrice(p, provider, model, at);
   if (!own) return table;
   const merged: Partial<Price> = { ...table, source: table ? `config over ${table.source}` : 'config' };
   if (own.input !== undefined) merged.input = own.input;

@@ -183,6 +183,7 @@ class StatusView implements View {
         '',
         h('dl', { class: 'kvs' }, kv('Today', fmtInt(s.requests.today), 'num'), kv('Since start', fmtInt(s.requests.total), 'num'), kv('In flight', fmtInt(s.requests.inFlight), 'num')),
         h('p', { class: 'hint', text: `router67 ${s.version} · pid ${s.pid} · ${s.app === 'electron' ? 'app' : 'daemon'} · started ${new Date(s.startedAt).toLocaleString()}` }),
+        s.prices ? h('p', { class: 'hint', text: `Prices: ${s.prices.source}${s.prices.overrides ? ` + ${s.prices.overrides} from [prices]` : ''}` }) : null,
       ),
     );
     // Budgets ([budgets] in config.toml): spent against each limit, and this period's notices

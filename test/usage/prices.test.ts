@@ -140,6 +140,21 @@ cache_read = 0.05
     assert.match(p.source, /^config over openai\/gpt-4o/);
   });
 
+  it('an override of input and output keeps the table’s cache rates', () => {
+    const c = config(`
+[[providers]]
+name = "anthropic"
+base_url = "https://api.anthropic.com"
+[prices."anthropic/claude-sonnet-4-5"]
+input = 1
+output = 5
+`);
+    const p = priceFor(c, 'anthropic', 'claude-sonnet-4-5')!;
+    assert.equal(p.input, 1);
+    assert.equal(p.output, 5);
+    assert.deepEqual(p.cacheRead, { base: 0.3, tiers: [{ start: 200_000, price: 0.6 }] });
+  });
+
   it('OpenRouter models by their OpenRouter names', () => {
     const p = priceFor(cfg, 'or', 'anthropic/claude-sonnet-4.5');
     assert.ok(p);
