@@ -26,7 +26,7 @@ auth = { header = "x-api-key", api_key = "k-${name}" }
 
 [prices."${name}/up-${model}"]
 ${RATES}`;
-  return block('ant', 'anthropic', 'a-model') + block('chat', 'openai', 'c-model') + block('resp', 'responses', 'r-model') + block('noprice', 'openai', 'x-model').replace(/\[prices[^]*$/, '');
+  return block('ant', 'anthropic', 'a-model') + block('gz', 'openai', 'gzip-model') + block('chat', 'openai', 'c-model') + block('resp', 'responses', 'r-model') + block('noprice', 'openai', 'x-model').replace(/\[prices[^]*$/, '');
 }
 
 const BODY = {
@@ -114,6 +114,13 @@ describe('cost of every answer, through the core', () => {
       .at(-1)!;
     assert.equal(last.usage.completion_tokens_details.reasoning_tokens, 20);
     assert.equal(last.usage.prompt_tokens_details.cached_tokens, 1000);
+  });
+
+  it('a compressed passthrough stream: the usage is read from the decoded bytes', async () => {
+    const { entry } = await send('openai', 'gzip-model', true);
+    assert.equal(entry.inputTokens, 1300);
+    assert.equal(entry.reasoningTokens, 20);
+    assert.equal(entry.costUsd, OPENAI_COST);
   });
 
   it('a model without a price: tokens logged, no cost', async () => {

@@ -4,6 +4,7 @@
 //   OpenAI Chat / Responses: 1300 prompt tokens of which 1000 cached, 50 output tokens of which 20 reasoning
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
 
 export const ANTHROPIC_USAGE = { input_tokens: 100, cache_creation_input_tokens: 200, cache_read_input_tokens: 1000, output_tokens: 50, service_tier: 'standard' };
 export const CHAT_USAGE = {
@@ -129,6 +130,13 @@ export async function startShapeUpstream(): Promise<ShapeUpstream> {
       if (!s) {
         res.writeHead(404, { 'content-type': 'application/json' });
         return res.end('{"error":{"message":"no such path"}}');
+      }
+      if (body.stream && model.includes('gzip')) {
+        // a compressed stream, sent in pieces that split the usage event
+        const gz = gzipSync(s[1](model));
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'content-encoding': 'gzip' });
+        for (let i = 0; i < gz.length; i += 40) res.write(gz.subarray(i, i + 40));
+        return res.end();
       }
       if (body.stream) {
         res.writeHead(200, { 'content-type': 'text/event-stream' });
