@@ -40,6 +40,18 @@ export function formatStatus(s: CoreStatus): string {
   if (s.providers.length === 0) lines.push('  (none configured)');
   if (s.configErrors.length) lines.push('config errors (the last good config keeps running):', ...s.configErrors.map((i) => `  ${formatIssue(i)}`));
   if (s.warnings.length) lines.push('warnings:', ...s.warnings.map((w) => `  ${w}`));
+  if (s.prices) lines.push(`prices:         ${s.prices.source}${s.prices.overrides ? ` + ${s.prices.overrides} from [prices]` : ''}`);
+  if (s.budgets?.length) {
+    const money = (n: number) => (n > 0 && n < 0.01 ? `$${n.toFixed(4)}` : `$${n.toFixed(2)}`);
+    lines.push('budgets (USD):');
+    for (const b of s.budgets) {
+      const who = b.scope === 'overall' ? 'overall' : `${b.scope} ${b.name}`;
+      const limit = b.limit !== undefined ? ` / ${money(b.limit)}` : '';
+      const soft = b.soft !== undefined ? ` (notice at ${money(b.soft)})` : '';
+      lines.push(`  ${who.padEnd(24)} ${b.period.padEnd(8)} ${money(b.spent)}${limit}${soft}${b.over ? '  LIMIT REACHED' : ''}`);
+    }
+  }
+  if (s.budgetNotices?.length) lines.push('budget notices:', ...s.budgetNotices.map((n) => `  ${n.message}`));
   return lines.join('\n') + '\n';
 }
 
@@ -49,7 +61,7 @@ export const statusCommand: Command = {
 
 Asks the running daemon (over its loopback, token-protected admin endpoint) for
 its state: endpoints, interception, providers and their credentials, config
-errors, request counts.
+errors, request counts, budgets (spent / limit today and this month).
 
 Options:
   --json      machine-readable output

@@ -196,6 +196,50 @@ export const OAuthCredentialSchema = z
   });
 export type OAuthCredential = z.infer<typeof OAuthCredentialSchema>;
 
+/** USD per million tokens: `[prices."provider/model"]` (or `"provider/*"`) overrides or adds a price (./usage/prices.ts). */
+const usdPerMillion = z.number().nonnegative('a price cannot be negative').finite();
+export const PriceSchema = z
+  .object({
+    input: usdPerMillion.optional(),
+    output: usdPerMillion.optional(),
+    cache_read: usdPerMillion.optional(),
+    cache_write: usdPerMillion.optional(),
+    reasoning: usdPerMillion.optional(),
+  })
+  .strict()
+  .refine((p) => Object.values(p).some((v) => v !== undefined), 'set at least one of input, output, cache_read, cache_write, reasoning (USD per million tokens)');
+export type PriceOverride = z.infer<typeof PriceSchema>;
+
+/** One budget, in USD: hard limits (`daily`, `monthly`) and soft ones that only notify (`soft_daily`, `soft_monthly`). */
+const usd = z.number().positive('a budget must be more than 0 (leave it out for none)').finite();
+export const BudgetSchema = z
+  .object({
+    daily: usd.optional(),
+    monthly: usd.optional(),
+    soft_daily: usd.optional(),
+    soft_monthly: usd.optional(),
+  })
+  .strict()
+  .superRefine((b, ctx) => {
+    if (b.soft_daily !== undefined && b.daily !== undefined && b.soft_daily > b.daily) {
+      ctx.addIssue({ code: 'custom', path: ['soft_daily'], message: `soft_daily (${b.soft_daily}) is above daily (${b.daily}): it would never notify` });
+    }
+    if (b.soft_monthly !== undefined && b.monthly !== undefined && b.soft_monthly > b.monthly) {
+      ctx.addIssue({ code: 'custom', path: ['soft_monthly'], message: `soft_monthly (${b.soft_monthly}) is above monthly (${b.monthly}): it would never notify` });
+    }
+  });
+export type Budget = z.infer<typeof BudgetSchema>;
+
+/** `[budgets]`: overall, per provider (by name) and per app (as the log names it). See README "Budgets". */
+export const BudgetsSchema = z
+  .object({
+    overall: BudgetSchema.optional(),
+    providers: z.record(z.string().min(1), BudgetSchema).default({}),
+    apps: z.record(z.string().min(1), BudgetSchema).default({}),
+  })
+  .strict();
+export type Budgets = z.infer<typeof BudgetsSchema>;
+
 export const ConfigSchema = z
   .object({
     intercept_hosts: z
@@ -209,6 +253,8 @@ export const ConfigSchema = z
     daemon: DaemonSchema.default(DaemonSchema.parse({})),
     providers: z.array(ProviderSchema).default([]),
     oauth: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'expected a credential name (letters, digits, . _ -)'), OAuthCredentialSchema).default({}),
+    prices: z.record(z.string().regex(/^[^/]+\/.+$/, 'expected "provider/model" (or "provider/*")'), PriceSchema).default({}),
+    budgets: BudgetsSchema.default({ providers: {}, apps: {} }),
   })
   .loose()
   .superRefine((c, ctx) => {
@@ -228,5 +274,14 @@ export const ConfigSchema = z
         });
       }
     });
+    for (const key of Object.keys(c.prices)) {
+      const name = key.slice(0, key.indexOf('/'));
+      if (key.includes('/') && ![...seen.keys()].some((n) => key.startsWith(`${n}/`))) {
+        ctx.addIssue({ code: 'custom', path: ['prices', key], message: `no provider named "${name}" (the key is "<provider name>/<upstream model>")` });
+      }
+    }
+    for (const name of Object.keys(c.budgets.providers)) {
+      if (!seen.has(name)) ctx.addIssue({ code: 'custom', path: ['budgets', 'providers', name], message: `no provider named "${name}"` });
+    }
   });
 export type Config = z.infer<typeof ConfigSchema>;

@@ -5,7 +5,7 @@ import { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync, readFileSync, rmSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { basename, dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { Agent as UndiciAgent, Dispatcher } from 'undici';
 import { ConfigError, parseConfig, type ConfigIssue } from '../config/load.js';
 import { parseConfigOffThread } from '../config/offthread.js';
@@ -16,9 +16,12 @@ import { RequestLog } from '../log/request-log.js';
 import { authProblem, describeAuthSource, type OAuthResolver, type SecretResolver } from '../proxy/auth.js';
 import { Proxy, type ProxyDeps } from '../proxy/proxy.js';
 import { ResponsesWsGateway } from '../ws/responses-ws.js';
+import { Budgets } from '../usage/budgets.js';
+import { priceEntry } from '../usage/cost.js';
+import { priceSourceLabel } from '../usage/prices.js';
 import { paths, resolveHome, type Paths } from './paths.js';
 import { VERSION } from './version.js';
-import type { ProviderView, StatusBase } from '../ui/types.js';
+import type { BudgetNotice, ProviderView, StatusBase } from '../ui/types.js';
 
 // The Agent alone, not undici's index: the index also loads fetch, WebSocket, caches and more, about 20 MB of
 // resident memory the daemon never uses. dispatch() is all the proxy needs. Even the Agent alone (client, pool,
@@ -48,6 +51,8 @@ export interface CoreOptions {
   validateOffThread?: boolean;
   /** A config already validated from this text (the composition root peeks at it); used if the file still says so. */
   validated?: { text: string; config: Config };
+  /** The clock budgets count days and months by (tests inject one). */
+  now?: () => Date;
 }
 
 export interface ProviderStatus extends ProviderView {
@@ -90,6 +95,8 @@ export class Core extends EventEmitter {
   readonly proxy: Proxy;
   /** The Responses WebSocket transport, for the plain endpoint and the TLS listener. */
   readonly ws: ResponsesWsGateway;
+  /** What was spent against the `[budgets]` (main/usage/budgets.ts); its state file is home/budgets.json. */
+  readonly budgets: Budgets;
   readonly env: NodeJS.ProcessEnv;
   admin?: AdminServer;
   httpAddress = { host: '', port: 0 };
@@ -125,12 +132,23 @@ export class Core extends EventEmitter {
     this.log.on('entry', (e) => this.emit('log', e));
     this.log.on('file-error', (err: Error) => this.logger.warn(`request log file: ${err.message}`));
     this.intercept = { enabled: false, state: 'off', listen: config.daemon.listen };
+    this.budgets = new Budgets({ file: join(this.home, 'budgets.json'), config: () => this.cfg, now: opts.now, onError: (m) => this.logger.warn(m) });
+    this.budgets.on('notice', (n: BudgetNotice) => {
+      this.logger.warn(n.message);
+      this.emit('budget', n);
+      this.emit('status', this.status());
+    });
     this.proxy = new Proxy((this.proxyDeps = {
       config: () => this.cfg,
       dispatcher: () => this.agent,
       auth: { env: this.env, secrets: this.secrets, oauth: this.oauth },
       log: this.log,
       logger: this.logger,
+      spend: {
+        refuse: (app) => this.budgets.refusal(app),
+        skip: (provider) => this.budgets.providerBlocked(provider),
+        finish: (entry) => this.budgets.add(priceEntry(this.cfg, entry), entry.provider, entry.app),
+      },
     }));
     this.ws = new ResponsesWsGateway({ proxy: this.proxy, config: () => this.cfg, logger: this.logger });
     if (missingFile) this.logger.warn(`no config file at ${this.configPath} yet; running with no providers until one appears`);
@@ -386,6 +404,17 @@ export class Core extends EventEmitter {
         };
       }),
       requests: { total: this.log.total, today: this.log.today, inFlight: this.proxy.inFlight },
+      ...this.budgetStatus(),
+    };
+  }
+
+  private budgetStatus(): Pick<StatusBase, 'budgets' | 'budgetNotices' | 'prices'> {
+    const views = this.budgets.views();
+    const notices = this.budgets.notices();
+    return {
+      ...(views.length ? { budgets: views } : {}),
+      ...(notices.length ? { budgetNotices: notices } : {}),
+      prices: { source: priceSourceLabel(), overrides: Object.keys(this.cfg.prices ?? {}).length },
     };
   }
 
@@ -414,6 +443,7 @@ export class Core extends EventEmitter {
     await this.ws.closeAll();
     await this.admin?.close();
     await this.agentInstance?.destroy().catch(() => {});
+    this.budgets.flush();
     await this.log.close();
     try {
       const st = JSON.parse(readFileSync(this.paths.daemonState, 'utf8')) as DaemonState;

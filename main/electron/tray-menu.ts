@@ -14,6 +14,8 @@ export interface TrayState {
   notice?: string;
   /** Providers whose OAuth sign-in must be renewed (issue 6). */
   signInNeeded?: string[];
+  /** The latest budget notice of the current period (soft limit crossed, hard limit reached). */
+  budget?: string;
 }
 
 export type TrayAction = 'toggle-intercept' | 'open' | 'toggle-login' | 'quit';
@@ -58,6 +60,7 @@ export function trayTooltip(s: TrayState): string {
   if (s.configErrors) lines.push(`config.toml: ${plural(s.configErrors, 'error', 'errors')}`);
   if (s.notice) lines.push(s.notice);
   if (s.signInNeeded?.length) lines.push(`Sign-in needed: ${s.signInNeeded.join(', ')}`);
+  if (s.budget) lines.push(s.budget);
   return lines.join('\n');
 }
 
@@ -75,6 +78,7 @@ export function trayMenuModel(s: TrayState): TrayMenuItem[] {
     });
   }
   if (s.notice) items.push({ id: 'notice', type: 'normal', label: truncate(s.notice), enabled: false });
+  if (s.budget) items.push({ id: 'budget', type: 'normal', label: truncate(s.budget), enabled: true, action: 'open' });
   if (s.signInNeeded?.length) {
     items.push({ id: 'sign-in', type: 'normal', label: truncate(`Sign-in needed: ${s.signInNeeded.join(', ')} — open router67…`), enabled: true, action: 'open' });
   }

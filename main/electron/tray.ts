@@ -26,6 +26,7 @@ export class TrayController {
   readonly tray: Tray;
   private busy = false;
   private notice?: string;
+  private lastBudget?: string;
   private readonly images = new Map<string, NativeImage>();
 
   constructor(private readonly o: TrayOptions) {
@@ -44,6 +45,7 @@ export class TrayController {
       login = false;
     }
     const signInNeeded = s.providers.filter((p) => p.auth === 'sign-in needed').map((p) => p.name);
+    const budget = s.budgetNotices?.at(-1);
     return {
       intercept: s.intercept,
       http: s.http.address,
@@ -53,6 +55,7 @@ export class TrayController {
       busy: this.busy,
       ...(this.notice ? { notice: this.notice } : {}),
       ...(signInNeeded.length ? { signInNeeded } : {}),
+      ...(budget ? { budget: budget.message } : {}),
     };
   }
 
@@ -69,6 +72,9 @@ export class TrayController {
 
   render(): void {
     const s = this.state();
+    // a budget notice new since the last render also goes out as a system notification (once: notices are once per period)
+    if (s.budget && s.budget !== this.lastBudget) this.o.notify?.('router67 budget', s.budget);
+    this.lastBudget = s.budget;
     this.tray.setImage(this.image(s));
     this.tray.setToolTip(trayTooltip(s));
     this.tray.setContextMenu(Menu.buildFromTemplate(toMenuTemplate(trayMenuModel(s), (a) => void this.run(a))));

@@ -7,6 +7,7 @@ import {
   type StreamDecoder,
   type StreamEncoder,
   type StreamEncoderCtx,
+  type Usage,
   InvalidRequestError,
   PACKED_SIGNATURE_PREFIX,
   UnsupportedFeatureError,
@@ -149,6 +150,25 @@ export function translateResponse(from: Dialect, to: Dialect, body: unknown, ctx
 
 // ---------- streams ----------
 
+/** The canonical usage under the log entry's names (main/proxy/usage.ts documents them); unset counts stay unset. */
+export interface TokenCounts {
+  inputTokens?: number;
+  outputTokens?: number;
+  cacheReadTokens?: number;
+  cacheWriteTokens?: number;
+  reasoningTokens?: number;
+}
+
+export function tokenCounts(u: Usage): TokenCounts {
+  const r: TokenCounts = {};
+  if (u.input !== undefined) r.inputTokens = u.input;
+  if (u.output !== undefined) r.outputTokens = u.output;
+  if (u.cacheRead !== undefined) r.cacheReadTokens = u.cacheRead;
+  if (u.cacheWrite !== undefined) r.cacheWriteTokens = u.cacheWrite;
+  if (u.reasoning !== undefined) r.reasoningTokens = u.reasoning;
+  return r;
+}
+
 export interface StreamTranslator {
   /** Upstream bytes in, client bytes out ('' until there is something to send). */
   push(chunk: Buffer): string;
@@ -156,7 +176,7 @@ export interface StreamTranslator {
   end(): string;
   /** The upstream failed (transport error, timeout): the dialect's error event. */
   fail(message: string): string;
-  usage(): { inputTokens?: number; outputTokens?: number };
+  usage(): TokenCounts;
   /** Whether any client bytes were produced yet (before that, the proxy may still fall back). */
   readonly started: boolean;
   /** The upstream sent an error event (message, type) — e.g. overloaded before any content. */
@@ -182,12 +202,8 @@ abstract class UpstreamStream {
       sink(ev);
     });
   }
-  usage(): { inputTokens?: number; outputTokens?: number } {
-    const u = this.dec.usage;
-    const r: { inputTokens?: number; outputTokens?: number } = {};
-    if (u.input !== undefined) r.inputTokens = u.input;
-    if (u.output !== undefined) r.outputTokens = u.output;
-    return r;
+  usage(): TokenCounts {
+    return tokenCounts(this.dec.usage);
   }
 }
 

@@ -45,7 +45,22 @@ export interface ProxyDeps {
   passthrough?(req: IncomingMessage, res: ServerResponse, body: Buffer, meta: { host: string }): Promise<void>;
   /** Answers a local-endpoint request that carries no model (e.g. GET /v1/models); true when handled. */
   unrouted?(req: IncomingMessage, res: ServerResponse, body: Buffer, dialect: Dialect): boolean;
+  /** Cost and budgets (main/usage): the core sets them. */
+  spend?: SpendHooks;
 }
+
+/** What the walker asks of cost and budgets (main/usage/budgets.ts, cost.ts). */
+export interface SpendHooks {
+  /** Why a request from this app must be refused (an app's or the overall hard limit is reached), or undefined. */
+  refuse(app: string | undefined): string | undefined;
+  /** Why this provider is skipped (its hard limit is reached), or undefined. */
+  skip(provider: string): string | undefined;
+  /** The entry is about to finish: price it (entry.costUsd) and count it. */
+  finish(entry: LogEntry): void;
+}
+
+/** The status a budget refusal gets: 402 Payment Required, which no official SDK retries (README "Budgets"). */
+export const BUDGET_STATUS = 402;
 
 class ClientGone extends Error {}
 class RequestTimeout extends Error {}
@@ -160,6 +175,7 @@ export class Proxy {
       ...(meta.resendOf ? { resendOf: meta.resendOf } : {}),
     });
     entry.bytesIn = body.length;
+    if (meta.app !== undefined) entry.app = meta.app;
     // the client's own key (sent to us, never upstream) stays out of the log too
     const own = clientSecrets(req.headers);
     if (own.length) this.deps.log.addSecrets(entry, own, 8);
@@ -176,6 +192,13 @@ export class Proxy {
       cfg.daemon.request_timeout_ms,
     );
     try {
+      const refused = this.deps.spend?.refuse(meta.app);
+      if (refused) {
+        entry.status = BUDGET_STATUS;
+        entry.state = 'error';
+        entry.error = refused;
+        return this.sendError(res, dialect, BUDGET_STATUS, `router67: ${refused}`, {}, 'budget_exceeded');
+      }
       this.responses.configure(storeLimits(cfg));
       const relays = new RequestRelays({ url, dialect, headers: req.headers, body, field }, this.responses, cfg.daemon.strict_tools);
       const outcome = await this.walk(req, res, relays, chain, entry, cfg, cancel, t0);
@@ -189,7 +212,16 @@ export class Proxy {
           this.sendError(res, dialect, 400, refused.message, {}, refused.code);
         }
         // count_tokens nobody could answer: an honest local estimate, marked by a header
-        else if (!relays.answerLocally(res, entry)) this.allFailed(res, dialect, entry, field.model);
+        else if (!relays.answerLocally(res, entry)) {
+          // every provider over its budget: that is a budget refusal, not an outage (502 would be retried)
+          const budgets = entry.attempts.map((a) => a.why);
+          if (budgets.length && budgets.every((w) => w?.startsWith('budget'))) {
+            entry.status = BUDGET_STATUS;
+            entry.state = 'error';
+            entry.error = `every provider for "${field.model}" is over its budget`;
+            this.sendError(res, dialect, BUDGET_STATUS, `router67: ${entry.error}: ${budgets.join('; ')}`, {}, 'budget_exceeded');
+          } else this.allFailed(res, dialect, entry, field.model);
+        }
       }
       else if (outcome === 'aborted') {
         entry.state = 'error';
@@ -204,6 +236,11 @@ export class Proxy {
       res.off('close', onClose);
       entry.durationMs = round(performance.now() - t0);
       if (entry.state === 'pending' || entry.state === 'streaming') entry.state = (entry.status ?? 0) >= 400 ? 'error' : 'done';
+      try {
+        this.deps.spend?.finish(entry);
+      } catch (err) {
+        this.deps.logger.warn(`cost of ${entry.id}: ${(err as Error).message}`);
+      }
       this.deps.log.finish(entry);
       if (--this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
     }
@@ -270,6 +307,13 @@ export class Proxy {
       const attempt: Attempt = { provider: p.name, model: upstreamModel, status: null, error: null, formatIn: dialect, formatOut: p.format ?? dialect, durationMs: 0 };
       entry.attempts.push(attempt);
       const done = () => (attempt.durationMs = round(performance.now() - a0));
+      const overBudget = this.deps.spend?.skip(p.name);
+      if (overBudget) {
+        attempt.why = overBudget;
+        attempt.error = `skipped: ${overBudget}`;
+        done();
+        continue;
+      }
       const cooling = this.cooldowns.remaining(p.name);
       if (cooling > 0 && !allCooling) {
         attempt.error = `skipped: rate-limited, Retry-After has ${Math.ceil(cooling / 1000)} s left`;

@@ -1,23 +1,40 @@
 // Token counts read from a response body or, incrementally, from a stream (SSE or NDJSON).
+//
+// The fields, whatever the dialect (the log entry uses the same names):
+// - inputTokens: the whole prompt, cached tokens included (Anthropic's input_tokens + cache_read_input_tokens +
+//   cache_creation_input_tokens; OpenAI's prompt_tokens / input_tokens; Ollama's prompt_eval_count).
+// - cacheReadTokens / cacheWriteTokens: the parts of inputTokens read from / written to the provider's prompt
+//   cache (Anthropic cache_read_input_tokens / cache_creation_input_tokens; OpenAI Chat
+//   prompt_tokens_details.cached_tokens (and cache_write_tokens where a host reports it); Responses
+//   input_tokens_details.cached_tokens; DeepSeek prompt_cache_hit_tokens).
+// - outputTokens: everything generated, reasoning included.
+// - reasoningTokens: the part of outputTokens spent on reasoning (Chat completion_tokens_details.reasoning_tokens,
+//   Responses output_tokens_details.reasoning_tokens). Anthropic reports none separately.
 export interface Usage {
   inputTokens?: number;
   outputTokens?: number;
+  cacheReadTokens?: number;
+  cacheWriteTokens?: number;
+  reasoningTokens?: number;
 }
 
 type Obj = Record<string, unknown>;
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+const obj = (v: unknown): Obj | undefined => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : undefined);
 
 /** Reads usage from one decoded JSON object of any dialect (body, stream event or NDJSON line) into `u`. */
 export function readUsage(o: unknown, u: Usage): void {
-  if (!o || typeof o !== 'object') return;
-  const obj = o as Obj;
-  const usage = (obj.usage ?? (obj.message as Obj | undefined)?.usage ?? (obj.response as Obj | undefined)?.usage) as Obj | undefined;
-  if (usage && typeof usage === 'object') {
+  const top = obj(o);
+  if (!top) return;
+  const usage = obj(top.usage) ?? obj(obj(top.message)?.usage) ?? obj(obj(top.response)?.usage);
+  if (usage) {
     // Anthropic and Responses: input_tokens/output_tokens (Anthropic cache counts add to the prompt size).
+    const cr = num(usage.cache_read_input_tokens);
+    const cw = num(usage.cache_creation_input_tokens);
     const it = num(usage.input_tokens);
-    if (it !== undefined) {
-      u.inputTokens = it + (num(usage.cache_read_input_tokens) ?? 0) + (num(usage.cache_creation_input_tokens) ?? 0);
-    }
+    if (it !== undefined) u.inputTokens = it + (cr ?? 0) + (cw ?? 0);
+    if (cr !== undefined) u.cacheReadTokens = cr;
+    if (cw !== undefined) u.cacheWriteTokens = cw;
     const ot = num(usage.output_tokens);
     if (ot !== undefined) u.outputTokens = ot;
     // OpenAI Chat: prompt_tokens/completion_tokens.
@@ -25,12 +42,30 @@ export function readUsage(o: unknown, u: Usage): void {
     if (pt !== undefined) u.inputTokens = pt;
     const ct = num(usage.completion_tokens);
     if (ct !== undefined) u.outputTokens = ct;
+    // OpenAI details (Chat's names, then Responses'), DeepSeek's cache hit count
+    const inDetails = obj(usage.prompt_tokens_details) ?? obj(usage.input_tokens_details);
+    const cached = num(inDetails?.cached_tokens) ?? num(usage.prompt_cache_hit_tokens);
+    if (cached !== undefined) u.cacheReadTokens = cached;
+    const written = num(inDetails?.cache_write_tokens);
+    if (written !== undefined) u.cacheWriteTokens = written;
+    const outDetails = obj(usage.completion_tokens_details) ?? obj(usage.output_tokens_details);
+    const reasoning = num(outDetails?.reasoning_tokens);
+    if (reasoning !== undefined) u.reasoningTokens = reasoning;
   }
   // Ollama: prompt_eval_count/eval_count on the final object.
-  const pe = num(obj.prompt_eval_count);
+  const pe = num(top.prompt_eval_count);
   if (pe !== undefined) u.inputTokens = pe;
-  const ec = num(obj.eval_count);
+  const ec = num(top.eval_count);
   if (ec !== undefined) u.outputTokens = ec;
+}
+
+/** Copies the counts that are set from `from` onto `to` (a log entry). */
+export function copyUsage(from: Usage, to: Usage): void {
+  if (from.inputTokens !== undefined) to.inputTokens = from.inputTokens;
+  if (from.outputTokens !== undefined) to.outputTokens = from.outputTokens;
+  if (from.cacheReadTokens !== undefined) to.cacheReadTokens = from.cacheReadTokens;
+  if (from.cacheWriteTokens !== undefined) to.cacheWriteTokens = from.cacheWriteTokens;
+  if (from.reasoningTokens !== undefined) to.reasoningTokens = from.reasoningTokens;
 }
 
 /**
@@ -40,19 +75,31 @@ export function readUsage(o: unknown, u: Usage): void {
 export class StreamUsage implements Usage {
   inputTokens?: number;
   outputTokens?: number;
-  private partial = '';
+  cacheReadTokens?: number;
+  cacheWriteTokens?: number;
+  reasoningTokens?: number;
+  /** The bytes of a line not ended yet (a chunk may end anywhere: mid-line, mid-word, mid-character). */
+  private partial?: Buffer;
+
+  /** The stream ended: a last line without its newline is read too. */
+  end(): void {
+    if (this.partial) this.push(Buffer.from('\n'));
+  }
 
   push(chunk: Buffer): void {
-    // Cheap pre-check on the raw bytes: most chunks (text deltas) carry no usage at all.
-    if (!this.partial && chunk.indexOf('usage') < 0 && chunk.indexOf('eval_count') < 0) {
+    const nl = chunk.lastIndexOf(0x0a);
+    if (nl < 0) {
+      // no line ends here: keep the bytes (a runaway line over 1 MiB is given up on)
+      const p = this.partial ? Buffer.concat([this.partial, chunk]) : chunk;
+      this.partial = p.length > 1 << 20 ? undefined : p;
       return;
     }
-    const text = this.partial + chunk.toString('utf8');
-    const lastNl = text.lastIndexOf('\n');
-    this.partial = lastNl < 0 ? text : text.slice(lastNl + 1);
-    if (this.partial.length > 1 << 20) this.partial = ''; // a runaway line: give up on it
-    if (lastNl < 0) return;
-    for (const line of text.slice(0, lastNl).split('\n')) {
+    const held = this.partial;
+    this.partial = nl + 1 < chunk.length ? Buffer.from(chunk.subarray(nl + 1)) : undefined;
+    // Cheap pre-check on the raw bytes: most chunks (text deltas) carry no usage at all.
+    if (!held && chunk.indexOf('usage') < 0 && chunk.indexOf('eval_count') < 0) return;
+    const text = (held ? Buffer.concat([held, chunk.subarray(0, nl)]) : chunk.subarray(0, nl)).toString('utf8');
+    for (const line of text.split('\n')) {
       if (!line.includes('usage') && !line.includes('eval_count')) continue;
       const json = line.startsWith('data:') ? line.slice(5).trim() : line.trim();
       if (!json.startsWith('{')) continue;

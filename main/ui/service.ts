@@ -176,6 +176,9 @@ export class UiService {
       })),
       requests: { ...s.requests },
       ...(this.core.log.capacity ? { logCapacity: this.core.log.capacity } : {}),
+      ...(s.budgets ? { budgets: s.budgets.map((b) => ({ ...b })) } : {}),
+      ...(s.budgetNotices ? { budgetNotices: s.budgetNotices.map((n) => ({ ...n })) } : {}),
+      ...(s.prices ? { prices: { ...s.prices } } : {}),
       keychain: this.secrets.info(),
     };
   }

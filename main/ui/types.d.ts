@@ -96,6 +96,39 @@ export interface StatusBase {
   requests: { total: number; today: number; inFlight: number };
   /** How many entries the request log keeps in memory (the window keeps the same number). */
   logCapacity?: number;
+  /** Configured budgets with what was spent against them (main/usage/budgets.ts); absent when none. */
+  budgets?: BudgetView[];
+  /** Budget notices of the current periods (soft limit crossed, hard limit reached), newest last. */
+  budgetNotices?: BudgetNotice[];
+  /** Where prices come from: the bundled table ("@pydantic/genai-prices 0.1.8 (2026-09-23)") and the [prices] entries. */
+  prices?: { source: string; overrides: number };
+}
+
+/** One budget limit and what was spent against it in its current period (USD). */
+export interface BudgetView {
+  scope: 'overall' | 'provider' | 'app';
+  /** The provider's or app's name (absent for overall). */
+  name?: string;
+  period: 'daily' | 'monthly';
+  spent: number;
+  /** The hard limit, when set. */
+  limit?: number;
+  /** The soft limit (notice only), when set. */
+  soft?: number;
+  /** The hard limit is reached: the provider is skipped, or the app's/all requests are refused. */
+  over: boolean;
+}
+
+/** A budget limit crossed: given once per period and limit. */
+export interface BudgetNotice {
+  level: 'soft' | 'hard';
+  scope: 'overall' | 'provider' | 'app';
+  name?: string;
+  period: 'daily' | 'monthly';
+  spent: number;
+  limit: number;
+  at: string;
+  message: string;
 }
 
 export interface ProviderView {

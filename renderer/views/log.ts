@@ -50,6 +50,23 @@ function tokens(r: LogRow): string {
   return `${fmtInt(r.inputTokens)} / ${fmtInt(r.outputTokens)}`;
 }
 
+/** A cost in USD: "—" when unknown (no price for the model, or no token counts); small amounts keep 4 decimals. */
+export function fmtCost(usd: number | undefined): string {
+  if (usd === undefined) return '—';
+  if (usd === 0) return '$0';
+  return usd < 0.01 ? `$${usd.toFixed(4)}` : `$${usd.toFixed(2)}`;
+}
+
+/** Tokens in detail: "1,200 / 300 (cache read 1,000 · cache write 0 · reasoning 120)". */
+function tokenDetail(r: LogRow): string {
+  const base = tokens(r);
+  const parts: string[] = [];
+  if (r.cacheReadTokens !== undefined) parts.push(`cache read ${fmtInt(r.cacheReadTokens)}`);
+  if (r.cacheWriteTokens !== undefined) parts.push(`cache write ${fmtInt(r.cacheWriteTokens)}`);
+  if (r.reasoningTokens !== undefined) parts.push(`reasoning ${fmtInt(r.reasoningTokens)}`);
+  return parts.length ? `${base} (${parts.join(' · ')})` : base;
+}
+
 class LogView implements View {
   private api!: Api;
   private readonly store = new LogStore(MAX_ENTRIES);
@@ -113,6 +130,7 @@ class LogView implements View {
               ['TTFB', 'Time to first byte'],
               ['Total', 'Total time'],
               ['Tokens in/out', 'Input / output tokens'],
+              ['Cost', 'Cost in USD from the price table ("—": no known price)'],
             ].map(([t, title]) => h('span', { text: t, title })),
           ),
           u.scroller,
@@ -257,7 +275,7 @@ class LogView implements View {
 
   private makeRow(): HTMLElement {
     const el = h('div', { class: 'vrow', role: 'option' });
-    for (let c = 0; c < 8; c++) el.append(h('span'));
+    for (let c = 0; c < 9; c++) el.append(h('span'));
     return el;
   }
 
@@ -294,6 +312,7 @@ class LogView implements View {
     set(5, fmtMs(r.ttfbMs), 'num');
     set(6, fmtMs(r.durationMs), 'num');
     set(7, tokens(r), 'num');
+    set(8, fmtCost(r.costUsd), r.costUsd === undefined ? 'num dim' : 'num');
   }
 
   private onKey(e: KeyboardEvent): void {
@@ -408,7 +427,8 @@ class LogView implements View {
         kv('Status', `${statusText(d)} (${d.state})`, `pill ${statusClass(d)}`),
         kv('Time to first byte', fmtMs(d.ttfbMs)),
         kv('Total', fmtMs(d.durationMs)),
-        kv('Tokens in / out', tokens(d)),
+        kv('Tokens in / out', tokenDetail(d)),
+        kv('Cost', fmtCost(d.costUsd)),
         kv('Bytes in / out', `${fmtInt(d.bytesIn)} / ${fmtInt(d.bytesOut)}`),
         kv('Error', d.error, 'error-text'),
         kv('Resent from', d.resendOf, 'mono'),

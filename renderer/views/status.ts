@@ -183,8 +183,33 @@ class StatusView implements View {
         '',
         h('dl', { class: 'kvs' }, kv('Today', fmtInt(s.requests.today), 'num'), kv('Since start', fmtInt(s.requests.total), 'num'), kv('In flight', fmtInt(s.requests.inFlight), 'num')),
         h('p', { class: 'hint', text: `router67 ${s.version} · pid ${s.pid} · ${s.app === 'electron' ? 'app' : 'daemon'} · started ${new Date(s.startedAt).toLocaleString()}` }),
+        s.prices ? h('p', { class: 'hint', text: `Prices: ${s.prices.source}${s.prices.overrides ? ` + ${s.prices.overrides} from [prices]` : ''}` }) : null,
       ),
     );
+    // Budgets ([budgets] in config.toml): spent against each limit, and this period's notices
+    const budgets = s.budgets ?? [];
+    const notices = s.budgetNotices ?? [];
+    if (budgets.length || notices.length) {
+      const money = (n: number) => (n < 0.01 && n > 0 ? `$${n.toFixed(4)}` : `$${n.toFixed(2)}`);
+      this.body.append(
+        card(
+          'Budgets',
+          budgets.some((b) => b.over) ? 'is-error' : '',
+          notices.length ? h('ul', { class: 'warnings', role: 'alert' }, ...notices.map((n) => h('li', { class: n.level === 'hard' ? 'error-text' : 'warn-text', text: n.message }))) : null,
+          h(
+            'dl',
+            { class: 'kvs budgets' },
+            ...budgets.map((b) =>
+              kv(
+                `${b.scope === 'overall' ? 'Overall' : `${b.scope === 'provider' ? 'Provider' : 'App'} ${b.name}`} · ${b.period === 'daily' ? 'today' : 'this month'}`,
+                `${money(b.spent)}${b.limit !== undefined ? ` of ${money(b.limit)}` : ''}${b.soft !== undefined ? ` (notice at ${money(b.soft)})` : ''}${b.over ? ' — limit reached' : ''}`,
+                b.over ? 'num error-text' : b.soft !== undefined && b.spent >= b.soft ? 'num warn-text' : 'num',
+              ),
+            ),
+          ),
+        ),
+      );
+    }
     if (focusedId) (document.getElementById(focusedId) as HTMLElement | null)?.focus();
   }
 }

@@ -206,3 +206,21 @@ test('request counts reach the state line', async (t) => {
   tray.render();
   assert.match(fake.item('state').label, /· 1 request today$/);
 });
+
+test('a budget notice shows in the tooltip and menu, and goes out as one system notification', async (t) => {
+  const { core, tray, fake, cleanup } = setup();
+  t.after(cleanup);
+  const message = 'overall budget: $15.20 spent today, soft daily limit $15.00 — notice only; requests go on';
+  const plain = core.status.bind(core);
+  core.status = () => ({
+    ...plain(),
+    budgetNotices: [{ level: 'soft', scope: 'overall', period: 'daily', spent: 15.2, limit: 15, at: new Date().toISOString(), message }],
+  });
+  const before = notifications.length;
+  core.emit('status');
+  tray.render();
+  assert.equal(fake.item('budget').label, message);
+  assert.equal(notifications.length - before, 1, 'notified once, however often the tray renders');
+  assert.deepEqual(notifications.at(-1), { title: 'router67 budget', body: message });
+  assert.match(fake.tooltip, /soft daily limit \$15\.00/);
+});

@@ -206,7 +206,7 @@ test('same-dialect stream translator: bytes pass as they came; an OpenAI usage c
   for (let i = 0; i < a.length; i += 50) out += ta.push(Buffer.from(a.slice(i, i + 50)));
   out += ta.end();
   assert.equal(out, a);
-  assert.deepEqual(ta.usage(), { inputTokens: 42, outputTokens: 17 });
+  assert.deepEqual(ta.usage(), { inputTokens: 42, outputTokens: 17, cacheReadTokens: 10, cacheWriteTokens: 0 }, 'the cache counts too');
   const o = openaiStream();
   const to = createStreamTranslator('openai', 'openai', { requestedModel: 'm', clientWantsUsage: false });
   let oo = '';
@@ -214,7 +214,7 @@ test('same-dialect stream translator: bytes pass as they came; an OpenAI usage c
   oo += to.end();
   assert.ok(!oo.includes('"usage"'));
   assert.equal(oo, o.replace(/data: \{"id":"chatcmpl-up","choices":\[\],"usage"[^\n]*\n\n/, ''));
-  assert.deepEqual(to.usage(), { inputTokens: 42, outputTokens: 17 }, 'the log still gets the usage');
+  assert.deepEqual(to.usage(), { inputTokens: 42, outputTokens: 17, cacheReadTokens: 10 }, 'the log still gets the usage');
 });
 
 test('same-dialect usage filter works on CRLF streams too, without holding the stream back', async () => {

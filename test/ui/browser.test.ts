@@ -58,6 +58,11 @@ extra_headers = { "anthropic-version" = "2023-06-01" }
 
 [providers.available_models]
 "claude-test" = "claude-upstream"
+
+# 11 × $3 + 7 × $15 per million = $0.000138 for the mock's usage
+[prices."claude/claude-upstream"]
+input = 3
+output = 15
 `;
 }
 
@@ -276,6 +281,8 @@ describe('the window in Chromium, against a real headless core', { skip: skipUnl
     // pushed by the live event stream, no reload (speed is measured by npm run bench, not asserted here)
     await row.waitFor();
     await page.waitForFunction(() => [...document.querySelectorAll('.vrow')].some((r: any) => r.textContent?.includes('claude · claude-upstream') && r.textContent.includes('11 / 7') && r.textContent.includes('200')));
+    // its cost, from the [prices] entry; a model without a price shows "—"
+    await page.waitForFunction(() => [...document.querySelectorAll('.vrow')].some((r: any) => r.textContent?.includes('claude-test') && r.lastElementChild?.textContent === '$0.0001'));
 
     // a request that fails over: two attempts, each with its error
     a.mode = '500';
@@ -305,6 +312,7 @@ describe('the window in Chromium, against a real headless core', { skip: skipUnl
     await page.locator('.vrow', { hasText: 'claude-test' }).first().click();
     await detail.locator('h3:has-text("Attempts (1)")').waitFor();
     const text = (await detail.textContent()) ?? '';
+    assert.match(text, /Cost\$0\.0001/);
     assert.ok(!text.includes('client-secret-key'), 'no secret in the detail pane');
     if (text.includes('Request headers')) assert.match(text, /(x-api-key|authorization)\[redacted\]/);
 

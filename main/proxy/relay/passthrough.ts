@@ -3,6 +3,7 @@
 // or event by event — with every secret that was sent scrubbed from it.
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import type { Duplex } from 'node:stream';
 import type { Dialect } from '../../log/request-log.js';
 import * as formats from '../../formats/index.js';
 import { rewrittenBody, type ModelField } from '../body.js';
@@ -11,7 +12,7 @@ import { describeTransportError, scrub, summariseErrorBody } from '../errors.js'
 import { responseHeaders, upstreamHeaders } from '../headers.js';
 import { upstreamTarget } from '../upstream-url.js';
 import type { Overflow, UpstreamResponse } from '../upstream.js';
-import { readUsage, StreamUsage } from '../usage.js';
+import { copyUsage, readUsage, StreamUsage } from '../usage.js';
 import { decodeWhole, decompressor, header, isStreamType, MAX_LOGGED_BODY, round, type AttemptRelay, type Outcome, type RelayContext } from './relay.js';
 
 export interface PassthroughRequest {
@@ -223,10 +224,17 @@ function relayStream(resp: UpstreamResponse, ctx: RelayContext, dialect: Dialect
     res.on('drain', onDrain);
     const settle = (o: Outcome) => {
       res.off('drain', onDrain);
-      usageSink?.end();
-      entry.inputTokens = usage.inputTokens;
-      entry.outputTokens = usage.outputTokens;
-      resolve(o);
+      const done = () => {
+        usage.end();
+        copyUsage(usage, entry);
+        resolve(o);
+      };
+      // a compressed stream's decoder hands over its last bytes (the usage event, usually) asynchronously:
+      // the entry is finished (and priced) once it has, or has failed
+      if (usageSink && !usageSink.destroyed) {
+        usageSink.once('close', done);
+        usageSink.end();
+      } else done();
     };
     const onData = (chunk: Buffer) => {
       if (!started) start();
@@ -352,8 +360,8 @@ function holdsSecret(b: Buffer, needles: readonly Buffer[]): boolean {
 }
 
 /** A compressed stream's copy, decoded only to read its usage; an unknown encoding is not read. */
-function usageDecoder(encoding: string, onData: (b: Buffer) => void): NodeJS.WritableStream | undefined {
-  const z = decompressor(encoding, false);
+function usageDecoder(encoding: string, onData: (b: Buffer) => void): Duplex | undefined {
+  const z = decompressor(encoding, false) as Duplex | undefined;
   if (!z) return undefined;
   z.on('data', onData);
   z.on('error', () => {});

@@ -7,6 +7,7 @@ import * as formats from '../../formats/index.js';
 import type { LogEntry } from '../../log/request-log.js';
 import { describeTransportError, scrub } from '../errors.js';
 import { upstreamHeaders } from '../headers.js';
+import { copyUsage } from '../usage.js';
 import type { UpstreamResponse } from '../upstream.js';
 import { decodeWhole, decompressor, header, isStreamType, MAX_LOGGED_BODY, round, type AttemptRelay, type Outcome, type RelayContext, type SkipAttempt } from './relay.js';
 
@@ -216,10 +217,6 @@ function send(ctx: Ctx, status: number, contentType: string, body: string): void
   entry.status = status;
 }
 
-function setUsage(entry: LogEntry, u: { inputTokens?: number; outputTokens?: number }): void {
-  if (u.inputTokens !== undefined) entry.inputTokens = u.inputTokens;
-  if (u.outputTokens !== undefined) entry.outputTokens = u.outputTokens;
-}
 
 function encoderCtx(ctx: Ctx): formats.StreamEncoderCtx & { toolNames?: formats.ToolNames } {
   const { plan } = ctx;
@@ -297,8 +294,7 @@ async function relayWhole(ctx: Ctx, upstreamStreamed: boolean): Promise<Outcome>
       canon = formats.decodeResponse(plan.to, json);
     }
     formats.restoreTools(canon, plan.toolNames, plan.to, plan.from);
-    if (canon.usage.input !== undefined) entry.inputTokens = canon.usage.input;
-    if (canon.usage.output !== undefined) entry.outputTokens = canon.usage.output;
+    copyUsage(formats.tokenCounts(canon.usage), entry);
     if (plan.stream) {
       // the client asked for a stream and the upstream answered whole: stream it in one go
       out = formats.responseToStream(plan.from, canon, encoderCtx(ctx));
@@ -349,7 +345,7 @@ function relayStream(ctx: Ctx): Promise<Outcome> {
       if (settled) return;
       settled = true;
       res.off('drain', onDrain);
-      setUsage(entry, tr.usage());
+      copyUsage(tr.usage(), entry);
       resolve(o);
     };
     // Before any byte reached the client, an upstream error (or an empty/cut stream) means: next provider.
