@@ -39,6 +39,8 @@ export interface CoreOptions {
   /** Start the admin endpoint (default true). */
   admin?: boolean;
   logger?: Logger;
+  /** The clock of breakers, limits and rate-limit foresight (tests inject one; default Date.now). */
+  now?: () => number;
   /** Watch the config file and apply changes (default true). */
   watch?: boolean;
   /**
@@ -131,6 +133,7 @@ export class Core extends EventEmitter {
       auth: { env: this.env, secrets: this.secrets, oauth: this.oauth },
       log: this.log,
       logger: this.logger,
+      now: opts.now,
     }));
     this.ws = new ResponsesWsGateway({ proxy: this.proxy, config: () => this.cfg, logger: this.logger });
     if (missingFile) this.logger.warn(`no config file at ${this.configPath} yet; running with no providers until one appears`);
