@@ -1,5 +1,7 @@
 // The core: config (with hot reload), the routing proxy on the plain local endpoint, the request log,
 // the admin endpoint and status. Plain Node: the CLI daemon and the Electron app both run this.
+import { healthInfo } from '../health/summary.js';
+import type { HealthSnapshot } from '../health/types.js';
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync, readFileSync, rmSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
@@ -60,6 +62,8 @@ export interface ProviderStatus extends ProviderView {
 export interface CoreStatus extends StatusBase {
   configErrors: ConfigIssue[];
   providers: ProviderStatus[];
+  /** Breakers, limits and rate-limit foresight in full (main/health/types.ts). */
+  health?: HealthSnapshot;
 }
 
 export interface DaemonState {
@@ -366,6 +370,7 @@ export class Core extends EventEmitter {
 
   status(): CoreStatus {
     const src = { env: this.env, secrets: this.secrets, oauth: this.oauth };
+    const health = this.proxy.health.snapshot(this.cfg);
     return {
       version: VERSION,
       pid: process.pid,
@@ -386,8 +391,10 @@ export class Core extends EventEmitter {
           auth: problem ? (/sign-in/.test(problem) ? 'sign-in needed' : 'missing') : 'ok',
           authSource: describeAuthSource(p),
           authDetail: problem,
+          health: healthInfo(health.providers.find((h) => h.name === p.name)),
         };
       }),
+      health,
       requests: { total: this.log.total, today: this.log.today, inFlight: this.proxy.inFlight },
     };
   }

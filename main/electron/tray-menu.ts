@@ -14,6 +14,8 @@ export interface TrayState {
   notice?: string;
   /** Providers whose OAuth sign-in must be renewed (issue 6). */
   signInNeeded?: string[];
+  /** Providers not fully usable now: "alpha: breaker open (retry in 4 s)" (main/health). */
+  degraded?: string[];
 }
 
 export type TrayAction = 'toggle-intercept' | 'open' | 'toggle-login' | 'quit';
@@ -58,6 +60,7 @@ export function trayTooltip(s: TrayState): string {
   if (s.configErrors) lines.push(`config.toml: ${plural(s.configErrors, 'error', 'errors')}`);
   if (s.notice) lines.push(s.notice);
   if (s.signInNeeded?.length) lines.push(`Sign-in needed: ${s.signInNeeded.join(', ')}`);
+  for (const d of s.degraded ?? []) lines.push(d);
   return lines.join('\n');
 }
 

@@ -2,6 +2,7 @@
 import { Menu, Tray, nativeImage, type NativeImage } from 'electron';
 import { join } from 'node:path';
 import type { UiService } from '../ui/service.js';
+import { healthLine, unhealthy } from '../health/summary.js';
 import { toMenuTemplate, trayIconFile, trayLook, trayMenuModel, trayTooltip, type TrayAction, type TrayState } from './tray-menu.js';
 
 export interface LoginItemControl {
@@ -44,6 +45,7 @@ export class TrayController {
       login = false;
     }
     const signInNeeded = s.providers.filter((p) => p.auth === 'sign-in needed').map((p) => p.name);
+    const degraded = s.providers.filter((p) => unhealthy(p.health)).map((p) => `${p.name}: ${healthLine(p.health)}`);
     return {
       intercept: s.intercept,
       http: s.http.address,
@@ -53,6 +55,7 @@ export class TrayController {
       busy: this.busy,
       ...(this.notice ? { notice: this.notice } : {}),
       ...(signInNeeded.length ? { signInNeeded } : {}),
+      ...(degraded.length ? { degraded } : {}),
     };
   }
 

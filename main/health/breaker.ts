@@ -17,7 +17,7 @@ export class Breaker {
   probing = false;
   lastError?: string;
   // sliding window: BUCKETS buckets of windowMs / BUCKETS each
-  private readonly ids = new Float64Array(BUCKETS).fill(-1);
+  private readonly ids = new Float64Array(BUCKETS).fill(-Infinity);
   private readonly total = new Uint32Array(BUCKETS);
   private readonly fails = new Uint32Array(BUCKETS);
 
@@ -125,6 +125,6 @@ export class Breaker {
   }
 
   private clearWindow(): void {
-    this.ids.fill(-1);
+    this.ids.fill(-Infinity);
   }
 }

@@ -148,6 +148,7 @@ export class UiService {
         models: [...p.models],
         auth: p.auth,
         ...(p.authDetail ? { authDetail: p.authDetail } : {}),
+        ...(p.health ? { health: { ...p.health, openModels: [...p.health.openModels], rateLimited: p.health.rateLimited.map((r) => ({ ...r })) } } : {}),
       })),
       requests: { ...s.requests },
       keychain: this.secrets.info(),
