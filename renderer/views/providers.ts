@@ -92,6 +92,10 @@ class ProvidersView implements View {
     });
     this.wireList();
     await this.reload();
+    this.shown();
+  }
+
+  shown(): void {
     void this.api.status().then((s) => {
       this.health = new Map(s.providers.map((p) => [p.name, p.health]));
       this.showHealth();
