@@ -6,6 +6,7 @@ import { readToken } from '../admin/server.js';
 import { formatIssue } from '../config/load.js';
 import { runningDaemon } from '../core/running.js';
 import { EXIT, type Command } from './command.js';
+import { healthLine } from '../health/summary.js';
 
 /** Fetches the running daemon's status; undefined when none runs. */
 export async function fetchStatus(home: string): Promise<CoreStatus | undefined> {
@@ -33,9 +34,11 @@ export function formatStatus(s: CoreStatus): string {
     `config:         ${s.configPath}`,
     `requests:       ${s.requests.today} today, ${s.requests.total} since start, ${s.requests.inFlight} in flight`,
     `providers:`,
-    ...s.providers.map(
-      (p) => `  ${p.name.padEnd(16)} ${(p.format ?? 'passthrough').padEnd(11)} auth ${p.auth}${p.authDetail ? ` (${p.authDetail})` : ''} · ${p.models.join(', ') || 'no models'}`,
-    ),
+    ...s.providers.flatMap((p) => {
+      const line = `  ${p.name.padEnd(16)} ${(p.format ?? 'passthrough').padEnd(11)} auth ${p.auth}${p.authDetail ? ` (${p.authDetail})` : ''} · ${p.models.join(', ') || 'no models'}`;
+      const health = healthLine(p.health);
+      return health ? [line, `  ${''.padEnd(16)} ${health}`] : [line];
+    }),
   ];
   if (s.providers.length === 0) lines.push('  (none configured)');
   if (s.configErrors.length) lines.push('config errors (the last good config keeps running):', ...s.configErrors.map((i) => `  ${formatIssue(i)}`));
@@ -60,8 +63,11 @@ export const statusCommand: Command = {
   help: `Usage: router67 status [--json]
 
 Asks the running daemon (over its loopback, token-protected admin endpoint) for
-its state: endpoints, interception, providers and their credentials, config
-errors, request counts, budgets (spent / limit today and this month).
+its state: endpoints, interception, providers and their credentials, breakers
+(open, half-open), requests in flight and queued against each provider's limits,
+rate-limited models, config errors, request counts, budgets (spent / limit today
+and this month). --json adds the full health snapshot (per provider and model:
+breaker, limits remaining, reset times).
 
 Options:
   --json      machine-readable output

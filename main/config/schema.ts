@@ -74,6 +74,13 @@ export const ProviderSchema = z
     available_models: z.record(z.string().min(1), z.string().min(1, 'upstream model name must not be empty')).default({}),
     /** Overrides [daemon] strict_tools for this provider. */
     strict_tools: z.boolean().optional(),
+    /** Resilience (main/health): override the [daemon] defaults of the same name for this provider. */
+    max_in_flight: z.number().int().positive().optional(),
+    rpm: z.number().int().positive().optional(),
+    tpm: z.number().int().positive().optional(),
+    breaker_failures: z.number().int().nonnegative().optional(),
+    breaker_failure_ratio: z.number().min(0).max(1).optional(),
+    breaker_cooloff_ms: z.number().int().positive().optional(),
   })
   .loose();
 export type Provider = z.infer<typeof ProviderSchema>;
@@ -136,6 +143,25 @@ export const DaemonSchema = z
      * that provider instead of sent without them.
      */
     strict_tools: z.boolean().default(false),
+    /** Circuit breaker (per provider: transport errors; per provider + model: 5xx): this many failures in a row open it (0: off). */
+    breaker_failures: z.number().int().nonnegative().default(5),
+    /** …or this failure ratio over the sliding window (0: off), once the window holds breaker_min_requests. */
+    breaker_failure_ratio: z.number().min(0).max(1).default(0.5),
+    breaker_min_requests: z.number().int().positive().default(20),
+    breaker_window_ms: z.number().int().positive().default(60_000),
+    /** An open breaker's first cool-off; doubles on each further trip up to breaker_cooloff_max_ms. */
+    breaker_cooloff_ms: z.number().int().positive().default(5_000),
+    breaker_cooloff_max_ms: z.number().int().positive().default(300_000),
+    /** Default limits of every provider (unset: unlimited); a provider's own keys override them. */
+    max_in_flight: z.number().int().positive().optional(),
+    rpm: z.number().int().positive().optional(),
+    tpm: z.number().int().positive().optional(),
+    /** A request whose last target is saturated waits in that provider's queue: at most this many waiters… */
+    limit_queue_max: z.number().int().nonnegative().default(64),
+    /** …for at most this long, then gets 429 with Retry-After. */
+    limit_queue_wait_ms: z.number().int().nonnegative().default(10_000),
+    /** How long a 429 (or a rate-limit header saying 0 remaining) without a reset time keeps a target skipped. */
+    rate_limit_default_ms: z.number().int().positive().default(1_000),
   })
   .loose();
 export type Daemon = z.infer<typeof DaemonSchema>;

@@ -1,5 +1,7 @@
 // The core: config (with hot reload), the routing proxy on the plain local endpoint, the request log,
 // the admin endpoint and status. Plain Node: the CLI daemon and the Electron app both run this.
+import { healthInfo } from '../health/summary.js';
+import type { HealthSnapshot } from '../health/types.js';
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync, readFileSync, rmSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
@@ -42,6 +44,8 @@ export interface CoreOptions {
   /** Start the admin endpoint (default true). */
   admin?: boolean;
   logger?: Logger;
+  /** The clock of breakers, limits, rate-limit foresight and budgets' days and months (tests inject one; default Date.now). */
+  now?: () => number;
   /** Watch the config file and apply changes (default true). */
   watch?: boolean;
   /**
@@ -51,8 +55,6 @@ export interface CoreOptions {
   validateOffThread?: boolean;
   /** A config already validated from this text (the composition root peeks at it); used if the file still says so. */
   validated?: { text: string; config: Config };
-  /** The clock budgets count days and months by (tests inject one). */
-  now?: () => Date;
 }
 
 export interface ProviderStatus extends ProviderView {
@@ -63,6 +65,8 @@ export interface ProviderStatus extends ProviderView {
 export interface CoreStatus extends StatusBase {
   configErrors: ConfigIssue[];
   providers: ProviderStatus[];
+  /** Breakers, limits and rate-limit foresight in full (main/health/types.ts). */
+  health?: HealthSnapshot;
 }
 
 export interface DaemonState {
@@ -132,7 +136,7 @@ export class Core extends EventEmitter {
     this.log.on('entry', (e) => this.emit('log', e));
     this.log.on('file-error', (err: Error) => this.logger.warn(`request log file: ${err.message}`));
     this.intercept = { enabled: false, state: 'off', listen: config.daemon.listen };
-    this.budgets = new Budgets({ file: join(this.home, 'budgets.json'), config: () => this.cfg, now: opts.now, onError: (m) => this.logger.warn(m) });
+    this.budgets = new Budgets({ file: join(this.home, 'budgets.json'), config: () => this.cfg, now: opts.now ? () => new Date(opts.now!()) : undefined, onError: (m) => this.logger.warn(m) });
     this.budgets.on('notice', (n: BudgetNotice) => {
       this.logger.warn(n.message);
       this.emit('budget', n);
@@ -149,6 +153,7 @@ export class Core extends EventEmitter {
         skip: (provider) => this.budgets.providerBlocked(provider),
         finish: (entry) => this.budgets.add(priceEntry(this.cfg, entry), entry.provider, entry.app),
       },
+      now: opts.now,
     }));
     this.ws = new ResponsesWsGateway({ proxy: this.proxy, config: () => this.cfg, logger: this.logger });
     if (missingFile) this.logger.warn(`no config file at ${this.configPath} yet; running with no providers until one appears`);
@@ -381,6 +386,7 @@ export class Core extends EventEmitter {
 
   status(): CoreStatus {
     const src = { env: this.env, secrets: this.secrets, oauth: this.oauth };
+    const health = this.proxy.health.snapshot(this.cfg);
     return {
       version: VERSION,
       pid: process.pid,
@@ -401,8 +407,10 @@ export class Core extends EventEmitter {
           auth: problem ? (/sign-in/.test(problem) ? 'sign-in needed' : 'missing') : 'ok',
           authSource: describeAuthSource(p),
           authDetail: problem,
+          health: healthInfo(health.providers.find((h) => h.name === p.name)),
         };
       }),
+      health,
       requests: { total: this.log.total, today: this.log.today, inFlight: this.proxy.inFlight },
       ...this.budgetStatus(),
     };

@@ -16,6 +16,8 @@ export interface TrayState {
   signInNeeded?: string[];
   /** The latest budget notice of the current period (soft limit crossed, hard limit reached). */
   budget?: string;
+  /** Providers not fully usable now: "alpha: breaker open (retry in 4 s)" (main/health). */
+  degraded?: string[];
 }
 
 export type TrayAction = 'toggle-intercept' | 'open' | 'toggle-login' | 'quit';
@@ -61,6 +63,7 @@ export function trayTooltip(s: TrayState): string {
   if (s.notice) lines.push(s.notice);
   if (s.signInNeeded?.length) lines.push(`Sign-in needed: ${s.signInNeeded.join(', ')}`);
   if (s.budget) lines.push(s.budget);
+  for (const d of s.degraded ?? []) lines.push(d);
   return lines.join('\n');
 }
 

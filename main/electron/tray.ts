@@ -2,6 +2,7 @@
 import { Menu, Tray, nativeImage, type NativeImage } from 'electron';
 import { join } from 'node:path';
 import type { UiService } from '../ui/service.js';
+import { healthLine, unhealthy } from '../health/summary.js';
 import { toMenuTemplate, trayIconFile, trayLook, trayMenuModel, trayTooltip, type TrayAction, type TrayState } from './tray-menu.js';
 
 export interface LoginItemControl {
@@ -46,6 +47,7 @@ export class TrayController {
     }
     const signInNeeded = s.providers.filter((p) => p.auth === 'sign-in needed').map((p) => p.name);
     const budget = s.budgetNotices?.at(-1);
+    const degraded = s.providers.filter((p) => unhealthy(p.health)).map((p) => `${p.name}: ${healthLine(p.health)}`);
     return {
       intercept: s.intercept,
       http: s.http.address,
@@ -56,6 +58,7 @@ export class TrayController {
       ...(this.notice ? { notice: this.notice } : {}),
       ...(signInNeeded.length ? { signInNeeded } : {}),
       ...(budget ? { budget: budget.message } : {}),
+      ...(degraded.length ? { degraded } : {}),
     };
   }
 

@@ -8,7 +8,6 @@ import type { Logger } from '../log/logger.js';
 import type { Attempt, Dialect, LogEntry, RequestLog } from '../log/request-log.js';
 import { AuthUnavailableError, clientSecrets, extraHeaderSecrets, resolveAuth, type AuthSources } from './auth.js';
 import { findModel } from './body.js';
-import { Cooldowns, retryAfterMs } from './cooldown.js';
 import { apiPath, dialectFor, errorBody } from './dialect.js';
 import { guardRequest } from './guard.js';
 import { BodyBudget, readBody } from './intake.js';
@@ -21,6 +20,7 @@ import { header, MAX_LOGGED_BODY, round } from './relay/relay.js';
 import { ResponseStore } from '../formats/index.js';
 import { planRoute, targetKey, type Target } from '../routing/plan.js';
 import { TargetStats } from '../routing/stats.js';
+import { Health, type RequestGate } from '../health/health.js';
 
 const MAX_ERROR_BODY = 64 * 1024;
 
@@ -47,6 +47,8 @@ export interface ProxyDeps {
   unrouted?(req: IncomingMessage, res: ServerResponse, body: Buffer, dialect: Dialect): boolean;
   /** Cost and budgets (main/usage): the core sets them. */
   spend?: SpendHooks;
+  /** The clock of breakers, limits and rate-limit foresight (tests inject one). */
+  now?(): number;
 }
 
 /** What the walker asks of cost and budgets (main/usage/budgets.ts, cost.ts). */
@@ -66,7 +68,8 @@ class ClientGone extends Error {}
 class RequestTimeout extends Error {}
 
 export class Proxy {
-  readonly cooldowns = new Cooldowns();
+  /** Breakers, limits and rate-limit foresight (main/health; kept across config reloads). */
+  readonly health: Health;
   /** In flight and time to first byte per target (kept across config reloads). */
   readonly stats = new TargetStats();
   /** The bytes of request bodies buffered at once, across every request. */
@@ -78,6 +81,7 @@ export class Proxy {
 
   constructor(private readonly deps: ProxyDeps) {
     this.responses = new ResponseStore(storeLimits(deps.config()));
+    this.health = new Health(deps.now ?? Date.now);
   }
 
   /** The request listener for both the plain endpoint and the TLS listener. */
@@ -201,7 +205,8 @@ export class Proxy {
       }
       this.responses.configure(storeLimits(cfg));
       const relays = new RequestRelays({ url, dialect, headers: req.headers, body, field }, this.responses, cfg.daemon.strict_tools);
-      const outcome = await this.walk(req, res, relays, chain, entry, cfg, cancel, t0);
+      const gate = this.health.gate(cfg, body.length);
+      const outcome = await this.walk(req, res, relays, chain, entry, cfg, cancel, t0, gate);
       if (outcome === 'fallback') {
         const refused = relays.clientError;
         if (refused && entry.attempts.every((a) => a.status === null)) {
@@ -220,7 +225,7 @@ export class Proxy {
             entry.state = 'error';
             entry.error = `every provider for "${field.model}" is over its budget`;
             this.sendError(res, dialect, BUDGET_STATUS, `router67: ${entry.error}: ${budgets.join('; ')}`, {}, 'budget_exceeded');
-          } else this.allFailed(res, dialect, entry, field.model);
+          } else this.allFailed(res, dialect, entry, field.model, gate.allRateLimited(entry.attempts));
         }
       }
       else if (outcome === 'aborted') {
@@ -287,9 +292,9 @@ export class Proxy {
     cfg: Config,
     cancel: Cancel,
     t0: number,
+    gate: RequestGate,
   ): Promise<Outcome> {
     const { dialect } = relays;
-    const allCooling = chain.every((t) => this.cooldowns.remaining(t.provider.name) > 0);
     const invalid = relays.invalid(chain.map((t) => t.provider));
     if (invalid) {
       entry.status = 400;
@@ -300,7 +305,8 @@ export class Proxy {
     }
     const clientGone = () => cancel.reason instanceof ClientGone;
     const update = (e: LogEntry) => this.deps.log.update(e);
-    chain: for (const target of chain) {
+    chain: for (let i = 0; i < chain.length; i++) {
+      const target = chain[i]!;
       const { provider: p, model: upstreamModel } = target;
       if (cancel.cancelled) return 'aborted';
       const a0 = performance.now();
@@ -314,17 +320,25 @@ export class Proxy {
         done();
         continue;
       }
-      const cooling = this.cooldowns.remaining(p.name);
-      if (cooling > 0 && !allCooling) {
-        attempt.error = `skipped: rate-limited, Retry-After has ${Math.ceil(cooling / 1000)} s left`;
-        done();
-        continue;
-      }
       const relay = relays.relayFor(p, upstreamModel);
       if ('skip' in relay) {
         attempt.error = `skipped: ${relay.skip}`;
         done();
         continue;
+      }
+      // breakers, rate-limit foresight, limits (the last target may wait in a bounded queue)
+      const ticket = await gate.admit(target, i === chain.length - 1, (fn) => cancel.onCancel(fn));
+      if ('skip' in ticket) {
+        attempt.error = `skipped: ${ticket.skip}`;
+        attempt.why = ticket.why;
+        if (ticket.rateLimited) gate.rateLimited(attempt, ticket.retryMs);
+        done();
+        if (cancel.cancelled) return 'aborted';
+        continue;
+      }
+      if (cancel.cancelled) {
+        this.health.release(ticket);
+        return 'aborted';
       }
       const key = targetKey(target);
       this.stats.begin(key);
@@ -370,6 +384,7 @@ export class Proxy {
               return 'aborted';
             }
             attempt.error = scrub(describeTransportError(err), secrets);
+            this.health.settle(ticket, { kind: 'transport', error: attempt.error });
             continue chain;
           }
           // OAuth: a refused token is refreshed once and the request sent once more.
@@ -378,6 +393,7 @@ export class Proxy {
             if (next === 'retry') continue;
             if (next === 'skip') {
               attempt.status = 401;
+              this.health.settle(ticket, { kind: 'client-error' });
               done();
               continue chain;
             }
@@ -388,18 +404,17 @@ export class Proxy {
         entry.responseHeaders = redactHeaders(resp.headers);
         attempt.ttfbMs = round(performance.now() - a0);
         this.stats.ttfb(key, attempt.ttfbMs);
+        this.health.observe(ticket, resp.headers);
         if (resp.statusCode === 429 || resp.statusCode >= 500) {
           const text = await resp.text(MAX_ERROR_BODY);
           const ct = header(resp.headers, 'content-type');
           attempt.error = scrub(summariseErrorBody(text, ct), secrets) || `HTTP ${resp.statusCode}`;
-          if (resp.statusCode === 429) {
-            const wait = retryAfterMs(resp.headers);
-            if (wait) this.cooldowns.set(p.name, wait);
-          }
+          if (resp.statusCode === 429) gate.rateLimited(attempt, this.health.settle(ticket, { kind: 'rate-limited', headers: resp.headers }));
+          else this.health.settle(ticket, { kind: 'server-error', error: `HTTP ${resp.statusCode}` });
           done();
           continue;
         }
-        this.cooldowns.clear(p.name);
+        if (resp.statusCode >= 400) this.health.settle(ticket, { kind: 'client-error' });
         entry.provider = p.name;
         entry.upstreamModel = upstreamModel;
         entry.status = resp.statusCode;
@@ -420,12 +435,15 @@ export class Proxy {
         });
         done();
         if (outcome === 'fallback') {
+          this.health.settle(ticket, { kind: 'transport', error: attempt.error ?? 'answer cut before the client got a byte' });
           entry.provider = entry.upstreamModel = entry.status = entry.translationNotes = undefined;
           continue;
         }
+        if (outcome === 'done') this.health.settle(ticket, { kind: 'ok' });
         return outcome;
       } finally {
         this.stats.end(key);
+        this.health.release(ticket, usedTokens(entry, p.name));
       }
     }
     return 'fallback';
@@ -449,9 +467,20 @@ export class Proxy {
     }
   }
 
-  private allFailed(res: ServerResponse, dialect: Dialect, entry: LogEntry, model: string): void {
+  /** Every target failed: 502 with the attempts, or 429 with the smallest Retry-After when every one was rate-limited. */
+  private allFailed(res: ServerResponse, dialect: Dialect, entry: LogEntry, model: string, limitedMs?: number): void {
     const attempts = entry.attempts.map((a) => ({ provider: a.provider, model: a.model, status: a.status, error: a.error && this.deps.log.scrubText(entry, a.error) }));
     const summary = attempts.map((a) => `${a.provider}: ${attemptOutcome(a.status, a.error)}`).join('; ');
+    if (limitedMs !== undefined) {
+      const ms = Math.max(1, Math.ceil(limitedMs));
+      const s = Math.ceil(ms / 1000);
+      entry.status = 429;
+      entry.state = 'error';
+      entry.error = `all ${attempts.length} providers rate-limited; retry after ${s} s`;
+      if (res.headersSent || res.destroyed) return;
+      const msg = `router67: every provider for model "${model}" is rate-limited; retry after ${s} s: ${summary}`;
+      return this.sendError(res, dialect, 429, msg, { attempts }, 'rate_limited', { 'retry-after': String(s), 'retry-after-ms': String(ms) });
+    }
     entry.status = 502;
     entry.state = 'error';
     entry.error = `all ${attempts.length} providers failed`;
@@ -475,6 +504,12 @@ export class Proxy {
     res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
     res.end(body);
   }
+}
+
+/** Real tokens of the answer (input + output) when this provider answered and reported usage. */
+function usedTokens(entry: LogEntry, provider: string): number | undefined {
+  if (entry.provider !== provider || entry.inputTokens === undefined) return undefined;
+  return entry.inputTokens + (entry.outputTokens ?? 0);
 }
 
 function storeLimits(cfg: Config): { maxBytes: number; ttlMs: number } {

@@ -173,6 +173,7 @@ export class UiService {
         auth: p.auth,
         ...(p.authDetail ? { authDetail: p.authDetail } : {}),
         ...((p as { authSource?: string }).authSource ? { authSource: (p as { authSource?: string }).authSource } : {}),
+        ...(p.health ? { health: { ...p.health, openModels: [...p.health.openModels], rateLimited: p.health.rateLimited.map((r) => ({ ...r })) } } : {}),
       })),
       requests: { ...s.requests },
       ...(this.core.log.capacity ? { logCapacity: this.core.log.capacity } : {}),

@@ -139,6 +139,23 @@ export interface ProviderView {
   authDetail?: string;
   /** Where the key comes from, without it: "env OPENROUTER_API_KEY", "keychain \"x\"", "oauth \"openrouter\"", "none". */
   authSource?: string;
+  /** Breakers, limits and rate limits (main/health), summed up. */
+  health?: ProviderHealthInfo;
+}
+
+/** A provider's resilience state in a line: main/health's snapshot (`health/types.ts`) summed up for the views. */
+export interface ProviderHealthInfo {
+  /** The provider's breaker (transport errors). */
+  breaker: 'closed' | 'open' | 'half-open';
+  /** Open: ms until its probe may go. */
+  retryInMs: number | null;
+  /** Models (upstream names) whose own breaker (5xx) is open or half-open. */
+  openModels: string[];
+  /** Models skipped as rate-limited (429 Retry-After or rate-limit headers) right now, with the ms left. */
+  rateLimited: { model: string; ms: number }[];
+  inFlight: number;
+  maxInFlight: number | null;
+  queued: number;
 }
 
 export interface UiStatus extends StatusBase {

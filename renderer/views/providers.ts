@@ -1,6 +1,6 @@
 // Providers: the fallback chain (reorder by drag or Alt+↑/↓), each provider's settings, the intercepted hosts.
 // Validation comes from the main side (the core's own zod schema) and is shown on the field it concerns.
-import type { Api, AuthDraft, ConfigDraft, EditorState, Format, Issue, ProviderDraft, ProviderView, SecretSource, UiEvent, UiStatus } from '../../main/ui/types.js';
+import type { Api, AuthDraft, ConfigDraft, EditorState, Format, Issue, ProviderDraft, ProviderHealthInfo, ProviderView, SecretSource, UiEvent, UiStatus } from '../../main/ui/types.js';
 import { append, clear, debounce, h, toast, type Props } from '../dom.js';
 import { authPlaceholders, configDiff, envWarnings } from './providers-help.js';
 import type { View, ViewContext } from './view.js';
@@ -117,6 +117,30 @@ class ProvidersView implements View {
     });
     this.wireList();
     await this.reload();
+    this.shown();
+  }
+
+  shown(): void {
+    void this.api.status().then((s) => {
+      this.health = new Map(s.providers.map((p) => [p.name, p.health]));
+      this.showHealth();
+    }, () => undefined);
+  }
+
+  /** The running providers' breaker / rate-limit state beside their names in the list (main/health). */
+  private health = new Map<string, ProviderHealthInfo | undefined>();
+  private showHealth(): void {
+    for (const li of this.ui.list.querySelectorAll<HTMLElement>('li.pitem')) {
+      const name = this.draft?.providers[Number(li.dataset.index)]?.name ?? '';
+      const x = this.health.get(name);
+      const pill = li.querySelector<HTMLElement>('.phealth')!;
+      const word = !x ? '' : x.breaker !== 'closed' ? `breaker ${x.breaker}` : x.openModels.length ? `${x.openModels.length} model breaker${x.openModels.length === 1 ? '' : 's'} open` : x.rateLimited.length ? 'rate-limited' : '';
+      pill.hidden = !word;
+      pill.textContent = word;
+      pill.className = 'pill phealth ' + (x?.breaker === 'open' ? 'st-bad' : 'st-warn');
+      pill.title = x ? [x.openModels.length ? `breaker open: ${x.openModels.join(', ')}` : '', x.rateLimited.map((r) => `${r.model} rate-limited ${Math.ceil(r.ms / 1000)} s`).join(', ')].filter(Boolean).join('; ') : '';
+      if (x) pill.dataset.breaker = x.breaker;
+    }
   }
 
   dirty(): boolean {
@@ -131,6 +155,8 @@ class ProvidersView implements View {
         this.renderConfigBanner();
         if (this.state?.blocked) this.renderAll();
       }
+      this.health = new Map(e.status.providers.map((p) => [p.name, p.health]));
+      this.showHealth();
       return;
     }
     if (e.type !== 'config' || !this.state) return;
@@ -384,6 +410,7 @@ class ProvidersView implements View {
           h('span', { class: 'pname', text: p.name || 'unnamed' }),
           h('span', { class: 'pmeta', text: `${models} model${models === 1 ? '' : 's'}${p.format ? ` · ${p.format}` : ''}` }),
         ),
+        h('span', { class: 'pill phealth', hidden: true }),
         h('span', { class: 'err-dot', hidden: true, 'aria-label': 'has problems', title: 'This provider has problems' }),
       );
       const warn = envWarnings([p])[0];
@@ -394,6 +421,7 @@ class ProvidersView implements View {
       }
       this.ui.list.append(li);
     });
+    this.showHealth();
   }
 
   /** A provider of the running (last good) configuration, shown while the file does not parse. */

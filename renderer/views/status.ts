@@ -1,6 +1,6 @@
 // Status: interception on/off (with the switch), where router67 listens, CA trust, keychain, config errors from
 // hot reload (file, line, key), warnings, providers and request counts.
-import type { Api, Features, UiEvent, UiStatus } from '../../main/ui/types.js';
+import type { Api, Features, ProviderHealthInfo, UiEvent, UiStatus } from '../../main/ui/types.js';
 import { clear, fmtInt, h, toast } from '../dom.js';
 import type { View, ViewContext } from './view.js';
 
@@ -173,6 +173,7 @@ class StatusView implements View {
                   h('span', { class: 'pname', text: p.name }),
                   h('span', { class: 'hint', text: `${p.models.length} model${p.models.length === 1 ? '' : 's'}` }),
                   h('span', { class: 'pill ' + (p.auth === 'ok' ? 'st-ok' : 'st-warn'), text: p.auth === 'ok' ? 'ready' : p.auth, title: p.authDetail ?? '' }),
+                  ...healthPills(p.health),
                 ),
               ),
             )
@@ -212,6 +213,18 @@ class StatusView implements View {
     }
     if (focusedId) (document.getElementById(focusedId) as HTMLElement | null)?.focus();
   }
+}
+
+/** Breaker, rate-limit and load pills of a provider (main/health). */
+function healthPills(x: ProviderHealthInfo | undefined): HTMLElement[] {
+  if (!x) return [];
+  const out: HTMLElement[] = [];
+  const secs = (ms: number | null) => (ms ? ` · ${Math.ceil(ms / 1000)} s` : '');
+  if (x.breaker !== 'closed') out.push(h('span', { class: 'pill ' + (x.breaker === 'open' ? 'st-bad' : 'st-warn'), 'data-breaker': x.breaker, text: `breaker ${x.breaker}${secs(x.retryInMs)}`, title: 'Transport errors opened this provider\'s circuit breaker: it is skipped until a probe succeeds.' }));
+  if (x.openModels.length) out.push(h('span', { class: 'pill st-warn', 'data-breaker': 'model', text: `breaker open: ${x.openModels.join(', ')}`, title: 'These models answered 5xx repeatedly and are skipped until a probe succeeds.' }));
+  if (x.rateLimited.length) out.push(h('span', { class: 'pill st-warn', text: `rate-limited: ${x.rateLimited.map((r) => `${r.model}${secs(r.ms)}`).join(', ')}` }));
+  if (x.maxInFlight !== null || x.inFlight || x.queued) out.push(h('span', { class: 'hint', text: `${x.inFlight}${x.maxInFlight !== null ? `/${x.maxInFlight}` : ''} in flight${x.queued ? ` · ${x.queued} queued` : ''}` }));
+  return out;
 }
 
 export default function create(): View {

@@ -40,7 +40,7 @@ request_timeout_ms = 10000
       m.mode = 'ok';
       m.requests.length = 0;
     }
-    for (const n of ['alpha', 'beta', 'gamma', 'delta']) t.core.proxy.cooldowns.clear(n);
+    t.core.proxy.health.reset();
   });
 
   it('routes to the first provider, rewrites only the model, swaps the credentials', async () => {

@@ -74,6 +74,8 @@ lonely = "whatever"
   beforeEach(() => {
     b.requests.length = 0;
     x.asked.length = 0;
+    // each case injects its fault afresh: no circuit breaker left open by the one before (test/health covers them)
+    t.core.proxy.health.reset();
   });
 
   const last = () => t.core.log.recent(1)[0]!;

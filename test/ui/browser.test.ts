@@ -397,6 +397,32 @@ describe('the window in Chromium, against a real headless core', { skip: skipUnl
     await page.waitForSelector('.config-errors', { state: 'detached' });
   });
 
+  it('status and providers show an open circuit breaker (main/health)', async () => {
+    const cfg = t.core.config;
+    const health = t.core.proxy.health;
+    const alpha = { provider: cfg.providers.find((p) => p.name === 'alpha')!, model: 'alpha-gpt' };
+    for (let i = 0; i < cfg.daemon.breaker_failures; i++) {
+      const k = health.tryAdmit(cfg, alpha, 1);
+      assert.ok(!('skip' in k));
+      health.settle(k, { kind: 'transport', error: 'connect ECONNREFUSED' });
+      health.release(k);
+    }
+    try {
+      await go('providers');
+      await go('status');
+      const pill = page.locator('#view-status .prov-status [data-breaker="open"]');
+      await pill.waitFor();
+      assert.match((await pill.textContent()) ?? '', /^breaker open · \d+ s$/);
+      await go('providers');
+      const p = item('alpha').locator('.phealth');
+      await p.waitFor();
+      assert.equal(await p.textContent(), 'breaker open');
+      assert.equal(await item('beta').locator('.phealth').isHidden(), true);
+    } finally {
+      health.reset();
+    }
+  });
+
   it('is keyboard reachable and shows every view in both themes', async () => {
     await page.keyboard.press('Alt+1');
     await page.waitForSelector('#view-providers:not([hidden])');

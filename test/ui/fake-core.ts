@@ -16,6 +16,7 @@ export class FakeCore extends EventEmitter {
   readonly log = new RequestLog({ capacity: 100 });
   intercept: CoreStatus['intercept'] = { enabled: false, state: 'off', listen: '127.0.67.1:443' };
   configErrors: CoreStatus['configErrors'] = [];
+  providers: CoreStatus['providers'] = [];
   reloads = 0;
 
   constructor(configText = '') {
@@ -37,7 +38,7 @@ export class FakeCore extends EventEmitter {
       intercept: { ...this.intercept },
       configErrors: this.configErrors,
       warnings: [],
-      providers: [],
+      providers: this.providers,
       requests: { total: this.log.total, today: this.log.today, inFlight: 0 },
     };
   }
