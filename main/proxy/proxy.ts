@@ -16,13 +16,22 @@ import { describeTransportError, scrub, scrubUrl, summariseErrorBody } from './e
 import { Cancel, exchange, type UpstreamResponse } from './upstream.js';
 import { redactHeaders } from './headers.js';
 import { sendModels } from './local.js';
-import { RequestRelays, type Outcome } from './relay/index.js';
+import { RequestRelays, type AttemptRelay, type Outcome } from './relay/index.js';
 import { header, MAX_LOGGED_BODY, round } from './relay/relay.js';
 import { ResponseStore } from '../formats/index.js';
 import { planRoute, targetKey, type Target } from '../routing/plan.js';
 import { TargetStats } from '../routing/stats.js';
+import { Affinity, fingerprint, preferTarget } from '../health/affinity.js';
+import { HedgeLost, hedgeDelay, race, type Leg } from '../health/hedge.js';
+import { realClock, RetryBudget, retrySettings, type Clock, type Failure } from '../health/retry.js';
 
 const MAX_ERROR_BODY = 64 * 1024;
+
+/** One try at one target up to its response headers (see Proxy.leg). */
+type LegResult =
+  | { verdict: 'win' | 'hold'; resp: UpstreamResponse; secrets: string[]; cancel: Cancel; a0: number }
+  | { verdict: 'fail'; failure?: Failure }
+  | { verdict: 'aborted' };
 
 export interface RequestMeta {
   /** The intercepted host name when the request came in over the TLS listener. */
@@ -50,6 +59,11 @@ export class Proxy {
   readonly cooldowns = new Cooldowns();
   /** In flight and time to first byte per target (kept across config reloads). */
   readonly stats = new TargetStats();
+  /** Which target served each conversation's last turn (cache affinity; kept across config reloads). */
+  readonly affinity = new Affinity();
+  /** Time and randomness for retry backoff and hedge delays (tests inject their own). */
+  clock: Clock = realClock;
+  random: () => number = Math.random;
   /** The bytes of request bodies buffered at once, across every request. */
   private readonly budget = new BodyBudget(0);
   /** The Responses items and responses router67 returned for translated providers (kept across config reloads). */
@@ -202,23 +216,25 @@ export class Proxy {
   }
 
   /**
-   * Tries the chain in order; 'fallback' means every provider failed before the client got a byte. Per attempt:
-   * cooldown → the attempt's relay (passthrough or translated, or a skip) → auth → exchange → fallback on the
-   * status → the relay relays the answer. Nothing here knows a wire format.
+   * Tries the chain in order; 'fallback' means every provider failed before the client got a byte. Per target:
+   * cooldown → the attempt's relay (passthrough or translated, or a skip) → a leg (auth → exchange → verdict on
+   * the status), retried on the same target (health/retry.ts) or hedged with the next (health/hedge.ts) → the relay
+   * relays the answer. Cache affinity (health/affinity.ts) may put a conversation's previous target first. Nothing
+   * here knows a wire format.
    */
   private async walk(
     req: IncomingMessage,
     res: ServerResponse,
     relays: RequestRelays,
-    chain: Target[],
+    planned: Target[],
     entry: LogEntry,
     cfg: Config,
     cancel: Cancel,
     t0: number,
   ): Promise<Outcome> {
     const { dialect } = relays;
-    const allCooling = chain.every((t) => this.cooldowns.remaining(t.provider.name) > 0);
-    const invalid = relays.invalid(chain.map((t) => t.provider));
+    const allCooling = planned.every((t) => this.cooldowns.remaining(t.provider.name) > 0);
+    const invalid = relays.invalid(planned.map((t) => t.provider));
     if (invalid) {
       entry.status = 400;
       entry.state = 'error';
@@ -226,119 +242,117 @@ export class Proxy {
       this.sendError(res, dialect, 400, invalid);
       return 'done';
     }
+    const d = cfg.daemon;
+    const aff = d.affinity && planned.length > 1 ? fingerprint(relays.parse) : undefined;
+    const wanted = aff && this.affinity.configure(d.affinity_max, d.affinity_ttl_ms).find(aff);
+    const { targets: chain, preferred } = preferTarget(planned, targetKey, wanted, (t) => this.cooldowns.remaining(t.provider.name) === 0);
     const clientGone = () => cancel.reason instanceof ClientGone;
     const update = (e: LogEntry) => this.deps.log.update(e);
-    chain: for (const target of chain) {
-      const { provider: p, model: upstreamModel } = target;
+    const budget = new RetryBudget(d.retry_budget);
+    const attemptAt = (t: Target, why?: string): Attempt => {
+      const a: Attempt = { provider: t.provider.name, model: t.model, status: null, error: null, formatIn: dialect, formatOut: t.provider.format ?? dialect, durationMs: 0 };
+      if (why ?? (t === preferred && wanted !== undefined ? 'affinity' : undefined)) a.why = why ?? 'affinity';
+      entry.attempts.push(a);
+      return a;
+    };
+    /** The relay for a target, or why it is skipped now. */
+    const ready = (t: Target): AttemptRelay | string => {
+      const cooling = this.cooldowns.remaining(t.provider.name);
+      if (cooling > 0 && !allCooling) return `rate-limited, Retry-After has ${Math.ceil(cooling / 1000)} s left`;
+      const relay = relays.relayFor(t.provider, t.model);
+      return 'skip' in relay ? relay.skip : relay;
+    };
+    const leg = (t: Target, relay: AttemptRelay, attempt: Attempt, parent: Cancel): Leg<LegResult> => {
+      const c = parent.child();
+      const result = this.leg(req, t, relay, attempt, entry, cfg, c);
+      const abort = () => {
+        c.cancel(new HedgeLost());
+        // it had its headers already (a 4xx held, or a success a moment too late): it is dropped
+        void result.then((x) => {
+          if (x.verdict !== 'win' && x.verdict !== 'hold') return;
+          x.resp.abort(c.reason!);
+          attempt.error = c.reason!.message;
+          attempt.durationMs = round(performance.now() - x.a0);
+          this.stats.end(targetKey(t));
+        });
+      };
+      return { result, abort };
+    };
+    for (let i = 0; i < chain.length; i++) {
+      const target = chain[i]!;
       if (cancel.cancelled) return 'aborted';
-      const a0 = performance.now();
-      const attempt: Attempt = { provider: p.name, model: upstreamModel, status: null, error: null, formatIn: dialect, formatOut: p.format ?? dialect, durationMs: 0 };
-      entry.attempts.push(attempt);
-      const done = () => (attempt.durationMs = round(performance.now() - a0));
-      const cooling = this.cooldowns.remaining(p.name);
-      if (cooling > 0 && !allCooling) {
-        attempt.error = `skipped: rate-limited, Retry-After has ${Math.ceil(cooling / 1000)} s left`;
-        done();
+      let attempt = attemptAt(target);
+      const relay = ready(target);
+      if (typeof relay === 'string') {
+        attempt.error = `skipped: ${relay}`;
         continue;
       }
-      const relay = relays.relayFor(p, upstreamModel);
-      if ('skip' in relay) {
-        attempt.error = `skipped: ${relay.skip}`;
-        done();
-        continue;
+      const settings = retrySettings(cfg, target.provider);
+      let r: LegResult;
+      let hedged = false;
+      let winner = { target, relay, attempt };
+      // the first try may be hedged with the next target (never a retry; never once the client has a byte)
+      const next = chain[i + 1];
+      const delay = next ? hedgeDelay(target, targetKey(target), this.stats) : undefined;
+      if (next && delay !== undefined) {
+        let second: typeof winner | undefined;
+        const raced = await race(leg(target, relay, attempt, cancel), delay, () => {
+          const nextRelay = ready(next);
+          if (typeof nextRelay === 'string') return undefined;
+          second = { target: next, relay: nextRelay, attempt: attemptAt(next, `hedge after ${delay} ms`) };
+          return leg(next, nextRelay, second.attempt, cancel);
+        }, this.clock, cancel);
+        if ((hedged = raced.hedged)) {
+          i++; // both targets were tried
+          if (raced.winner === undefined) {
+            if (raced.results.some((x) => x?.verdict === 'aborted')) return 'aborted';
+            continue;
+          }
+          if (raced.winner === 1) winner = second!;
+        }
+        r = raced.results[raced.winner ?? 0]!;
+      } else r = await leg(target, relay, attempt, cancel).result;
+      // retries on the same target, while the failure allows and the budget and the deadline last
+      for (let n = 1; !hedged && r.verdict === 'fail' && r.failure; n++) {
+        const wait = budget.next(r.failure, n, settings, d.request_timeout_ms - (performance.now() - t0), this.random);
+        if (wait === undefined) break;
+        if (!(await this.clock.sleep(wait, cancel))) return 'aborted';
+        attempt = winner.attempt = attemptAt(target, `retry ${n} after ${wait} ms`);
+        r = await leg(target, relay, attempt, cancel).result;
       }
-      const key = targetKey(target);
-      this.stats.begin(key);
+      if (r.verdict === 'aborted') return 'aborted';
+      if (r.verdict === 'fail') continue;
+      const p = winner.target.provider;
+      const upstreamModel = winner.target.model;
+      const key = targetKey(winner.target);
       try {
-        let resp: UpstreamResponse;
-        let secrets: string[];
-        for (let retried = false; ; retried = true) {
-          let auth: Record<string, string>;
-          try {
-            const resolved = await resolveAuth(p, this.deps.auth);
-            auth = resolved.headers;
-            // every form of every secret sent (key bare, prefixed, URL-encoded; credential extra_headers) is scrubbed
-            // from what the entry holds and from what goes back to the client
-            const extraSecrets = extraHeaderSecrets(p);
-            secrets = extraSecrets.length ? [...resolved.secrets, ...extraSecrets] : resolved.secrets;
-            this.deps.log.addSecrets(entry, secrets);
-          } catch (err) {
-            attempt.error = `skipped: ${err instanceof AuthUnavailableError ? err.message : 'credential unavailable'}`;
-            done();
-            continue chain;
-          }
-          try {
-            resp = await exchange(
-              this.deps.dispatcher(),
-              {
-                origin: relay.origin,
-                path: relay.path,
-                method: (req.method ?? 'POST') as Dispatcher.HttpMethod,
-                headers: relay.headers({ ...p.extra_headers, ...auth }),
-                body: relay.body as Dispatcher.DispatchOptions['body'],
-                headersTimeout: cfg.daemon.first_byte_timeout_ms,
-                bodyTimeout: cfg.daemon.idle_timeout_ms, // undici's body timeout is the idle time between chunks
-              },
-              cancel,
-            );
-          } catch (err) {
-            done();
-            if (cancel.cancelled) {
-              attempt.error = cancel.reason!.message;
-              return 'aborted';
-            }
-            attempt.error = scrub(describeTransportError(err), secrets);
-            continue chain;
-          }
-          // OAuth: a refused token is refreshed once and the request sent once more.
-          if (resp.statusCode === 401 && !retried) {
-            const next = await this.oauthRefused(p, auth, resp, attempt);
-            if (next === 'retry') continue;
-            if (next === 'skip') {
-              attempt.status = 401;
-              done();
-              continue chain;
-            }
-          }
-          break;
-        }
-        attempt.status = resp.statusCode;
-        attempt.ttfbMs = round(performance.now() - a0);
-        this.stats.ttfb(key, attempt.ttfbMs);
-        if (resp.statusCode === 429 || resp.statusCode >= 500) {
-          const text = await resp.text(MAX_ERROR_BODY);
-          const ct = header(resp.headers, 'content-type');
-          attempt.error = scrub(summariseErrorBody(text, ct), secrets) || `HTTP ${resp.statusCode}`;
-          if (resp.statusCode === 429) {
-            const wait = retryAfterMs(resp.headers);
-            if (wait) this.cooldowns.set(p.name, wait);
-          }
-          done();
-          continue;
-        }
         this.cooldowns.clear(p.name);
         entry.provider = p.name;
         entry.upstreamModel = upstreamModel;
-        entry.status = resp.statusCode;
+        entry.status = r.resp.statusCode;
         // what this attempt's body mapped or changed; the log entry shows the answering attempt's
-        entry.translationNotes = relay.notes.length ? [...new Set(relay.notes)] : undefined;
-        const outcome = await relay.relay(resp, {
+        entry.translationNotes = winner.relay.notes.length ? [...new Set(winner.relay.notes)] : undefined;
+        const outcome = await winner.relay.relay(r.resp, {
           res,
           entry,
-          attempt,
-          cancel,
+          attempt: winner.attempt,
+          cancel: r.cancel,
           t0,
-          secrets,
+          secrets: r.secrets,
           extra: { 'x-router67-provider': p.name, 'x-router67-model': upstreamModel },
-          logBodies: cfg.daemon.log_bodies,
-          maxBuffered: cfg.daemon.max_buffered_response_bytes,
+          logBodies: d.log_bodies,
+          maxBuffered: d.max_buffered_response_bytes,
           clientGone,
           update,
         });
-        done();
+        winner.attempt.durationMs = round(performance.now() - r.a0);
         if (outcome === 'fallback') {
           entry.provider = entry.upstreamModel = entry.status = entry.translationNotes = undefined;
           continue;
+        }
+        if (outcome === 'done' && aff && (entry.status ?? 0) < 400) {
+          if (wanted !== undefined && wanted !== key) entry.cacheMoved = wanted;
+          this.affinity.remember(aff, key);
         }
         return outcome;
       } finally {
@@ -346,6 +360,90 @@ export class Proxy {
       }
     }
     return 'fallback';
+  }
+
+  /**
+   * One try at one target up to its response headers: auth (OAuth: a refused token refreshed once, sent once
+   * more) → exchange → the verdict on the status. A failure fills the attempt and ends the target's in-flight
+   * count; a 'win'/'hold' leaves the response to relay (and the count to the walker).
+   */
+  private async leg(req: IncomingMessage, target: Target, relay: AttemptRelay, attempt: Attempt, entry: LogEntry, cfg: Config, cancel: Cancel): Promise<LegResult> {
+    const p = target.provider;
+    const key = targetKey(target);
+    const a0 = performance.now();
+    const done = () => (attempt.durationMs = round(performance.now() - a0));
+    const fail = (failure?: Failure): LegResult => {
+      done();
+      this.stats.end(key);
+      if (cancel.cancelled) {
+        attempt.error = cancel.reason!.message;
+        if (!(cancel.reason instanceof HedgeLost)) return { verdict: 'aborted' };
+      }
+      return { verdict: 'fail', failure };
+    };
+    this.stats.begin(key);
+    let resp: UpstreamResponse;
+    let secrets: string[] = [];
+    for (let retried = false; ; retried = true) {
+      let auth: Record<string, string>;
+      try {
+        const resolved = await resolveAuth(p, this.deps.auth);
+        auth = resolved.headers;
+        // every form of every secret sent (key bare, prefixed, URL-encoded; credential extra_headers) is scrubbed
+        // from what the entry holds and from what goes back to the client
+        const extraSecrets = extraHeaderSecrets(p);
+        secrets = extraSecrets.length ? [...resolved.secrets, ...extraSecrets] : resolved.secrets;
+        this.deps.log.addSecrets(entry, secrets);
+      } catch (err) {
+        attempt.error = `skipped: ${err instanceof AuthUnavailableError ? err.message : 'credential unavailable'}`;
+        return fail();
+      }
+      try {
+        resp = await exchange(
+          this.deps.dispatcher(),
+          {
+            origin: relay.origin,
+            path: relay.path,
+            method: (req.method ?? 'POST') as Dispatcher.HttpMethod,
+            headers: relay.headers({ ...p.extra_headers, ...auth }),
+            body: relay.body as Dispatcher.DispatchOptions['body'],
+            headersTimeout: cfg.daemon.first_byte_timeout_ms,
+            bodyTimeout: cfg.daemon.idle_timeout_ms, // undici's body timeout is the idle time between chunks
+          },
+          cancel,
+        );
+      } catch (err) {
+        attempt.error = scrub(describeTransportError(err), secrets);
+        return fail({ kind: 'transport', err });
+      }
+      // OAuth: a refused token is refreshed once and the request sent once more.
+      if (resp.statusCode === 401 && !retried) {
+        const next = await this.oauthRefused(p, auth, resp, attempt);
+        if (next === 'retry') continue;
+        if (next === 'skip') {
+          attempt.status = 401;
+          return fail();
+        }
+      }
+      break;
+    }
+    attempt.status = resp.statusCode;
+    attempt.ttfbMs = round(performance.now() - a0);
+    this.stats.ttfb(key, attempt.ttfbMs);
+    if (resp.statusCode === 429 || resp.statusCode >= 500) {
+      const text = await resp.text(MAX_ERROR_BODY);
+      const ct = header(resp.headers, 'content-type');
+      attempt.error = scrub(summariseErrorBody(text, ct), secrets) || `HTTP ${resp.statusCode}`;
+      const wait = retryAfterMs(resp.headers);
+      if (resp.statusCode === 429 && wait) this.cooldowns.set(p.name, wait);
+      return fail({ kind: 'status', status: resp.statusCode, retryAfterMs: wait });
+    }
+    if (cancel.cancelled) {
+      // lost a hedge (or the request ended) just as the headers came
+      resp.abort(cancel.reason!);
+      return fail();
+    }
+    return { verdict: resp.statusCode < 400 ? 'win' : 'hold', resp, secrets, cancel, a0 };
   }
 
   /**
