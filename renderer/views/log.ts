@@ -32,7 +32,14 @@ function route(r: LogRow): string {
 
 function tokens(r: LogRow): string {
   if (r.inputTokens === undefined && r.outputTokens === undefined) return '—';
-  return `${fmtInt(r.inputTokens)} / ${fmtInt(r.outputTokens)}`;
+  const cached = r.cacheReadTokens ? ` (${fmtInt(r.cacheReadTokens)} cached)` : '';
+  return `${fmtInt(r.inputTokens)}${cached} / ${fmtInt(r.outputTokens)}`;
+}
+
+/** Prompt-cache tokens read / written, when the provider reported either. */
+function cacheTokens(r: LogRow): string | undefined {
+  if (r.cacheReadTokens === undefined && r.cacheWriteTokens === undefined) return undefined;
+  return `${fmtInt(r.cacheReadTokens ?? 0)} / ${fmtInt(r.cacheWriteTokens ?? 0)}`;
 }
 
 class LogView implements View {
@@ -233,7 +240,7 @@ class LogView implements View {
     };
     set(0, fmtTime(r.startedAt), 'mono dim');
     set(1, r.model ?? `${r.method} ${r.path}`, 'model');
-    set(2, route(r), r.provider ? '' : 'dim');
+    set(2, r.cacheMoved ? `${route(r)} · cache moved` : route(r), r.cacheMoved ? 'warn-text' : r.provider ? '' : 'dim');
     set(3, statusText(r), `pill ${statusClass(r)}`);
     set(4, r.attempts.length > 1 ? `${r.attempts.length}` : r.attempts.length ? '1' : '—', r.attempts.length > 1 ? 'num warn-text' : 'num dim');
     set(5, fmtMs(r.ttfbMs), 'num');
@@ -329,6 +336,8 @@ class LogView implements View {
         kv('Time to first byte', fmtMs(d.ttfbMs)),
         kv('Total', fmtMs(d.durationMs)),
         kv('Tokens in / out', tokens(d)),
+        kv('Cache read / write', cacheTokens(d)),
+        kv('Cache', d.cacheMoved && `moved away from ${d.cacheMoved}, which served this conversation's previous turn (its prompt cache missed)`, 'warn-text'),
         kv('Bytes in / out', `${fmtInt(d.bytesIn)} / ${fmtInt(d.bytesOut)}`),
         kv('Error', d.error, 'error-text'),
         kv('Request id', d.id, 'mono'),
@@ -345,7 +354,7 @@ class LogView implements View {
               'li',
               { class: a.error || (a.status ?? 0) >= 400 || a.status === null ? 'bad' : 'good' },
               h('div', { class: 'att-line' }, h('strong', { text: a.provider }), h('span', { class: 'mono', text: a.model }), h('span', { class: 'pill ' + (a.status && a.status < 400 ? 'st-ok' : 'st-bad'), text: a.status === null ? 'no answer' : String(a.status) })),
-              h('div', { class: 'hint', text: `${a.formatIn && a.formatOut && a.formatIn !== a.formatOut ? `${a.formatIn} → ${a.formatOut} · ` : ''}first byte ${fmtMs(a.ttfbMs)} · ${fmtMs(a.durationMs)}` }),
+              h('div', { class: 'hint', text: `${a.why ? `${a.why} · ` : ''}${a.formatIn && a.formatOut && a.formatIn !== a.formatOut ? `${a.formatIn} → ${a.formatOut} · ` : ''}first byte ${fmtMs(a.ttfbMs)} · ${fmtMs(a.durationMs)}` }),
               a.error ? h('div', { class: 'error-text', text: a.error }) : null,
             ),
           ),
