@@ -467,11 +467,13 @@ export class Proxy {
   private allFailed(res: ServerResponse, dialect: Dialect, entry: LogEntry, model: string): void {
     const attempts = entry.attempts.map((a) => ({ provider: a.provider, model: a.model, status: a.status, error: a.error && this.deps.log.scrubText(entry, a.error) }));
     const summary = attempts.map((a) => `${a.provider}: ${attemptOutcome(a.status, a.error)}`).join('; ');
+    // retries and hedges are attempts too: count the targets tried
+    const tried = new Set(attempts.map((a) => `${a.provider}/${a.model}`)).size;
     entry.status = 502;
     entry.state = 'error';
-    entry.error = `all ${attempts.length} providers failed`;
+    entry.error = `all ${tried} providers failed`;
     if (res.headersSent || res.destroyed) return;
-    const body = errorBody(dialect, 502, `router67: all ${attempts.length} providers failed for model "${model}": ${summary}`, { attempts }, 'all_providers_failed');
+    const body = errorBody(dialect, 502, `router67: all ${tried} providers failed for model "${model}": ${summary}`, { attempts }, 'all_providers_failed');
     res.writeHead(502, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
     res.end(body);
   }
