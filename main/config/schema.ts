@@ -65,11 +65,9 @@ export type Auth = z.infer<typeof AuthSchema>;
  * Hedging (main/health/hedge.ts): ms to wait for a target's first byte before also starting the next target, or
  * "p95" (its learned p95 time to first byte), or false. A provider's `hedge`; routes may reuse this shape.
  */
-export const HedgeSchema = z.union([
-  z.number().int().positive(),
-  z.literal('p95'),
-  z.literal(false),
-]);
+export const HedgeSchema = z.union([z.number().int().positive(), z.literal('p95'), z.literal(false)], {
+  error: 'expected a delay in ms (e.g. 800), "p95" (the learned p95 time to first byte) or false',
+});
 
 /** Per-provider overrides of the [daemon] retry settings (main/health/retry.ts). */
 const retryOverrides = {

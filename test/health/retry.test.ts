@@ -170,3 +170,22 @@ describe('retries through the proxy', () => {
     assert.equal(b.seen.length, 0);
   });
 });
+
+describe('retry and hedge settings', () => {
+  it('a provider overrides the [daemon] defaults; a bad hedge value says what is expected and where', async () => {
+    const { parseConfig } = await import('../../main/config/load.js');
+    const { retrySettings } = await import('../../main/health/retry.js');
+    const cfg = parseConfig(
+      `[daemon]\nretry_max = 1\nretry_base_ms = 50\n` + provider('a', 'http://127.0.0.1:9', { m: 'a' }, 'retry_max = 4\nhedge = "p95"') + provider('b', 'http://127.0.0.1:9', { m: 'b' }),
+      'config.toml',
+    );
+    assert.deepEqual(retrySettings(cfg, cfg.providers[0]!), { max: 4, budget: 3, baseMs: 50, maxBackoffMs: 4000, retryAfterCapMs: 5000 });
+    assert.equal(retrySettings(cfg, cfg.providers[1]!).max, 1);
+    assert.equal(cfg.providers[0]!.hedge, 'p95');
+    assert.throws(
+      () => parseConfig(provider('a', 'http://127.0.0.1:9', { m: 'a' }, 'hedge = "p90"'), 'config.toml'),
+      /config\.toml:\d+: providers\[0\]\.hedge: expected a delay in ms \(e\.g\. 800\), "p95"/,
+    );
+    assert.throws(() => parseConfig(`[daemon]\nretry_max = -1\n`, 'config.toml'), /daemon\.retry_max/);
+  });
+});
