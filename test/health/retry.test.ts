@@ -101,6 +101,17 @@ describe('retries through the proxy', () => {
     assert.equal(a.seen[0]!.body, a.seen[2]!.body);
   });
 
+  it('sends a large body (sent in parts, never copied) whole again on a retry', async () => {
+    a.script = ['reset'];
+    const big = 'y'.repeat(1_500_000);
+    const r = await client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: big }] });
+    assert.equal(r.choices[0]?.message.content, 'Hello from alpha!');
+    assert.equal(a.seen.length, 2);
+    assert.ok(a.seen[1]!.body.length > 1_500_000);
+    assert.equal(a.seen[1]!.body, a.seen[0]!.body);
+    assert.equal((a.seen[1]!.json.messages as { content: string }[])[0]!.content, big);
+  });
+
   it('retries a refused connection, then moves down the chain', async () => {
     const r = await ask('refused');
     assert.equal(r.choices[0]?.message.content, 'Hello from beta!');
