@@ -61,6 +61,22 @@ export const AuthSchema = z
   });
 export type Auth = z.infer<typeof AuthSchema>;
 
+/**
+ * Hedging (main/health/hedge.ts): ms to wait for a target's first byte before also starting the next target, or
+ * "p95" (its learned p95 time to first byte), or false. A provider's `hedge`; routes may reuse this shape.
+ */
+export const HedgeSchema = z.union([z.number().int().positive(), z.literal('p95'), z.literal(false)], {
+  error: 'expected a delay in ms (e.g. 800), "p95" (the learned p95 time to first byte) or false',
+});
+
+/** Per-provider overrides of the [daemon] retry settings (main/health/retry.ts). */
+const retryOverrides = {
+  retry_max: z.number().int().min(0).max(10).optional(),
+  retry_base_ms: z.number().int().positive().optional(),
+  retry_max_backoff_ms: z.number().int().positive().optional(),
+  retry_after_cap_ms: z.number().int().nonnegative().optional(),
+};
+
 export const ProviderSchema = z
   .object({
     name: z.string().min(1, 'provider name must not be empty'),
@@ -81,6 +97,9 @@ export const ProviderSchema = z
     breaker_failures: z.number().int().nonnegative().optional(),
     breaker_failure_ratio: z.number().min(0).max(1).optional(),
     breaker_cooloff_ms: z.number().int().positive().optional(),
+    ...retryOverrides,
+    /** Opt-in hedging after this target's first byte is late (see HedgeSchema). */
+    hedge: HedgeSchema.optional(),
   })
   .loose();
 export type Provider = z.infer<typeof ProviderSchema>;
@@ -162,6 +181,20 @@ export const DaemonSchema = z
     limit_queue_wait_ms: z.number().int().nonnegative().default(10_000),
     /** How long a 429 (or a rate-limit header saying 0 remaining) without a reset time keeps a target skipped. */
     rate_limit_default_ms: z.number().int().positive().default(1_000),
+    /** Retries on the same target (connection refused/reset before any byte, 429/5xx with a short Retry-After). */
+    retry_max: z.number().int().min(0).max(10).default(2),
+    /** Retries per request across all its targets. */
+    retry_budget: z.number().int().min(0).max(20).default(3),
+    /** Backoff: full jitter, uniform in [0, min(retry_max_backoff_ms, retry_base_ms · 2^(n-1))]. */
+    retry_base_ms: z.number().int().positive().default(250),
+    retry_max_backoff_ms: z.number().int().positive().default(4000),
+    /** A 429/5xx whose Retry-After asks for longer is not retried: the chain moves on. */
+    retry_after_cap_ms: z.number().int().nonnegative().default(5000),
+    /** Cache affinity: a conversation's next turn goes to the target that served its previous turn while healthy. */
+    affinity: z.boolean().default(true),
+    /** Conversations remembered (least recently used dropped first), each for this long after its last turn. */
+    affinity_max: z.number().int().positive().default(10_000),
+    affinity_ttl_ms: z.number().int().positive().default(60 * 60_000),
   })
   .loose();
 export type Daemon = z.infer<typeof DaemonSchema>;

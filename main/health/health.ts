@@ -79,6 +79,28 @@ export class Health {
     return new RequestGate(this, cfg, Math.ceil(bodyBytes / 4));
   }
 
+  /** Whether a target could be tried now as far as its breakers and rate limits go (nothing is taken). */
+  healthy(target: Target): boolean {
+    const ps = this.providers.get(target.provider.name);
+    if (!ps) return true;
+    const now = this.now();
+    if (!ps.breaker.allow(now, false).ok) return false;
+    const ts = ps.targets.get(target.model);
+    return !ts || (ts.breaker.allow(now, false).ok && ts.rate.blocked(now, 0) === 0);
+  }
+
+  /** Keeps a target skipped as rate-limited for `ms` (what a 429's Retry-After does). */
+  block(target: Target, ms: number): void {
+    const ts = this.target(this.provider(target.provider.name), target.model);
+    ts.rate.blockedUntil = Math.max(ts.rate.blockedUntil, this.now() + ms);
+  }
+
+  /** The wait a 429 asked for is over (a retry waited it out): the target may be tried again now. */
+  unblock(target: Target): void {
+    const ts = this.providers.get(target.provider.name)?.targets.get(target.model);
+    if (ts) ts.rate.blockedUntil = 0;
+  }
+
   /** Checks a target without waiting; a Ticket when it may be tried now. */
   tryAdmit(cfg: Config, target: Target, tokens: number): Ticket | (Skip & { limiter?: Limiter; s?: HealthSettings; p?: ProviderState; t?: TargetState }) {
     const now = this.now();

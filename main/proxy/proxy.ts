@@ -15,14 +15,24 @@ import { describeTransportError, scrub, scrubUrl, summariseErrorBody } from './e
 import { Cancel, exchange, type UpstreamResponse } from './upstream.js';
 import { redactHeaders } from './headers.js';
 import { sendModels } from './local.js';
-import { RequestRelays, type Outcome } from './relay/index.js';
+import { RequestRelays, type AttemptRelay, type Outcome } from './relay/index.js';
 import { header, MAX_LOGGED_BODY, round } from './relay/relay.js';
 import { ResponseStore } from '../formats/index.js';
 import { planRoute, targetKey, type Target } from '../routing/plan.js';
 import { TargetStats } from '../routing/stats.js';
-import { Health, type RequestGate } from '../health/health.js';
+import { Health, type RequestGate, type Ticket } from '../health/health.js';
+import { retryAfterMs } from '../health/foresight.js';
+import { Affinity, fingerprint, preferTarget } from '../health/affinity.js';
+import { HedgeLost, hedgeDelay, race, type Leg } from '../health/hedge.js';
+import { realClock, RetryBudget, retrySettings, type Clock, type Failure } from '../health/retry.js';
 
 const MAX_ERROR_BODY = 64 * 1024;
+
+/** One try at one target up to its response headers (see Proxy.leg). */
+type LegResult =
+  | { verdict: 'win' | 'hold'; resp: UpstreamResponse; secrets: string[]; cancel: Cancel; a0: number }
+  | { verdict: 'fail'; failure?: Failure }
+  | { verdict: 'aborted' };
 
 export interface RequestMeta {
   /** The intercepted host name when the request came in over the TLS listener. */
@@ -72,6 +82,11 @@ export class Proxy {
   readonly health: Health;
   /** In flight and time to first byte per target (kept across config reloads). */
   readonly stats = new TargetStats();
+  /** Which target served each conversation's last turn (cache affinity; kept across config reloads). */
+  readonly affinity = new Affinity();
+  /** Time and randomness for retry backoff and hedge delays (tests inject their own). */
+  clock: Clock = realClock;
+  random: () => number = Math.random;
   /** The bytes of request bodies buffered at once, across every request. */
   private readonly budget = new BodyBudget(0);
   /** The Responses items and responses router67 returned for translated providers (kept across config reloads). */
@@ -279,15 +294,17 @@ export class Proxy {
   }
 
   /**
-   * Tries the chain in order; 'fallback' means every provider failed before the client got a byte. Per attempt:
-   * cooldown → the attempt's relay (passthrough or translated, or a skip) → auth → exchange → fallback on the
-   * status → the relay relays the answer. Nothing here knows a wire format.
+   * Tries the chain in order; 'fallback' means every provider failed before the client got a byte. Per target:
+   * budget → the attempt's relay (passthrough or translated, or a skip) → the health gate (breakers, rate-limit
+   * foresight, limits: health/health.ts) → a leg (auth → exchange → verdict on the status), retried on the same
+   * target (health/retry.ts) or hedged with the next (health/hedge.ts) → the relay relays the answer. Cache
+   * affinity (health/affinity.ts) may put a conversation's previous target first. Nothing here knows a wire format.
    */
   private async walk(
     req: IncomingMessage,
     res: ServerResponse,
     relays: RequestRelays,
-    chain: Target[],
+    planned: Target[],
     entry: LogEntry,
     cfg: Config,
     cancel: Cancel,
@@ -295,7 +312,7 @@ export class Proxy {
     gate: RequestGate,
   ): Promise<Outcome> {
     const { dialect } = relays;
-    const invalid = relays.invalid(chain.map((t) => t.provider));
+    const invalid = relays.invalid(planned.map((t) => t.provider));
     if (invalid) {
       entry.status = 400;
       entry.state = 'error';
@@ -303,150 +320,272 @@ export class Proxy {
       this.sendError(res, dialect, 400, invalid);
       return 'done';
     }
+    const d = cfg.daemon;
+    const aff = d.affinity && planned.length > 1 ? fingerprint(relays.parse) : undefined;
+    const wanted = aff && this.affinity.configure(d.affinity_max, d.affinity_ttl_ms).find(aff);
+    const { targets: chain, preferred } = preferTarget(planned, targetKey, wanted, (t) => this.health.healthy(t));
     const clientGone = () => cancel.reason instanceof ClientGone;
     const update = (e: LogEntry) => this.deps.log.update(e);
-    chain: for (let i = 0; i < chain.length; i++) {
-      const target = chain[i]!;
-      const { provider: p, model: upstreamModel } = target;
-      if (cancel.cancelled) return 'aborted';
-      const a0 = performance.now();
-      const attempt: Attempt = { provider: p.name, model: upstreamModel, status: null, error: null, formatIn: dialect, formatOut: p.format ?? dialect, durationMs: 0 };
-      entry.attempts.push(attempt);
-      const done = () => (attempt.durationMs = round(performance.now() - a0));
-      const overBudget = this.deps.spend?.skip(p.name);
+    const budget = new RetryBudget(d.retry_budget);
+    const onCancel = (fn: (() => void) | undefined) => cancel.onCancel(fn);
+    const attemptAt = (t: Target, why?: string): Attempt => {
+      const a: Attempt = { provider: t.provider.name, model: t.model, status: null, error: null, formatIn: dialect, formatOut: t.provider.format ?? dialect, durationMs: 0 };
+      const w = why ?? (t === preferred && wanted !== undefined ? 'affinity' : undefined);
+      if (w) a.why = w;
+      entry.attempts.push(a);
+      return a;
+    };
+    /** The relay and the gate's ticket for a target, or why it is skipped now (written on the attempt). */
+    const ready = async (t: Target, attempt: Attempt, last: boolean): Promise<{ relay: AttemptRelay; ticket: Ticket } | undefined> => {
+      const overBudget = this.deps.spend?.skip(t.provider.name);
       if (overBudget) {
         attempt.why = overBudget;
         attempt.error = `skipped: ${overBudget}`;
-        done();
-        continue;
+        return undefined;
       }
-      const relay = relays.relayFor(p, upstreamModel);
+      const relay = relays.relayFor(t.provider, t.model);
       if ('skip' in relay) {
         attempt.error = `skipped: ${relay.skip}`;
-        done();
-        continue;
+        return undefined;
       }
       // breakers, rate-limit foresight, limits (the last target may wait in a bounded queue)
-      const ticket = await gate.admit(target, i === chain.length - 1, (fn) => cancel.onCancel(fn));
+      const ticket = await gate.admit(t, last, onCancel);
       if ('skip' in ticket) {
         attempt.error = `skipped: ${ticket.skip}`;
         attempt.why = ticket.why;
         if (ticket.rateLimited) gate.rateLimited(attempt, ticket.retryMs);
-        done();
-        if (cancel.cancelled) return 'aborted';
-        continue;
+        return undefined;
       }
       if (cancel.cancelled) {
         this.health.release(ticket);
-        return 'aborted';
+        return undefined;
       }
-      const key = targetKey(target);
-      this.stats.begin(key);
-      try {
-        let resp: UpstreamResponse;
-        let secrets: string[];
-        for (let retried = false; ; retried = true) {
-          let auth: Record<string, string>;
-          try {
-            const resolved = await resolveAuth(p, this.deps.auth);
-            auth = resolved.headers;
-            // every form of every secret sent (key bare, prefixed, URL-encoded; credential extra_headers) is scrubbed
-            // from what the entry holds and from what goes back to the client
-            const extraSecrets = extraHeaderSecrets(p);
-            secrets = extraSecrets.length ? [...resolved.secrets, ...extraSecrets] : resolved.secrets;
-            this.deps.log.addSecrets(entry, secrets);
-          } catch (err) {
-            attempt.error = `skipped: ${err instanceof AuthUnavailableError ? err.message : 'credential unavailable'}`;
-            done();
-            continue chain;
+      return { relay, ticket };
+    };
+    const leg = (t: Target, relay: AttemptRelay, ticket: Ticket, attempt: Attempt, parent: Cancel): Leg<LegResult> => {
+      const c = parent.child();
+      const result = this.leg(req, t, relay, ticket, gate, attempt, entry, cfg, c);
+      const abort = () => {
+        c.cancel(new HedgeLost());
+        // it had its headers already (a 4xx held, or a success a moment too late): it is dropped
+        void result.then((x) => {
+          if (x.verdict !== 'win' && x.verdict !== 'hold') return;
+          x.resp.abort(c.reason!);
+          attempt.error = c.reason!.message;
+          attempt.durationMs = round(performance.now() - x.a0);
+          this.stats.end(targetKey(t));
+          this.health.release(ticket);
+        });
+      };
+      return { result, abort };
+    };
+    for (let i = 0; i < chain.length; i++) {
+      const target = chain[i]!;
+      if (cancel.cancelled) return 'aborted';
+      let attempt = attemptAt(target);
+      const a0 = performance.now();
+      const first = await ready(target, attempt, i === chain.length - 1);
+      if (!first) {
+        attempt.durationMs = round(performance.now() - a0);
+        if (cancel.cancelled) return 'aborted';
+        continue;
+      }
+      const { relay } = first;
+      let ticket = first.ticket;
+      const settings = retrySettings(cfg, target.provider);
+      let r: LegResult;
+      let hedged = false;
+      let winner = { target, relay, attempt, ticket };
+      // the first try may be hedged with the next target (never a retry; never once the client has a byte)
+      const next = chain[i + 1];
+      const delay = next ? hedgeDelay(target, targetKey(target), this.stats) : undefined;
+      if (next && delay !== undefined) {
+        let second: typeof winner | undefined;
+        const raced = await race(leg(target, relay, ticket, attempt, cancel), delay, () => {
+          // the hedge's admission is synchronous when the target is free; a saturated one is not hedged to
+          const hAttempt = attemptAt(next, `hedge after ${delay} ms`);
+          const nextRelay = relays.relayFor(next.provider, next.model);
+          const admitted = 'skip' in nextRelay || this.deps.spend?.skip(next.provider.name) ? undefined : this.health.tryAdmit(cfg, next, gate.tokens);
+          if (!admitted || 'skip' in nextRelay || 'skip' in admitted) {
+            hAttempt.error = `skipped: ${'skip' in nextRelay ? nextRelay.skip : admitted && 'skip' in admitted ? admitted.skip : 'over its budget'}`;
+            return undefined;
           }
-          try {
-            const sent = relay.headers({ ...p.extra_headers, ...auth });
-            // what went upstream, as the log may see it (credential headers redacted, every other value scrubbed)
-            entry.upstreamHeaders = redactHeaders(sent);
-            resp = await exchange(
-              this.deps.dispatcher(),
-              {
-                origin: relay.origin,
-                path: relay.path,
-                method: (req.method ?? 'POST') as Dispatcher.HttpMethod,
-                headers: sent,
-                body: relay.body as Dispatcher.DispatchOptions['body'],
-                headersTimeout: cfg.daemon.first_byte_timeout_ms,
-                bodyTimeout: cfg.daemon.idle_timeout_ms, // undici's body timeout is the idle time between chunks
-              },
-              cancel,
-            );
-          } catch (err) {
-            done();
-            if (cancel.cancelled) {
-              attempt.error = cancel.reason!.message;
-              return 'aborted';
-            }
-            attempt.error = scrub(describeTransportError(err), secrets);
-            this.health.settle(ticket, { kind: 'transport', error: attempt.error });
-            continue chain;
+          second = { target: next, relay: nextRelay, attempt: hAttempt, ticket: admitted };
+          return leg(next, nextRelay, admitted, hAttempt, cancel);
+        }, this.clock, cancel);
+        if ((hedged = raced.hedged)) {
+          i++; // both targets were tried
+          if (raced.winner === undefined) {
+            if (raced.results.some((x) => x?.verdict === 'aborted')) return 'aborted';
+            continue;
           }
-          // OAuth: a refused token is refreshed once and the request sent once more.
-          if (resp.statusCode === 401 && !retried) {
-            const next = await this.oauthRefused(p, auth, resp, attempt);
-            if (next === 'retry') continue;
-            if (next === 'skip') {
-              attempt.status = 401;
-              this.health.settle(ticket, { kind: 'client-error' });
-              done();
-              continue chain;
-            }
-          }
+          if (raced.winner === 1) winner = second!;
+        }
+        r = raced.results[raced.winner ?? 0]!;
+      } else r = await leg(target, relay, ticket, attempt, cancel).result;
+      // retries on the same target, while the failure allows and the budget and the deadline last
+      for (let n = 1; !hedged && r.verdict === 'fail' && r.failure; n++) {
+        const wait = budget.next(r.failure, n, settings, d.request_timeout_ms - (performance.now() - t0), this.random);
+        if (wait === undefined) break;
+        if (!(await this.clock.sleep(wait, cancel))) return 'aborted';
+        // the wait covered the Retry-After the 429 asked for
+        if (r.failure.kind === 'status' && r.failure.status === 429) this.health.unblock(target);
+        attempt = attemptAt(target, `retry ${n} after ${wait} ms`);
+        const again = await ready(target, attempt, i === chain.length - 1);
+        if (!again) {
+          if (cancel.cancelled) return 'aborted';
           break;
         }
-        attempt.status = resp.statusCode;
-        entry.responseHeaders = redactHeaders(resp.headers);
-        attempt.ttfbMs = round(performance.now() - a0);
-        this.stats.ttfb(key, attempt.ttfbMs);
-        this.health.observe(ticket, resp.headers);
-        if (resp.statusCode === 429 || resp.statusCode >= 500) {
-          const text = await resp.text(MAX_ERROR_BODY);
-          const ct = header(resp.headers, 'content-type');
-          attempt.error = scrub(summariseErrorBody(text, ct), secrets) || `HTTP ${resp.statusCode}`;
-          if (resp.statusCode === 429) gate.rateLimited(attempt, this.health.settle(ticket, { kind: 'rate-limited', headers: resp.headers }));
-          else this.health.settle(ticket, { kind: 'server-error', error: `HTTP ${resp.statusCode}` });
-          done();
-          continue;
-        }
-        if (resp.statusCode >= 400) this.health.settle(ticket, { kind: 'client-error' });
+        ticket = again.ticket;
+        winner = { target, relay, attempt, ticket };
+        r = await leg(target, relay, ticket, attempt, cancel).result;
+      }
+      if (r.verdict === 'aborted') return 'aborted';
+      if (r.verdict === 'fail') continue;
+      const p = winner.target.provider;
+      const upstreamModel = winner.target.model;
+      const key = targetKey(winner.target);
+      try {
         entry.provider = p.name;
         entry.upstreamModel = upstreamModel;
-        entry.status = resp.statusCode;
+        entry.status = r.resp.statusCode;
         // what this attempt's body mapped or changed; the log entry shows the answering attempt's
-        entry.translationNotes = relay.notes.length ? [...new Set(relay.notes)] : undefined;
-        const outcome = await relay.relay(resp, {
+        entry.translationNotes = winner.relay.notes.length ? [...new Set(winner.relay.notes)] : undefined;
+        const outcome = await winner.relay.relay(r.resp, {
           res,
           entry,
-          attempt,
-          cancel,
+          attempt: winner.attempt,
+          cancel: r.cancel,
           t0,
-          secrets,
+          secrets: r.secrets,
           extra: { 'x-router67-provider': p.name, 'x-router67-model': upstreamModel },
-          logBodies: cfg.daemon.log_bodies,
-          maxBuffered: cfg.daemon.max_buffered_response_bytes,
+          logBodies: d.log_bodies,
+          maxBuffered: d.max_buffered_response_bytes,
           clientGone,
           update,
         });
-        done();
+        winner.attempt.durationMs = round(performance.now() - r.a0);
         if (outcome === 'fallback') {
-          this.health.settle(ticket, { kind: 'transport', error: attempt.error ?? 'answer cut before the client got a byte' });
+          this.health.settle(winner.ticket, { kind: 'transport', error: winner.attempt.error ?? 'answer cut before the client got a byte' });
           entry.provider = entry.upstreamModel = entry.status = entry.translationNotes = undefined;
           continue;
         }
-        if (outcome === 'done') this.health.settle(ticket, { kind: 'ok' });
+        if (outcome === 'done') this.health.settle(winner.ticket, { kind: (entry.status ?? 0) >= 400 ? 'client-error' : 'ok' });
+        if (outcome === 'done' && aff && (entry.status ?? 0) < 400) {
+          if (wanted !== undefined && wanted !== key) entry.cacheMoved = wanted;
+          this.affinity.remember(aff, key);
+        }
         return outcome;
       } finally {
         this.stats.end(key);
-        this.health.release(ticket, usedTokens(entry, p.name));
+        this.health.release(winner.ticket, usedTokens(entry, p.name));
       }
     }
     return 'fallback';
+  }
+
+  /**
+   * One try at one target up to its response headers: auth (OAuth: a refused token refreshed once, sent once
+   * more) → exchange → the verdict on the status, told to the health gate. A failure fills the attempt, ends the
+   * target's in-flight count and frees its ticket; a 'win'/'hold' leaves the response to relay (and the count and
+   * the ticket to the walker).
+   */
+  private async leg(
+    req: IncomingMessage,
+    target: Target,
+    relay: AttemptRelay,
+    ticket: Ticket,
+    gate: RequestGate,
+    attempt: Attempt,
+    entry: LogEntry,
+    cfg: Config,
+    cancel: Cancel,
+  ): Promise<LegResult> {
+    const p = target.provider;
+    const key = targetKey(target);
+    const a0 = performance.now();
+    const done = () => (attempt.durationMs = round(performance.now() - a0));
+    const fail = (failure?: Failure): LegResult => {
+      done();
+      this.stats.end(key);
+      this.health.release(ticket);
+      if (cancel.cancelled) {
+        attempt.error = cancel.reason!.message;
+        if (!(cancel.reason instanceof HedgeLost)) return { verdict: 'aborted' };
+      }
+      return { verdict: 'fail', failure };
+    };
+    this.stats.begin(key);
+    let resp: UpstreamResponse;
+    let secrets: string[] = [];
+    for (let retried = false; ; retried = true) {
+      let auth: Record<string, string>;
+      try {
+        const resolved = await resolveAuth(p, this.deps.auth);
+        auth = resolved.headers;
+        // every form of every secret sent (key bare, prefixed, URL-encoded; credential extra_headers) is scrubbed
+        // from what the entry holds and from what goes back to the client
+        const extraSecrets = extraHeaderSecrets(p);
+        secrets = extraSecrets.length ? [...resolved.secrets, ...extraSecrets] : resolved.secrets;
+        this.deps.log.addSecrets(entry, secrets);
+      } catch (err) {
+        attempt.error = `skipped: ${err instanceof AuthUnavailableError ? err.message : 'credential unavailable'}`;
+        return fail();
+      }
+      try {
+        const sent = relay.headers({ ...p.extra_headers, ...auth });
+        // what went upstream, as the log may see it (credential headers redacted, every other value scrubbed)
+        entry.upstreamHeaders = redactHeaders(sent);
+        resp = await exchange(
+          this.deps.dispatcher(),
+          {
+            origin: relay.origin,
+            path: relay.path,
+            method: (req.method ?? 'POST') as Dispatcher.HttpMethod,
+            headers: sent,
+            body: relay.body as Dispatcher.DispatchOptions['body'],
+            headersTimeout: cfg.daemon.first_byte_timeout_ms,
+            bodyTimeout: cfg.daemon.idle_timeout_ms, // undici's body timeout is the idle time between chunks
+          },
+          cancel,
+        );
+      } catch (err) {
+        attempt.error = scrub(describeTransportError(err), secrets);
+        if (!cancel.cancelled) this.health.settle(ticket, { kind: 'transport', error: attempt.error });
+        return fail({ kind: 'transport', err });
+      }
+      // OAuth: a refused token is refreshed once and the request sent once more.
+      if (resp.statusCode === 401 && !retried) {
+        const next = await this.oauthRefused(p, auth, resp, attempt);
+        if (next === 'retry') continue;
+        if (next === 'skip') {
+          attempt.status = 401;
+          this.health.settle(ticket, { kind: 'client-error' });
+          return fail();
+        }
+      }
+      break;
+    }
+    attempt.status = resp.statusCode;
+    entry.responseHeaders = redactHeaders(resp.headers);
+    attempt.ttfbMs = round(performance.now() - a0);
+    this.stats.ttfb(key, attempt.ttfbMs);
+    this.health.observe(ticket, resp.headers);
+    if (resp.statusCode === 429 || resp.statusCode >= 500) {
+      const text = await resp.text(MAX_ERROR_BODY);
+      const ct = header(resp.headers, 'content-type');
+      attempt.error = scrub(summariseErrorBody(text, ct), secrets) || `HTTP ${resp.statusCode}`;
+      const wait = retryAfterMs(resp.headers);
+      if (resp.statusCode === 429) gate.rateLimited(attempt, this.health.settle(ticket, { kind: 'rate-limited', headers: resp.headers }));
+      else this.health.settle(ticket, { kind: 'server-error', error: `HTTP ${resp.statusCode}` });
+      return fail({ kind: 'status', status: resp.statusCode, retryAfterMs: wait });
+    }
+    if (cancel.cancelled) {
+      // lost a hedge (or the request ended) just as the headers came
+      resp.abort(cancel.reason!);
+      return fail();
+    }
+    return { verdict: resp.statusCode < 400 ? 'win' : 'hold', resp, secrets, cancel, a0 };
   }
 
   /**
@@ -471,21 +610,23 @@ export class Proxy {
   private allFailed(res: ServerResponse, dialect: Dialect, entry: LogEntry, model: string, limitedMs?: number): void {
     const attempts = entry.attempts.map((a) => ({ provider: a.provider, model: a.model, status: a.status, error: a.error && this.deps.log.scrubText(entry, a.error) }));
     const summary = attempts.map((a) => `${a.provider}: ${attemptOutcome(a.status, a.error)}`).join('; ');
+    // retries and hedges are attempts too: count the targets tried
+    const tried = new Set(attempts.map((a) => `${a.provider}/${a.model}`)).size;
     if (limitedMs !== undefined) {
       const ms = Math.max(1, Math.ceil(limitedMs));
       const s = Math.ceil(ms / 1000);
       entry.status = 429;
       entry.state = 'error';
-      entry.error = `all ${attempts.length} providers rate-limited; retry after ${s} s`;
+      entry.error = `all ${tried} providers rate-limited; retry after ${s} s`;
       if (res.headersSent || res.destroyed) return;
       const msg = `router67: every provider for model "${model}" is rate-limited; retry after ${s} s: ${summary}`;
       return this.sendError(res, dialect, 429, msg, { attempts }, 'rate_limited', { 'retry-after': String(s), 'retry-after-ms': String(ms) });
     }
     entry.status = 502;
     entry.state = 'error';
-    entry.error = `all ${attempts.length} providers failed`;
+    entry.error = `all ${tried} providers failed`;
     if (res.headersSent || res.destroyed) return;
-    const body = errorBody(dialect, 502, `router67: all ${attempts.length} providers failed for model "${model}": ${summary}`, { attempts }, 'all_providers_failed');
+    const body = errorBody(dialect, 502, `router67: all ${tried} providers failed for model "${model}": ${summary}`, { attempts }, 'all_providers_failed');
     res.writeHead(502, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
     res.end(body);
   }

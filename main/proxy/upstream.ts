@@ -13,6 +13,8 @@ export interface UpstreamSink {
 export class Cancel {
   reason?: Error;
   private hook?: (err: Error) => void;
+  private children?: Set<Cancel>;
+  private parent?: Cancel;
 
   get cancelled(): boolean {
     return this.reason !== undefined;
@@ -22,6 +24,22 @@ export class Cancel {
     if (this.reason) return;
     this.reason = reason;
     this.hook?.(reason);
+    if (this.children) for (const c of this.children) c.cancel(reason);
+  }
+
+  /** A Cancel that fires with this one (same reason) and can also fire alone: one leg of a hedge, a retry's wait. */
+  child(): Cancel {
+    const c = new Cancel();
+    c.parent = this;
+    if (this.reason) c.cancel(this.reason);
+    else (this.children ??= new Set()).add(c);
+    return c;
+  }
+
+  /** Unlinks a child from its parent (it no longer fires with it). */
+  dispose(): void {
+    this.parent?.children?.delete(this);
+    this.parent = undefined;
   }
 
   /** Registers what to do on cancel (one at a time); runs at once when already cancelled. */

@@ -208,6 +208,8 @@ export interface LogEntry {
   cacheWriteTokens?: number;
   /** Subset of outputTokens spent on reasoning. */
   reasoningTokens?: number;
+  /** Cache affinity: the target ("provider/model") that served this conversation's previous turn, when this turn went elsewhere (its prompt cache missed). */
+  cacheMoved?: string;
   /** Cost in USD from the price table and the real token counts; absent when the model's price is unknown. */
   costUsd?: number;
   /** The app behind the connection (Claude Code, Codex, a script by name, …), when known. */

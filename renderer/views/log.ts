@@ -47,7 +47,8 @@ function route(r: LogRow): string {
 
 function tokens(r: LogRow): string {
   if (r.inputTokens === undefined && r.outputTokens === undefined) return '—';
-  return `${fmtInt(r.inputTokens)} / ${fmtInt(r.outputTokens)}`;
+  const cached = r.cacheReadTokens ? ` (${fmtInt(r.cacheReadTokens)} cached)` : '';
+  return `${fmtInt(r.inputTokens)}${cached} / ${fmtInt(r.outputTokens)}`;
 }
 
 /** A cost in USD: "—" when unknown (no price for the model, or no token counts); small amounts keep 4 decimals. */
@@ -306,7 +307,7 @@ class LogView implements View {
       mc.title = marks.length ? `${model} · ${marks.join(' · ')}` : model;
     }
     mc.className = 'model';
-    set(2, route(r), r.provider ? '' : 'dim');
+    set(2, r.cacheMoved ? `${route(r)} · cache moved` : route(r), r.cacheMoved ? 'warn-text' : r.provider ? '' : 'dim');
     set(3, statusText(r), `pill ${statusClass(r)}`);
     set(4, r.attempts.length > 1 ? `${r.attempts.length}` : r.attempts.length ? '1' : '—', r.attempts.length > 1 ? 'num warn-text' : 'num dim');
     set(5, fmtMs(r.ttfbMs), 'num');
@@ -429,6 +430,7 @@ class LogView implements View {
         kv('Total', fmtMs(d.durationMs)),
         kv('Tokens in / out', tokenDetail(d)),
         kv('Cost', fmtCost(d.costUsd)),
+        kv('Cache', d.cacheMoved && `moved away from ${d.cacheMoved}, which served this conversation's previous turn (its prompt cache missed)`, 'warn-text'),
         kv('Bytes in / out', `${fmtInt(d.bytesIn)} / ${fmtInt(d.bytesOut)}`),
         kv('Error', d.error, 'error-text'),
         kv('Resent from', d.resendOf, 'mono'),

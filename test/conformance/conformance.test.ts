@@ -191,10 +191,14 @@ describe('quirks, errors and fallback across formats', () => {
     assert.deepEqual(
       e.attempts.map((a) => [a.provider, a.status, a.formatIn, a.formatOut]),
       [
+        // a 5xx is retried on the same provider first (retry_max = 2 by default), then the chain moves on
+        ['oai', 502, 'anthropic', 'openai'],
+        ['oai', 502, 'anthropic', 'openai'],
         ['oai', 502, 'anthropic', 'openai'],
         ['oll', 200, 'anthropic', 'ollama'],
       ],
     );
+    assert.match(e.attempts[2]!.why ?? '', /^retry 2 after \d+ ms$/);
     assert.match(e.attempts[0]!.error!, /HTML error page.*502 Bad Gateway/);
   });
 

@@ -48,7 +48,7 @@ describe('circuit breaker', () => {
     alpha = await startUpstream('alpha', () => alphaFault());
     beta = await startUpstream('beta');
     t = await startCore(
-      '[daemon]\nbreaker_failures = 3\nbreaker_failure_ratio = 0\nbreaker_cooloff_ms = 1000\n' + provider('alpha', alpha.url, { m: 'alpha-m' }) + provider('beta', beta.url, { m: 'beta-m' }),
+      '[daemon]\nretry_max = 0\nbreaker_failures = 3\nbreaker_failure_ratio = 0\nbreaker_cooloff_ms = 1000\n' + provider('alpha', alpha.url, { m: 'alpha-m' }) + provider('beta', beta.url, { m: 'beta-m' }),
       { now: () => clock },
     );
     alphaFault = () => ({ kind: 'status', status: 503 });
@@ -126,7 +126,7 @@ describe('circuit breaker', () => {
   it('also opens on a failure ratio over the sliding window', async () => {
     const u = await startUpstream('ratio', (n) => (n % 2 ? { kind: 'status', status: 502 } : { kind: 'ok' }));
     const t2 = await startCore(
-      '[daemon]\nbreaker_failures = 0\nbreaker_failure_ratio = 0.5\nbreaker_min_requests = 10\n' + provider('ratio', u.url, { m: 'r' }) + provider('beta', beta.url, { m: 'beta-m' }),
+      '[daemon]\nretry_max = 0\nbreaker_failures = 0\nbreaker_failure_ratio = 0.5\nbreaker_min_requests = 10\n' + provider('ratio', u.url, { m: 'r' }) + provider('beta', beta.url, { m: 'beta-m' }),
       { now: () => clock },
     );
     try {
@@ -150,7 +150,7 @@ describe('limits', () => {
   it('200 concurrent requests never exceed max_in_flight at the upstream; the rest wait their turn and all succeed', async () => {
     const u = await startUpstream('solo', () => ({ kind: 'ok', delayMs: 3 }));
     ups.push(u);
-    const t = await startCore('[daemon]\nlimit_queue_max = 500\nlimit_queue_wait_ms = 60000\n' + provider('solo', u.url, { m: 'solo-m' }, 'max_in_flight = 5'));
+    const t = await startCore('[daemon]\nretry_max = 0\nlimit_queue_max = 500\nlimit_queue_wait_ms = 60000\n' + provider('solo', u.url, { m: 'solo-m' }, 'max_in_flight = 5'));
     cores.push(t);
     const rs = await Promise.all(Array.from({ length: 200 }, (_, i) => post(t, msg('hi', i % 2 === 0))));
     assert.deepEqual(new Set(rs.map((r) => r.status)), new Set([200]));
@@ -166,7 +166,7 @@ describe('limits', () => {
     const a = await startUpstream('busy', () => ({ kind: 'ok', hold: hold.promise }));
     const b = await startUpstream('spare');
     ups.push(a, b);
-    const t = await startCore(provider('busy', a.url, { m: 'x' }, 'max_in_flight = 2') + provider('spare', b.url, { m: 'y' }));
+    const t = await startCore('[daemon]\nretry_max = 0\n' + provider('busy', a.url, { m: 'x' }, 'max_in_flight = 2') + provider('spare', b.url, { m: 'y' }));
     cores.push(t);
     const held = [post(t), post(t)];
     await eventually(() => assert.equal(a.inFlight, 2));
@@ -184,7 +184,7 @@ describe('limits', () => {
     const hold = deferred();
     const u = await startUpstream('one', () => ({ kind: 'ok', hold: hold.promise }));
     ups.push(u);
-    const t = await startCore('[daemon]\nlimit_queue_max = 1\nlimit_queue_wait_ms = 200\n' + provider('one', u.url, { m: 'x' }, 'max_in_flight = 1'));
+    const t = await startCore('[daemon]\nretry_max = 0\nlimit_queue_max = 1\nlimit_queue_wait_ms = 200\n' + provider('one', u.url, { m: 'x' }, 'max_in_flight = 1'));
     cores.push(t);
     const first = post(t);
     await eventually(() => assert.equal(u.inFlight, 1));
@@ -212,7 +212,7 @@ describe('limits', () => {
     const a = await startUpstream('metered');
     const b = await startUpstream('other');
     ups.push(a, b);
-    const t = await startCore(provider('metered', a.url, { m: 'x' }, 'rpm = 3\ntpm = 3000') + provider('other', b.url, { m: 'y' }), { now: () => clock });
+    const t = await startCore('[daemon]\nretry_max = 0\n' + provider('metered', a.url, { m: 'x' }, 'rpm = 3\ntpm = 3000') + provider('other', b.url, { m: 'y' }), { now: () => clock });
     cores.push(t);
     for (let i = 0; i < 3; i++) assert.equal((await post(t)).json.content[0].text, 'Hello from metered!');
     assert.equal((await post(t)).json.content[0].text, 'Hello from other!');
@@ -242,7 +242,7 @@ describe('rate-limit foresight and the all-rate-limited 429', () => {
   it('skips a target whose x-ratelimit headers say 0 requests left, until the reset ("6m0s")', async () => {
     a = await startUpstream('alpha', (n) => aFault(n));
     b = await startUpstream('beta', (n) => bFault(n));
-    t = await startCore(provider('alpha', a.url, { m: 'alpha-m' }) + provider('beta', b.url, { m: 'beta-m' }), { now: () => clock });
+    t = await startCore('[daemon]\nretry_max = 0\n' + provider('alpha', a.url, { m: 'alpha-m' }) + provider('beta', b.url, { m: 'beta-m' }), { now: () => clock });
     aFault = (n) => (n === 0 ? { kind: 'ok', headers: { 'x-ratelimit-remaining-requests': '1', 'x-ratelimit-reset-requests': '6m0s', 'x-ratelimit-remaining-tokens': '90000', 'x-ratelimit-reset-tokens': '1s' } } : { kind: 'ok' });
     const chat = (s = 'hi') => post(t, msg(s), '/v1/chat/completions');
     assert.equal((await chat()).json.choices[0].message.content, 'Hello from alpha!');
@@ -317,7 +317,7 @@ describe('the official SDKs back off on the 429 and then succeed', () => {
 
   it('openai and @anthropic-ai/sdk (maxRetries 2) retry after Retry-After and get the answer', async () => {
     u = await startUpstream('only', () => (limited-- > 0 ? { kind: 'status', status: 429, headers: { 'retry-after-ms': '150' } } : { kind: 'ok' }));
-    t = await startCore(provider('only', u.url, { m: 'only-m' }));
+    t = await startCore('[daemon]\nretry_max = 0\n' + provider('only', u.url, { m: 'only-m' }));
     limited = 1;
     const openai = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: 'k', maxRetries: 2 });
     const c = await openai.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }] });

@@ -99,11 +99,11 @@ test('TLS listener over HTTP/2: routing, SSE, abort, fallback on 5xx, Origin gua
     assert.equal(deltas, 'Hello from alpha!');
     assert.match(st.body, /event: message_stop/);
 
-    // fallback on 5xx: broken answers 500, alpha answers
+    // fallback on 5xx: broken answers 500 (first try and retry_max = 2 retries), alpha answers
     const fb = await post(s, msg('claude-f'));
     assert.equal(fb.status, 200, fb.body);
     assert.equal(fb.headers['x-router67-provider'], 'alpha');
-    assert.equal(broken.requests.length, 1);
+    assert.equal(broken.requests.length, 3);
 
     // Origin guard: 403 in the client's dialect; its `connection: close` does not end the session
     const refused = await post(s, msg('claude-x'), { origin: 'https://evil.example' });

@@ -22,6 +22,7 @@ describe('routing through the official SDKs', () => {
 [daemon]
 first_byte_timeout_ms = 2000
 request_timeout_ms = 10000
+retry_max = 0 # the chain itself here; retries on one target: test/health/retry.test.ts
 ` +
         provider('alpha', a.url, { 'claude-x': 'alpha-claude', 'gpt-x': 'alpha-gpt' }, 'extra_headers = { "anthropic-version" = "2023-06-01", "x-extra" = "yes" }') +
         provider('beta', `${b.url}/v1`, { 'claude-x': 'beta-claude', 'gpt-x': 'beta-gpt' }) +

@@ -253,13 +253,13 @@ tstream-mid = "tstream-mid"
     for (const k of [KEY_A, `Bearer ${KEY_A}`, encodeURIComponent(KEY_A), KEY_B, TEAM_TOKEN]) assert.ok(sent.includes(k), `echo did not quote ${k}`);
     assertClean(r.text, 'the 502 body');
     const body = JSON.parse(r.text) as { error: { message: string }; attempts: { provider: string; error: string }[] };
-    assert.deepEqual(body.attempts.map((a) => a.provider), ['alpha', 'beta']);
+    // each provider tried, retries included (a 500 is retried on the same provider first)
+    assert.deepEqual([...new Set(body.attempts.map((a) => a.provider))], ['alpha', 'beta']);
     assert.match(body.error.message, /all 2 providers failed/);
     for (const a of body.attempts) assert.match(a.error, /invalid credentials: .*\[redacted\]/);
     const e = await last();
     assert.equal(e.status, 502);
-    assert.match(e.attempts[0]!.error ?? '', /\[redacted\]/);
-    assert.match(e.attempts[1]!.error ?? '', /\[redacted\]/);
+    for (const a of e.attempts) assert.match(a.error ?? '', /\[redacted\]/);
     assertClean(JSON.stringify(e), 'the log entry');
   });
 

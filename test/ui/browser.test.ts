@@ -284,7 +284,7 @@ describe('the window in Chromium, against a real headless core', { skip: skipUnl
     // its cost, from the [prices] entry; a model without a price shows "—"
     await page.waitForFunction(() => [...document.querySelectorAll('.vrow')].some((r: any) => r.textContent?.includes('claude-test') && r.lastElementChild?.textContent === '$0.0001'));
 
-    // a request that fails over: two attempts, each with its error
+    // a request that fails over: each provider retried (budget 3 per request), each attempt with its error and why
     a.mode = '500';
     b.mode = '500';
     await assert.rejects(openai.chat.completions.create({ model: 'gpt-test', messages: [{ role: 'user', content: 'x' }] }));
@@ -294,8 +294,8 @@ describe('the window in Chromium, against a real headless core', { skip: skipUnl
     await failed.waitFor();
     await failed.click();
     const detail = page.locator('aside.detail');
-    await detail.locator('h3:has-text("Attempts (2)")').waitFor();
-    assert.match((await detail.textContent()) ?? '', /alpha[\s\S]*500[\s\S]*beta[\s\S]*500/);
+    await detail.locator('h3:has-text("Attempts (5)")').waitFor();
+    assert.match((await detail.textContent()) ?? '', /alpha[\s\S]*500[\s\S]*retry 2 after \d+ ms[\s\S]*beta[\s\S]*500[\s\S]*retry 1 after \d+ ms/);
 
     // filter: failures only
     await page.selectOption('select[aria-label="Filter by status"]', 'failed');
