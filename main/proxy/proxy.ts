@@ -19,7 +19,7 @@ import { sendModels } from './local.js';
 import { RequestRelays, type Outcome } from './relay/index.js';
 import { header, MAX_LOGGED_BODY, round } from './relay/relay.js';
 import { ResponseStore } from '../formats/index.js';
-import { planRoute, targetKey, type Target } from '../routing/plan.js';
+import { planRoute, targetKey, type PriceLookup, type Target } from '../routing/plan.js';
 import { TargetStats } from '../routing/stats.js';
 
 const MAX_ERROR_BODY = 64 * 1024;
@@ -50,6 +50,8 @@ export class Proxy {
   readonly cooldowns = new Cooldowns();
   /** In flight and time to first byte per target (kept across config reloads). */
   readonly stats = new TargetStats();
+  /** Prices for `strategy = "cheapest"` (USD per million tokens, blended), set by whoever has a price table. */
+  prices?: PriceLookup;
   /** The bytes of request bodies buffered at once, across every request. */
   private readonly budget = new BodyBudget(0);
   /** The Responses items and responses router67 returned for translated providers (kept across config reloads). */
@@ -118,7 +120,9 @@ export class Proxy {
       // routed by the first, read by the upstream as the last: neither is safe to guess
       return this.sendError(res, dialect, 400, 'request body has more than one top-level "model" key; send exactly one');
     }
-    const plan = field ? planRoute(cfg, { model: field.model, dialect, path: url, headers: req.headers, body, host: meta.host, app: meta.app }) : undefined;
+    const plan = field
+      ? planRoute(cfg, { model: field.model, dialect, path: url, headers: req.headers, body, host: meta.host, app: meta.app }, { stats: this.stats, prices: this.prices })
+      : undefined;
     const chain = plan?.targets ?? [];
     if (!field || chain.length === 0) {
       if (meta.host && this.deps.passthrough) return this.deps.passthrough(req, res, body, { host: meta.host });
@@ -152,6 +156,10 @@ export class Proxy {
       requestHeaders: redactHeaders(req.headers),
     });
     entry.bytesIn = body.length;
+    if (plan?.route !== undefined) {
+      entry.route = plan.route;
+      entry.strategy = plan.strategy;
+    }
     // the client's own key (sent to us, never upstream) stays out of the log too
     const own = clientSecrets(req.headers);
     if (own.length) this.deps.log.addSecrets(entry, own, 8);
@@ -233,6 +241,7 @@ export class Proxy {
       if (cancel.cancelled) return 'aborted';
       const a0 = performance.now();
       const attempt: Attempt = { provider: p.name, model: upstreamModel, status: null, error: null, formatIn: dialect, formatOut: p.format ?? dialect, durationMs: 0 };
+      if (target.why !== undefined) attempt.why = target.why;
       entry.attempts.push(attempt);
       const done = () => (attempt.durationMs = round(performance.now() - a0));
       const cooling = this.cooldowns.remaining(p.name);
