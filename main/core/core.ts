@@ -16,6 +16,7 @@ import { RequestLog } from '../log/request-log.js';
 import { authProblem, describeAuthSource, type OAuthResolver, type SecretResolver } from '../proxy/auth.js';
 import { Proxy, type ProxyDeps } from '../proxy/proxy.js';
 import { ResponsesWsGateway } from '../ws/responses-ws.js';
+import { explainRoute, parseExplainInput, readJsonBody, type ExplainInput, type ExplainResult } from '../routing/explain.js';
 import { paths, resolveHome, type Paths } from './paths.js';
 import { VERSION } from './version.js';
 import type { ProviderView, StatusBase } from '../ui/types.js';
@@ -245,11 +246,23 @@ export class Core extends EventEmitter {
     if (opts.admin !== false) {
       this.admin = new AdminServer(ensureToken(this.paths.adminToken));
       this.admin.route('GET', '/api/status', (_req, res) => sendJson(res, 200, this.status()));
+      this.admin.route('POST', '/api/route/explain', async (req, res) => {
+        const raw = await readJsonBody(req, this.cfg.daemon.max_request_body_bytes);
+        if (typeof raw === 'string') return sendJson(res, 413, { error: raw });
+        const input = typeof raw === 'symbol' ? 'expected a JSON body' : parseExplainInput(raw);
+        if (typeof input === 'string') return sendJson(res, 400, { error: input });
+        sendJson(res, 200, this.explainRoute(input));
+      });
       await this.admin.listen();
     }
     this.writeState();
     if (opts.watch !== false) this.watchConfig();
     for (const w of this.warnings()) this.logger.warn(w);
+  }
+
+  /** Which route and targets a request would get, and their state now; nothing is sent. */
+  explainRoute(input: ExplainInput): ExplainResult {
+    return explainRoute(this.cfg, input, { stats: this.proxy.stats, cooldowns: this.proxy.cooldowns, prices: this.proxy.prices });
   }
 
   private writeState(): void {
