@@ -218,6 +218,8 @@ export const RouteMatchSchema = z
     max_input_tokens: z.number().int().nonnegative().optional(),
     has_images: z.boolean().optional(),
     has_tools: z.boolean().optional(),
+    /** A tool offered by the request, by name or type (glob), e.g. "web_search*" (Anthropic's server-side web search). */
+    tool: globs.optional(),
     /** The conversation carries tool results. */
     has_tool_results: z.boolean().optional(),
     /** The request asks for thinking / reasoning. */

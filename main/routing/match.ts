@@ -112,6 +112,23 @@ export class BodyFacts {
     return !!b && ((Array.isArray(b.tools) && b.tools.length > 0) || (Array.isArray(b.functions) && b.functions.length > 0));
   }
 
+  /** The names and types of the tools offered (`tools[].name`, `tools[].type`, `tools[].function.name`). */
+  toolNames(): string[] {
+    const b = this.json();
+    const out: string[] = [];
+    for (const list of [b?.tools, b?.functions]) {
+      if (!Array.isArray(list)) continue;
+      for (const t of list as Record<string, unknown>[]) {
+        if (!t || typeof t !== 'object') continue;
+        if (typeof t.name === 'string') out.push(t.name);
+        if (typeof t.type === 'string' && t.type !== 'function' && t.type !== 'custom') out.push(t.type);
+        const fn = t.function as { name?: unknown } | undefined;
+        if (fn && typeof fn.name === 'string') out.push(fn.name);
+      }
+    }
+    return out;
+  }
+
   /** The request asks for thinking / reasoning (Anthropic `thinking`, OpenAI `reasoning_effort`, Responses/OpenRouter `reasoning`, Ollama `think`). */
   thinking(): boolean {
     const b = this.json();
@@ -195,6 +212,10 @@ export function compileMatch(m: RouteMatch): CompiledMatch {
   flag(m.thinking, (f) => f.thinking());
   flag(m.has_images, (f) => f.images());
   flag(m.has_tool_results, (f) => f.toolResults());
+  if (m.tool !== undefined) {
+    const t = compileGlobs(m.tool);
+    body.push((_r, f) => f.toolNames().some(t));
+  }
   if (m.min_input_tokens !== undefined) {
     const n = m.min_input_tokens;
     body.push((_r, f) => f.inputTokens() >= n);

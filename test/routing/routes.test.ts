@@ -141,6 +141,10 @@ name = "results"
 match = { has_tool_results = true }
 to = ["anthropic"]
 [[routes]]
+name = "search"
+match = { tool = "web_search*" }
+to = ["anthropic"]
+[[routes]]
 name = "small"
 match = { max_input_tokens = 50 }
 to = ["cheap"]
@@ -164,6 +168,8 @@ to = ["cheap"]
       'results',
     );
     assert.equal(planRoute(c, req({ model: 'm', messages: [{ role: 'user', content: 'hi' }] })).route, 'small');
+    const search = { type: 'web_search_20250305', name: 'web_search', max_uses: 5 };
+    assert.equal(planRoute(c, req({ model: 'm', tools: [search], messages: [{ role: 'user', content: 'x'.repeat(3000) }] })).route, 'search');
   });
 
   it('dialect, path, headers, host and app; every key must hold', () => {
