@@ -3,7 +3,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Config, Provider, Route, Strategy } from '../config/schema.js';
 import type { Dialect } from '../log/request-log.js';
-import { BodyFacts, compileMatch, type Predicate } from './match.js';
+import { BodyFacts, compileMatch, type Predicate, type StringTest } from './match.js';
 import { orderTargets, type Candidate, type StrategyDeps, type StrategyState } from './strategies.js';
 
 export type { PriceLookup, StrategyDeps } from './strategies.js';
@@ -44,6 +44,7 @@ export interface CompiledRoute {
   index: number;
   label: string;
   strategy: Strategy;
+  model?: StringTest;
   test: Predicate;
   needsBody: boolean;
   /** `to` with named chains expanded, in order. */
@@ -51,13 +52,34 @@ export interface CompiledRoute {
   state: StrategyState;
 }
 
-const compiledRoutes = new WeakMap<Config, CompiledRoute[]>();
+interface Compiled {
+  routes: CompiledRoute[];
+  /** Per requested model name: the routes whose model condition holds for it (bounded; cleared when full). */
+  byModel: Map<string, CompiledRoute[]>;
+}
+
+const compiledRoutes = new WeakMap<Config, Compiled>();
+const BY_MODEL_MAX = 512;
+
+function compiled(cfg: Config): Compiled {
+  let c = compiledRoutes.get(cfg);
+  if (!c) compiledRoutes.set(cfg, (c = { routes: buildRoutes(cfg), byModel: new Map() }));
+  return c;
+}
 
 /** The config's routes, compiled on first use (globs once per config; a reload brings a new Config object). */
 export function compileRoutes(cfg: Config): CompiledRoute[] {
-  let c = compiledRoutes.get(cfg);
-  if (!c) compiledRoutes.set(cfg, (c = buildRoutes(cfg)));
-  return c;
+  return compiled(cfg).routes;
+}
+
+function routesForModel(c: Compiled, model: string): CompiledRoute[] {
+  let list = c.byModel.get(model);
+  if (!list) {
+    if (c.byModel.size >= BY_MODEL_MAX) c.byModel.clear();
+    list = c.routes.filter((r) => !r.model || r.model(model));
+    c.byModel.set(model, list);
+  }
+  return list;
 }
 
 export function routeLabel(r: Pick<Route, 'name'>, index: number): string {
@@ -92,6 +114,7 @@ function buildRoutes(cfg: Config): CompiledRoute[] {
       index,
       label: routeLabel(r, index),
       strategy: r.strategy ?? 'fallback',
+      model: m.model,
       test: m.test,
       needsBody: m.needsBody,
       chain: expand(r, new Set([r])),
@@ -101,21 +124,19 @@ function buildRoutes(cfg: Config): CompiledRoute[] {
 }
 
 /** The first route whose match holds, or undefined. The body is parsed at most once, and only if a route needs it. */
-export function matchRoute(cfg: Config, req: RouteRequest, facts = new BodyFacts(req)): CompiledRoute | undefined {
-  const routes = compileRoutes(cfg);
-  for (const r of routes) if (r.test(req, facts)) return r;
+export function matchRoute(cfg: Config, req: RouteRequest, facts?: BodyFacts): CompiledRoute | undefined {
+  facts ??= new BodyFacts(req);
+  const routes = routesForModel(compiled(cfg), req.model);
+  for (let i = 0; i < routes.length; i++) if (routes[i]!.test(req, facts)) return routes[i];
   return undefined;
 }
 
 /** A route's candidates for a request: each target's upstream model resolved, duplicates dropped. */
 export function candidates(route: CompiledRoute, requested: string): Candidate[] {
   const out: Candidate[] = [];
-  const seen = new Set<string>();
-  for (const t of route.chain) {
+  next: for (const t of route.chain) {
     const model = t.model ?? (Object.hasOwn(t.provider.available_models, requested) ? t.provider.available_models[requested]! : requested);
-    const k = `${t.provider.name}/${model}`;
-    if (seen.has(k)) continue;
-    seen.add(k);
+    for (let i = 0; i < out.length; i++) if (out[i]!.provider === t.provider && out[i]!.model === model) continue next;
     out.push({ provider: t.provider, model, weight: t.weight, via: t.via });
   }
   return out;
