@@ -261,8 +261,8 @@ export class Core extends EventEmitter {
   }
 
   /** Which route and targets a request would get, and their state now; nothing is sent. */
-  explainRoute(input: ExplainInput): ExplainResult {
-    return explainRoute(this.cfg, input, { stats: this.proxy.stats, cooldowns: this.proxy.cooldowns, prices: this.proxy.prices });
+  explainRoute(input: ExplainInput, cfg: Config = this.cfg): ExplainResult {
+    return explainRoute(cfg, input, { stats: this.proxy.stats, cooldowns: this.proxy.cooldowns, prices: this.proxy.prices });
   }
 
   private writeState(): void {
