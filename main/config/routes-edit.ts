@@ -93,7 +93,7 @@ function schemaIssues(target: Raw): Issue[] {
     if (p[0] === 'routes' && typeof p[1] === 'number') {
       const field = typeof p[2] === 'string' && ['name', 'match', 'to', 'strategy'].includes(p[2]) ? p[2] : undefined;
       const rest = p.slice(3);
-      const where = rest.length ? `${formatPath(rest).replace(/^\./, '')}: ` : '';
+      const where = rest.length ? `${formatPath([p[2]!, ...rest])}: ` : '';
       return { path: field ? ['routes', p[1], field] : ['routes', p[1]], message: `${where}${iss.message}` };
     }
     return { path: [], message: `${formatPath(p) || 'config'}: ${iss.message} (elsewhere in the file)` };
