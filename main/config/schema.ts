@@ -208,31 +208,32 @@ const globs = z.union([glob, z.array(glob).min(1, 'a list of patterns must not b
 export const RouteMatchSchema = z
   .object({
     /** The requested model: exact, a glob (`*`, `?`), or a list of them. */
-    model: globs.optional(),
+    model: globs.optional().describe('The requested model: exact, a glob (* and ?), or a list, e.g. "claude-*-haiku-*"'),
     /** The client's dialect (wire format it spoke). */
-    dialect: z.union([z.enum(ROUTE_DIALECTS), z.array(z.enum(ROUTE_DIALECTS)).min(1)]).optional(),
+    dialect: z.union([z.enum(ROUTE_DIALECTS), z.array(z.enum(ROUTE_DIALECTS)).min(1)]).optional().describe('The API the client spoke'),
     /** The API path (glob), e.g. "/v1/messages". */
-    path: globs.optional(),
+    path: globs.optional().describe('The API path (glob), e.g. "/v1/messages"'),
     /** Estimated input tokens at least / at most (router67's local estimate). */
-    min_input_tokens: z.number().int().nonnegative().optional(),
-    max_input_tokens: z.number().int().nonnegative().optional(),
-    has_images: z.boolean().optional(),
-    has_tools: z.boolean().optional(),
+    min_input_tokens: z.number().int().nonnegative().optional().describe("At least this many input tokens (router67's local estimate)"),
+    max_input_tokens: z.number().int().nonnegative().optional().describe("At most this many input tokens (router67's local estimate)"),
+    has_images: z.boolean().optional().describe('The request carries images'),
+    has_tools: z.boolean().optional().describe('The request offers tools'),
     /** A tool offered by the request, by name or type (glob), e.g. "web_search*" (Anthropic's server-side web search). */
-    tool: globs.optional(),
+    tool: globs.optional().describe('A tool offered, by name or type (glob), e.g. "web_search*"'),
     /** The conversation carries tool results. */
-    has_tool_results: z.boolean().optional(),
+    has_tool_results: z.boolean().optional().describe('The conversation carries tool results'),
     /** The request asks for thinking / reasoning. */
-    thinking: z.boolean().optional(),
-    stream: z.boolean().optional(),
+    thinking: z.boolean().optional().describe('The request asks for thinking / reasoning'),
+    stream: z.boolean().optional().describe('The request is streamed'),
     /** Request header name → glob of its value (e.g. { "x-router67-route" = "cheap" }). */
-    headers: z.record(headerName, glob).optional(),
+    headers: z.record(headerName, glob).optional().describe('Request header name → glob of its value, e.g. { "x-router67-route" = "cheap" }'),
     /** The intercepted host (glob), e.g. "api.anthropic.com". */
-    host: globs.optional(),
+    host: globs.optional().describe('The intercepted host (glob)'),
     /** The app behind the connection (glob), once router67 knows it. */
-    app: globs.optional(),
+    app: globs.optional().describe('The app behind the connection (glob)'),
   })
-  .strict();
+  .strict()
+  .describe('Every key present must hold; no key: every request');
 export type RouteMatch = z.infer<typeof RouteMatchSchema>;
 
 /** One element of a route's `to`: "provider", { provider, model?, weight? }, or { chain = "route name" }. */
@@ -263,12 +264,16 @@ export type RouteTarget = z.infer<typeof RouteTargetSchema>;
 export const RouteSchema = z
   .object({
     /** Shown in the log and the window; `{ chain = "name" }` refers to it. */
-    name: z.string().min(1, 'a route name must not be empty').optional(),
+    name: z.string().min(1, 'a route name must not be empty').optional().describe('Shown in the log and the window; { chain = "name" } refers to it'),
     match: RouteMatchSchema.default({}),
-    to: z.array(RouteTargetSchema).min(1, 'a route needs at least one target in to'),
-    strategy: z.enum(STRATEGIES).default('fallback'),
+    to: z
+      .array(RouteTargetSchema)
+      .min(1, 'a route needs at least one target in to')
+      .describe('The chain, in order: "provider", { provider, model?, weight? } or { chain = "route name" }'),
+    strategy: z.enum(STRATEGIES).default('fallback').describe('How the chain is ordered; every strategy still falls through the rest on failure'),
   })
-  .loose();
+  .loose()
+  .describe('A routing rule: the first route whose match holds decides');
 export type Route = z.infer<typeof RouteSchema>;
 
 /** A match that holds for every request (no key, or only model = "*"). */
@@ -352,7 +357,7 @@ export const ConfigSchema = z
     providers: z.array(ProviderSchema).default([]),
     oauth: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'expected a credential name (letters, digits, . _ -)'), OAuthCredentialSchema).default({}),
     /** Routing rules, in order: the first whose match holds decides; none matching routes as without them. */
-    routes: z.array(RouteSchema).default([]),
+    routes: z.array(RouteSchema).default([]).describe('Routing rules, in order: the first whose match holds decides'),
   })
   .loose()
   .superRefine((c, ctx) => {
