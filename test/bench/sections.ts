@@ -17,6 +17,6 @@ import { translatedStreaming } from './translated.js';
 import { largeAnswer } from './large.js';
 import { interceptedPath } from './intercepted.js';
 import { moduleCosts } from './modules.js';
-import { routeEvaluation } from './routes.js';
+import { routedLatency, routeEvaluation } from './routes.js';
 
-export const extraSections: BenchSection[] = [translatedStreaming, tlsHandshakes, interceptedPath, largeAnswer, routeEvaluation, moduleCosts];
+export const extraSections: BenchSection[] = [translatedStreaming, tlsHandshakes, interceptedPath, largeAnswer, routeEvaluation, routedLatency, moduleCosts];
