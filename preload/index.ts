@@ -21,6 +21,10 @@ const bridge: Router67Bridge = {
   signInStart: (name, device) => invoke('r67:signin:start', name, device),
   signInCancel: (id) => invoke('r67:signin:cancel', id),
   signOut: (name) => invoke('r67:signin:logout', name),
+  loadRoutes: () => invoke('r67:routes:load'),
+  validateRoutes: (draft) => invoke('r67:routes:validate', draft),
+  saveRoutes: (draft) => invoke('r67:routes:save', draft),
+  explainRoute: (req) => invoke('r67:routes:explain', req),
   onEvent: (cb: (e: UiEvent) => void) => {
     const listener = (_e: unknown, msg: UiEvent) => cb(msg);
     ipcRenderer.on('r67:event', listener);

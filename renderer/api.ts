@@ -38,6 +38,18 @@ export function draftOnly(d: ui.ConfigDraft): ui.ConfigDraft {
   };
 }
 
+/** Only the routes draft's own fields cross the boundary. */
+export function routesOnly(d: ui.RoutesDraft): ui.RoutesDraft {
+  return {
+    revision: d.revision,
+    routes: d.routes.map((r) => ({ ...(r.origin !== undefined ? { origin: r.origin } : {}), name: r.name, match: r.match, to: r.to, strategy: r.strategy })),
+  };
+}
+
+function explainOnly(r: ui.ExplainRequest): ui.ExplainRequest {
+  return { ...r, ...(r.draft ? { draft: routesOnly(r.draft) } : {}) };
+}
+
 /** The preload bridge as the Api: the same calls, drafts trimmed to their own fields. */
 export class IpcApi implements Api {
   readonly kind = 'ipc' as const;
@@ -57,6 +69,10 @@ export class IpcApi implements Api {
   signInStart = (name: string, device: boolean) => this.b.signInStart(name, device);
   signInCancel = (id: string) => this.b.signInCancel(id);
   signOut = (name: string) => this.b.signOut(name);
+  loadRoutes = () => this.b.loadRoutes();
+  validateRoutes = (d: ui.RoutesDraft) => this.b.validateRoutes(routesOnly(d));
+  saveRoutes = (d: ui.RoutesDraft) => this.b.saveRoutes(routesOnly(d));
+  explainRoute = (r: ui.ExplainRequest) => this.b.explainRoute(explainOnly(r));
 }
 
 export class HttpError extends Error {
@@ -158,6 +174,18 @@ export class HttpApi implements Api {
   }
   signOut(name: string): Promise<ui.SignOutResult> {
     return this.call('POST', '/signin/logout', { name });
+  }
+  loadRoutes(): Promise<ui.RoutesState> {
+    return this.call('GET', '/routes');
+  }
+  validateRoutes(d: ui.RoutesDraft): Promise<ui.Issue[]> {
+    return this.call('POST', '/routes/validate', routesOnly(d));
+  }
+  saveRoutes(d: ui.RoutesDraft): Promise<ui.SaveResult> {
+    return this.call('PUT', '/routes', routesOnly(d));
+  }
+  explainRoute(r: ui.ExplainRequest): Promise<ui.ExplainAnswer> {
+    return this.call('POST', '/routes/explain', explainOnly(r));
   }
 }
 

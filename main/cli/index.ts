@@ -17,6 +17,8 @@ export const commands: Record<string, () => Command> = {
   helper: () => (require('./helper.js') as typeof import('./helper.js')).helperCommand,
   login: () => (require('./login.js') as typeof import('./login.js')).loginCommand,
   logout: () => (require('./logout.js') as typeof import('./logout.js')).logoutCommand,
+  route: () => (require('./route.js') as typeof import('./route.js')).routeCommand,
+  schema: () => (require('./schema.js') as typeof import('./schema.js')).schemaCommand,
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 

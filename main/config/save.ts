@@ -171,7 +171,7 @@ export interface AppliedEdit {
   origins: (number | undefined)[];
 }
 
-function deepClone<T>(v: T): T {
+export function deepClone<T>(v: T): T {
   if (Array.isArray(v)) return v.map(deepClone) as T;
   if (isObj(v)) {
     const o: Raw = {};
@@ -413,7 +413,7 @@ export function tomlString(s: string): string {
   return out + '"';
 }
 
-function inlineValue(v: unknown): string {
+export function inlineValue(v: unknown): string {
   if (typeof v === 'string') return tomlString(v);
   if (typeof v === 'boolean' || typeof v === 'bigint') return String(v);
   if (typeof v === 'number') {
@@ -484,7 +484,7 @@ function blockReuse(group: string[]): BlockReuse {
   return r;
 }
 
-interface Section {
+export interface Section {
   /** Header keys, e.g. ['providers'] for [[providers]]; undefined for the preamble. */
   keys?: string[];
   array: boolean;
@@ -506,7 +506,7 @@ function headerOf(line: string): { keys: string[]; array: boolean } | undefined 
   return { keys, array: m[1] === '[[' };
 }
 
-function splitSections(lines: string[]): Section[] {
+export function splitSections(lines: string[]): Section[] {
   const out: Section[] = [{ array: false, lines: [] }];
   for (const line of lines) {
     const h = headerOf(line);

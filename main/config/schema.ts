@@ -298,6 +298,154 @@ export const BudgetsSchema = z
   })
   .strict();
 export type Budgets = z.infer<typeof BudgetsSchema>;
+/** How a route orders its targets. Every strategy still falls through the rest of the chain on failure. */
+export const STRATEGIES = ['fallback', 'round-robin', 'weighted', 'least-latency', 'least-busy', 'cheapest'] as const;
+export type Strategy = (typeof STRATEGIES)[number];
+export const ROUTE_DIALECTS = ['anthropic', 'openai', 'responses', 'ollama'] as const;
+
+const glob = z.string().min(1, 'a pattern must not be empty');
+const globs = z.union([glob, z.array(glob).min(1, 'a list of patterns must not be empty')]);
+
+/** `match` of a `[[routes]]` entry: every key present must hold (unknown keys are refused: a typo must not match everything). */
+export const RouteMatchSchema = z
+  .object({
+    /** The requested model: exact, a glob (`*`, `?`), or a list of them. */
+    model: globs.optional().describe('The requested model: exact, a glob (* and ?), or a list, e.g. "claude-*-haiku-*"'),
+    /** The client's dialect (wire format it spoke). */
+    dialect: z.union([z.enum(ROUTE_DIALECTS), z.array(z.enum(ROUTE_DIALECTS)).min(1)]).optional().describe('The API the client spoke'),
+    /** The API path (glob), e.g. "/v1/messages". */
+    path: globs.optional().describe('The API path (glob), e.g. "/v1/messages"'),
+    /** Estimated input tokens at least / at most (router67's local estimate). */
+    min_input_tokens: z.number().int().nonnegative().optional().describe("At least this many input tokens (router67's local estimate)"),
+    max_input_tokens: z.number().int().nonnegative().optional().describe("At most this many input tokens (router67's local estimate)"),
+    has_images: z.boolean().optional().describe('The request carries images'),
+    has_tools: z.boolean().optional().describe('The request offers tools'),
+    /** A tool offered by the request, by name or type (glob), e.g. "web_search*" (Anthropic's server-side web search). */
+    tool: globs.optional().describe('A tool offered, by name or type (glob), e.g. "web_search*"'),
+    /** The conversation carries tool results. */
+    has_tool_results: z.boolean().optional().describe('The conversation carries tool results'),
+    /** The request asks for thinking / reasoning. */
+    thinking: z.boolean().optional().describe('The request asks for thinking / reasoning'),
+    stream: z.boolean().optional().describe('The request is streamed'),
+    /** Request header name → glob of its value (e.g. { "x-router67-route" = "cheap" }). */
+    headers: z.record(headerName, glob).optional().describe('Request header name → glob of its value, e.g. { "x-router67-route" = "cheap" }'),
+    /** The intercepted host (glob), e.g. "api.anthropic.com". */
+    host: globs.optional().describe('The intercepted host (glob)'),
+    /** The app behind the connection (glob), once router67 knows it. */
+    app: globs.optional().describe('The app behind the connection (glob)'),
+  })
+  .strict()
+  .describe('Every key present must hold; no key: every request');
+export type RouteMatch = z.infer<typeof RouteMatchSchema>;
+
+/** One element of a route's `to`: "provider", { provider, model?, weight? }, or { chain = "route name" }. */
+export const RouteTargetSchema = z.union([
+  z.string().min(1, 'a provider name must not be empty'),
+  z
+    .object({
+      provider: z.string().min(1).optional(),
+      /** The upstream model sent to that provider (default: its available_models mapping, else the requested name). */
+      model: z.string().min(1).optional(),
+      /** For strategy = "weighted" (default 1). */
+      weight: z.number().positive().optional(),
+      /** Another route's chain, by its name. */
+      chain: z.string().min(1).optional(),
+    })
+    .strict()
+    .superRefine((t, ctx) => {
+      if ((t.provider === undefined) === (t.chain === undefined)) {
+        ctx.addIssue({ code: 'custom', message: 'a target table needs exactly one of provider or chain' });
+      } else if (t.chain !== undefined && (t.model !== undefined || t.weight !== undefined)) {
+        ctx.addIssue({ code: 'custom', message: 'a { chain = … } target takes no model or weight' });
+      }
+    }),
+]);
+export type RouteTarget = z.infer<typeof RouteTargetSchema>;
+
+/** One `[[routes]]` entry: the first whose `match` holds decides the targets of a request. */
+export const RouteSchema = z
+  .object({
+    /** Shown in the log and the window; `{ chain = "name" }` refers to it. */
+    name: z.string().min(1, 'a route name must not be empty').optional().describe('Shown in the log and the window; { chain = "name" } refers to it'),
+    match: RouteMatchSchema.default({}),
+    to: z
+      .array(RouteTargetSchema)
+      .min(1, 'a route needs at least one target in to')
+      .describe('The chain, in order: "provider", { provider, model?, weight? } or { chain = "route name" }'),
+    strategy: z.enum(STRATEGIES).default('fallback').describe('How the chain is ordered; every strategy still falls through the rest on failure'),
+    /** Opt-in hedging for this route's targets (ms, "p95" or false); wins over the providers' own `hedge`. */
+    hedge: HedgeSchema.optional().describe('Hedging for this route\'s targets: start the next target too when the first byte is this late (ms, or "p95")'),
+  })
+  .loose()
+  .describe('A routing rule: the first route whose match holds decides');
+export type Route = z.infer<typeof RouteSchema>;
+
+/** A match that holds for every request (no key, or only model = "*"). */
+export function isCatchAll(m: RouteMatch): boolean {
+  const keys = Object.keys(m).filter((k) => (m as Record<string, unknown>)[k] !== undefined);
+  if (keys.length === 0) return true;
+  if (keys.length !== 1 || keys[0] !== 'model') return false;
+  const ms = Array.isArray(m.model) ? m.model : [m.model];
+  return ms.some((x) => x === '*');
+}
+
+function checkRoutes(c: { providers: Provider[]; routes: Route[] }, ctx: z.RefinementCtx): void {
+  const providers = new Set(c.providers.map((p) => p.name));
+  const byName = new Map<string, number>();
+  c.routes.forEach((r, i) => {
+    if (r.name === undefined) return;
+    const prev = byName.get(r.name);
+    if (prev !== undefined) ctx.addIssue({ code: 'custom', path: ['routes', i, 'name'], message: `duplicate route name "${r.name}" (also routes[${prev}])` });
+    else byName.set(r.name, i);
+  });
+  let catchAll: number | undefined;
+  c.routes.forEach((r, i) => {
+    if (catchAll !== undefined) {
+      const by = c.routes[catchAll]!.name ? `"${c.routes[catchAll]!.name}"` : `routes[${catchAll}]`;
+      ctx.addIssue({ code: 'custom', path: ['routes', i, 'match'], message: `this route is never reached: ${by} before it matches every request` });
+    } else if (isCatchAll(r.match)) catchAll = i;
+    const m = r.match;
+    if (m.min_input_tokens !== undefined && m.max_input_tokens !== undefined && m.min_input_tokens > m.max_input_tokens) {
+      ctx.addIssue({ code: 'custom', path: ['routes', i, 'match', 'max_input_tokens'], message: 'max_input_tokens is below min_input_tokens: the route can never match' });
+    }
+    r.to.forEach((t, j) => {
+      const provider = typeof t === 'string' ? t : t.provider;
+      if (provider !== undefined && !providers.has(provider)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: typeof t === 'string' ? ['routes', i, 'to', j] : ['routes', i, 'to', j, 'provider'],
+          message: `no provider is named "${provider}"${providers.size ? ` (providers: ${[...providers].join(', ')})` : ''}`,
+        });
+      }
+      if (typeof t !== 'string' && t.chain !== undefined && !byName.has(t.chain)) {
+        ctx.addIssue({ code: 'custom', path: ['routes', i, 'to', j, 'chain'], message: `no route is named "${t.chain}"` });
+      }
+    });
+  });
+  // cycles between named chains
+  const refs = (i: number): number[] =>
+    c.routes[i]!.to.flatMap((t) => (typeof t !== 'string' && t.chain !== undefined && byName.has(t.chain) ? [byName.get(t.chain)!] : []));
+  const state = new Map<number, 1 | 2>();
+  const reported = new Set<number>();
+  const visit = (i: number, stack: number[]): void => {
+    state.set(i, 1);
+    for (const j of refs(i)) {
+      if (state.get(j) === 1) {
+        const path = [...stack, i];
+        const cycle = [...path.slice(path.indexOf(j)), j].map((k) => `"${c.routes[k]!.name}"`);
+        if (!reported.has(i)) {
+          reported.add(i);
+          const at = c.routes[i]!.to.findIndex((t) => typeof t !== 'string' && t.chain === c.routes[j]!.name);
+          ctx.addIssue({ code: 'custom', path: ['routes', i, 'to', at, 'chain'], message: `chains refer to each other in a cycle: ${cycle.join(' → ')}` });
+        }
+      } else if (!state.has(j)) visit(j, [...stack, i]);
+    }
+    state.set(i, 2);
+  };
+  c.routes.forEach((_r, i) => {
+    if (!state.has(i)) visit(i, []);
+  });
+}
 
 export const ConfigSchema = z
   .object({
@@ -314,6 +462,8 @@ export const ConfigSchema = z
     oauth: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'expected a credential name (letters, digits, . _ -)'), OAuthCredentialSchema).default({}),
     prices: z.record(z.string().regex(/^[^/]+\/.+$/, 'expected "provider/model" (or "provider/*")'), PriceSchema).default({}),
     budgets: BudgetsSchema.default({ providers: {}, apps: {} }),
+    /** Routing rules, in order: the first whose match holds decides; none matching routes as without them. */
+    routes: z.array(RouteSchema).default([]).describe('Routing rules, in order: the first whose match holds decides'),
   })
   .loose()
   .superRefine((c, ctx) => {
@@ -342,5 +492,6 @@ export const ConfigSchema = z
     for (const name of Object.keys(c.budgets.providers)) {
       if (!seen.has(name)) ctx.addIssue({ code: 'custom', path: ['budgets', 'providers', name], message: `no provider named "${name}"` });
     }
+    checkRoutes(c, ctx);
   });
 export type Config = z.infer<typeof ConfigSchema>;

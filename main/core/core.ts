@@ -20,7 +20,8 @@ import { Proxy, type ProxyDeps } from '../proxy/proxy.js';
 import { ResponsesWsGateway } from '../ws/responses-ws.js';
 import { Budgets } from '../usage/budgets.js';
 import { priceEntry } from '../usage/cost.js';
-import { priceSourceLabel } from '../usage/prices.js';
+import { blendedPerMillion, priceSourceLabel } from '../usage/prices.js';
+import { explainRoute, parseExplainInput, readJsonBody, type ExplainInput, type ExplainResult } from '../routing/explain.js';
 import { paths, resolveHome, type Paths } from './paths.js';
 import { VERSION } from './version.js';
 import type { BudgetNotice, ProviderView, StatusBase } from '../ui/types.js';
@@ -155,6 +156,8 @@ export class Core extends EventEmitter {
       },
       now: opts.now,
     }));
+    // `strategy = "cheapest"` compares the price table's blended rates (the table loads on the first lookup)
+    this.proxy.prices = (provider, model) => blendedPerMillion(this.cfg, provider, model);
     this.ws = new ResponsesWsGateway({ proxy: this.proxy, config: () => this.cfg, logger: this.logger });
     if (missingFile) this.logger.warn(`no config file at ${this.configPath} yet; running with no providers until one appears`);
   }
@@ -268,11 +271,23 @@ export class Core extends EventEmitter {
     if (opts.admin !== false) {
       this.admin = new AdminServer(ensureToken(this.paths.adminToken));
       this.admin.route('GET', '/api/status', (_req, res) => sendJson(res, 200, this.status()));
+      this.admin.route('POST', '/api/route/explain', async (req, res) => {
+        const raw = await readJsonBody(req, this.cfg.daemon.max_request_body_bytes);
+        if (typeof raw === 'string') return sendJson(res, 413, { error: raw });
+        const input = typeof raw === 'symbol' ? 'expected a JSON body' : parseExplainInput(raw);
+        if (typeof input === 'string') return sendJson(res, 400, { error: input });
+        sendJson(res, 200, this.explainRoute(input));
+      });
       await this.admin.listen();
     }
     this.writeState();
     if (opts.watch !== false) this.watchConfig();
     for (const w of this.warnings()) this.logger.warn(w);
+  }
+
+  /** Which route and targets a request would get, and their state now; nothing is sent. */
+  explainRoute(input: ExplainInput, cfg: Config = this.cfg): ExplainResult {
+    return explainRoute(cfg, input, { stats: this.proxy.stats, health: this.proxy.health, prices: this.proxy.prices });
   }
 
   private writeState(): void {

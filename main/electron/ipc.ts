@@ -6,6 +6,8 @@ import type { UiService } from '../ui/service.js';
 import {
   ConfigDraftSchema,
   describeInputError,
+  ExplainRequestSchema,
+  RoutesDraftSchema,
   ExternalUrlInput,
   InterceptInput,
   LogIdInput,
@@ -32,6 +34,10 @@ export const CH = {
   signInStart: 'r67:signin:start',
   signInCancel: 'r67:signin:cancel',
   signOut: 'r67:signin:logout',
+  loadRoutes: 'r67:routes:load',
+  validateRoutes: 'r67:routes:validate',
+  saveRoutes: 'r67:routes:save',
+  explainRoute: 'r67:routes:explain',
   event: 'r67:event',
 } as const;
 
@@ -82,6 +88,10 @@ export function registerIpc(ipc: IpcMainLike, service: UiService, opts: IpcOptio
     [CH.signInStart]: ([name, device]) => service.signInStart(parse(SignInNameInput, name), parse(SignInDeviceInput, device)),
     [CH.signInCancel]: ([id]) => service.signInCancel(parse(SignInFlowIdInput, id)),
     [CH.signOut]: ([name]) => service.signOut(parse(SignInNameInput, name)),
+    [CH.loadRoutes]: () => service.loadRoutes(),
+    [CH.validateRoutes]: ([d]) => service.validateRoutes(parse(RoutesDraftSchema, d)),
+    [CH.saveRoutes]: ([d]) => service.saveRoutes(parse(RoutesDraftSchema, d)),
+    [CH.explainRoute]: ([r]) => service.explainRoute(parse(ExplainRequestSchema, r)),
   };
   for (const [channel, fn] of Object.entries(handlers)) {
     ipc.handle(channel, (event, ...args) => {

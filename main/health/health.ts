@@ -81,12 +81,22 @@ export class Health {
 
   /** Whether a target could be tried now as far as its breakers and rate limits go (nothing is taken). */
   healthy(target: Target): boolean {
+    return this.peek(target) === undefined;
+  }
+
+  /** Why a target would be skipped now (breaker open, rate-limited) and for how long; nothing is taken. */
+  peek(target: Target): { why: string; retryMs: number } | undefined {
     const ps = this.providers.get(target.provider.name);
-    if (!ps) return true;
+    if (!ps) return undefined;
     const now = this.now();
-    if (!ps.breaker.allow(now, false).ok) return false;
+    const pb = ps.breaker.allow(now, false);
+    if (!pb.ok) return { why: `breaker open for the provider (${pb.state})`, retryMs: pb.retryMs };
     const ts = ps.targets.get(target.model);
-    return !ts || (ts.breaker.allow(now, false).ok && ts.rate.blocked(now, 0) === 0);
+    if (!ts) return undefined;
+    const tb = ts.breaker.allow(now, false);
+    if (!tb.ok) return { why: `breaker open for ${target.model} (${tb.state})`, retryMs: tb.retryMs };
+    const blocked = ts.rate.blocked(now, 0);
+    return blocked > 0 ? { why: 'rate-limited', retryMs: blocked } : undefined;
   }
 
   /** Keeps a target skipped as rate-limited for `ms` (what a 429's Retry-After does). */

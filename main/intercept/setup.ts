@@ -99,8 +99,16 @@ export async function install(o: SetupOptions): Promise<InstallResult> {
   const platform = o.platform ?? process.platform;
   const configPath = o.configPath ?? paths(o.home).config;
   let configSeeded = false;
+  // the JSON Schema for editor completion, beside the config (the seed's first line points at it)
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const jsonSchema = require('../config/json-schema.js') as typeof import('../config/json-schema.js');
+  try {
+    jsonSchema.writeSchemaFile(o.home);
+  } catch (e) {
+    say(`could not write ${jsonSchema.schemaPath(o.home)}: ${(e as Error).message}`);
+  }
   if (!existsSync(configPath)) {
-    writeFileSync(configPath, SEED_CONFIG, { mode: 0o600, flag: 'wx' });
+    writeFileSync(configPath, `${jsonSchema.schemaDirective(configPath, o.home)}\n${SEED_CONFIG}`, { mode: 0o600, flag: 'wx' });
     configSeeded = true;
     say(`wrote ${configPath} (router67's example; keys come from ANTHROPIC_API_KEY and OPENROUTER_API_KEY)`);
   }

@@ -18,7 +18,7 @@ import { sendModels } from './local.js';
 import { RequestRelays, type AttemptRelay, type Outcome } from './relay/index.js';
 import { header, MAX_LOGGED_BODY, round } from './relay/relay.js';
 import { ResponseStore } from '../formats/index.js';
-import { planRoute, targetKey, type Target } from '../routing/plan.js';
+import { planRoute, targetKey, type PriceLookup, type Target } from '../routing/plan.js';
 import { TargetStats } from '../routing/stats.js';
 import { Health, type RequestGate, type Ticket } from '../health/health.js';
 import { retryAfterMs } from '../health/foresight.js';
@@ -87,6 +87,8 @@ export class Proxy {
   /** Time and randomness for retry backoff and hedge delays (tests inject their own). */
   clock: Clock = realClock;
   random: () => number = Math.random;
+  /** Prices for `strategy = "cheapest"` (USD per million tokens, blended), set by whoever has a price table. */
+  prices?: PriceLookup;
   /** The bytes of request bodies buffered at once, across every request. */
   private readonly budget = new BodyBudget(0);
   /** The Responses items and responses router67 returned for translated providers (kept across config reloads). */
@@ -158,7 +160,9 @@ export class Proxy {
     }
     const pinned = meta.pin && cfg.providers.find((p) => p.name === meta.pin!.provider);
     const plan =
-      field && !meta.pin ? planRoute(cfg, { model: field.model, dialect, path: url, headers: req.headers, body, host: meta.host, app: meta.app }) : undefined;
+      field && !meta.pin
+        ? planRoute(cfg, { model: field.model, dialect, path: url, headers: req.headers, body, host: meta.host, app: meta.app }, { stats: this.stats, prices: this.prices })
+        : undefined;
     const chain = pinned ? [{ provider: pinned, model: meta.pin!.model }] : (plan?.targets ?? []);
     if (!field || chain.length === 0) {
       if (meta.host && this.deps.passthrough && !meta.pin) return this.deps.passthrough(req, res, body, { host: meta.host });
@@ -195,6 +199,10 @@ export class Proxy {
     });
     entry.bytesIn = body.length;
     if (meta.app !== undefined) entry.app = meta.app;
+    if (plan?.route !== undefined) {
+      entry.route = plan.route;
+      entry.strategy = plan.strategy;
+    }
     // the client's own key (sent to us, never upstream) stays out of the log too
     const own = clientSecrets(req.headers);
     if (own.length) this.deps.log.addSecrets(entry, own, 8);
@@ -322,7 +330,11 @@ export class Proxy {
     }
     const d = cfg.daemon;
     const aff = d.affinity && planned.length > 1 ? fingerprint(relays.parse) : undefined;
-    const wanted = aff && this.affinity.configure(d.affinity_max, d.affinity_ttl_ms).find(aff);
+    // affinity holds within one routing decision: a turn a different [[routes]] rule matched (say, thinking
+    // switched on) goes where that rule says
+    const scope = `${entry.route ?? ''}\u0000`;
+    const found = aff && this.affinity.configure(d.affinity_max, d.affinity_ttl_ms).find(aff);
+    const wanted = found && found.startsWith(scope) ? found.slice(scope.length) : undefined;
     const { targets: chain, preferred } = preferTarget(planned, targetKey, wanted, (t) => this.health.healthy(t));
     const clientGone = () => cancel.reason instanceof ClientGone;
     const update = (e: LogEntry) => this.deps.log.update(e);
@@ -330,7 +342,7 @@ export class Proxy {
     const onCancel = (fn: (() => void) | undefined) => cancel.onCancel(fn);
     const attemptAt = (t: Target, why?: string): Attempt => {
       const a: Attempt = { provider: t.provider.name, model: t.model, status: null, error: null, formatIn: dialect, formatOut: t.provider.format ?? dialect, durationMs: 0 };
-      const w = why ?? (t === preferred && wanted !== undefined ? 'affinity' : undefined);
+      const w = why ?? (t === preferred && wanted !== undefined ? 'affinity' : t.why);
       if (w) a.why = w;
       entry.attempts.push(a);
       return a;
@@ -473,7 +485,7 @@ export class Proxy {
         if (outcome === 'done') this.health.settle(winner.ticket, { kind: (entry.status ?? 0) >= 400 ? 'client-error' : 'ok' });
         if (outcome === 'done' && aff && (entry.status ?? 0) < 400) {
           if (wanted !== undefined && wanted !== key) entry.cacheMoved = wanted;
-          this.affinity.remember(aff, key);
+          this.affinity.remember(aff, scope + key);
         }
         return outcome;
       } finally {

@@ -15,7 +15,7 @@ import type { UiEvent } from './types.js';
 import { CSP, pageFile } from './page.js';
 import { uiLink } from './link.js';
 import type { UiService } from './service.js';
-import { ConfigDraftSchema, describeInputError, InterceptBody, LogIdInput, LogLimitInput, ResendInput, SignInCancelBody, SignInStartBody, SignOutBody } from './wire.js';
+import { ConfigDraftSchema, describeInputError, ExplainRequestSchema, RoutesDraftSchema, InterceptBody, LogIdInput, LogLimitInput, ResendInput, SignInCancelBody, SignInStartBody, SignOutBody } from './wire.js';
 
 export const UI_COOKIE = 'router67_ui';
 
@@ -167,6 +167,11 @@ export class UiServer {
     write('POST', '/api/ui/signin/start', SignInStartBody, (b) => this.service.signInStart(b.name, b.device));
     write('POST', '/api/ui/signin/cancel', SignInCancelBody, (b) => this.service.signInCancel(b.id));
     write('POST', '/api/ui/signin/logout', SignOutBody, (b) => this.service.signOut(b.name));
+    // Routing rules (issue 13)
+    admin.route('GET', '/api/ui/routes', guard((_q, res) => json(res, 200, this.service.loadRoutes())), pub);
+    write('POST', '/api/ui/routes/validate', RoutesDraftSchema, (d) => this.service.validateRoutes(d));
+    write('PUT', '/api/ui/routes', RoutesDraftSchema, (d) => this.service.saveRoutes(d));
+    write('POST', '/api/ui/routes/explain', ExplainRequestSchema, (r) => this.service.explainRoute(r));
   }
 
   /** Ends every open event stream (the admin server is closing). */

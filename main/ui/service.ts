@@ -4,6 +4,10 @@
 import { readFileSync } from 'node:fs';
 import type { EventEmitter } from 'node:events';
 import type {
+  ExplainAnswer,
+  ExplainRequest,
+  RoutesDraft,
+  RoutesState,
   ConfigDraft,
   EditorState,
   Features,
@@ -26,6 +30,9 @@ import { ConflictError, InvalidEditError, loadEditorState, parseToml, planEdit, 
 import { KeychainUnavailableError, SecretStore } from '../secrets/store.js';
 import type { SignInService } from '../oauth/signin.js';
 import { CaptureResponse } from './capture.js';
+import { loadRoutesState, planRoutesEdit, saveRoutes } from '../config/routes-edit.js';
+import { ConfigSchema, type Config } from '../config/schema.js';
+import { explainRoute, formatExplain, parseExplainInput, type ExplainInput, type ExplainResult } from '../routing/explain.js';
 
 /** The part of the Core the UI uses (the real Core satisfies it). */
 export interface UiCore extends Pick<EventEmitter, 'on' | 'off'> {
@@ -43,6 +50,8 @@ export interface UiCore extends Pick<EventEmitter, 'on' | 'off'> {
       meta: { pin: { provider: string; model: string }; resendOf: string },
     ): Promise<void>;
   };
+  /** Routing rules: which route and targets a request would get, with the live state (Core has it). */
+  explainRoute?(input: ExplainInput, cfg?: Config): ExplainResult;
 }
 
 /** The most of a resent request's answer the window is shown. */
@@ -289,6 +298,59 @@ export class UiService {
     return this.signIns().signOut(name);
   }
 
+  loadRoutes(): RoutesState {
+    return loadRoutesState(this.core.configPath);
+  }
+
+  validateRoutes(draft: RoutesDraft): Issue[] {
+    const plan = planRoutesEdit(readConfigText(this.core.configPath), this.core.configPath, draft);
+    return plan.ok ? [] : plan.issues;
+  }
+
+  async saveRoutes(draft: RoutesDraft): Promise<SaveResult> {
+    try {
+      const out = saveRoutes(this.core.configPath, draft);
+      const reloaded = await this.core.reload();
+      return { ok: true, revision: out.revision, reloaded };
+    } catch (e) {
+      if (e instanceof ConflictError) return { ok: false, kind: 'conflict', message: e.message };
+      if (e instanceof InvalidEditError) return { ok: false, kind: 'invalid', issues: e.issues };
+      return { ok: false, kind: 'error', message: (e as Error).message };
+    }
+  }
+
+  /** The "test a request" box: explains a body against the saved config, or against the draft being edited. */
+  explainRoute(req: ExplainRequest): ExplainAnswer {
+    let body: unknown;
+    try {
+      body = JSON.parse(req.body);
+    } catch (e) {
+      return { ok: false, message: `the request body is not JSON: ${(e as Error).message}` };
+    }
+    const input = parseExplainInput({
+      body,
+      ...(req.path ? { path: req.path } : {}),
+      ...(req.headers && Object.keys(req.headers).length ? { headers: req.headers } : {}),
+      ...(req.host ? { host: req.host } : {}),
+      ...(req.app ? { app: req.app } : {}),
+    });
+    if (typeof input === 'string') return { ok: false, message: input };
+    const file = this.core.configPath;
+    const text = readConfigText(file);
+    let cfg: Config;
+    if (req.draft) {
+      const plan = planRoutesEdit(text, file, req.draft);
+      if (!plan.ok) return { ok: false, message: `fix the routes first: ${plan.issues[0]?.message ?? 'invalid'}` };
+      cfg = ConfigSchema.parse(plan.target);
+    } else {
+      const r = ConfigSchema.safeParse(parseTomlOrEmpty(text, file));
+      if (!r.success) return { ok: false, message: 'config.toml has errors: see Status' };
+      cfg = r.data;
+    }
+    const result = this.core.explainRoute ? this.core.explainRoute(input, cfg) : explainRoute(cfg, input);
+    return { ok: true, result, text: formatExplain(result) };
+  }
+
   recentLog(limit: number): LogRow[] {
     return this.core.log.recent(limit).map(toRow);
   }
@@ -374,6 +436,11 @@ export class UiService {
       offSecrets();
     };
   }
+}
+
+function parseTomlOrEmpty(text: string, file: string): Record<string, unknown> {
+  const r = parseToml(text, file);
+  return 'error' in r ? {} : r.raw;
 }
 
 function safeRead(file: string): string {

@@ -311,6 +311,70 @@ export interface SignOutResult {
   message: string;
 }
 
+/** Routing rules (issue 13): one `[[routes]]` entry as the Routes view edits it; `match` and `to` in TOML's inline
+ *  syntax, exactly as in config.toml. Unknown keys of the entry are kept from `origin`. */
+export interface RouteDraft {
+  /** Index in the file the view loaded; absent for a new route. */
+  origin?: number;
+  name: string;
+  /** An inline table, e.g. `{ model = "claude-*-haiku-*" }`; '' matches every request. */
+  match: string;
+  /** An inline array, e.g. `["cheap", { provider = "deepseek", model = "deepseek-chat" }]`. */
+  to: string;
+  /** '' = not set (fallback). */
+  strategy: '' | 'fallback' | 'round-robin' | 'weighted' | 'least-latency' | 'least-busy' | 'cheapest';
+}
+
+export interface RoutesDraft {
+  /** sha256 of the file text the view loaded; a save against another text is a conflict. */
+  revision: string;
+  routes: RouteDraft[];
+}
+
+export interface RoutesState extends RoutesDraft {
+  path: string;
+  /** Provider names, for hints. */
+  providers: string[];
+  /** Set when the file cannot be edited here (TOML syntax error). */
+  blocked?: string;
+}
+
+/** A request to explain: the body as JSON text, and optionally the draft to explain it against (unsaved routes). */
+export interface ExplainRequest {
+  body: string;
+  path?: string;
+  headers?: Record<string, string>;
+  host?: string;
+  app?: string;
+  draft?: RoutesDraft;
+}
+
+export interface ExplainTargetView {
+  provider: string;
+  model: string;
+  why: string;
+  state: string;
+  coolingS?: number;
+  inFlight?: number;
+  ttfbMs?: number;
+  ttfbP95Ms?: number;
+  priceUsdPerM?: number;
+}
+
+/** What `router67 route --explain` prints, as data. */
+export interface ExplainView {
+  model: string;
+  dialect: string;
+  path: string;
+  route?: string;
+  strategy?: string;
+  facts: { inputTokens: number; images: boolean; tools: boolean; toolResults: boolean; thinking: boolean; stream: boolean };
+  targets: ExplainTargetView[];
+  notes: string[];
+}
+
+export type ExplainAnswer = { ok: true; result: ExplainView; text: string } | { ok: false; message: string };
+
 export type UiEvent =
   | { type: 'log'; entry: LogRow }
   | { type: 'status'; status: UiStatus }
@@ -332,6 +396,10 @@ export interface UiCalls {
   signInStart(name: string, device: boolean): Promise<SignInFlow>;
   signInCancel(id: string): Promise<SignInFlow | null>;
   signOut(name: string): Promise<SignOutResult>;
+  loadRoutes(): Promise<RoutesState>;
+  validateRoutes(draft: RoutesDraft): Promise<Issue[]>;
+  saveRoutes(draft: RoutesDraft): Promise<SaveResult>;
+  explainRoute(req: ExplainRequest): Promise<ExplainAnswer>;
 }
 
 /** What the window uses, whichever side backs it. */

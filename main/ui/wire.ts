@@ -38,6 +38,35 @@ export const ConfigDraftSchema = z
   })
   .strict();
 
+// Routing rules (issue 13)
+export const RouteDraftSchema = z
+  .object({
+    origin: z.number().int().min(0).max(10_000).optional(),
+    name: s(200),
+    match: s(16_384),
+    to: s(16_384),
+    strategy: z.enum(['', 'fallback', 'round-robin', 'weighted', 'least-latency', 'least-busy', 'cheapest']),
+  })
+  .strict();
+
+export const RoutesDraftSchema = z
+  .object({
+    revision: z.string().regex(/^[0-9a-f]{64}$/, 'expected a sha256 revision'),
+    routes: z.array(RouteDraftSchema).max(2000),
+  })
+  .strict();
+
+export const ExplainRequestSchema = z
+  .object({
+    body: s(16 * 1024 * 1024),
+    path: s(2048).optional(),
+    headers: z.record(s(256), s(8192)).optional(),
+    host: s(253).optional(),
+    app: s(256).optional(),
+    draft: RoutesDraftSchema.optional(),
+  })
+  .strict();
+
 export const InterceptInput = z.boolean();
 export const InterceptBody = z.object({ enabled: InterceptInput }).strict();
 export const LogLimitInput = z.number().int().min(1).max(10_000);

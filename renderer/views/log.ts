@@ -422,6 +422,7 @@ class LogView implements View {
         { class: 'kvs' },
         kv('Model', d.model),
         kv('App', d.app),
+        kv('Route', d.route !== undefined ? `${d.route}${d.strategy ? ` (${d.strategy})` : ''}` : undefined),
         kv('Provider', d.provider),
         kv('Upstream model', d.upstreamModel),
         kv('Route', d.route ? `${d.route}${d.strategy ? ` (${d.strategy})` : ''}` : undefined),

@@ -20,4 +20,5 @@ export const VIEWS: ViewDef[] = [
   { id: 'log', title: 'Live log', key: '2', icon: 'M8 6h12M8 12h12M8 18h12M4 6h.01M4 12h.01M4 18h.01', available: () => true, load: () => import('./log.js') },
   { id: 'status', title: 'Status', key: '3', icon: 'M3 12h4l3-7 4 14 3-7h4', available: () => true, load: () => import('./status.js') },
   { id: 'signin', title: 'Sign-in', key: '4', icon: 'M15 7a4 4 0 1 1-3.9 5H3v3h3v3h3v-3h2.1A4 4 0 0 1 15 7zM16 10h.01', available: (f) => f.signIn, load: () => import('./signin.js') },
+  { id: 'routes', title: 'Routes', key: '5', icon: 'M6 3v12M18 9v12M6 15a3 3 0 1 0 0 6 3 3 0 0 0 0-6zM18 3a3 3 0 1 0 0 6 3 3 0 0 0 0-6zM6 15c0-4 12-2 12-6', available: () => true, load: () => import('./routes.js') },
 ];

@@ -18,5 +18,6 @@ import { largeAnswer } from './large.js';
 import { interceptedPath } from './intercepted.js';
 import { moduleCosts } from './modules.js';
 import { resilienceOverhead } from './resilience.js';
+import { routedLatency, routeEvaluation } from './routes.js';
 
-export const extraSections: BenchSection[] = [translatedStreaming, tlsHandshakes, interceptedPath, largeAnswer, moduleCosts, resilienceOverhead];
+export const extraSections: BenchSection[] = [translatedStreaming, tlsHandshakes, interceptedPath, largeAnswer, routeEvaluation, routedLatency, moduleCosts, resilienceOverhead];

@@ -66,6 +66,20 @@ test('every channel answers the trusted window', async (t) => {
   await assert.rejects(ipc.invoke(CH.resend, trusted, { id: 'nope', provider: 'alpha' }), (e: Error) => e instanceof IpcRefused, 'zod-checked');
   await assert.rejects(ipc.invoke(CH.resend, untrusted[Object.keys(untrusted)[0] as keyof typeof untrusted], { id: 'nope', provider: 'alpha', model: 'm' }), IpcRefused);
   assert.deepEqual(await ipc.invoke(CH.features, trusted), { signIn: false, interceptToggle: true });
+  // routing rules (issue 13): load, validate, save, explain
+  const rs = await ipc.invoke(CH.loadRoutes, trusted);
+  assert.deepEqual(rs.routes, []);
+  const route = { name: 'small', match: '{ model = "llama*" }', to: '["local"]', strategy: 'round-robin' };
+  assert.deepEqual(await ipc.invoke(CH.validateRoutes, trusted, { revision: rs.revision, routes: [route] }), []);
+  const badRoute = await ipc.invoke(CH.validateRoutes, trusted, { revision: rs.revision, routes: [{ ...route, to: '["nobody"]' }] });
+  assert.deepEqual(badRoute[0].path, ['routes', 0, 'to']);
+  const savedRoutes = await ipc.invoke(CH.saveRoutes, trusted, { revision: rs.revision, routes: [route] });
+  assert.equal(savedRoutes.ok, true, JSON.stringify(savedRoutes));
+  assert.match(readFileSync(core.configPath, 'utf8'), /\[\[routes\]\]\nname = "small"/);
+  const ex = await ipc.invoke(CH.explainRoute, trusted, { body: JSON.stringify({ model: 'llama', messages: [] }) });
+  assert.equal(ex.ok, true, JSON.stringify(ex));
+  assert.equal(ex.result.route, 'small');
+  assert.match(ex.text, /1\. local → llama3\.2:3b/);
   dispose();
   assert.equal(ipc.handlers.size, 0);
 });
@@ -115,6 +129,13 @@ test('malformed inputs are refused by zod; nothing is written', async (t) => {
     [CH.openExternal, ['file:///etc/passwd']],
     [CH.openExternal, ['javascript:alert(1)']],
     [CH.openExternal, ['router67://app/index.html']],
+    // routing rules (issue 13)
+    [CH.saveRoutes, [{ revision: 'x', routes: [] }]],
+    [CH.saveRoutes, [{ ...good, routes: undefined, providers: undefined, intercept_hosts: undefined }]],
+    [CH.validateRoutes, [{ revision: 'a'.repeat(64), routes: [{ name: 'r', match: '', to: '[]', strategy: 'fastest' }] }]],
+    [CH.validateRoutes, [{ revision: 'a'.repeat(64), routes: [{ name: 'r', match: '', to: '[]', strategy: '', extra: 1 }] }]],
+    [CH.explainRoute, [{ body: {} }]],
+    [CH.explainRoute, [{ body: '{}', secret: 1 }]],
   ];
   for (const [ch, args] of bad) {
     await assert.rejects(ipc.invoke(ch, trusted, ...args), (e: Error) => e instanceof IpcRefused && /^invalid input/.test(e.message), `${ch} ${JSON.stringify(args).slice(0, 80)}`);
