@@ -86,6 +86,8 @@ export const DaemonSchema = z
     http_listen: hostPort.default('127.0.0.1:6767'),
     /** Opt-in: allow http_listen on a non-loopback address. */
     allow_non_loopback: z.boolean().default(false),
+    /** Find the app (process) behind each local connection, once per connection (main/procinfo). */
+    identify_apps: z.boolean().default(true),
     log_level: z.enum(['error', 'warn', 'info', 'debug', 'trace']).default('info'),
     max_connections: z.number().int().positive().default(32),
     /** Time allowed for an upstream's response headers (first byte). Local models cold-start slowly. */

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync, readFileSync, rmSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { basename, dirname } from 'node:path';
 import type { Agent as UndiciAgent, Dispatcher } from 'undici';
 import { ConfigError, parseConfig, type ConfigIssue } from '../config/load.js';
@@ -16,6 +16,7 @@ import { RequestLog } from '../log/request-log.js';
 import { authProblem, describeAuthSource, type OAuthResolver, type SecretResolver } from '../proxy/auth.js';
 import { Proxy, type ProxyDeps } from '../proxy/proxy.js';
 import { ResponsesWsGateway } from '../ws/responses-ws.js';
+import { AppLookup } from '../procinfo/lookup.js';
 import { paths, resolveHome, type Paths } from './paths.js';
 import { VERSION } from './version.js';
 import type { ProviderView, StatusBase } from '../ui/types.js';
@@ -90,6 +91,8 @@ export class Core extends EventEmitter {
   readonly proxy: Proxy;
   /** The Responses WebSocket transport, for the plain endpoint and the TLS listener. */
   readonly ws: ResponsesWsGateway;
+  /** The app behind each connection, for the plain endpoint and the TLS listener (main/procinfo). */
+  readonly apps: AppLookup;
   readonly env: NodeJS.ProcessEnv;
   admin?: AdminServer;
   httpAddress = { host: '', port: 0 };
@@ -132,6 +135,7 @@ export class Core extends EventEmitter {
       log: this.log,
       logger: this.logger,
     }));
+    this.apps = new AppLookup({ enabled: () => this.cfg.daemon.identify_apps });
     this.ws = new ResponsesWsGateway({ proxy: this.proxy, config: () => this.cfg, logger: this.logger });
     if (missingFile) this.logger.warn(`no config file at ${this.configPath} yet; running with no providers until one appears`);
   }
@@ -230,8 +234,12 @@ export class Core extends EventEmitter {
         },
       ]);
     }
-    const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => this.proxy.handle(req, res));
-    server.on('upgrade', (req, socket, head) => this.ws.upgrade(req, socket, head));
+    const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) =>
+      this.proxy.handle(req, res, this.apps.meta(req.socket, req.socket, req.headers)),
+    );
+    // the app behind a connection is looked up from the moment it connects, once (cached on the socket)
+    server.on('connection', (socket: Socket) => this.apps.start(socket, socket));
+    server.on('upgrade', (req, socket, head) => this.ws.upgrade(req, socket, head, this.apps.meta(req.socket, req.socket, req.headers)));
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) =>
         reject(err.code === 'EADDRINUSE' ? new Error(`${listen} is already in use (is another router67 running?)`) : err),

@@ -29,6 +29,8 @@ export interface RequestMeta {
   host?: string;
   /** The app behind the connection (its process), when known. */
   app?: string;
+  /** The app, while the connection's lookup (main/procinfo) still runs: settles within its short wait. */
+  appPending?: Promise<string | undefined>;
 }
 
 export interface ProxyDeps {
@@ -38,7 +40,7 @@ export interface ProxyDeps {
   log: RequestLog;
   logger: Logger;
   /** Sends a request no provider routes to the real origin of an intercepted host. */
-  passthrough?(req: IncomingMessage, res: ServerResponse, body: Buffer, meta: { host: string }): Promise<void>;
+  passthrough?(req: IncomingMessage, res: ServerResponse, body: Buffer, meta: { host: string; app?: string }): Promise<void>;
   /** Answers a local-endpoint request that carries no model (e.g. GET /v1/models); true when handled. */
   unrouted?(req: IncomingMessage, res: ServerResponse, body: Buffer, dialect: Dialect): boolean;
 }
@@ -109,6 +111,7 @@ export class Proxy {
   }
 
   private async route(req: IncomingMessage, res: ServerResponse, body: Buffer, meta: RequestMeta): Promise<void> {
+    if (meta.app === undefined && meta.appPending) meta = { ...meta, app: await meta.appPending };
     const cfg = this.deps.config();
     // on an intercepted host the API root may sit below a prefix (OpenRouter: /api/v1/...)
     const url = meta.host ? apiPath(req.url ?? '/') : (req.url ?? '/');
@@ -121,7 +124,7 @@ export class Proxy {
     const plan = field ? planRoute(cfg, { model: field.model, dialect, path: url, headers: req.headers, body, host: meta.host, app: meta.app }) : undefined;
     const chain = plan?.targets ?? [];
     if (!field || chain.length === 0) {
-      if (meta.host && this.deps.passthrough) return this.deps.passthrough(req, res, body, { host: meta.host });
+      if (meta.host && this.deps.passthrough) return this.deps.passthrough(req, res, body, { host: meta.host, app: meta.app });
       if (!field) {
         if (sendModels(res, req.method ?? 'GET', url, req.headers, cfg)) return;
         if (this.deps.unrouted?.(req, res, body, dialect)) return;
@@ -147,6 +150,7 @@ export class Proxy {
       method: req.method ?? 'POST',
       path: req.url ?? '/',
       host: meta.host,
+      app: meta.app,
       model: field.model,
       stream: false,
       requestHeaders: redactHeaders(req.headers),
