@@ -198,6 +198,15 @@ export const OAuthCredentialSchema = z
   });
 export type OAuthCredential = z.infer<typeof OAuthCredentialSchema>;
 
+export const MetricsSchema = z
+  .object({
+    /** Count from start (prom-client loaded at start); otherwise metrics start at the first scrape of /metrics. */
+    enabled: z.boolean().default(false),
+    /** false: /metrics, /healthz and /readyz are served without the admin token (still loopback only), for a local Prometheus. */
+    require_token: z.boolean().default(true),
+  })
+  .strict();
+
 export const ConfigSchema = z
   .object({
     intercept_hosts: z
@@ -209,6 +218,7 @@ export const ConfigSchema = z
       )
       .default(['api.anthropic.com', 'api.openai.com', 'openrouter.ai']),
     daemon: DaemonSchema.default(DaemonSchema.parse({})),
+    metrics: MetricsSchema.default(MetricsSchema.parse({})),
     providers: z.array(ProviderSchema).default([]),
     oauth: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'expected a credential name (letters, digits, . _ -)'), OAuthCredentialSchema).default({}),
   })

@@ -17,6 +17,8 @@ import { authProblem, describeAuthSource, type OAuthResolver, type SecretResolve
 import { Proxy, type ProxyDeps } from '../proxy/proxy.js';
 import { ResponsesWsGateway } from '../ws/responses-ws.js';
 import { AppLookup } from '../procinfo/lookup.js';
+import { Metrics } from '../metrics/metrics.js';
+import { attachHealth, type Readiness } from '../metrics/health.js';
 import { paths, resolveHome, type Paths } from './paths.js';
 import { VERSION } from './version.js';
 import type { ProviderView, StatusBase } from '../ui/types.js';
@@ -93,6 +95,8 @@ export class Core extends EventEmitter {
   readonly ws: ResponsesWsGateway;
   /** The app behind each connection, for the plain endpoint and the TLS listener (main/procinfo). */
   readonly apps: AppLookup;
+  /** Prometheus metrics (prom-client loaded on the first scrape, or at start with [metrics] enabled). */
+  readonly metrics: Metrics;
   readonly env: NodeJS.ProcessEnv;
   admin?: AdminServer;
   httpAddress = { host: '', port: 0 };
@@ -136,6 +140,8 @@ export class Core extends EventEmitter {
       logger: this.logger,
     }));
     this.apps = new AppLookup({ enabled: () => this.cfg.daemon.identify_apps });
+    this.metrics = new Metrics({ log: this.log, inFlight: () => this.proxy.inFlight, appLookups: () => this.apps.stats });
+    if (config.metrics?.enabled) this.metrics.enable();
     this.ws = new ResponsesWsGateway({ proxy: this.proxy, config: () => this.cfg, logger: this.logger });
     if (missingFile) this.logger.warn(`no config file at ${this.configPath} yet; running with no providers until one appears`);
   }
@@ -253,6 +259,7 @@ export class Core extends EventEmitter {
     if (opts.admin !== false) {
       this.admin = new AdminServer(ensureToken(this.paths.adminToken));
       this.admin.route('GET', '/api/status', (_req, res) => sendJson(res, 200, this.status()));
+      attachHealth(this.admin, { metrics: this.metrics, readiness: () => this.readiness(), requireToken: () => this.cfg.metrics?.require_token ?? true });
       await this.admin.listen();
     }
     this.writeState();
@@ -330,6 +337,7 @@ export class Core extends EventEmitter {
     this.configErrors = [];
     this.logger.level = next.daemon.log_level;
     if (next.daemon.max_connections !== prev.daemon.max_connections) this.replaceAgent();
+    if (next.metrics?.enabled) this.metrics.enable();
     if (next.daemon.http_listen !== prev.daemon.http_listen) {
       this.logger.warn(`daemon.http_listen changed to ${next.daemon.http_listen}; restart router67 to move the listener`);
     }
@@ -397,6 +405,25 @@ export class Core extends EventEmitter {
     };
   }
 
+  /** For /readyz: config loaded, the plain endpoint listening, the TLS listener up when interception is on. */
+  readiness(): Readiness {
+    const checks: Record<string, string> = {};
+    const reasons: string[] = [];
+    const warnings: string[] = [];
+    const check = (name: string, ok: boolean, why: string) => {
+      checks[name] = ok ? 'ok' : why;
+      if (!ok) reasons.push(`${name}: ${why}`);
+    };
+    check('running', !this.stopping, 'stopping');
+    check('config', true, '');
+    if (this.configErrors.length) warnings.push(`${this.configPath} has ${this.configErrors.length} error(s); the last good config keeps running`);
+    check('http', !!this.server?.listening, `the plain endpoint is not listening on ${this.cfg.daemon.http_listen}`);
+    const ic = this.intercept;
+    if (ic.enabled) check('intercept', ic.state === 'on', `the TLS listener is ${ic.state}${ic.error ? `: ${ic.error}` : ''}`);
+    else checks.intercept = 'off';
+    return { ready: reasons.length === 0, checks, reasons, warnings };
+  }
+
   /** Stops accepting, lets in-flight requests finish for up to drainMs, then closes everything. */
   stop(opts: { drainMs?: number } = {}): Promise<void> {
     this.stopping ??= this.doStop(opts.drainMs ?? this.cfg.daemon.drain_timeout_ms);
@@ -421,6 +448,7 @@ export class Core extends EventEmitter {
     }
     await this.ws.closeAll();
     await this.admin?.close();
+    this.metrics.close();
     await this.agentInstance?.destroy().catch(() => {});
     await this.log.close();
     try {
