@@ -4,13 +4,16 @@ import type { LogRow } from '../main/ui/types.js';
 export interface LogFilter {
   text: string;
   provider: string;
+  /** The app behind the request ('' any). */
+  app: string;
   status: 'all' | 'ok' | '4xx' | '5xx' | 'failed' | 'active';
 }
 
-export const NO_FILTER: LogFilter = { text: '', provider: '', status: 'all' };
+export const NO_FILTER: LogFilter = { text: '', provider: '', app: '', status: 'all' };
 
 export function matches(r: LogRow, f: LogFilter): boolean {
   if (f.provider && r.provider !== f.provider && !r.attempts.some((a) => a.provider === f.provider)) return false;
+  if (f.app && r.app !== f.app) return false;
   const st = r.status ?? 0;
   switch (f.status) {
     case 'ok':
@@ -31,7 +34,7 @@ export function matches(r: LogRow, f: LogFilter): boolean {
   }
   if (f.text) {
     const q = f.text.toLowerCase();
-    const hay = [r.model, r.provider, r.upstreamModel, r.path, r.host, r.error, r.dialect, r.status, r.id, ...r.attempts.map((a) => `${a.provider} ${a.model} ${a.error ?? ''}`)]
+    const hay = [r.model, r.app, r.provider, r.upstreamModel, r.path, r.host, r.error, r.dialect, r.status, r.id, ...r.attempts.map((a) => `${a.provider} ${a.model} ${a.error ?? ''}`)]
       .filter((x) => x !== undefined && x !== null)
       .join(' ')
       .toLowerCase();
@@ -88,16 +91,23 @@ export class LogStore {
 
   /** Newest first, filtered; cached until the next change. */
   view(f: LogFilter): LogRow[] {
-    const key = `${f.text}\u0000${f.provider}\u0000${f.status}`;
+    const key = `${f.text}\u0000${f.provider}\u0000${f.app}\u0000${f.status}`;
     if (this.cache && this.cache.version === this.version && this.cache.key === key) return this.cache.rows;
     const out: LogRow[] = [];
-    const all = f.text === '' && f.provider === '' && f.status === 'all';
+    const all = f.text === '' && f.provider === '' && f.app === '' && f.status === 'all';
     for (let i = this.rows.length - 1; i >= 0; i--) {
       const r = this.rows[i]!;
       if (all || matches(r, f)) out.push(r);
     }
     this.cache = { version: this.version, key, rows: out };
     return out;
+  }
+
+  /** The apps seen, sorted. */
+  apps(): string[] {
+    const s = new Set<string>();
+    for (const r of this.rows) if (r.app) s.add(r.app);
+    return [...s].sort();
   }
 
   providers(): string[] {

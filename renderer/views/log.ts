@@ -44,6 +44,7 @@ class LogView implements View {
   private frame = 0;
   private detailTimer?: ReturnType<typeof setTimeout>;
   private knownProviders: string[] = [];
+  private knownApps: string[] = [];
   private during?: LogRow[];
   private readonly ui = {
     scroller: h('div', { class: 'vlist', tabindex: 0, role: 'listbox', 'aria-label': 'Requests, newest first' }),
@@ -51,6 +52,7 @@ class LogView implements View {
     rows: h('div', { class: 'vrows' }),
     count: h('span', { class: 'count', 'aria-live': 'off' }),
     provider: h('select', { 'aria-label': 'Filter by provider' }),
+    app: h('select', { 'aria-label': 'Filter by app' }),
     status: h(
       'select',
       { 'aria-label': 'Filter by status' },
@@ -73,7 +75,7 @@ class LogView implements View {
     u.spacer.append(u.rows);
     root.append(
       h('header', { class: 'view-head' }, h('div', null, h('h1', { text: 'Live log' }), h('p', { class: 'sub', text: 'Requests appear as they start and update as they finish.' }))),
-      h('div', { class: 'toolbar' }, u.text, u.provider, u.status, h('span', { class: 'spacer' }), u.count),
+      h('div', { class: 'toolbar' }, u.text, u.app, u.provider, u.status, h('span', { class: 'spacer' }), u.count),
       h(
         'div',
         { class: 'log-layout' },
@@ -85,6 +87,7 @@ class LogView implements View {
             { class: 'log-head', 'aria-hidden': 'true' },
             ...[
               ['Time', 'When the request started'],
+              ['App', 'The app behind the connection (its process, else its User-Agent)'],
               ['Model', 'The model the client asked for'],
               ['Provider · upstream model', 'Who answered, and under which model name'],
               ['Status', 'HTTP status'],
@@ -101,6 +104,7 @@ class LogView implements View {
     );
     u.text.addEventListener('input', () => this.setFilter({ text: u.text.value.trim() }));
     u.provider.addEventListener('change', () => this.setFilter({ provider: u.provider.value }));
+    u.app.addEventListener('change', () => this.setFilter({ app: u.app.value }));
     u.status.addEventListener('change', () => this.setFilter({ status: u.status.value as LogFilter['status'] }));
     u.scroller.addEventListener('scroll', () => this.schedule());
     // Select on press, not on release: with live traffic the rows move, and a click would land on another one.
@@ -112,6 +116,7 @@ class LogView implements View {
     u.scroller.addEventListener('keydown', (e) => this.onKey(e));
     new ResizeObserver(() => this.schedule()).observe(u.scroller);
     this.updateProviders();
+    this.updateApps();
     await this.resync();
   }
 
@@ -127,6 +132,7 @@ class LogView implements View {
       // Keep what the user is looking at in place when rows arrive above it.
       if (isNew && this.ui.scroller.scrollTop > 0 && this.passes(e.entry)) this.ui.scroller.scrollTop += ROW;
       if (isNew && e.entry.provider && !this.knownProviders.includes(e.entry.provider)) this.updateProviders();
+      if (e.entry.app && !this.knownApps.includes(e.entry.app)) this.updateApps();
       if (e.entry.id === this.selectedId) this.refreshDetailSoon();
       this.schedule();
     } else if (e.type === 'status') {
@@ -149,6 +155,7 @@ class LogView implements View {
       this.store.reset(rows);
       for (const r of during) this.store.upsert(r);
       this.updateProviders();
+      this.updateApps();
       this.schedule();
     } catch {
       /* the live events still arrive */
@@ -165,6 +172,16 @@ class LogView implements View {
     const cur = sel.value;
     clear(sel);
     sel.append(h('option', { value: '', text: 'Any provider' }), ...all.map((p) => h('option', { value: p, text: p, selected: p === cur })));
+  }
+
+  private updateApps(): void {
+    const all = [...new Set([...this.knownApps, ...this.store.apps()])].sort();
+    if (all.join('\n') === this.knownApps.join('\n') && this.ui.app.options.length) return;
+    this.knownApps = all;
+    const sel = this.ui.app;
+    const cur = sel.value;
+    clear(sel);
+    sel.append(h('option', { value: '', text: 'Any app' }), ...all.map((a) => h('option', { value: a, text: a, selected: a === cur })));
   }
 
   private setFilter(f: Partial<LogFilter>): void {
@@ -213,7 +230,7 @@ class LogView implements View {
 
   private makeRow(): HTMLElement {
     const el = h('div', { class: 'vrow', role: 'option' });
-    for (let c = 0; c < 8; c++) el.append(h('span'));
+    for (let c = 0; c < 9; c++) el.append(h('span'));
     return el;
   }
 
@@ -232,13 +249,14 @@ class LogView implements View {
       c[n]!.title = text;
     };
     set(0, fmtTime(r.startedAt), 'mono dim');
-    set(1, r.model ?? `${r.method} ${r.path}`, 'model');
-    set(2, route(r), r.provider ? '' : 'dim');
-    set(3, statusText(r), `pill ${statusClass(r)}`);
-    set(4, r.attempts.length > 1 ? `${r.attempts.length}` : r.attempts.length ? '1' : '—', r.attempts.length > 1 ? 'num warn-text' : 'num dim');
-    set(5, fmtMs(r.ttfbMs), 'num');
-    set(6, fmtMs(r.durationMs), 'num');
-    set(7, tokens(r), 'num');
+    set(1, r.app ?? '—', r.app ? 'app' : 'dim');
+    set(2, r.model ?? `${r.method} ${r.path}`, 'model');
+    set(3, route(r), r.provider ? '' : 'dim');
+    set(4, statusText(r), `pill ${statusClass(r)}`);
+    set(5, r.attempts.length > 1 ? `${r.attempts.length}` : r.attempts.length ? '1' : '—', r.attempts.length > 1 ? 'num warn-text' : 'num dim');
+    set(6, fmtMs(r.ttfbMs), 'num');
+    set(7, fmtMs(r.durationMs), 'num');
+    set(8, tokens(r), 'num');
   }
 
   private onKey(e: KeyboardEvent): void {
@@ -322,6 +340,7 @@ class LogView implements View {
       h(
         'dl',
         { class: 'kvs' },
+        kv('App', d.app),
         kv('Model', d.model),
         kv('Provider', d.provider),
         kv('Upstream model', d.upstreamModel),
