@@ -29,7 +29,7 @@ export interface AppLookupOptions {
   run?: Run;
   /** The whole lookup's time box (default 2000 ms; PowerShell starts slowly). */
   timeoutMs?: number;
-  /** The longest a request waits for a lookup still running (default 100 ms). */
+  /** The longest a request waits for a lookup still running (default 200 ms; an idle machine finds the app in a few ms). */
   waitMs?: number;
   /** Read per connection: false skips lookups (the User-Agent still names the app). */
   enabled?: () => boolean;
@@ -62,7 +62,7 @@ export class AppLookup {
   constructor(private readonly opts: AppLookupOptions = {}) {
     this.platform = opts.platform ?? process.platform;
     this.timeoutMs = opts.timeoutMs ?? 2000;
-    this.waitMs = opts.waitMs ?? 100;
+    this.waitMs = opts.waitMs ?? 200;
   }
 
   /** Starts the lookup for a connection (`key` is what it is cached on: the socket, or the HTTP/2 session). */
