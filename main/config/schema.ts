@@ -86,6 +86,8 @@ export const DaemonSchema = z
     http_listen: hostPort.default('127.0.0.1:6767'),
     /** Opt-in: allow http_listen on a non-loopback address. */
     allow_non_loopback: z.boolean().default(false),
+    /** The admin endpoint's port on 127.0.0.1 (0: any free port, written to run/daemon.json); fix it for a Prometheus scrape target. */
+    admin_port: z.number().int().min(0).max(65535).default(0),
     /** Find the app (process) behind each local connection, once per connection (main/procinfo). */
     identify_apps: z.boolean().default(true),
     log_level: z.enum(['error', 'warn', 'info', 'debug', 'trace']).default('info'),

@@ -168,6 +168,7 @@ export class Core extends EventEmitter {
     try {
       await core.listen(opts);
     } catch (e) {
+      core.server?.close(); // a later step (the admin port) failed: the plain endpoint must not stay open
       await core.agentInstance?.close().catch(() => {});
       await core.log.close();
       throw e;
@@ -260,7 +261,9 @@ export class Core extends EventEmitter {
       this.admin = new AdminServer(ensureToken(this.paths.adminToken));
       this.admin.route('GET', '/api/status', (_req, res) => sendJson(res, 200, this.status()));
       attachHealth(this.admin, { metrics: this.metrics, readiness: () => this.readiness(), requireToken: () => this.cfg.metrics?.require_token ?? true });
-      await this.admin.listen();
+      await this.admin.listen('127.0.0.1', this.cfg.daemon.admin_port ?? 0).catch((err: NodeJS.ErrnoException) => {
+        throw err.code === 'EADDRINUSE' ? new Error(`admin port 127.0.0.1:${this.cfg.daemon.admin_port} is already in use ([daemon] admin_port)`) : err;
+      });
     }
     this.writeState();
     if (opts.watch !== false) this.watchConfig();

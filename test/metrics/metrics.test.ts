@@ -127,6 +127,20 @@ test('metrics after real SDK traffic match what was sent; strict text format; la
   }
 });
 
+test('[daemon] admin_port fixes the admin endpoint for a scrape target; a taken port is a clear start error', async () => {
+  const probe = await startCore('');
+  const port = Number(new URL(probe.core.admin!.url).port);
+  await probe.stop();
+  const t = await startCore(`[daemon]\nadmin_port = ${port}\n[metrics]\nrequire_token = false\n`);
+  try {
+    assert.equal(t.core.admin!.url, `http://127.0.0.1:${port}`);
+    assert.equal((await get(`http://127.0.0.1:${port}/metrics`)).status, 200);
+    await assert.rejects(startCore(`[daemon]\nadmin_port = ${port}\n`), /admin port 127\.0\.0\.1:\d+ is already in use/);
+  } finally {
+    await t.stop();
+  }
+});
+
 function sum(f: Family): number {
   return f.samples.reduce((s, x) => s + x.value, 0);
 }
