@@ -4,10 +4,12 @@ import type { LogRow } from '../main/ui/types.js';
 export interface LogFilter {
   text: string;
   provider: string;
+  /** The app behind the request ('' any). */
+  app: string;
   status: 'all' | 'ok' | '4xx' | '5xx' | 'failed' | 'active';
 }
 
-export const NO_FILTER: LogFilter = { text: '', provider: '', status: 'all' };
+export const NO_FILTER: LogFilter = { text: '', provider: '', app: '', status: 'all' };
 
 /** Short marks a row carries (also searchable): streamed, count_tokens, answered locally, a resend. */
 export function tags(r: LogRow): string[] {
@@ -22,6 +24,7 @@ export function tags(r: LogRow): string[] {
 
 export function matches(r: LogRow, f: LogFilter): boolean {
   if (f.provider && r.provider !== f.provider && !r.attempts.some((a) => a.provider === f.provider)) return false;
+  if (f.app && r.app !== f.app) return false;
   const st = r.status ?? 0;
   switch (f.status) {
     case 'ok':
@@ -125,16 +128,23 @@ export class LogStore {
 
   /** Newest first, filtered; cached until the next change. */
   view(f: LogFilter): LogRow[] {
-    const key = `${f.text}\u0000${f.provider}\u0000${f.status}`;
+    const key = `${f.text}\u0000${f.provider}\u0000${f.app}\u0000${f.status}`;
     if (this.cache && this.cache.version === this.version && this.cache.key === key) return this.cache.rows;
     const out: LogRow[] = [];
-    const all = f.text === '' && f.provider === '' && f.status === 'all';
+    const all = f.text === '' && f.provider === '' && f.app === '' && f.status === 'all';
     for (let i = this.rows.length - 1; i >= 0; i--) {
       const r = this.rows[i]!;
       if (all || matches(r, f)) out.push(r);
     }
     this.cache = { version: this.version, key, rows: out };
     return out;
+  }
+
+  /** The apps seen, sorted. */
+  apps(): string[] {
+    const s = new Set<string>();
+    for (const r of this.rows) if (r.app) s.add(r.app);
+    return [...s].sort();
   }
 
   providers(): string[] {

@@ -112,6 +112,10 @@ export const DaemonSchema = z
     http_listen: hostPort.default('127.0.0.1:6767'),
     /** Opt-in: allow http_listen on a non-loopback address. */
     allow_non_loopback: z.boolean().default(false),
+    /** The admin endpoint's port on 127.0.0.1 (0: any free port, written to run/daemon.json); fix it for a Prometheus scrape target. */
+    admin_port: z.number().int().min(0).max(65535).default(0),
+    /** Find the app (process) behind each local connection, once per connection (main/procinfo). */
+    identify_apps: z.boolean().default(true),
     log_level: z.enum(['error', 'warn', 'info', 'debug', 'trace']).default('info'),
     max_connections: z.number().int().positive().default(32),
     /** Time allowed for an upstream's response headers (first byte). Local models cold-start slowly. */
@@ -446,6 +450,14 @@ function checkRoutes(c: { providers: Provider[]; routes: Route[] }, ctx: z.Refin
     if (!state.has(i)) visit(i, []);
   });
 }
+export const MetricsSchema = z
+  .object({
+    /** Count from start (prom-client loaded at start); otherwise metrics start at the first scrape of /metrics. */
+    enabled: z.boolean().default(false),
+    /** false: /metrics, /healthz and /readyz are served without the admin token (still loopback only), for a local Prometheus. */
+    require_token: z.boolean().default(true),
+  })
+  .strict();
 
 export const ConfigSchema = z
   .object({
@@ -458,6 +470,7 @@ export const ConfigSchema = z
       )
       .default(['api.anthropic.com', 'api.openai.com', 'openrouter.ai']),
     daemon: DaemonSchema.default(DaemonSchema.parse({})),
+    metrics: MetricsSchema.default(MetricsSchema.parse({})),
     providers: z.array(ProviderSchema).default([]),
     oauth: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'expected a credential name (letters, digits, . _ -)'), OAuthCredentialSchema).default({}),
     prices: z.record(z.string().regex(/^[^/]+\/.+$/, 'expected "provider/model" (or "provider/*")'), PriceSchema).default({}),

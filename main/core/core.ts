@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync, readFileSync, rmSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { basename, dirname, join } from 'node:path';
 import type { Agent as UndiciAgent, Dispatcher } from 'undici';
 import { ConfigError, parseConfig, type ConfigIssue } from '../config/load.js';
@@ -22,6 +22,9 @@ import { Budgets } from '../usage/budgets.js';
 import { priceEntry } from '../usage/cost.js';
 import { blendedPerMillion, priceSourceLabel } from '../usage/prices.js';
 import { explainRoute, parseExplainInput, readJsonBody, type ExplainInput, type ExplainResult } from '../routing/explain.js';
+import { AppLookup } from '../procinfo/lookup.js';
+import { Metrics } from '../metrics/metrics.js';
+import { attachHealth, type Readiness } from '../metrics/health.js';
 import { paths, resolveHome, type Paths } from './paths.js';
 import { VERSION } from './version.js';
 import type { BudgetNotice, ProviderView, StatusBase } from '../ui/types.js';
@@ -102,6 +105,10 @@ export class Core extends EventEmitter {
   readonly ws: ResponsesWsGateway;
   /** What was spent against the `[budgets]` (main/usage/budgets.ts); its state file is home/budgets.json. */
   readonly budgets: Budgets;
+  /** The app behind each connection, for the plain endpoint and the TLS listener (main/procinfo). */
+  readonly apps: AppLookup;
+  /** Prometheus metrics (prom-client loaded on the first scrape, or at start with [metrics] enabled). */
+  readonly metrics: Metrics;
   readonly env: NodeJS.ProcessEnv;
   admin?: AdminServer;
   httpAddress = { host: '', port: 0 };
@@ -158,6 +165,11 @@ export class Core extends EventEmitter {
     }));
     // `strategy = "cheapest"` compares the price table's blended rates (the table loads on the first lookup)
     this.proxy.prices = (provider, model) => blendedPerMillion(this.cfg, provider, model);
+    this.apps = new AppLookup({ enabled: () => this.cfg.daemon.identify_apps });
+    this.metrics = new Metrics({ log: this.log, inFlight: () => this.proxy.inFlight, appLookups: () => this.apps.stats });
+    if (config.metrics?.enabled) this.metrics.enable();
+    // breaker state, in flight and queue depth per provider and target (main/health)
+    this.metrics.addGauges(() => this.proxy.health.snapshot(this.cfg));
     this.ws = new ResponsesWsGateway({ proxy: this.proxy, config: () => this.cfg, logger: this.logger });
     if (missingFile) this.logger.warn(`no config file at ${this.configPath} yet; running with no providers until one appears`);
   }
@@ -184,6 +196,7 @@ export class Core extends EventEmitter {
     try {
       await core.listen(opts);
     } catch (e) {
+      core.server?.close(); // a later step (the admin port) failed: the plain endpoint must not stay open
       await core.agentInstance?.close().catch(() => {});
       await core.log.close();
       throw e;
@@ -256,8 +269,12 @@ export class Core extends EventEmitter {
         },
       ]);
     }
-    const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => this.proxy.handle(req, res));
-    server.on('upgrade', (req, socket, head) => this.ws.upgrade(req, socket, head));
+    const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) =>
+      this.proxy.handle(req, res, this.apps.meta(req.socket, req.socket, req.headers)),
+    );
+    // the app behind a connection is looked up from the moment it connects, once (cached on the socket)
+    server.on('connection', (socket: Socket) => this.apps.start(socket, socket));
+    server.on('upgrade', (req, socket, head) => this.ws.upgrade(req, socket, head, this.apps.meta(req.socket, req.socket, req.headers)));
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) =>
         reject(err.code === 'EADDRINUSE' ? new Error(`${listen} is already in use (is another router67 running?)`) : err),
@@ -278,7 +295,10 @@ export class Core extends EventEmitter {
         if (typeof input === 'string') return sendJson(res, 400, { error: input });
         sendJson(res, 200, this.explainRoute(input));
       });
-      await this.admin.listen();
+      attachHealth(this.admin, { metrics: this.metrics, readiness: () => this.readiness(), requireToken: () => this.cfg.metrics?.require_token ?? true });
+      await this.admin.listen('127.0.0.1', this.cfg.daemon.admin_port ?? 0).catch((err: NodeJS.ErrnoException) => {
+        throw err.code === 'EADDRINUSE' ? new Error(`admin port 127.0.0.1:${this.cfg.daemon.admin_port} is already in use ([daemon] admin_port)`) : err;
+      });
     }
     this.writeState();
     if (opts.watch !== false) this.watchConfig();
@@ -360,6 +380,7 @@ export class Core extends EventEmitter {
     this.configErrors = [];
     this.logger.level = next.daemon.log_level;
     if (next.daemon.max_connections !== prev.daemon.max_connections) this.replaceAgent();
+    if (next.metrics?.enabled) this.metrics.enable();
     if (next.daemon.http_listen !== prev.daemon.http_listen) {
       this.logger.warn(`daemon.http_listen changed to ${next.daemon.http_listen}; restart router67 to move the listener`);
     }
@@ -441,6 +462,25 @@ export class Core extends EventEmitter {
     };
   }
 
+  /** For /readyz: config loaded, the plain endpoint listening, the TLS listener up when interception is on. */
+  readiness(): Readiness {
+    const checks: Record<string, string> = {};
+    const reasons: string[] = [];
+    const warnings: string[] = [];
+    const check = (name: string, ok: boolean, why: string) => {
+      checks[name] = ok ? 'ok' : why;
+      if (!ok) reasons.push(`${name}: ${why}`);
+    };
+    check('running', !this.stopping, 'stopping');
+    check('config', true, '');
+    if (this.configErrors.length) warnings.push(`${this.configPath} has ${this.configErrors.length} error(s); the last good config keeps running`);
+    check('http', !!this.server?.listening, `the plain endpoint is not listening on ${this.cfg.daemon.http_listen}`);
+    const ic = this.intercept;
+    if (ic.enabled) check('intercept', ic.state === 'on', `the TLS listener is ${ic.state}${ic.error ? `: ${ic.error}` : ''}`);
+    else checks.intercept = 'off';
+    return { ready: reasons.length === 0, checks, reasons, warnings };
+  }
+
   /** Stops accepting, lets in-flight requests finish for up to drainMs, then closes everything. */
   stop(opts: { drainMs?: number } = {}): Promise<void> {
     this.stopping ??= this.doStop(opts.drainMs ?? this.cfg.daemon.drain_timeout_ms);
@@ -465,6 +505,7 @@ export class Core extends EventEmitter {
     }
     await this.ws.closeAll();
     await this.admin?.close();
+    this.metrics.close();
     await this.agentInstance?.destroy().catch(() => {});
     this.budgets.flush();
     await this.log.close();

@@ -234,7 +234,9 @@ export class Interceptor {
             const session = (req as Http2ServerRequest).stream.session;
             const host = normalizeHost(String((session?.socket as TLSSocket | undefined)?.servername || ''));
             const pair = adaptH2(req as Http2ServerRequest, res as Http2ServerResponse);
-            core.proxy.handle(pair.req, pair.res, { host });
+            // the app behind the session: looked up once per HTTP/2 session (cached on it)
+            const app = session ? core.apps.meta(session, session.socket, pair.req.headers) : {};
+            core.proxy.handle(pair.req, pair.res, { host, ...app });
             return;
           }
           const socket = (req as IncomingMessage).socket as TLSSocket;
@@ -243,18 +245,23 @@ export class Interceptor {
             const n = this.h1.get(socket);
             if (n !== undefined) this.h1.set(socket, n - 1);
           });
-          core.proxy.handle(req as IncomingMessage, res as ServerResponse, { host: normalizeHost(String(socket.servername || '')) });
+          core.proxy.handle(req as IncomingMessage, res as ServerResponse, {
+            host: normalizeHost(String(socket.servername || '')),
+            ...core.apps.meta(socket, socket, (req as IncomingMessage).headers),
+          });
         },
       );
       // HTTP/1.1 connections: what node:https did (the HTTP/1.1 fallback reads these from the server)
       Object.assign(server, { keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 });
       server.on('secureConnection', (socket: TLSSocket) => {
         if (socket.alpnProtocol === 'h2') return;
+        core.apps.start(socket, socket); // the app behind the connection, once (main/procinfo)
         this.h1.set(socket, 0);
         socket.once('close', () => this.h1.delete(socket));
       });
       server.on('session', (session: Http2Session) => {
         this.h2.set(session, 0);
+        core.apps.start(session, session.socket);
         session.on('stream', (stream) => {
           this.h2.set(session, (this.h2.get(session) ?? 0) + 1);
           stream.once('close', () => {
@@ -273,7 +280,7 @@ export class Interceptor {
       server.on('upgrade', (req: IncomingMessage, socket: TLSSocket, head: Buffer) => {
         this.h1.delete(socket); // no longer an HTTP connection of this server's
         const host = normalizeHost(String(socket.servername || ''));
-        core.ws.upgrade(req, socket, head, { host }, passthrough.upgrade);
+        core.ws.upgrade(req, socket, head, { host, ...core.apps.meta(socket, socket, req.headers) }, passthrough.upgrade);
       });
       server.on('tlsClientError', (err) => core.logger.debug(`TLS handshake refused: ${err.message}`));
       const plan = this.plan;

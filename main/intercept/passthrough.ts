@@ -39,7 +39,7 @@ export class Passthrough {
     return this.inFlight === 0 ? Promise.resolve() : new Promise((r) => this.waiters.push(r));
   }
 
-  readonly handle = async (req: IncomingMessage, res: ServerResponse, body: Buffer, meta: { host: string }): Promise<void> => {
+  readonly handle = async (req: IncomingMessage, res: ServerResponse, body: Buffer, meta: { host: string; app?: string }): Promise<void> => {
     const host = meta.host.toLowerCase();
     const url = req.url ?? '/';
     const dialect = dialectFor(url, host);
@@ -55,6 +55,7 @@ export class Passthrough {
       method: req.method ?? 'GET',
       path: url,
       host,
+      app: meta.app,
       stream: false,
       passthrough: true,
       requestHeaders: redactHeaders(req.headers),

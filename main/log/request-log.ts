@@ -118,6 +118,7 @@ export class RequestLog extends EventEmitter {
     this.clean(e);
     this.secrets.delete(e);
     this.emit('entry', e);
+    this.emit('finish', e); // once per entry (metrics count these)
     if (this.filePath) this.append(JSON.stringify(e) + '\n');
   }
 

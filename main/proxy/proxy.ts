@@ -43,6 +43,8 @@ export interface RequestMeta {
   pin?: { provider: string; model: string };
   /** The log entry this request repeats (the window's "Resend to…"). */
   resendOf?: string;
+  /** The app, while the connection's lookup (main/procinfo) still runs: settles within its short wait. */
+  appPending?: Promise<string | undefined>;
 }
 
 export interface ProxyDeps {
@@ -52,7 +54,7 @@ export interface ProxyDeps {
   log: RequestLog;
   logger: Logger;
   /** Sends a request no provider routes to the real origin of an intercepted host. */
-  passthrough?(req: IncomingMessage, res: ServerResponse, body: Buffer, meta: { host: string }): Promise<void>;
+  passthrough?(req: IncomingMessage, res: ServerResponse, body: Buffer, meta: { host: string; app?: string }): Promise<void>;
   /** Answers a local-endpoint request that carries no model (e.g. GET /v1/models); true when handled. */
   unrouted?(req: IncomingMessage, res: ServerResponse, body: Buffer, dialect: Dialect): boolean;
   /** Cost and budgets (main/usage): the core sets them. */
@@ -149,6 +151,7 @@ export class Proxy {
   }
 
   private async route(req: IncomingMessage, res: ServerResponse, body: Buffer, meta: RequestMeta): Promise<void> {
+    if (meta.app === undefined && meta.appPending) meta = { ...meta, app: await meta.appPending };
     const cfg = this.deps.config();
     // on an intercepted host the API root may sit below a prefix (OpenRouter: /api/v1/...)
     const url = meta.host ? apiPath(req.url ?? '/') : (req.url ?? '/');
@@ -165,7 +168,7 @@ export class Proxy {
         : undefined;
     const chain = pinned ? [{ provider: pinned, model: meta.pin!.model }] : (plan?.targets ?? []);
     if (!field || chain.length === 0) {
-      if (meta.host && this.deps.passthrough && !meta.pin) return this.deps.passthrough(req, res, body, { host: meta.host });
+      if (meta.host && this.deps.passthrough && !meta.pin) return this.deps.passthrough(req, res, body, { host: meta.host, app: meta.app });
       // answered here, no provider involved: one small log entry each (model lists, 404s, bad requests)
       const local = this.localEntry(req, res, body, dialect, meta, field?.model);
       if (!field) {
@@ -191,6 +194,7 @@ export class Proxy {
       method: req.method ?? 'POST',
       path: req.url ?? '/',
       host: meta.host,
+      app: meta.app,
       model: field.model,
       stream: false,
       requestHeaders: redactHeaders(req.headers),

@@ -77,6 +77,7 @@ class LogView implements View {
   private frame = 0;
   private detailTimer?: ReturnType<typeof setTimeout>;
   private knownProviders: string[] = [];
+  private knownApps: string[] = [];
   private during?: LogRow[];
   /** Requests since the main side started (status), to say when only the newest are kept. */
   private totalSinceStart = 0;
@@ -90,6 +91,7 @@ class LogView implements View {
     rows: h('div', { class: 'vrows' }),
     count: h('span', { class: 'count', 'aria-live': 'off' }),
     provider: h('select', { 'aria-label': 'Filter by provider' }),
+    app: h('select', { 'aria-label': 'Filter by app' }),
     status: h(
       'select',
       { 'aria-label': 'Filter by status' },
@@ -112,7 +114,7 @@ class LogView implements View {
     u.spacer.append(u.rows);
     root.append(
       h('header', { class: 'view-head' }, h('div', null, h('h1', { text: 'Live log' }), h('p', { class: 'sub', text: 'Requests appear as they start and update as they finish.' }))),
-      h('div', { class: 'toolbar' }, u.text, u.provider, u.status, h('span', { class: 'spacer' }), u.count),
+      h('div', { class: 'toolbar' }, u.text, u.app, u.provider, u.status, h('span', { class: 'spacer' }), u.count),
       h(
         'div',
         { class: 'log-layout' },
@@ -124,6 +126,7 @@ class LogView implements View {
             { class: 'log-head', 'aria-hidden': 'true' },
             ...[
               ['Time', 'When the request started'],
+              ['App', 'The app behind the connection (its process, else its User-Agent)'],
               ['Model', 'The model the client asked for'],
               ['Provider · upstream model', 'Who answered, and under which model name'],
               ['Status', 'HTTP status'],
@@ -141,6 +144,7 @@ class LogView implements View {
     );
     u.text.addEventListener('input', () => this.setFilter({ text: u.text.value.trim() }));
     u.provider.addEventListener('change', () => this.setFilter({ provider: u.provider.value }));
+    u.app.addEventListener('change', () => this.setFilter({ app: u.app.value }));
     u.status.addEventListener('change', () => this.setFilter({ status: u.status.value as LogFilter['status'] }));
     u.scroller.addEventListener('scroll', () => this.schedule());
     // Select on press, not on release: with live traffic the rows move, and a click would land on another one.
@@ -164,6 +168,7 @@ class LogView implements View {
     } catch {
       /* the count says less */
     }
+    this.updateApps();
     await this.resync();
   }
 
@@ -185,6 +190,7 @@ class LogView implements View {
       // Keep what the user is looking at in place when rows arrive above it.
       if (isNew && this.ui.scroller.scrollTop > 0 && this.passes(e.entry)) this.ui.scroller.scrollTop += ROW;
       if (isNew && e.entry.provider && !this.knownProviders.includes(e.entry.provider)) this.updateProviders();
+      if (e.entry.app && !this.knownApps.includes(e.entry.app)) this.updateApps();
       if (e.entry.id === this.selectedId) this.refreshDetailSoon();
       this.schedule();
     } else if (e.type === 'status') {
@@ -209,6 +215,7 @@ class LogView implements View {
       this.store.reset(rows);
       for (const r of during) this.store.upsert(r);
       this.updateProviders();
+      this.updateApps();
       this.schedule();
     } catch {
       /* the live events still arrive */
@@ -225,6 +232,16 @@ class LogView implements View {
     const cur = sel.value;
     clear(sel);
     sel.append(h('option', { value: '', text: 'Any provider' }), ...all.map((p) => h('option', { value: p, text: p, selected: p === cur })));
+  }
+
+  private updateApps(): void {
+    const all = [...new Set([...this.knownApps, ...this.store.apps()])].sort();
+    if (all.join('\n') === this.knownApps.join('\n') && this.ui.app.options.length) return;
+    this.knownApps = all;
+    const sel = this.ui.app;
+    const cur = sel.value;
+    clear(sel);
+    sel.append(h('option', { value: '', text: 'Any app' }), ...all.map((a) => h('option', { value: a, text: a, selected: a === cur })));
   }
 
   private setFilter(f: Partial<LogFilter>): void {
@@ -295,10 +312,11 @@ class LogView implements View {
       c[n]!.title = text;
     };
     set(0, fmtTime(r.startedAt), 'mono dim');
+    set(1, r.app ?? '—', r.app ? 'app' : 'dim');
     // the model, then its marks (streamed, count_tokens, answered locally, resent), which never get cut off
     const model = r.model ?? `${r.method} ${r.path}`;
     const marks = tags(r).filter((t) => t !== 'passthrough');
-    const mc = c[1]!;
+    const mc = c[2]!;
     const key = `${model}\u0000${marks.join(' ')}`;
     if (mc.dataset.key !== key) {
       mc.dataset.key = key;
@@ -307,13 +325,13 @@ class LogView implements View {
       mc.title = marks.length ? `${model} · ${marks.join(' · ')}` : model;
     }
     mc.className = 'model';
-    set(2, r.cacheMoved ? `${route(r)} · cache moved` : route(r), r.cacheMoved ? 'warn-text' : r.provider ? '' : 'dim');
-    set(3, statusText(r), `pill ${statusClass(r)}`);
-    set(4, r.attempts.length > 1 ? `${r.attempts.length}` : r.attempts.length ? '1' : '—', r.attempts.length > 1 ? 'num warn-text' : 'num dim');
-    set(5, fmtMs(r.ttfbMs), 'num');
-    set(6, fmtMs(r.durationMs), 'num');
-    set(7, tokens(r), 'num');
-    set(8, fmtCost(r.costUsd), r.costUsd === undefined ? 'num dim' : 'num');
+    set(3, r.cacheMoved ? `${route(r)} · cache moved` : route(r), r.cacheMoved ? 'warn-text' : r.provider ? '' : 'dim');
+    set(4, statusText(r), `pill ${statusClass(r)}`);
+    set(5, r.attempts.length > 1 ? `${r.attempts.length}` : r.attempts.length ? '1' : '—', r.attempts.length > 1 ? 'num warn-text' : 'num dim');
+    set(6, fmtMs(r.ttfbMs), 'num');
+    set(7, fmtMs(r.durationMs), 'num');
+    set(8, tokens(r), 'num');
+    set(9, fmtCost(r.costUsd), r.costUsd === undefined ? 'num dim' : 'num');
   }
 
   private onKey(e: KeyboardEvent): void {
@@ -420,8 +438,8 @@ class LogView implements View {
       h(
         'dl',
         { class: 'kvs' },
-        kv('Model', d.model),
         kv('App', d.app),
+        kv('Model', d.model),
         kv('Route', d.route !== undefined ? `${d.route}${d.strategy ? ` (${d.strategy})` : ''}` : undefined),
         kv('Provider', d.provider),
         kv('Upstream model', d.upstreamModel),

@@ -24,6 +24,11 @@ const parts: [string, string, string][] = [
   ['keytar', 'keychain in config; window', `try { require('keytar') } catch {}`],
   ['UI service', 'first window request', `require(${JSON.stringify(join(dist, 'ui', 'service.js'))})`],
   ['OAuth', '[oauth.*] in config; login', `require(${JSON.stringify(join(dist, 'oauth', 'attach.js'))})`],
+  [
+    'metrics (prom-client, own registry, default metrics)',
+    'first /metrics scrape; [metrics] enabled',
+    `const m = new (require(${JSON.stringify(join(dist, 'metrics', 'metrics.js'))}).Metrics)({ log: new (require('node:events'))(), inFlight: () => 0 }); m.scrape()`,
+  ],
 ];
 
 function rssMb(pid: number): number {

@@ -308,6 +308,21 @@ describe('the window in Chromium, against a real headless core', { skip: skipUnl
     await page.selectOption('select[aria-label="Filter by provider"]', '');
     await page.waitForFunction(() => !/ of /.test(document.querySelector('.count')?.textContent ?? ' of '));
 
+    // the app behind each connection: a column and a filter (the SDK ran in this test process; one more entry from another app)
+    const app = t.core.log.recent(1)[0]!.app!;
+    assert.ok(app, 'the SDK request names its app');
+    await page.waitForFunction((a: string) => [...document.querySelectorAll('.vrow')].some((r: any) => r.children[1]?.textContent === a), app);
+    const other = t.core.log.begin({ dialect: 'openai', method: 'POST', path: '/v1/chat/completions', model: 'gpt-test', stream: false, app: 'Other App' });
+    other.status = 200;
+    t.core.log.finish(other);
+    await page.waitForFunction(() => [...document.querySelectorAll('select[aria-label="Filter by app"] option')].some((o: any) => o.value === 'Other App'));
+    await page.selectOption('select[aria-label="Filter by app"]', 'Other App');
+    await page.waitForFunction(() => /^1 of /.test(document.querySelector('.count')?.textContent ?? ''));
+    await page.selectOption('select[aria-label="Filter by app"]', app);
+    await page.waitForFunction((a: string) => [...document.querySelectorAll('.vrow')].every((r: any) => r.children[1]?.textContent === a), app);
+    await page.selectOption('select[aria-label="Filter by app"]', '');
+    await page.waitForFunction(() => !/ of /.test(document.querySelector('.count')?.textContent ?? ' of '));
+
     // details of the Anthropic request: attempt and redacted headers, never the client's key
     await page.locator('.vrow', { hasText: 'claude-test' }).first().click();
     await detail.locator('h3:has-text("Attempts (1)")').waitFor();

@@ -1,0 +1,156 @@
+// The app behind each connection: looked up once per connection (TCP connection or HTTP/2 session), cached on it,
+// never per request. The lookup runs asynchronously from the moment the connection is seen, is time-boxed as a
+// whole, and a request waits for it at most `waitMs` (its body upload overlaps that wait); when it is still
+// running the request goes on without it (the User-Agent names the app), and later requests on the connection get
+// it. A lookup that fails leaves the app unknown; it never fails or slows a request beyond that wait.
+import type { IncomingHttpHeaders } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { lookupDarwin } from './darwin.js';
+import { lookupLinux } from './linux.js';
+import { nameApp, nameFromUserAgent, type ProcInfo } from './name.js';
+import { lookupWin32 } from './win32.js';
+
+export type { ProcInfo } from './name.js';
+
+/** The two ends of a connection as this process sees them (net.Socket has these fields). */
+export interface ConnectionAddress {
+  remoteAddress: string;
+  remotePort: number;
+  localAddress: string;
+  localPort: number;
+}
+
+/** Runs a program without a shell and resolves its standard output. */
+export type Run = (file: string, args: string[]) => Promise<string>;
+
+export interface AppLookupOptions {
+  platform?: NodeJS.Platform;
+  /** How programs run (macOS, Windows); default execFile, no shell, killed at the time box. */
+  run?: Run;
+  /** The whole lookup's time box (default 2000 ms; PowerShell starts slowly). */
+  timeoutMs?: number;
+  /** The longest a request waits for a lookup still running (default 200 ms; an idle machine finds the app in a few ms). */
+  waitMs?: number;
+  /** Read per connection: false skips lookups (the User-Agent still names the app). */
+  enabled?: () => boolean;
+  /** Linux: the proc file system. */
+  proc?: string;
+}
+
+/** What a request carries about its app: known now, or a promise settling within the wait. */
+export interface AppMeta {
+  app?: string;
+  appPending?: Promise<string | undefined>;
+}
+
+interface Slot {
+  settled: boolean;
+  app?: string;
+  promise: Promise<string | undefined>;
+}
+
+const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
+
+export class AppLookup {
+  private readonly slots = new WeakMap<object, Slot>();
+  /** Lookups done, found, and their times (ms), for `status` and the bench. */
+  readonly stats = { lookups: 0, found: 0, totalMs: 0, maxMs: 0 };
+  private readonly platform: NodeJS.Platform;
+  private readonly timeoutMs: number;
+  private readonly waitMs: number;
+
+  constructor(private readonly opts: AppLookupOptions = {}) {
+    this.platform = opts.platform ?? process.platform;
+    this.timeoutMs = opts.timeoutMs ?? 2000;
+    this.waitMs = opts.waitMs ?? 200;
+  }
+
+  /** Starts the lookup for a connection (`key` is what it is cached on: the socket, or the HTTP/2 session). */
+  start(key: object, sock: Partial<ConnectionAddress>): void {
+    this.slot(key, sock);
+  }
+
+  /** The app for a request on this connection; the User-Agent names it when the process is unknown. */
+  meta(key: object, sock: Partial<ConnectionAddress>, headers: IncomingHttpHeaders): AppMeta {
+    const slot = this.slot(key, sock);
+    const ua = headers['user-agent'];
+    if (slot.settled) return { app: slot.app ?? nameFromUserAgent(ua) };
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), this.waitMs)));
+    const appPending = Promise.race([slot.promise, waited]).then((app) => {
+      clearTimeout(timer);
+      return app ?? nameFromUserAgent(ua);
+    });
+    return { appPending };
+  }
+
+  private slot(key: object, sock: Partial<ConnectionAddress>): Slot {
+    let slot = this.slots.get(key);
+    if (slot) return slot;
+    const s: Slot = { settled: false, promise: Promise.resolve(undefined) };
+    s.promise = this.lookup(sock).then(
+      (info) => {
+        s.settled = true;
+        s.app = info ? nameApp(info) : undefined;
+        return s.app;
+      },
+      () => {
+        s.settled = true;
+        return undefined;
+      },
+    );
+    this.slots.set(key, (slot = s));
+    return slot;
+  }
+
+  /** Finds the client process of one connection (undefined when unknown, not loopback, or over the time box). */
+  async lookup(sock: Partial<ConnectionAddress>): Promise<ProcInfo | undefined> {
+    if (this.opts.enabled && !this.opts.enabled()) return undefined;
+    const { remoteAddress, remotePort, localAddress, localPort } = sock;
+    if (!remoteAddress || !remotePort || !localAddress || !localPort || !LOOPBACK.test(remoteAddress)) return undefined;
+    const conn = { remoteAddress, remotePort, localAddress, localPort };
+    const t0 = performance.now();
+    const ac = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const box = new Promise<undefined>((r) => {
+      timer = setTimeout(() => {
+        ac.abort();
+        r(undefined);
+      }, this.timeoutMs);
+      timer.unref();
+    });
+    try {
+      const work: Promise<ProcInfo | undefined> =
+        this.platform === 'linux'
+          ? lookupLinux(conn, { proc: this.opts.proc, signal: ac.signal })
+          : this.platform === 'darwin'
+            ? lookupDarwin(conn, this.runner(ac.signal))
+            : this.platform === 'win32'
+              ? lookupWin32(conn, this.runner(ac.signal))
+              : Promise.resolve(undefined);
+      const info = await Promise.race([work.catch(() => undefined), box]);
+      const ms = performance.now() - t0;
+      this.stats.lookups++;
+      if (info) this.stats.found++;
+      this.stats.totalMs += ms;
+      this.stats.maxMs = Math.max(this.stats.maxMs, ms);
+      return info;
+    } finally {
+      clearTimeout(timer);
+      ac.abort();
+    }
+  }
+
+  private runner(signal: AbortSignal): Run {
+    if (this.opts.run) return this.opts.run;
+    return async (file, args) => {
+      const { execFile } = await import('node:child_process');
+      return new Promise<string>((resolve, reject) =>
+        execFile(file, args, { encoding: 'utf8', windowsHide: true, timeout: this.timeoutMs, maxBuffer: 1 << 20, signal }, (err, stdout) =>
+          // lsof exits 1 when nothing matched, with nothing to say
+          err && !stdout ? reject(err) : resolve(stdout),
+        ),
+      );
+    };
+  }
+}
