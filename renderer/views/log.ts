@@ -293,7 +293,7 @@ class LogView implements View {
 
   private makeRow(): HTMLElement {
     const el = h('div', { class: 'vrow', role: 'option' });
-    for (let c = 0; c < 9; c++) el.append(h('span'));
+    for (let c = 0; c < 10; c++) el.append(h('span'));
     return el;
   }
 

@@ -25,7 +25,9 @@ test('metrics after real SDK traffic match what was sent; strict text format; la
   assert.equal(promLoaded(), false, 'prom-client is not loaded before anyone asks for metrics');
   const down = await startMockUpstream('down', '500');
   const alpha = await startMockUpstream('alpha');
+  // retries (on by default) would add attempts; these counts are about the chain
   const toml = (extra = '') =>
+    '[daemon]\nretry_max = 0\n' +
     extra +
     provider('down', down.url, { 'claude-x': 'down-claude', 'gpt-x': 'down-gpt', 'only-dead': 'dead' }) +
     provider('alpha', alpha.url, { 'claude-x': 'alpha-claude', 'gpt-x': 'alpha-gpt' });

@@ -40,6 +40,7 @@ function config(a: MockUpstream, b: MockUpstream, c: MockUpstream, o: MockUpstre
 [daemon]
 log_level = "warn"
 log_bodies = true
+retry_max = 0
 
 [[providers]]
 name = "alpha"
