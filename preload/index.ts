@@ -20,6 +20,7 @@ const bridge: Router67Bridge = {
   signInStart: (name, device) => invoke('r67:signin:start', name, device),
   signInCancel: (id) => invoke('r67:signin:cancel', id),
   signOut: (name) => invoke('r67:signin:logout', name),
+  usage: (q) => invoke('r67:usage', { from: q.from, to: q.to, ...(q.step ? { step: q.step } : {}) }),
   onEvent: (cb: (e: UiEvent) => void) => {
     const listener = (_e: unknown, msg: UiEvent) => cb(msg);
     ipcRenderer.on('r67:event', listener);

@@ -56,6 +56,7 @@ export class IpcApi implements Api {
   signInStart = (name: string, device: boolean) => this.b.signInStart(name, device);
   signInCancel = (id: string) => this.b.signInCancel(id);
   signOut = (name: string) => this.b.signOut(name);
+  usage = (q: ui.UsageQuery) => this.b.usage({ from: q.from, to: q.to, ...(q.step ? { step: q.step } : {}) });
 }
 
 export class HttpError extends Error {
@@ -154,6 +155,9 @@ export class HttpApi implements Api {
   }
   signOut(name: string): Promise<ui.SignOutResult> {
     return this.call('POST', '/signin/logout', { name });
+  }
+  usage(q: ui.UsageQuery): Promise<ui.UsageReport> {
+    return this.call('GET', `/usage?from=${q.from}&to=${q.to}${q.step ? `&step=${q.step}` : ''}`);
   }
 }
 

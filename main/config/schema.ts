@@ -136,6 +136,8 @@ export const DaemonSchema = z
      * that provider instead of sent without them.
      */
     strict_tools: z.boolean().default(false),
+    /** Usage history (usage.db in the home folder): finished requests are kept this many days; 0 keeps none. */
+    history_retention_days: z.number().int().min(0).max(3650).default(90),
   })
   .loose();
 export type Daemon = z.infer<typeof DaemonSchema>;

@@ -13,6 +13,7 @@ import {
   SignInDeviceInput,
   SignInFlowIdInput,
   SignInNameInput,
+  UsageQueryInput,
 } from '../ui/wire.js';
 import { isAppUrl } from './protocol.js';
 
@@ -30,6 +31,7 @@ export const CH = {
   signInStart: 'r67:signin:start',
   signInCancel: 'r67:signin:cancel',
   signOut: 'r67:signin:logout',
+  usage: 'r67:usage',
   event: 'r67:event',
 } as const;
 
@@ -79,6 +81,7 @@ export function registerIpc(ipc: IpcMainLike, service: UiService, opts: IpcOptio
     [CH.signInStart]: ([name, device]) => service.signInStart(parse(SignInNameInput, name), parse(SignInDeviceInput, device)),
     [CH.signInCancel]: ([id]) => service.signInCancel(parse(SignInFlowIdInput, id)),
     [CH.signOut]: ([name]) => service.signOut(parse(SignInNameInput, name)),
+    [CH.usage]: ([q]) => service.usage(parse(UsageQueryInput, q)),
   };
   for (const [channel, fn] of Object.entries(handlers)) {
     ipc.handle(channel, (event, ...args) => {

@@ -119,6 +119,7 @@ export class RequestLog extends EventEmitter {
     this.clean(e);
     this.secrets.delete(e);
     this.emit('entry', e);
+    this.emit('finished', e);
     if (this.filePath) this.append(JSON.stringify(e) + '\n');
   }
 

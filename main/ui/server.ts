@@ -15,7 +15,7 @@ import type { UiEvent } from './types.js';
 import { CSP, pageFile } from './page.js';
 import { uiLink } from './link.js';
 import type { UiService } from './service.js';
-import { ConfigDraftSchema, describeInputError, InterceptBody, LogIdInput, LogLimitInput, SignInCancelBody, SignInStartBody, SignOutBody } from './wire.js';
+import { ConfigDraftSchema, describeInputError, InterceptBody, LogIdInput, LogLimitInput, SignInCancelBody, SignInStartBody, SignOutBody, UsageQueryInput } from './wire.js';
 
 export const UI_COOKIE = 'router67_ui';
 
@@ -166,6 +166,26 @@ export class UiServer {
     write('POST', '/api/ui/signin/start', SignInStartBody, (b) => this.service.signInStart(b.name, b.device));
     write('POST', '/api/ui/signin/cancel', SignInCancelBody, (b) => this.service.signInCancel(b.id));
     write('POST', '/api/ui/signin/logout', SignOutBody, (b) => this.service.signOut(b.name));
+    // Usage history (issue 11): GET /api/ui/usage?from=MS&to=MS[&step=hour|day]
+    admin.route(
+      'GET',
+      '/api/ui/usage',
+      guard(async (_q, res, url) => {
+        const p = url.searchParams;
+        const r = UsageQueryInput.safeParse({
+          from: Number(p.get('from')),
+          to: Number(p.get('to')),
+          ...(p.has('step') ? { step: p.get('step') } : {}),
+        });
+        if (!r.success) return json(res, 400, { error: describeInputError(r.error) });
+        try {
+          json(res, 200, await this.service.usage(r.data));
+        } catch (e) {
+          json(res, 503, { error: (e as Error).message });
+        }
+      }),
+      pub,
+    );
   }
 
   /** Ends every open event stream (the admin server is closing). */
