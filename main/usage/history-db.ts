@@ -4,14 +4,19 @@
 //
 // Tables:
 //   requests     one row per finished request (the columns the Usage view and `router67 usage` show), indexed by time
-//   hourly       rollup per (UTC hour, app, provider, model, route): counts, tokens, cost — written with each row
-//   ttfb_hourly  per (UTC hour, provider): a log-scale histogram of time to first byte (5 % wide buckets)
-// A query over a range reads the rollups for the whole hours inside it and the raw rows for the partial hours at
-// its ends, so its cost follows the number of hours, not the number of requests, and totals stay exact.
+//   hourly, daily            rollups per (UTC hour or day, app, provider, model, route): counts, tokens, cost
+//   series                   per UTC hour, all requests (the chart's line)
+//   ttfb_hourly, ttfb_daily  per (UTC hour or day, provider): a log-scale histogram of time to first byte (5 % buckets)
+// The rollups are written with the rows, in the same transaction, each batch's deltas summed first (one upsert
+// per key and batch). A query over a range reads the daily rollups for the whole UTC days inside it, the hourly
+// ones for the whole hours at its ends, and the raw rows for the partial hours left, so its cost follows the
+// number of days and hours, not the number of requests — and totals stay exact.
 import type { Database as Db, Statement } from 'better-sqlite3';
 import type { UsageGroup, UsageLatency, UsagePoint, UsageQuery, UsageReport, UsageTotals } from '../ui/types.js';
 
 export const HOUR = 3_600_000;
+const LEVELS = ['hourly', 'daily'] as const;
+type Level = (typeof LEVELS)[number];
 export const DAY = 24 * HOUR;
 const RATIO = Math.log(1.05);
 
@@ -74,14 +79,27 @@ CREATE TABLE IF NOT EXISTS requests (
   bytes_in INTEGER, bytes_out INTEGER, attempts INTEGER, stream INTEGER);
 CREATE INDEX IF NOT EXISTS requests_ts ON requests(ts);
 CREATE TABLE IF NOT EXISTS hourly (
-  hour INTEGER NOT NULL, app TEXT NOT NULL, provider TEXT NOT NULL, model TEXT NOT NULL, route TEXT NOT NULL,
+  t INTEGER NOT NULL, app TEXT NOT NULL, provider TEXT NOT NULL, model TEXT NOT NULL, route TEXT NOT NULL,
   requests INTEGER NOT NULL, errors INTEGER NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
   cache_read_tokens INTEGER NOT NULL, cache_write_tokens INTEGER NOT NULL, reasoning_tokens INTEGER NOT NULL,
   cost_usd REAL NOT NULL, costed INTEGER NOT NULL,
-  PRIMARY KEY (hour, app, provider, model, route)) WITHOUT ROWID;
+  PRIMARY KEY (t, app, provider, model, route)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS ttfb_hourly (
-  hour INTEGER NOT NULL, provider TEXT NOT NULL, bucket INTEGER NOT NULL, n INTEGER NOT NULL,
-  PRIMARY KEY (hour, provider, bucket)) WITHOUT ROWID;
+  t INTEGER NOT NULL, provider TEXT NOT NULL, bucket INTEGER NOT NULL, n INTEGER NOT NULL,
+  PRIMARY KEY (t, provider, bucket)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS daily (
+  t INTEGER NOT NULL, app TEXT NOT NULL, provider TEXT NOT NULL, model TEXT NOT NULL, route TEXT NOT NULL,
+  requests INTEGER NOT NULL, errors INTEGER NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
+  cache_read_tokens INTEGER NOT NULL, cache_write_tokens INTEGER NOT NULL, reasoning_tokens INTEGER NOT NULL,
+  cost_usd REAL NOT NULL, costed INTEGER NOT NULL,
+  PRIMARY KEY (t, app, provider, model, route)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS ttfb_daily (
+  t INTEGER NOT NULL, provider TEXT NOT NULL, bucket INTEGER NOT NULL, n INTEGER NOT NULL,
+  PRIMARY KEY (t, provider, bucket)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS series (
+  t INTEGER PRIMARY KEY, requests INTEGER NOT NULL, errors INTEGER NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
+  cache_read_tokens INTEGER NOT NULL, cache_write_tokens INTEGER NOT NULL, reasoning_tokens INTEGER NOT NULL,
+  cost_usd REAL NOT NULL, costed INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
 `;
 
@@ -128,8 +146,9 @@ export interface OpenOptions {
 export class HistoryDb {
   readonly db: Db;
   private readonly insertRow: Statement;
-  private readonly upsertHour: Statement;
-  private readonly upsertTtfb: Statement;
+  private readonly upsertRoll: Record<Level, Statement> = {} as Record<Level, Statement>;
+  private readonly upsertTtfb: Record<Level, Statement> = {} as Record<Level, Statement>;
+  private readonly upsertSeries?: Statement;
   private readonly writeTx: (rows: HistoryRow[]) => void;
 
   constructor(
@@ -150,44 +169,127 @@ export class HistoryDb {
     }
     const cols = ROW_COLUMNS.join(', ');
     this.insertRow = o.readonly ? (undefined as never) : this.db.prepare(`INSERT INTO requests (${cols}) VALUES (${ROW_COLUMNS.map(() => '?').join(', ')})`);
-    this.upsertHour = o.readonly
-      ? (undefined as never)
-      : this.db.prepare(
-          `INSERT INTO hourly VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (hour, app, provider, model, route) DO UPDATE SET requests = requests + 1, errors = errors + excluded.errors,
+    if (!o.readonly) {
+      for (const level of LEVELS) {
+        this.upsertRoll[level] = this.db.prepare(
+          `INSERT INTO ${level} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (t, app, provider, model, route) DO UPDATE SET requests = requests + excluded.requests, errors = errors + excluded.errors,
              input_tokens = input_tokens + excluded.input_tokens, output_tokens = output_tokens + excluded.output_tokens,
              cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens, cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens,
              reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens, cost_usd = cost_usd + excluded.cost_usd, costed = costed + excluded.costed`,
         );
-    this.upsertTtfb = o.readonly
-      ? (undefined as never)
-      : this.db.prepare(`INSERT INTO ttfb_hourly VALUES (?, ?, ?, 1) ON CONFLICT (hour, provider, bucket) DO UPDATE SET n = n + 1`);
+        this.upsertTtfb[level] = this.db.prepare(`INSERT INTO ttfb_${level} VALUES (?, ?, ?, ?) ON CONFLICT (t, provider, bucket) DO UPDATE SET n = n + excluded.n`);
+      }
+    }
+    if (!o.readonly) {
+      this.upsertSeries = this.db.prepare(
+        `INSERT INTO series VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (t) DO UPDATE SET requests = requests + excluded.requests, errors = errors + excluded.errors,
+           input_tokens = input_tokens + excluded.input_tokens, output_tokens = output_tokens + excluded.output_tokens,
+           cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens, cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens,
+           reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens, cost_usd = cost_usd + excluded.cost_usd, costed = costed + excluded.costed`,
+      );
+    }
     this.writeTx = this.db.transaction((rows: HistoryRow[]) => {
-      for (const r of rows) this.write(r);
+      for (const r of rows) this.insertRow.run(r);
+      this.addRollups(rows);
     });
   }
 
-  private write(r: HistoryRow): void {
-    this.insertRow.run(r);
-    const [ts, , app, provider, model, route, , , ok, ttfb, , inp, out, cr, cw, rs, cost] = r;
-    const hour = Math.floor(ts / HOUR) * HOUR;
-    this.upsertHour.run(hour, app, provider, model, route, ok ? 0 : 1, inp, out, cr, cw, rs, cost ?? 0, cost === null ? 0 : 1);
-    if (ttfb !== null && provider) this.upsertTtfb.run(hour, provider, ttfbBucket(ttfb));
+  /** Adds rows to the rollups: each batch's deltas are summed first, one upsert per key. */
+  private addRollups(rows: Iterable<HistoryRow>): void {
+    const SEP = '\u001f';
+    const roll = { hourly: new Map<string, number[]>(), daily: new Map<string, number[]>() };
+    const ttfb = { hourly: new Map<string, number>(), daily: new Map<string, number>() };
+    const series = new Map<number, number[]>();
+    for (const r of rows) {
+      const [ts, , app, provider, model, route, , , ok, ms, , inp, out, cr, cw, rs, cost] = r;
+      const combo = `${SEP}${app}${SEP}${provider}${SEP}${model}${SEP}${route}`;
+      const b = ms !== null && provider ? ttfbBucket(ms) : -1;
+      for (const level of LEVELS) {
+        const t = level === 'hourly' ? Math.floor(ts / HOUR) * HOUR : Math.floor(ts / DAY) * DAY;
+        const k = t + combo;
+        let d = roll[level].get(k);
+        if (!d) roll[level].set(k, (d = [0, 0, 0, 0, 0, 0, 0, 0, 0]));
+        d[0]! += 1;
+        d[1]! += ok ? 0 : 1;
+        d[2]! += inp;
+        d[3]! += out;
+        d[4]! += cr;
+        d[5]! += cw;
+        d[6]! += rs;
+        d[7]! += cost ?? 0;
+        d[8]! += cost === null ? 0 : 1;
+        if (level === 'hourly') {
+          let a = series.get(t);
+          if (!a) series.set(t, (a = [0, 0, 0, 0, 0, 0, 0, 0, 0]));
+          a[0]! += 1;
+          a[1]! += ok ? 0 : 1;
+          a[2]! += inp;
+          a[3]! += out;
+          a[4]! += cr;
+          a[5]! += cw;
+          a[6]! += rs;
+          a[7]! += cost ?? 0;
+          a[8]! += cost === null ? 0 : 1;
+        }
+        if (b >= 0) {
+          const tk = `${t}${SEP}${provider}${SEP}${b}`;
+          ttfb[level].set(tk, (ttfb[level].get(tk) ?? 0) + 1);
+        }
+      }
+    }
+    for (const [t, a] of series) this.upsertSeries!.run(t, ...a);
+    for (const level of LEVELS) {
+      for (const [k, d] of roll[level]) {
+        const [t, app, provider, model, route] = k.split(SEP) as [string, string, string, string, string];
+        this.upsertRoll[level].run(Number(t), app, provider, model, route, ...d);
+      }
+      for (const [k, n] of ttfb[level]) {
+        const [t, provider, b] = k.split(SEP) as [string, string, string];
+        this.upsertTtfb[level].run(Number(t), provider, Number(b), n);
+      }
+    }
   }
 
-  /** Writes rows in one transaction. */
+  /** Writes rows (and their rollups) in one transaction. */
   insert(rows: HistoryRow[]): void {
     if (rows.length) this.writeTx(rows);
+  }
+
+  /**
+   * Rows written straight into `requests` (a bulk import, a seeded test database) without their rollups: rebuilds
+   * `hourly` and `ttfb_hourly` from the rows. One transaction.
+   */
+  rebuildRollups(): void {
+    this.db.transaction(() => {
+      for (const level of LEVELS) this.db.exec(`DELETE FROM ${level}; DELETE FROM ttfb_${level};`);
+      this.db.exec('DELETE FROM series');
+      // in slices of rowids, so the rows of a big table never sit in memory all at once
+      const next = this.db.prepare(`SELECT rowid, ${ROW_COLUMNS.join(', ')} FROM requests WHERE rowid > ? ORDER BY rowid LIMIT 50000`).raw();
+      for (let last = 0; ; ) {
+        const slice = next.all(last) as [number, ...HistoryRow][];
+        if (!slice.length) break;
+        last = slice[slice.length - 1]![0];
+        this.addRollups(slice.map((r) => r.slice(1) as HistoryRow));
+      }
+    })();
   }
 
   /** Deletes what is older than `days` days before `now` (rows, rollups). Returns the rows deleted. */
   prune(now: number, days: number): number {
     const cut = now - days * DAY;
     const n = this.db.prepare('DELETE FROM requests WHERE ts < ?').run(cut).changes;
-    // a rollup hour goes once all of it is past the cut
-    const hourCut = Math.floor(cut / HOUR) * HOUR;
-    this.db.prepare('DELETE FROM hourly WHERE hour < ?').run(hourCut);
-    this.db.prepare('DELETE FROM ttfb_hourly WHERE hour < ?').run(hourCut);
+    // a rollup hour or day goes once all of it is past the cut
+    for (const [level, size] of [
+      ['hourly', HOUR],
+      ['daily', DAY],
+    ] as const) {
+      const t = Math.floor(cut / size) * size;
+      this.db.prepare(`DELETE FROM ${level} WHERE t < ?`).run(t);
+      this.db.prepare(`DELETE FROM ttfb_${level} WHERE t < ?`).run(t);
+      if (level === 'hourly') this.db.prepare('DELETE FROM series WHERE t < ?').run(t);
+    }
     return n;
   }
 
@@ -210,15 +312,33 @@ export class HistoryDb {
     return out;
   }
 
-  /** The rollup and raw parts of [from, to): whole hours from `hourly`, the partial ends from `requests`. */
-  private parts(from: number, to: number): { h0: number; h1: number; raw: [number, number][] } {
-    const h0 = Math.ceil(from / HOUR) * HOUR;
-    const h1 = Math.floor(to / HOUR) * HOUR;
-    if (h0 >= h1) return { h0: 0, h1: 0, raw: [[from, to]] };
-    const raw: [number, number][] = [];
-    if (from < h0) raw.push([from, h0]);
-    if (h1 < to) raw.push([h1, to]);
-    return { h0, h1, raw };
+  /**
+   * Where [from, to) is read from: whole UTC days from the daily rollups, whole hours from the hourly ones, the
+   * partial hours from the raw rows. `days: false` stops at hours (the series folds hours into local days).
+   */
+  private parts(from: number, to: number, days = true): { daily: [number, number][]; hourly: [number, number][]; raw: [number, number][] } {
+    const out = { daily: [] as [number, number][], hourly: [] as [number, number][], raw: [] as [number, number][] };
+    const split = (a: number, b: number, size: number): [number, number] | undefined => {
+      const x = Math.ceil(a / size) * size;
+      const y = Math.floor(b / size) * size;
+      return x < y ? [x, y] : undefined;
+    };
+    const hours = (a: number, b: number) => {
+      if (a >= b) return;
+      const h = split(a, b, HOUR);
+      if (!h) return void out.raw.push([a, b]);
+      out.hourly.push(h);
+      if (a < h[0]) out.raw.push([a, h[0]]);
+      if (h[1] < b) out.raw.push([h[1], b]);
+    };
+    const d = days ? split(from, to, DAY) : undefined;
+    if (!d) hours(from, to);
+    else {
+      out.daily.push(d);
+      hours(from, d[0]);
+      hours(d[1], to);
+    }
+    return out;
   }
 
   private static readonly SUMS =
@@ -238,15 +358,19 @@ export class HistoryDb {
     return s;
   }
 
-  /** Sums over [from, to) grouped by `key` (an SQL expression over app/provider/model/route, or the hour). */
+  /** Sums over [from, to) grouped by `key` (an SQL expression over app/provider/model/route, or 't' for the hour). */
   private groups(from: number, to: number, key: string): Record<string, number | string>[] {
-    const p = this.parts(from, to);
+    const hourKey = key === 't';
+    const p = this.parts(from, to, !hourKey);
     const branches: string[] = [];
     const args: number[] = [];
-    const rawKey = key === 'hour' ? `(ts / ${HOUR}) * ${HOUR}` : key;
-    if (p.h1 > p.h0) {
-      branches.push(`SELECT ${key} AS k, ${HistoryDb.ROLL_COLS} FROM hourly WHERE hour >= ? AND hour < ?`);
-      args.push(p.h0, p.h1);
+    const rawKey = hourKey ? `(ts / ${HOUR}) * ${HOUR}` : key;
+    for (const level of LEVELS) {
+      for (const [a, b] of p[level]) {
+        // the series reads its own per-hour table
+        branches.push(`SELECT ${key} AS k, ${HistoryDb.ROLL_COLS} FROM ${hourKey ? 'series' : level} WHERE t >= ? AND t < ?`);
+        args.push(a, b);
+      }
     }
     for (const [a, b] of p.raw) {
       branches.push(`SELECT ${rawKey} AS k, ${HistoryDb.RAW_COLS} FROM requests WHERE ts >= ? AND ts < ?`);
@@ -284,7 +408,7 @@ export class HistoryDb {
       [...m].map(([key, t]) => ({ key, ...finish(t) })).sort((a, b) => b.requests - a.requests || a.key.localeCompare(b.key));
 
     // the series: hourly sums, folded into local days when asked
-    const hours = this.groups(from, to, 'hour');
+    const hours = this.groups(from, to, 't');
     const points = new Map<number, UsageTotals>();
     for (const r of hours) {
       const h = Number(r.k);
@@ -304,7 +428,7 @@ export class HistoryDb {
       series.push({ t, ...v });
     }
 
-    // time to first byte per provider: histograms of the whole hours, raw values at the ends
+    // time to first byte per provider: histograms of the whole days and hours, raw values at the ends
     const p = this.parts(from, to);
     const hist = new Map<string, Map<number, number>>();
     const bump = (prov: string, b: number, n: number) => {
@@ -312,13 +436,15 @@ export class HistoryDb {
       if (!h) hist.set(prov, (h = new Map()));
       h.set(b, (h.get(b) ?? 0) + n);
     };
-    if (p.h1 > p.h0) {
-      for (const r of this.stmt('SELECT provider, bucket, SUM(n) AS n FROM ttfb_hourly WHERE hour >= ? AND hour < ? GROUP BY provider, bucket').all(p.h0, p.h1) as {
-        provider: string;
-        bucket: number;
-        n: number;
-      }[])
-        bump(r.provider, r.bucket, r.n);
+    for (const level of LEVELS) {
+      for (const [a, b] of p[level]) {
+        for (const r of this.stmt(`SELECT provider, bucket, SUM(n) AS n FROM ttfb_${level} WHERE t >= ? AND t < ? GROUP BY provider, bucket`).raw().all(a, b) as [
+          string,
+          number,
+          number,
+        ][])
+          bump(r[0], r[1], r[2]);
+      }
     }
     for (const [a, b] of p.raw) {
       for (const r of this.stmt("SELECT provider, ttfb_ms FROM requests WHERE ts >= ? AND ts < ? AND ttfb_ms IS NOT NULL AND provider != ''").all(a, b) as {

@@ -17,5 +17,6 @@ import { translatedStreaming } from './translated.js';
 import { largeAnswer } from './large.js';
 import { interceptedPath } from './intercepted.js';
 import { moduleCosts } from './modules.js';
+import { usageHistory } from './history.js';
 
-export const extraSections: BenchSection[] = [translatedStreaming, tlsHandshakes, interceptedPath, largeAnswer, moduleCosts];
+export const extraSections: BenchSection[] = [translatedStreaming, tlsHandshakes, interceptedPath, largeAnswer, moduleCosts, usageHistory];
