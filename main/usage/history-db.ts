@@ -262,17 +262,23 @@ export class HistoryDb {
    * `hourly` and `ttfb_hourly` from the rows. One transaction.
    */
   rebuildRollups(): void {
+    const SUMS = `count(*), sum(1 - ok), sum(input_tokens), sum(output_tokens), sum(cache_read_tokens), sum(cache_write_tokens),
+      sum(reasoning_tokens), coalesce(sum(cost_usd), 0), count(cost_usd)`;
+    // the same bucket as ttfbBucket(), in SQL
+    const BUCKET = `CASE WHEN ttfb_ms <= 1 THEN 0 ELSE CAST(ln(ttfb_ms) / ln(1.05) AS INTEGER) + 1 END`;
     this.db.transaction(() => {
-      for (const level of LEVELS) this.db.exec(`DELETE FROM ${level}; DELETE FROM ttfb_${level};`);
-      this.db.exec('DELETE FROM series');
-      // in slices of rowids, so the rows of a big table never sit in memory all at once
-      const next = this.db.prepare(`SELECT rowid, ${ROW_COLUMNS.join(', ')} FROM requests WHERE rowid > ? ORDER BY rowid LIMIT 50000`).raw();
-      for (let last = 0; ; ) {
-        const slice = next.all(last) as [number, ...HistoryRow][];
-        if (!slice.length) break;
-        last = slice[slice.length - 1]![0];
-        this.addRollups(slice.map((r) => r.slice(1) as HistoryRow));
+      for (const [level, size] of [
+        ['hourly', HOUR],
+        ['daily', DAY],
+      ] as const) {
+        this.db.exec(`DELETE FROM ${level}; DELETE FROM ttfb_${level};`);
+        this.db.exec(`INSERT INTO ${level} SELECT (ts / ${size}) * ${size}, app, provider, model, route, ${SUMS} FROM requests GROUP BY 1, 2, 3, 4, 5`);
+        this.db.exec(
+          `INSERT INTO ttfb_${level} SELECT (ts / ${size}) * ${size}, provider, ${BUCKET}, count(*) FROM requests
+           WHERE ttfb_ms IS NOT NULL AND provider != '' GROUP BY 1, 2, 3`,
+        );
       }
+      this.db.exec(`DELETE FROM series; INSERT INTO series SELECT (ts / ${HOUR}) * ${HOUR}, ${SUMS} FROM requests GROUP BY 1`);
     })();
   }
 

@@ -18,4 +18,5 @@ export const VIEWS: ViewDef[] = [
   { id: 'log', title: 'Live log', key: '2', available: () => true, load: () => import('./log.js') },
   { id: 'status', title: 'Status', key: '3', available: () => true, load: () => import('./status.js') },
   { id: 'signin', title: 'Sign-in', key: '4', available: (f) => f.signIn, load: () => import('./signin.js') },
+  { id: 'usage', title: 'Usage', key: '5', available: (f) => f.usage === true, load: () => import('./usage.js') },
 ];
