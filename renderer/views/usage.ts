@@ -46,8 +46,8 @@ export function fmtCost(usd: number | null | undefined): string {
 
 function fmtTokens(n: number): string {
   if (n < 10_000) return fmtInt(n);
-  if (n < 10_000_000) return `${(n / 1000).toFixed(n < 100_000 ? 1 : 0)}k`;
-  return `${(n / 1e6).toFixed(n < 100e6 ? 1 : 0)}M`;
+  if (n < 1_000_000) return `${(n / 1000).toFixed(n < 100_000 ? 1 : 0)}k`;
+  return `${(n / 1e6).toFixed(n < 10e6 ? 2 : n < 100e6 ? 1 : 0)}M`;
 }
 
 function pct(x: number): string {
@@ -374,7 +374,7 @@ class UsageView implements View {
         ...this.chartSize(),
         legend: { show: true },
         cursor: { drag: { x: false, y: false } },
-        scales: { x: { time: true }, cost: { auto: true } },
+        scales: { x: { time: true }, y: { range: (_u: unknown, _min: number, max: number) => [0, Math.max(1, max * 1.05)] }, cost: { range: (_u: unknown, _min: number, max: number) => [0, max > 0 ? max * 1.05 : 1] } },
         series: [
           {},
           { label: 'Requests', stroke: v('--accent'), fill: v('--accent-soft'), width: 1.5, points: { show: false } },
