@@ -36,6 +36,7 @@ import { defaultHostsPath, inspectHostsFile } from '../system/hosts.js';
 import { uiLink } from '../ui/link.js';
 import type { InterceptControl, UiService } from '../ui/service.js';
 import { History } from '../usage/history.js';
+import { mountLogStream } from '../usage/log-stream.js';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const load = {
@@ -194,6 +195,8 @@ export async function compose(o: ComposeOptions): Promise<Composed> {
   }
 
   if (c.admin) {
+    // `router67 logs [--follow]`: finished entries as server-sent events
+    mountLogStream(c.admin, c.log);
     mountOAuthReload(c.admin, async () => ({ manager: await oauth(), vault: await secrets() }), () => c.emit('status', c.status()));
   }
   const want = (cfg: Config) => {

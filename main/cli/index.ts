@@ -17,6 +17,8 @@ export const commands: Record<string, () => Command> = {
   helper: () => (require('./helper.js') as typeof import('./helper.js')).helperCommand,
   login: () => (require('./login.js') as typeof import('./login.js')).loginCommand,
   logout: () => (require('./logout.js') as typeof import('./logout.js')).logoutCommand,
+  usage: () => (require('./usage.js') as typeof import('./usage.js')).usageCommand,
+  logs: () => (require('./logs.js') as typeof import('./logs.js')).logsCommand,
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
