@@ -14,6 +14,12 @@ export interface TrayState {
   notice?: string;
   /** Providers whose OAuth sign-in must be renewed (issue 6). */
   signInNeeded?: string[];
+  /** Today's cost from the usage history (issue 11): null when no request today had a known price. */
+  costToday?: number | null;
+  /** The app that sent the most requests today, and how many. */
+  busiestApp?: { name: string; requests: number };
+  /** The usage history's problem, when it has one. */
+  historyProblem?: string;
 }
 
 export type TrayAction = 'toggle-intercept' | 'open' | 'toggle-login' | 'quit';
@@ -38,8 +44,13 @@ function plural(n: number, one: string, many: string): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
+export function fmtUsd(x: number): string {
+  return x < 0.01 && x > 0 ? `$${x.toFixed(4)}` : `$${x.toFixed(2)}`;
+}
+
 export function stateLine(s: TrayState): string {
-  const today = plural(s.requestsToday, 'request', 'requests') + ' today';
+  const cost = s.costToday === undefined ? '' : s.costToday === null ? (s.requestsToday ? ' · cost —' : '') : ` · ${fmtUsd(s.costToday)}`;
+  const today = plural(s.requestsToday, 'request', 'requests') + ' today' + cost;
   switch (s.intercept.state) {
     case 'on':
       return `Intercepting on ${s.intercept.listen} · ${today}`;
@@ -58,6 +69,8 @@ export function trayTooltip(s: TrayState): string {
   if (s.configErrors) lines.push(`config.toml: ${plural(s.configErrors, 'error', 'errors')}`);
   if (s.notice) lines.push(s.notice);
   if (s.signInNeeded?.length) lines.push(`Sign-in needed: ${s.signInNeeded.join(', ')}`);
+  if (s.busiestApp) lines.push(`Busiest app today: ${s.busiestApp.name} (${plural(s.busiestApp.requests, 'request', 'requests')})`);
+  if (s.historyProblem) lines.push(`Usage history: ${s.historyProblem}`);
   return lines.join('\n');
 }
 

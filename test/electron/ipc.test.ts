@@ -59,7 +59,11 @@ test('every channel answers the trusted window', async (t) => {
   assert.deepEqual(await ipc.invoke(CH.setIntercept, trusted, true), { ok: true, enabled: true });
   assert.deepEqual(await ipc.invoke(CH.recentLog, trusted, 50), []);
   assert.equal(await ipc.invoke(CH.logEntry, trusted, 'nope'), null);
-  assert.deepEqual(await ipc.invoke(CH.features, trusted), { signIn: false, interceptToggle: true });
+  assert.deepEqual(await ipc.invoke(CH.features, trusted), { signIn: false, interceptToggle: true, usage: false });
+  // the Usage view's range is checked by zod before the service sees it
+  await assert.rejects(ipc.invoke(CH.usage, trusted, { from: 10, to: 5 }), /from must be before to/);
+  await assert.rejects(ipc.invoke(CH.usage, trusted, { from: 0, to: 5, sql: 'x' }), /Unrecognized key/);
+  await assert.rejects(ipc.invoke(CH.usage, trusted, { from: 0, to: 5 }), /usage history is not available/);
   dispose();
   assert.equal(ipc.handlers.size, 0);
 });
