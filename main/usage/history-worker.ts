@@ -19,6 +19,7 @@ export type ToWorker =
   | { t: 'close'; id: number };
 
 export type FromWorker =
+  | { t: 'ready' }
   | { t: 'state'; ok: boolean; message?: string; pending: number; dropped: number; written: number }
   | { t: 'reply'; id: number; value?: unknown; error?: string };
 
@@ -140,4 +141,5 @@ if (!wt.isMainThread && wt.parentPort && (wt.workerData as { historyWorker?: Wor
   const port = wt.parentPort;
   const handle = createHandler((wt.workerData as { historyWorker: WorkerInit }).historyWorker, (m) => port.postMessage(m));
   port.on('message', (m: ToWorker) => handle(m));
+  port.postMessage({ t: 'ready' } satisfies FromWorker);
 }

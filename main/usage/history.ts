@@ -257,6 +257,7 @@ export class History {
   }
 
   private onMessage(m: FromWorker): void {
+    if (m.t === 'ready') return;
     if (m.t === 'reply') {
       const w = this.waiting.get(m.id);
       this.waiting.delete(m.id);
@@ -326,22 +327,44 @@ function inlinePort(init: WorkerInit, onMessage: (m: FromWorker) => void): Port 
   };
 }
 
+/**
+ * The database on a worker thread. Messages wait until the thread says it is ready; a thread that cannot start
+ * (e.g. its file cannot be loaded from a packaged app's archive) falls back to this thread, with nothing lost.
+ */
 function workerPort(init: WorkerInit, onMessage: (m: FromWorker) => void, onError: (e: Error) => void): Port {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { Worker } = require('node:worker_threads') as typeof import('node:worker_threads');
+  let queue: ToWorker[] | undefined = [];
+  let fallback: Port | undefined;
+  let closing = false;
   const w: WorkerType = new Worker(join(__dirname, 'history-worker.js'), { workerData: { historyWorker: init } });
   w.unref();
-  let closing = false;
-  w.on('message', onMessage);
-  w.on('error', (e) => onError(new Error(`the history thread failed: ${e.message}`)));
+  const startFailed = () => {
+    if (!queue) return false;
+    fallback = inlinePort(init, onMessage);
+    for (const m of queue) fallback.post(m);
+    queue = undefined;
+    return true;
+  };
+  w.on('message', (m: FromWorker) => {
+    if (m.t === 'ready' && queue) {
+      for (const q of queue) w.postMessage(q);
+      queue = undefined;
+    }
+    onMessage(m);
+  });
+  w.on('error', (e) => {
+    if (!startFailed()) onError(new Error(`the history thread failed: ${e.message}`));
+  });
   w.on('exit', (code) => {
-    if (!closing) onError(new Error(`the history thread stopped (exit code ${code})`));
+    if (!closing && !fallback && !startFailed()) onError(new Error(`the history thread stopped (exit code ${code})`));
   });
   return {
-    post: (m) => w.postMessage(m),
+    post: (m) => (fallback ? fallback.post(m) : queue ? queue.push(m) : w.postMessage(m)),
     close: async () => {
       closing = true;
       await w.terminate();
+      await fallback?.close();
     },
   };
 }
