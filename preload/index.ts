@@ -25,6 +25,7 @@ const bridge: Router67Bridge = {
   validateRoutes: (draft) => invoke('r67:routes:validate', draft),
   saveRoutes: (draft) => invoke('r67:routes:save', draft),
   explainRoute: (req) => invoke('r67:routes:explain', req),
+  usage: (q) => invoke('r67:usage', { from: q.from, to: q.to, ...(q.step ? { step: q.step } : {}) }),
   onEvent: (cb: (e: UiEvent) => void) => {
     const listener = (_e: unknown, msg: UiEvent) => cb(msg);
     ipcRenderer.on('r67:event', listener);

@@ -73,6 +73,7 @@ export class IpcApi implements Api {
   validateRoutes = (d: ui.RoutesDraft) => this.b.validateRoutes(routesOnly(d));
   saveRoutes = (d: ui.RoutesDraft) => this.b.saveRoutes(routesOnly(d));
   explainRoute = (r: ui.ExplainRequest) => this.b.explainRoute(explainOnly(r));
+  usage = (q: ui.UsageQuery) => this.b.usage({ from: q.from, to: q.to, ...(q.step ? { step: q.step } : {}) });
 }
 
 export class HttpError extends Error {
@@ -186,6 +187,9 @@ export class HttpApi implements Api {
   }
   explainRoute(r: ui.ExplainRequest): Promise<ui.ExplainAnswer> {
     return this.call('POST', '/routes/explain', explainOnly(r));
+  }
+  usage(q: ui.UsageQuery): Promise<ui.UsageReport> {
+    return this.call('GET', `/usage?from=${q.from}&to=${q.to}${q.step ? `&step=${q.step}` : ''}`);
   }
 }
 

@@ -136,7 +136,7 @@ async function main(): Promise<void> {
   document.addEventListener('click', (e) => {
     // Links leave through the system browser (the window itself never navigates away).
     const a = (e.target as Element).closest?.('a[href]') as HTMLAnchorElement | null;
-    if (!a || a.getAttribute('href')!.startsWith('#')) return;
+    if (!a || a.getAttribute('href')!.startsWith('#') || a.hasAttribute('download')) return; // a download (CSV export) stays here
     e.preventDefault();
     void api.openExternal(a.href);
   });

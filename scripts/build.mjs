@@ -27,5 +27,11 @@ mkdirSync(out, { recursive: true });
 for (const f of readdirSync(join(root, 'renderer'))) {
   if (/\.(html|css|svg|png)$/.test(f)) cpSync(join(root, 'renderer', f), join(out, f));
 }
+// The Usage view's chart library, served next to the page (same origin, same CSP) from its package.
+const vendor = join(out, 'vendor');
+mkdirSync(vendor, { recursive: true });
+const uplotDir = dirname(require.resolve('uplot/package.json', { paths: [root] }));
+for (const f of ['uPlot.esm.js', 'uPlot.min.css']) cpSync(join(uplotDir, 'dist', f), join(vendor, f));
+cpSync(join(uplotDir, 'LICENSE'), join(vendor, 'uPlot.LICENSE.txt'));
 const bin = join(root, 'dist', 'main', 'cli', 'index.js');
 if (existsSync(bin)) chmodSync(bin, 0o755);

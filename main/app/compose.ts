@@ -9,6 +9,9 @@
 //   oauth         the OAuth manager, the core's resolver for `auth.oauth`          when the config has [oauth.*],
 //                                                                                  or on POST /api/oauth/reload
 //   signIn        the window's sign-in backend                                     with the window
+//   history       usage history (usage.db, a worker thread owning SQLite)          built at once; the thread and
+//                                                                                  better-sqlite3 on the first
+//                                                                                  finished request or query
 //   ui            the window's backend: over IPC (app) or on the admin endpoint    app: at start; daemon: on the
 //                 (daemon, page + REST + SSE)                                      first request for it
 //
@@ -32,6 +35,8 @@ import type { ElevateOptions } from '../system/elevate.js';
 import { defaultHostsPath, inspectHostsFile } from '../system/hosts.js';
 import { uiLink } from '../ui/link.js';
 import type { InterceptControl, UiService } from '../ui/service.js';
+import { History } from '../usage/history.js';
+import { mountLogStream } from '../usage/log-stream.js';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const load = {
@@ -89,6 +94,8 @@ export interface Composed {
   oauth(): Promise<OAuthManager>;
   signIn(): Promise<SignInService>;
   ui(): Promise<UiService>;
+  /** Usage history: every finished request, in SQLite (main/usage/history.ts). */
+  history: History;
   /** The daemon's window link (token included), when the admin endpoint runs. */
   readonly uiLink?: string;
   /** Interception off first (the hosts block goes), then the core drains and stops. Idempotent. */
@@ -147,6 +154,14 @@ export async function compose(o: ComposeOptions): Promise<Composed> {
   });
   const c = core;
 
+  // Usage history: finished entries are queued here and written by its own thread; a failing database is a
+  // status warning (and a log line), never a routing problem.
+  const history = new History({ file: History.fileIn(home), retentionDays: c.config.daemon.history_retention_days, logger: c.logger });
+  c.log.on('finish', (e) => history.add(e));
+  c.warningSources.add(() => history.warning());
+  history.onState(() => c.emit('status', c.status()));
+  c.on('config', (cfg: Config) => history.setRetention(cfg.daemon.history_retention_days));
+
   const oauth = once(async () => load.oauth().attachOAuth(c, await secrets()));
   const signIn = once(async () => load.oauth().createSignIn(c, await oauth(), await secrets(), o.openExternal ? { openExternal: o.openExternal } : {}));
 
@@ -156,7 +171,7 @@ export async function compose(o: ComposeOptions): Promise<Composed> {
   const admin = o.ui === 'daemon' ? c.admin : undefined;
   const windowRoutes = admin && new RouteTable((req) => admin.authorised(req));
   const ui = once(async (): Promise<UiService> => {
-    const deps = { secrets: await secrets(), intercept: interception, signInService: await signIn() };
+    const deps = { secrets: await secrets(), intercept: interception, signInService: await signIn(), usage: history };
     if (windowRoutes) {
       return load.uiAttach().attachUi(c, {
         app: 'daemon',
@@ -180,6 +195,8 @@ export async function compose(o: ComposeOptions): Promise<Composed> {
   }
 
   if (c.admin) {
+    // `router67 logs [--follow]`: finished entries as server-sent events
+    mountLogStream(c.admin, c.log);
     mountOAuthReload(c.admin, async () => ({ manager: await oauth(), vault: await secrets() }), () => c.emit('status', c.status()));
   }
   const want = (cfg: Config) => {
@@ -192,6 +209,7 @@ export async function compose(o: ComposeOptions): Promise<Composed> {
     await want(c.config);
   } catch (e) {
     await c.stop({ drainMs: 0 }).catch(() => {});
+    await history.close();
     throw e;
   }
 
@@ -203,11 +221,13 @@ export async function compose(o: ComposeOptions): Promise<Composed> {
     oauth,
     signIn,
     ui,
+    history,
     ...(admin ? { uiLink: uiLink(admin.url, admin.token) } : {}),
     stop: (opts = {}) =>
       (stopping ??= (async () => {
         await interception.off().catch((e: Error) => c.logger.error(e.message));
         await c.stop(opts);
+        await history.close();
       })()),
   };
 }

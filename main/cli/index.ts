@@ -19,6 +19,8 @@ export const commands: Record<string, () => Command> = {
   logout: () => (require('./logout.js') as typeof import('./logout.js')).logoutCommand,
   route: () => (require('./route.js') as typeof import('./route.js')).routeCommand,
   schema: () => (require('./schema.js') as typeof import('./schema.js')).schemaCommand,
+  usage: () => (require('./usage.js') as typeof import('./usage.js')).usageCommand,
+  logs: () => (require('./logs.js') as typeof import('./logs.js')).logsCommand,
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 

@@ -199,6 +199,8 @@ export const DaemonSchema = z
     /** Conversations remembered (least recently used dropped first), each for this long after its last turn. */
     affinity_max: z.number().int().positive().default(10_000),
     affinity_ttl_ms: z.number().int().positive().default(60 * 60_000),
+    /** Usage history (usage.db in the home folder): finished requests are kept this many days; 0 keeps none. */
+    history_retention_days: z.number().int().min(0).max(3650).default(90),
   })
   .loose();
 export type Daemon = z.infer<typeof DaemonSchema>;

@@ -410,8 +410,15 @@ export class Core extends EventEmitter {
     this.emit('status', this.status());
   }
 
+  /** Other parts' warnings for status (e.g. a failing usage history); each returns one line or nothing. */
+  readonly warningSources = new Set<() => string | undefined>();
+
   warnings(): string[] {
     const out: string[] = [];
+    for (const w of this.warningSources) {
+      const line = w();
+      if (line) out.push(line);
+    }
     const src = { env: this.env, secrets: this.secrets, oauth: this.oauth };
     for (const p of this.cfg.providers) {
       const problem = authProblem(p, src);

@@ -61,6 +61,9 @@ export async function startApp(opts: AppOptions = {}): Promise<RunningApp | unde
   const { core } = parts;
   // A hosts block left by a router67 that died is removed at start.
   void parts.interception.removeStale();
+  // the tray shows today's requests and cost from the usage history: open it now (a headless daemon opens it
+  // with the first finished request instead)
+  parts.history.start();
   const service = await parts.ui();
   registerIpc(ipcMain, service, { openExternal: (url) => shell.openExternal(url) });
 

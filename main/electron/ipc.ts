@@ -16,6 +16,7 @@ import {
   SignInDeviceInput,
   SignInFlowIdInput,
   SignInNameInput,
+  UsageQueryInput,
 } from '../ui/wire.js';
 import { isAppUrl } from './protocol.js';
 
@@ -38,6 +39,7 @@ export const CH = {
   validateRoutes: 'r67:routes:validate',
   saveRoutes: 'r67:routes:save',
   explainRoute: 'r67:routes:explain',
+  usage: 'r67:usage',
   event: 'r67:event',
 } as const;
 
@@ -92,6 +94,7 @@ export function registerIpc(ipc: IpcMainLike, service: UiService, opts: IpcOptio
     [CH.validateRoutes]: ([d]) => service.validateRoutes(parse(RoutesDraftSchema, d)),
     [CH.saveRoutes]: ([d]) => service.saveRoutes(parse(RoutesDraftSchema, d)),
     [CH.explainRoute]: ([r]) => service.explainRoute(parse(ExplainRequestSchema, r)),
+    [CH.usage]: ([q]) => service.usage(parse(UsageQueryInput, q)),
   };
   for (const [channel, fn] of Object.entries(handlers)) {
     ipc.handle(channel, (event, ...args) => {

@@ -18,6 +18,12 @@ export interface TrayState {
   budget?: string;
   /** Providers not fully usable now: "alpha: breaker open (retry in 4 s)" (main/health). */
   degraded?: string[];
+  /** Today's cost from the usage history (issue 11): null when no request today had a known price. */
+  costToday?: number | null;
+  /** The app that sent the most requests today, and how many. */
+  busiestApp?: { name: string; requests: number };
+  /** The usage history's problem, when it has one. */
+  historyProblem?: string;
 }
 
 export type TrayAction = 'toggle-intercept' | 'open' | 'toggle-login' | 'quit';
@@ -42,8 +48,13 @@ function plural(n: number, one: string, many: string): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
+export function fmtUsd(x: number): string {
+  return x < 0.01 && x > 0 ? `$${x.toFixed(4)}` : `$${x.toFixed(2)}`;
+}
+
 export function stateLine(s: TrayState): string {
-  const today = plural(s.requestsToday, 'request', 'requests') + ' today';
+  const cost = s.costToday === undefined ? '' : s.costToday === null ? (s.requestsToday ? ' · cost —' : '') : ` · ${fmtUsd(s.costToday)}`;
+  const today = plural(s.requestsToday, 'request', 'requests') + ' today' + cost;
   switch (s.intercept.state) {
     case 'on':
       return `Intercepting on ${s.intercept.listen} · ${today}`;
@@ -64,6 +75,8 @@ export function trayTooltip(s: TrayState): string {
   if (s.signInNeeded?.length) lines.push(`Sign-in needed: ${s.signInNeeded.join(', ')}`);
   if (s.budget) lines.push(s.budget);
   for (const d of s.degraded ?? []) lines.push(d);
+  if (s.busiestApp) lines.push(`Busiest app today: ${s.busiestApp.name} (${plural(s.busiestApp.requests, 'request', 'requests')})`);
+  if (s.historyProblem) lines.push(`Usage history: ${s.historyProblem}`);
   return lines.join('\n');
 }
 

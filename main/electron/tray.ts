@@ -48,10 +48,15 @@ export class TrayController {
     const signInNeeded = s.providers.filter((p) => p.auth === 'sign-in needed').map((p) => p.name);
     const budget = s.budgetNotices?.at(-1);
     const degraded = s.providers.filter((p) => unhealthy(p.health)).map((p) => `${p.name}: ${healthLine(p.health)}`);
+    const u = s.usageToday;
     return {
       intercept: s.intercept,
       http: s.http.address,
-      requestsToday: s.requests.today,
+      // from the usage history when it runs (survives restarts), else this process's count
+      requestsToday: u ? u.requests : s.requests.today,
+      ...(u ? { costToday: u.costUsd } : {}),
+      ...(u?.busiestApp ? { busiestApp: { name: u.busiestApp, requests: u.busiestAppRequests ?? 0 } } : {}),
+      ...(s.history?.state === 'error' && s.history.message ? { historyProblem: s.history.message } : {}),
       configErrors: s.configErrors.length,
       loginItem: { supported: this.o.loginItem.supported, enabled: login },
       busy: this.busy,

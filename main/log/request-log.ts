@@ -118,7 +118,7 @@ export class RequestLog extends EventEmitter {
     this.clean(e);
     this.secrets.delete(e);
     this.emit('entry', e);
-    this.emit('finish', e); // once per entry (metrics count these)
+    this.emit('finish', e); // once per entry (metrics count these, the usage history stores them)
     if (this.filePath) this.append(JSON.stringify(e) + '\n');
   }
 

@@ -15,7 +15,7 @@ import type { UiEvent } from './types.js';
 import { CSP, pageFile } from './page.js';
 import { uiLink } from './link.js';
 import type { UiService } from './service.js';
-import { ConfigDraftSchema, describeInputError, ExplainRequestSchema, RoutesDraftSchema, InterceptBody, LogIdInput, LogLimitInput, ResendInput, SignInCancelBody, SignInStartBody, SignOutBody } from './wire.js';
+import { ConfigDraftSchema, describeInputError, ExplainRequestSchema, RoutesDraftSchema, InterceptBody, LogIdInput, LogLimitInput, ResendInput, SignInCancelBody, SignInStartBody, SignOutBody, UsageQueryInput } from './wire.js';
 
 export const UI_COOKIE = 'router67_ui';
 
@@ -172,6 +172,26 @@ export class UiServer {
     write('POST', '/api/ui/routes/validate', RoutesDraftSchema, (d) => this.service.validateRoutes(d));
     write('PUT', '/api/ui/routes', RoutesDraftSchema, (d) => this.service.saveRoutes(d));
     write('POST', '/api/ui/routes/explain', ExplainRequestSchema, (r) => this.service.explainRoute(r));
+    // Usage history (issue 11): GET /api/ui/usage?from=MS&to=MS[&step=hour|day]
+    admin.route(
+      'GET',
+      '/api/ui/usage',
+      guard(async (_q, res, url) => {
+        const p = url.searchParams;
+        const r = UsageQueryInput.safeParse({
+          from: Number(p.get('from')),
+          to: Number(p.get('to')),
+          ...(p.has('step') ? { step: p.get('step') } : {}),
+        });
+        if (!r.success) return json(res, 400, { error: describeInputError(r.error) });
+        try {
+          json(res, 200, await this.service.usage(r.data));
+        } catch (e) {
+          json(res, 503, { error: (e as Error).message });
+        }
+      }),
+      pub,
+    );
   }
 
   /** Ends every open event stream (the admin server is closing). */

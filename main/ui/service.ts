@@ -23,6 +23,10 @@ import type {
   SignOutResult,
   UiEvent,
   UiStatus,
+  HistoryState,
+  UsageQuery,
+  UsageReport,
+  UsageToday,
 } from './types.js';
 import type { CoreStatus } from '../core/core.js';
 import type { LogEntry } from '../log/request-log.js';
@@ -90,6 +94,13 @@ export interface CaStatus {
   detail?: string;
 }
 
+/** Usage history as the window sees it (main/usage/history.ts's History satisfies it). */
+export interface UsageSource {
+  query(q: UsageQuery): Promise<UsageReport>;
+  today(): UsageToday;
+  readonly state: HistoryState;
+}
+
 export interface UiServiceOptions {
   core: UiCore;
   secrets?: SecretStore;
@@ -101,6 +112,8 @@ export interface UiServiceOptions {
   signIn?: boolean;
   /** OAuth sign-in (main/oauth/signin.ts); the Sign-in view shows when it is given. */
   signInService?: SignInService;
+  /** Usage history; the Usage view shows when it is given. */
+  usage?: UsageSource;
 }
 
 const SECRET_HEADER = /authorization|api[-_]?key|cookie|token|secret|password|session|credential/i;
@@ -156,7 +169,7 @@ export class UiService {
   }
 
   features(): Features {
-    return { signIn: this.opts.signIn === true || !!this.opts.signInService, interceptToggle: !!this.opts.intercept };
+    return { signIn: this.opts.signIn === true || !!this.opts.signInService, interceptToggle: !!this.opts.intercept, usage: !!this.opts.usage };
   }
 
   status(): UiStatus {
@@ -190,7 +203,14 @@ export class UiService {
       ...(s.budgetNotices ? { budgetNotices: s.budgetNotices.map((n) => ({ ...n })) } : {}),
       ...(s.prices ? { prices: { ...s.prices } } : {}),
       keychain: this.secrets.info(),
+      ...(this.opts.usage ? { usageToday: this.opts.usage.today(), history: this.opts.usage.state } : {}),
     };
+  }
+
+  /** The Usage view's report for a range. */
+  usage(q: UsageQuery): Promise<UsageReport> {
+    if (!this.opts.usage) return Promise.reject(new Error('usage history is not available in this process'));
+    return this.opts.usage.query(q);
   }
 
   loadConfig(): EditorState {

@@ -165,6 +165,9 @@ export interface UiStatus extends StatusBase {
   configErrors: ConfigIssueView[];
   providers: ProviderView[];
   keychain: KeychainInfo;
+  /** Today's requests and cost from the usage history (issue 11), when it runs. */
+  usageToday?: UsageToday;
+  history?: HistoryState;
 }
 
 /** The dialect a request came in ('unknown' when it could not be told). */
@@ -266,6 +269,8 @@ export type InterceptResult =
 export interface Features {
   signIn: boolean;
   interceptToggle: boolean;
+  /** The Usage view (usage history) exists. */
+  usage?: boolean;
 }
 
 /** OAuth sign-in (issue 6): a credential router67 can sign in to, and how it stands. No token ever crosses. */
@@ -400,6 +405,8 @@ export interface UiCalls {
   validateRoutes(draft: RoutesDraft): Promise<Issue[]>;
   saveRoutes(draft: RoutesDraft): Promise<SaveResult>;
   explainRoute(req: ExplainRequest): Promise<ExplainAnswer>;
+  /** Usage history over a range (issue 11). */
+  usage(q: UsageQuery): Promise<UsageReport>;
 }
 
 /** What the window uses, whichever side backs it. */
@@ -412,4 +419,84 @@ export interface Api extends UiCalls {
 /** The functions preload exposes as `window.router67` (same shapes, events by callback). */
 export interface Router67Bridge extends UiCalls {
   onEvent(cb: (e: UiEvent) => void): () => void;
+}
+
+// ── Usage history (issue 11): the Usage view, the tray's line and `router67 usage` ──
+
+/** Sums over a set of finished requests. `costUsd` is null when none of them had a known price ("—"). */
+export interface UsageTotals {
+  requests: number;
+  errors: number;
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+  reasoningTokens: number;
+  costUsd: number | null;
+  /** How many of the requests had a known price (cost covers only those). */
+  costed: number;
+}
+
+/** One row of a breakdown; key '' is "unknown" (no app detected, no provider reached, no route). */
+export interface UsageGroup extends UsageTotals {
+  key: string;
+}
+
+/** Error rate and time to first byte (p50/p95, from 5 %-wide histogram buckets) of one provider. */
+export interface UsageLatency {
+  provider: string;
+  requests: number;
+  errors: number;
+  errorRate: number;
+  p50Ms: number | null;
+  p95Ms: number | null;
+}
+
+export interface UsagePoint extends UsageTotals {
+  /** Start of the bucket (ms since the epoch): an hour, or a local day. */
+  t: number;
+}
+
+/** A range [from, to) in ms since the epoch; step defaults to hours up to two days, days beyond. */
+export interface UsageQuery {
+  from: number;
+  to: number;
+  step?: 'hour' | 'day';
+}
+
+export interface UsageReport {
+  from: number;
+  to: number;
+  step: 'hour' | 'day';
+  totals: UsageTotals;
+  byApp: UsageGroup[];
+  byProvider: UsageGroup[];
+  byModel: UsageGroup[];
+  byRoute: UsageGroup[];
+  latency: UsageLatency[];
+  series: UsagePoint[];
+  /** Time the database took for this report. */
+  queryMs: number;
+  history?: HistoryState;
+}
+
+/** The history database as the window, the status and the log report it. */
+export interface HistoryState {
+  /** off: disabled by config; idle: not opened yet; ok; error: failing (locked, damaged, missing module). */
+  state: 'off' | 'idle' | 'ok' | 'error';
+  file: string;
+  message?: string;
+  /** Entries waiting to be written (e.g. while the file is locked). */
+  pending?: number;
+  /** Entries given up on (the waiting queue is bounded). */
+  dropped?: number;
+  retentionDays: number;
+}
+
+/** Today (since local midnight): the tray's line. */
+export interface UsageToday {
+  requests: number;
+  costUsd: number | null;
+  busiestApp?: string;
+  busiestAppRequests?: number;
 }

@@ -92,6 +92,18 @@ export const SignInStartBody = z.object({ name: SignInNameInput, device: SignInD
 export const SignInCancelBody = z.object({ id: SignInFlowIdInput }).strict();
 export const SignOutBody = z.object({ name: SignInNameInput }).strict();
 
+// Usage history (issue 11): a range of at most ~10 years, from before to, in ms since the epoch.
+export const UsageQueryInput = z
+  .object({
+    from: z.number().int().min(0).max(8.64e15),
+    to: z.number().int().min(0).max(8.64e15),
+    step: z.enum(['hour', 'day']).optional(),
+  })
+  .strict()
+  .refine((q) => q.from < q.to, { message: 'from must be before to', path: ['to'] })
+  .refine((q) => q.to - q.from <= 3660 * 86_400_000, { message: 'the range is longer than ten years', path: ['from'] })
+  .refine((q) => q.step !== 'hour' || q.to - q.from <= 93 * 86_400_000, { message: 'hourly steps cover at most 93 days', path: ['step'] });
+
 /** A short, secret-free description of why input was refused. */
 export function describeInputError(e: z.ZodError): string {
   const i = e.issues[0];

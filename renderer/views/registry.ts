@@ -21,4 +21,5 @@ export const VIEWS: ViewDef[] = [
   { id: 'status', title: 'Status', key: '3', icon: 'M3 12h4l3-7 4 14 3-7h4', available: () => true, load: () => import('./status.js') },
   { id: 'signin', title: 'Sign-in', key: '4', icon: 'M15 7a4 4 0 1 1-3.9 5H3v3h3v3h3v-3h2.1A4 4 0 0 1 15 7zM16 10h.01', available: (f) => f.signIn, load: () => import('./signin.js') },
   { id: 'routes', title: 'Routes', key: '5', icon: 'M6 3v12M18 9v12M6 15a3 3 0 1 0 0 6 3 3 0 0 0 0-6zM18 3a3 3 0 1 0 0 6 3 3 0 0 0 0-6zM6 15c0-4 12-2 12-6', available: () => true, load: () => import('./routes.js') },
+  { id: 'usage', title: 'Usage', key: '6', icon: 'M4 20V10M10 20V4M16 20v-7M22 20H2', available: (f) => f.usage === true, load: () => import('./usage.js') },
 ];

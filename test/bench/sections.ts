@@ -19,5 +19,6 @@ import { interceptedPath } from './intercepted.js';
 import { moduleCosts } from './modules.js';
 import { resilienceOverhead } from './resilience.js';
 import { routedLatency, routeEvaluation } from './routes.js';
+import { usageHistory } from './history.js';
 
-export const extraSections: BenchSection[] = [translatedStreaming, tlsHandshakes, interceptedPath, largeAnswer, routeEvaluation, routedLatency, moduleCosts, resilienceOverhead];
+export const extraSections: BenchSection[] = [translatedStreaming, tlsHandshakes, interceptedPath, largeAnswer, routeEvaluation, routedLatency, moduleCosts, resilienceOverhead, usageHistory];

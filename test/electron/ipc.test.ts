@@ -65,7 +65,7 @@ test('every channel answers the trusted window', async (t) => {
   });
   await assert.rejects(ipc.invoke(CH.resend, trusted, { id: 'nope', provider: 'alpha' }), (e: Error) => e instanceof IpcRefused, 'zod-checked');
   await assert.rejects(ipc.invoke(CH.resend, untrusted[Object.keys(untrusted)[0] as keyof typeof untrusted], { id: 'nope', provider: 'alpha', model: 'm' }), IpcRefused);
-  assert.deepEqual(await ipc.invoke(CH.features, trusted), { signIn: false, interceptToggle: true });
+  assert.deepEqual(await ipc.invoke(CH.features, trusted), { signIn: false, interceptToggle: true, usage: false });
   // routing rules (issue 13): load, validate, save, explain
   const rs = await ipc.invoke(CH.loadRoutes, trusted);
   assert.deepEqual(rs.routes, []);
@@ -80,6 +80,10 @@ test('every channel answers the trusted window', async (t) => {
   assert.equal(ex.ok, true, JSON.stringify(ex));
   assert.equal(ex.result.route, 'small');
   assert.match(ex.text, /1\. local → llama3\.2:3b/);
+  // the Usage view's range is checked by zod before the service sees it
+  await assert.rejects(ipc.invoke(CH.usage, trusted, { from: 10, to: 5 }), /from must be before to/);
+  await assert.rejects(ipc.invoke(CH.usage, trusted, { from: 0, to: 5, sql: 'x' }), /Unrecognized key/);
+  await assert.rejects(ipc.invoke(CH.usage, trusted, { from: 0, to: 5 }), /usage history is not available/);
   dispose();
   assert.equal(ipc.handlers.size, 0);
 });

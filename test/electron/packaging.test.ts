@@ -37,6 +37,8 @@ test('electron-builder.yml has what the app needs', () => {
   assert.deepEqual([...c.linux.target].sort(), ['AppImage', 'deb']);
   assert.deepEqual(c.win.target, ['nsis']);
   assert.ok(c.asarUnpack.some((p: string) => /^node_modules\/keytar\//.test(p)), 'keytar unpacked from asar');
+  assert.ok(c.asarUnpack.some((p: string) => /^node_modules\/better-sqlite3\//.test(p)), 'better-sqlite3 unpacked from asar');
+  assert.ok(c.files.includes('dist/renderer/**'), 'the Usage view\'s uPlot files (dist/renderer/vendor) are packaged');
   for (const icon of [c.mac.icon, c.linux.icon, c.win.icon]) assert.ok(existsSync(join(root, icon)), `${icon} exists`);
   assert.equal(c.directories.buildResources, 'resources');
   // the app's entry, preload and page are packaged

@@ -1,0 +1,554 @@
+// The usage history's database: SQLite through better-sqlite3 (an optional dependency, loaded on first use).
+// Synchronous; the daemon and the app run it on a worker thread (history-worker.ts) so neither inserts nor queries
+// ever hold up the proxy's event loop; `router67 usage` and the tests use it directly.
+//
+// Tables:
+//   requests     one row per finished request (the columns the Usage view and `router67 usage` show), indexed by time
+//   hourly, daily            rollups per (UTC hour or day, app, provider, model, route): counts, tokens, cost
+//   series                   per UTC hour, all requests (the chart's line)
+//   ttfb_hourly, ttfb_daily  per (UTC hour or day, provider): a log-scale histogram of time to first byte (5 % buckets)
+// The rollups are written with the rows, in the same transaction, each batch's deltas summed first (one upsert
+// per key and batch). A query over a range reads the daily rollups for the whole UTC days inside it, the hourly
+// ones for the whole hours at its ends, and the raw rows for the partial hours left, so its cost follows the
+// number of days and hours, not the number of requests — and totals stay exact.
+import type { Database as Db, Statement } from 'better-sqlite3';
+import type { UsageGroup, UsageLatency, UsagePoint, UsageQuery, UsageReport, UsageTotals } from '../ui/types.js';
+
+export const HOUR = 3_600_000;
+const LEVELS = ['hourly', 'daily'] as const;
+type Level = (typeof LEVELS)[number];
+export const DAY = 24 * HOUR;
+const RATIO = Math.log(1.05);
+
+/** One finished request as the main thread posts it (column order: ROW_COLUMNS). */
+export type HistoryRow = [
+  ts: number,
+  entryId: string,
+  app: string,
+  provider: string,
+  model: string,
+  route: string,
+  dialect: string,
+  status: number | null,
+  ok: 0 | 1,
+  ttfbMs: number | null,
+  durationMs: number | null,
+  inputTokens: number,
+  outputTokens: number,
+  cacheReadTokens: number,
+  cacheWriteTokens: number,
+  reasoningTokens: number,
+  costUsd: number | null,
+  bytesIn: number,
+  bytesOut: number,
+  attempts: number,
+  stream: 0 | 1,
+];
+
+/** Column order of a HistoryRow (the compact array the main thread posts). */
+export const ROW_COLUMNS = [
+  'ts',
+  'entry_id',
+  'app',
+  'provider',
+  'model',
+  'route',
+  'dialect',
+  'status',
+  'ok',
+  'ttfb_ms',
+  'duration_ms',
+  'input_tokens',
+  'output_tokens',
+  'cache_read_tokens',
+  'cache_write_tokens',
+  'reasoning_tokens',
+  'cost_usd',
+  'bytes_in',
+  'bytes_out',
+  'attempts',
+  'stream',
+] as const;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS requests (
+  ts INTEGER NOT NULL, entry_id TEXT, app TEXT NOT NULL, provider TEXT NOT NULL, model TEXT NOT NULL, route TEXT NOT NULL,
+  dialect TEXT, status INTEGER, ok INTEGER NOT NULL, ttfb_ms INTEGER, duration_ms INTEGER,
+  input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, cache_read_tokens INTEGER NOT NULL,
+  cache_write_tokens INTEGER NOT NULL, reasoning_tokens INTEGER NOT NULL, cost_usd REAL,
+  bytes_in INTEGER, bytes_out INTEGER, attempts INTEGER, stream INTEGER);
+CREATE INDEX IF NOT EXISTS requests_ts ON requests(ts);
+CREATE TABLE IF NOT EXISTS hourly (
+  t INTEGER NOT NULL, app TEXT NOT NULL, provider TEXT NOT NULL, model TEXT NOT NULL, route TEXT NOT NULL,
+  requests INTEGER NOT NULL, errors INTEGER NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
+  cache_read_tokens INTEGER NOT NULL, cache_write_tokens INTEGER NOT NULL, reasoning_tokens INTEGER NOT NULL,
+  cost_usd REAL NOT NULL, costed INTEGER NOT NULL,
+  PRIMARY KEY (t, app, provider, model, route)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS ttfb_hourly (
+  t INTEGER NOT NULL, provider TEXT NOT NULL, bucket INTEGER NOT NULL, n INTEGER NOT NULL,
+  PRIMARY KEY (t, provider, bucket)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS daily (
+  t INTEGER NOT NULL, app TEXT NOT NULL, provider TEXT NOT NULL, model TEXT NOT NULL, route TEXT NOT NULL,
+  requests INTEGER NOT NULL, errors INTEGER NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
+  cache_read_tokens INTEGER NOT NULL, cache_write_tokens INTEGER NOT NULL, reasoning_tokens INTEGER NOT NULL,
+  cost_usd REAL NOT NULL, costed INTEGER NOT NULL,
+  PRIMARY KEY (t, app, provider, model, route)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS ttfb_daily (
+  t INTEGER NOT NULL, provider TEXT NOT NULL, bucket INTEGER NOT NULL, n INTEGER NOT NULL,
+  PRIMARY KEY (t, provider, bucket)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS series (
+  t INTEGER PRIMARY KEY, requests INTEGER NOT NULL, errors INTEGER NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
+  cache_read_tokens INTEGER NOT NULL, cache_write_tokens INTEGER NOT NULL, reasoning_tokens INTEGER NOT NULL,
+  cost_usd REAL NOT NULL, costed INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
+`;
+
+/** better-sqlite3, or why it cannot be loaded. */
+export function loadSqlite(): typeof import('better-sqlite3') {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require('better-sqlite3') as typeof import('better-sqlite3');
+  } catch (e) {
+    throw new Error(`better-sqlite3 is not available (${(e as Error).message.split('\n')[0]}); run "npm install" to get it`);
+  }
+}
+
+/** A histogram bucket for a time to first byte (5 % wide; 0 holds ≤ 1 ms). */
+export function ttfbBucket(ms: number): number {
+  return ms <= 1 ? 0 : Math.floor(Math.log(ms) / RATIO) + 1;
+}
+
+/** The middle of a bucket, in ms. */
+export function bucketValue(b: number): number {
+  return b === 0 ? 1 : Math.exp((b - 0.5) * RATIO);
+}
+
+/** Says what went wrong with the database in words for the user. */
+export function describeDbError(file: string, e: unknown): string {
+  const err = e as { code?: string; message?: string };
+  const code = err.code ?? '';
+  if (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT')) {
+    return `${file} is damaged (${err.message}); move it aside and router67 starts a new one at its next start`;
+  }
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
+    return `${file} is locked by another program (${err.message}); entries wait and are written when it is free`;
+  }
+  if (code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_PERM') return `${file} cannot be written (${err.message})`;
+  return `${file}: ${err.message ?? String(e)}`;
+}
+
+export interface OpenOptions {
+  readonly?: boolean;
+  /** How long a write waits for a lock another connection holds (ms). */
+  busyMs?: number;
+}
+
+export class HistoryDb {
+  readonly db: Db;
+  private readonly insertRow: Statement;
+  private readonly upsertRoll: Record<Level, Statement> = {} as Record<Level, Statement>;
+  private readonly upsertTtfb: Record<Level, Statement> = {} as Record<Level, Statement>;
+  private readonly upsertSeries?: Statement;
+  private readonly writeTx: (rows: HistoryRow[]) => void;
+
+  constructor(
+    readonly file: string,
+    o: OpenOptions = {},
+  ) {
+    const Database = loadSqlite();
+    this.db = new Database(file, { readonly: !!o.readonly, fileMustExist: !!o.readonly, timeout: o.busyMs ?? 1000 });
+    try {
+      if (!o.readonly) {
+        this.db.pragma('journal_mode = WAL');
+        this.db.pragma('synchronous = NORMAL');
+        this.db.exec(SCHEMA);
+      } else this.db.prepare('SELECT count(*) FROM sqlite_master').get(); // a file that is not a database fails here
+    } catch (e) {
+      this.db.close();
+      throw e;
+    }
+    const cols = ROW_COLUMNS.join(', ');
+    this.insertRow = o.readonly ? (undefined as never) : this.db.prepare(`INSERT INTO requests (${cols}) VALUES (${ROW_COLUMNS.map(() => '?').join(', ')})`);
+    if (!o.readonly) {
+      for (const level of LEVELS) {
+        this.upsertRoll[level] = this.db.prepare(
+          `INSERT INTO ${level} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (t, app, provider, model, route) DO UPDATE SET requests = requests + excluded.requests, errors = errors + excluded.errors,
+             input_tokens = input_tokens + excluded.input_tokens, output_tokens = output_tokens + excluded.output_tokens,
+             cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens, cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens,
+             reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens, cost_usd = cost_usd + excluded.cost_usd, costed = costed + excluded.costed`,
+        );
+        this.upsertTtfb[level] = this.db.prepare(`INSERT INTO ttfb_${level} VALUES (?, ?, ?, ?) ON CONFLICT (t, provider, bucket) DO UPDATE SET n = n + excluded.n`);
+      }
+    }
+    if (!o.readonly) {
+      this.upsertSeries = this.db.prepare(
+        `INSERT INTO series VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (t) DO UPDATE SET requests = requests + excluded.requests, errors = errors + excluded.errors,
+           input_tokens = input_tokens + excluded.input_tokens, output_tokens = output_tokens + excluded.output_tokens,
+           cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens, cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens,
+           reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens, cost_usd = cost_usd + excluded.cost_usd, costed = costed + excluded.costed`,
+      );
+    }
+    this.writeTx = this.db.transaction((rows: HistoryRow[]) => {
+      for (const r of rows) this.insertRow.run(r);
+      this.addRollups(rows);
+    });
+  }
+
+  /** Adds rows to the rollups: each batch's deltas are summed first, one upsert per key. */
+  private addRollups(rows: Iterable<HistoryRow>): void {
+    const SEP = '\u001f';
+    const roll = { hourly: new Map<string, number[]>(), daily: new Map<string, number[]>() };
+    const ttfb = { hourly: new Map<string, number>(), daily: new Map<string, number>() };
+    const series = new Map<number, number[]>();
+    for (const r of rows) {
+      const [ts, , app, provider, model, route, , , ok, ms, , inp, out, cr, cw, rs, cost] = r;
+      const combo = `${SEP}${app}${SEP}${provider}${SEP}${model}${SEP}${route}`;
+      const b = ms !== null && provider ? ttfbBucket(ms) : -1;
+      for (const level of LEVELS) {
+        const t = level === 'hourly' ? Math.floor(ts / HOUR) * HOUR : Math.floor(ts / DAY) * DAY;
+        const k = t + combo;
+        let d = roll[level].get(k);
+        if (!d) roll[level].set(k, (d = [0, 0, 0, 0, 0, 0, 0, 0, 0]));
+        d[0]! += 1;
+        d[1]! += ok ? 0 : 1;
+        d[2]! += inp;
+        d[3]! += out;
+        d[4]! += cr;
+        d[5]! += cw;
+        d[6]! += rs;
+        d[7]! += cost ?? 0;
+        d[8]! += cost === null ? 0 : 1;
+        if (level === 'hourly') {
+          let a = series.get(t);
+          if (!a) series.set(t, (a = [0, 0, 0, 0, 0, 0, 0, 0, 0]));
+          a[0]! += 1;
+          a[1]! += ok ? 0 : 1;
+          a[2]! += inp;
+          a[3]! += out;
+          a[4]! += cr;
+          a[5]! += cw;
+          a[6]! += rs;
+          a[7]! += cost ?? 0;
+          a[8]! += cost === null ? 0 : 1;
+        }
+        if (b >= 0) {
+          const tk = `${t}${SEP}${provider}${SEP}${b}`;
+          ttfb[level].set(tk, (ttfb[level].get(tk) ?? 0) + 1);
+        }
+      }
+    }
+    for (const [t, a] of series) this.upsertSeries!.run(t, ...a);
+    for (const level of LEVELS) {
+      for (const [k, d] of roll[level]) {
+        const [t, app, provider, model, route] = k.split(SEP) as [string, string, string, string, string];
+        this.upsertRoll[level].run(Number(t), app, provider, model, route, ...d);
+      }
+      for (const [k, n] of ttfb[level]) {
+        const [t, provider, b] = k.split(SEP) as [string, string, string];
+        this.upsertTtfb[level].run(Number(t), provider, Number(b), n);
+      }
+    }
+  }
+
+  /** Writes rows (and their rollups) in one transaction. */
+  insert(rows: HistoryRow[]): void {
+    if (rows.length) this.writeTx(rows);
+  }
+
+  /**
+   * Rows written straight into `requests` (a bulk import, a seeded test database) without their rollups: rebuilds
+   * `hourly` and `ttfb_hourly` from the rows. One transaction.
+   */
+  rebuildRollups(): void {
+    const SUMS = `count(*), sum(1 - ok), sum(input_tokens), sum(output_tokens), sum(cache_read_tokens), sum(cache_write_tokens),
+      sum(reasoning_tokens), coalesce(sum(cost_usd), 0), count(cost_usd)`;
+    // the same bucket as ttfbBucket(), in SQL
+    const BUCKET = `CASE WHEN ttfb_ms <= 1 THEN 0 ELSE CAST(ln(ttfb_ms) / ln(1.05) AS INTEGER) + 1 END`;
+    this.db.transaction(() => {
+      for (const [level, size] of [
+        ['hourly', HOUR],
+        ['daily', DAY],
+      ] as const) {
+        this.db.exec(`DELETE FROM ${level}; DELETE FROM ttfb_${level};`);
+        this.db.exec(`INSERT INTO ${level} SELECT (ts / ${size}) * ${size}, app, provider, model, route, ${SUMS} FROM requests GROUP BY 1, 2, 3, 4, 5`);
+        this.db.exec(
+          `INSERT INTO ttfb_${level} SELECT (ts / ${size}) * ${size}, provider, ${BUCKET}, count(*) FROM requests
+           WHERE ttfb_ms IS NOT NULL AND provider != '' GROUP BY 1, 2, 3`,
+        );
+      }
+      this.db.exec(`DELETE FROM series; INSERT INTO series SELECT (ts / ${HOUR}) * ${HOUR}, ${SUMS} FROM requests GROUP BY 1`);
+    })();
+  }
+
+  /** Deletes what is older than `days` days before `now` (rows, rollups). Returns the rows deleted. */
+  prune(now: number, days: number): number {
+    const cut = now - days * DAY;
+    const n = this.db.prepare('DELETE FROM requests WHERE ts < ?').run(cut).changes;
+    // a rollup hour or day goes once all of it is past the cut
+    for (const [level, size] of [
+      ['hourly', HOUR],
+      ['daily', DAY],
+    ] as const) {
+      const t = Math.floor(cut / size) * size;
+      this.db.prepare(`DELETE FROM ${level} WHERE t < ?`).run(t);
+      this.db.prepare(`DELETE FROM ttfb_${level} WHERE t < ?`).run(t);
+      if (level === 'hourly') this.db.prepare('DELETE FROM series WHERE t < ?').run(t);
+    }
+    return n;
+  }
+
+  count(): number {
+    return (this.db.prepare('SELECT count(*) AS n FROM requests').get() as { n: number }).n;
+  }
+
+  /**
+   * Today's requests and cost (from `since`, local midnight) and the busiest app, counting rows before `until`.
+   */
+  today(since: number, until: number): { requests: number; costUsd: number; costed: number; apps: Record<string, number> } {
+    const rows = this.groups(since, until, 'app') as { k: string; requests: number; cost_usd: number; costed: number }[];
+    const out = { requests: 0, costUsd: 0, costed: 0, apps: {} as Record<string, number> };
+    for (const r of rows) {
+      out.requests += r.requests;
+      out.costUsd += r.cost_usd;
+      out.costed += r.costed;
+      if (r.k) out.apps[r.k] = r.requests;
+    }
+    return out;
+  }
+
+  /**
+   * Where [from, to) is read from: whole UTC days from the daily rollups, whole hours from the hourly ones, the
+   * partial hours from the raw rows. `days: false` stops at hours (the series folds hours into local days).
+   */
+  private parts(from: number, to: number, days = true): { daily: [number, number][]; hourly: [number, number][]; raw: [number, number][] } {
+    const out = { daily: [] as [number, number][], hourly: [] as [number, number][], raw: [] as [number, number][] };
+    const split = (a: number, b: number, size: number): [number, number] | undefined => {
+      const x = Math.ceil(a / size) * size;
+      const y = Math.floor(b / size) * size;
+      return x < y ? [x, y] : undefined;
+    };
+    const hours = (a: number, b: number) => {
+      if (a >= b) return;
+      const h = split(a, b, HOUR);
+      if (!h) return void out.raw.push([a, b]);
+      out.hourly.push(h);
+      if (a < h[0]) out.raw.push([a, h[0]]);
+      if (h[1] < b) out.raw.push([h[1], b]);
+    };
+    const d = days ? split(from, to, DAY) : undefined;
+    if (!d) hours(from, to);
+    else {
+      out.daily.push(d);
+      hours(from, d[0]);
+      hours(d[1], to);
+    }
+    return out;
+  }
+
+  private static readonly SUMS =
+    'SUM(requests) AS requests, SUM(errors) AS errors, SUM(input_tokens) AS input_tokens, SUM(output_tokens) AS output_tokens, ' +
+    'SUM(cache_read_tokens) AS cache_read_tokens, SUM(cache_write_tokens) AS cache_write_tokens, SUM(reasoning_tokens) AS reasoning_tokens, ' +
+    'SUM(cost_usd) AS cost_usd, SUM(costed) AS costed';
+  private static readonly RAW_COLS =
+    '1 AS requests, 1 - ok AS errors, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, ' +
+    'coalesce(cost_usd, 0) AS cost_usd, cost_usd IS NOT NULL AS costed';
+  private static readonly ROLL_COLS =
+    'requests, errors, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_usd, costed';
+
+  private readonly stmts = new Map<string, Statement>();
+  private stmt(sql: string): Statement {
+    let s = this.stmts.get(sql);
+    if (!s) this.stmts.set(sql, (s = this.db.prepare(sql)));
+    return s;
+  }
+
+  /** Sums over [from, to) grouped by `key` (an SQL expression over app/provider/model/route, or 't' for the hour). */
+  private groups(from: number, to: number, key: string): Record<string, number | string>[] {
+    const hourKey = key === 't';
+    const p = this.parts(from, to, !hourKey);
+    const branches: string[] = [];
+    const args: number[] = [];
+    const rawKey = hourKey ? `(ts / ${HOUR}) * ${HOUR}` : key;
+    for (const level of LEVELS) {
+      for (const [a, b] of p[level]) {
+        // the series reads its own per-hour table
+        branches.push(`SELECT ${key} AS k, ${HistoryDb.ROLL_COLS} FROM ${hourKey ? 'series' : level} WHERE t >= ? AND t < ?`);
+        args.push(a, b);
+      }
+    }
+    for (const [a, b] of p.raw) {
+      branches.push(`SELECT ${rawKey} AS k, ${HistoryDb.RAW_COLS} FROM requests WHERE ts >= ? AND ts < ?`);
+      args.push(a, b);
+    }
+    return this.stmt(`SELECT k, ${HistoryDb.SUMS} FROM (${branches.join(' UNION ALL ')}) GROUP BY k`).all(...args) as Record<string, number | string>[];
+  }
+
+  /** The whole Usage report for [from, to). Day buckets of the series follow this process's local time. */
+  query(q: UsageQuery): UsageReport {
+    const t0 = performance.now();
+    const { from, to } = q;
+    const step = q.step ?? (to - from > 2 * DAY ? 'day' : 'hour');
+    const SEP = '\u001f';
+    const combos = this.groups(from, to, `app || '${SEP}' || provider || '${SEP}' || model || '${SEP}' || route`);
+    const totals = emptyTotals();
+    const by = { app: new Map<string, UsageTotals>(), provider: new Map<string, UsageTotals>(), model: new Map<string, UsageTotals>(), route: new Map<string, UsageTotals>() };
+    for (const r of combos) {
+      const [app, provider, model, route] = String(r.k).split(SEP) as [string, string, string, string];
+      const t = toTotals(r);
+      add(totals, t);
+      for (const [dim, key] of [
+        ['app', app],
+        ['provider', provider],
+        ['model', model],
+        ['route', route],
+      ] as const) {
+        const m = by[dim];
+        const cur = m.get(key) ?? emptyTotals();
+        add(cur, t);
+        m.set(key, cur);
+      }
+    }
+    const list = (m: Map<string, UsageTotals>): UsageGroup[] =>
+      [...m].map(([key, t]) => ({ key, ...finish(t) })).sort((a, b) => b.requests - a.requests || a.key.localeCompare(b.key));
+
+    // the series: hourly sums, folded into local days when asked
+    const hours = this.groups(from, to, 't');
+    const points = new Map<number, UsageTotals>();
+    for (const r of hours) {
+      const h = Number(r.k);
+      let t = h;
+      if (step === 'day') {
+        const d = new Date(h);
+        t = new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
+      }
+      const cur = points.get(t) ?? emptyTotals();
+      add(cur, toTotals(r));
+      points.set(t, cur);
+    }
+    const series: UsagePoint[] = [];
+    // every bucket of the range, empty ones too (a chart without gaps)
+    for (let t = bucketStart(from, step); t < to; t = nextBucket(t, step)) {
+      const v = finish(points.get(t) ?? emptyTotals());
+      series.push({ t, ...v });
+    }
+
+    // time to first byte per provider: histograms of the whole days and hours, raw values at the ends
+    const p = this.parts(from, to);
+    const hist = new Map<string, Map<number, number>>();
+    const bump = (prov: string, b: number, n: number) => {
+      let h = hist.get(prov);
+      if (!h) hist.set(prov, (h = new Map()));
+      h.set(b, (h.get(b) ?? 0) + n);
+    };
+    for (const level of LEVELS) {
+      for (const [a, b] of p[level]) {
+        for (const r of this.stmt(`SELECT provider, bucket, SUM(n) AS n FROM ttfb_${level} WHERE t >= ? AND t < ? GROUP BY provider, bucket`).raw().all(a, b) as [
+          string,
+          number,
+          number,
+        ][])
+          bump(r[0], r[1], r[2]);
+      }
+    }
+    for (const [a, b] of p.raw) {
+      for (const r of this.stmt("SELECT provider, ttfb_ms FROM requests WHERE ts >= ? AND ts < ? AND ttfb_ms IS NOT NULL AND provider != ''").all(a, b) as {
+        provider: string;
+        ttfb_ms: number;
+      }[])
+        bump(r.provider, ttfbBucket(r.ttfb_ms), 1);
+    }
+    const latency: UsageLatency[] = [];
+    for (const [provider, t] of by.provider) {
+      if (!provider) continue;
+      const h = hist.get(provider);
+      latency.push({
+        provider,
+        requests: t.requests,
+        errors: t.errors,
+        errorRate: t.requests ? t.errors / t.requests : 0,
+        p50Ms: h ? percentile(h, 0.5) : null,
+        p95Ms: h ? percentile(h, 0.95) : null,
+      });
+    }
+    latency.sort((a, b) => b.requests - a.requests);
+    return {
+      from,
+      to,
+      step,
+      totals: finish(totals),
+      byApp: list(by.app),
+      byProvider: list(by.provider),
+      byModel: list(by.model),
+      byRoute: list(by.route),
+      latency,
+      series,
+      queryMs: Math.round((performance.now() - t0) * 10) / 10,
+    };
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+function emptyTotals(): UsageTotals {
+  return { requests: 0, errors: 0, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, costUsd: 0, costed: 0 };
+}
+
+function toTotals(r: Record<string, number | string>): UsageTotals {
+  return {
+    requests: Number(r.requests),
+    errors: Number(r.errors),
+    inputTokens: Number(r.input_tokens),
+    outputTokens: Number(r.output_tokens),
+    cacheReadTokens: Number(r.cache_read_tokens),
+    cacheWriteTokens: Number(r.cache_write_tokens),
+    reasoningTokens: Number(r.reasoning_tokens),
+    costUsd: Number(r.cost_usd),
+    costed: Number(r.costed),
+  };
+}
+
+function add(a: UsageTotals, b: UsageTotals): void {
+  a.requests += b.requests;
+  a.errors += b.errors;
+  a.inputTokens += b.inputTokens;
+  a.outputTokens += b.outputTokens;
+  a.cacheReadTokens += b.cacheReadTokens;
+  a.cacheWriteTokens += b.cacheWriteTokens;
+  a.reasoningTokens += b.reasoningTokens;
+  a.costUsd = (a.costUsd ?? 0) + (b.costUsd ?? 0);
+  a.costed += b.costed;
+}
+
+/** Cost is null when no request of the group had a known price (shown as "—", never 0). */
+function finish(t: UsageTotals): UsageTotals {
+  return { ...t, costUsd: t.costed ? Math.round((t.costUsd ?? 0) * 1e6) / 1e6 : null };
+}
+
+function percentile(h: Map<number, number>, q: number): number | null {
+  const buckets = [...h].sort((a, b) => a[0] - b[0]);
+  const n = buckets.reduce((s, [, c]) => s + c, 0);
+  if (!n) return null;
+  const rank = Math.max(1, Math.ceil(q * n));
+  let seen = 0;
+  for (const [b, c] of buckets) {
+    seen += c;
+    if (seen >= rank) return Math.round(bucketValue(b));
+  }
+  return null;
+}
+
+function bucketStart(t: number, step: 'hour' | 'day'): number {
+  if (step === 'hour') return Math.floor(t / HOUR) * HOUR;
+  const d = new Date(t);
+  return new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
+}
+
+function nextBucket(t: number, step: 'hour' | 'day'): number {
+  if (step === 'hour') return t + HOUR;
+  const d = new Date(t);
+  return new Date(d.getFullYear(), d.getMonth(), d.getDate() + 1).getTime();
+}
