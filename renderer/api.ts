@@ -48,6 +48,9 @@ export class IpcApi implements Api {
   validate = (d: ui.ConfigDraft) => this.b.validate(draftOnly(d));
   save = (d: ui.ConfigDraft) => this.b.save(draftOnly(d));
   setIntercept = (on: boolean) => this.b.setIntercept(on);
+  setupIntercept = () => this.b.setupIntercept();
+  firstRun = () => this.b.firstRun();
+  writeStarter = (ids: string[]) => this.b.writeStarter([...ids]);
   recentLog = (limit: number) => this.b.recentLog(limit);
   logEntry = (id: string) => this.b.logEntry(id);
   subscribe = (fn: (e: ui.UiEvent) => void) => this.b.onEvent(fn);
@@ -111,6 +114,15 @@ export class HttpApi implements Api {
   }
   setIntercept(enabled: boolean): Promise<ui.InterceptResult> {
     return this.call('POST', '/intercept', { enabled });
+  }
+  setupIntercept(): Promise<ui.InterceptResult> {
+    return this.call('POST', '/intercept/setup', {});
+  }
+  firstRun(): Promise<ui.FirstRunState> {
+    return this.call('GET', '/firstrun');
+  }
+  writeStarter(ids: string[]): Promise<ui.StarterWriteResult> {
+    return this.call('POST', '/firstrun', { ids });
   }
   recentLog(limit: number): Promise<ui.LogRow[]> {
     return this.call('GET', `/log?limit=${limit}`);

@@ -87,7 +87,22 @@ export async function startApp(opts: AppOptions = {}): Promise<RunningApp | unde
     open: () => window.show(),
     quit: () => app.quit(),
     notify: (title, body) => {
-      if (Notification.isSupported()) new Notification({ title, body, silent: true }).show();
+      if (!Notification.isSupported()) return false;
+      new Notification({ title, body, silent: true }).show();
+      return true;
+    },
+    confirmSetup: async (explanation) => {
+      const r = await dialog.showMessageBox({
+        type: 'info',
+        title: 'Set up interception',
+        message: 'Set up interception?',
+        detail: explanation.join('\n\n'),
+        buttons: ['Set up…', 'Cancel'],
+        defaultId: 0,
+        cancelId: 1,
+        noLink: true,
+      });
+      return r.response === 0;
     },
   });
   core.on('status', () => tray.render());

@@ -5,7 +5,7 @@ import { runDoctor } from '../intercept/doctor.js';
 import type { SecretStore } from '../secrets/store.js';
 import type { SignInService } from '../oauth/signin.js';
 import { UiServer, type AdminRouter } from './server.js';
-import { UiService, type CaStatus, type InterceptControl } from './service.js';
+import { UiService, type CaStatus, type InterceptControl, type UiServiceOptions } from './service.js';
 
 /** Whether the router67 CA is trusted, as `doctor` sees it. */
 export async function caTrust(core: Core): Promise<CaStatus> {
@@ -28,6 +28,8 @@ export interface AttachOptions {
   caCheck?: boolean;
   /** OAuth sign-in for the window (issue 6). */
   signInService?: SignInService;
+  /** First-run detection options (tests). */
+  firstRun?: UiServiceOptions['firstRun'];
   /** Where the window's routes go (default: the core's admin endpoint). */
   router?: AdminRouter;
 }
@@ -46,6 +48,7 @@ export function attachUi(core: Core, o: AttachOptions): AttachedUi {
     ...(o.secrets ? { secrets: o.secrets } : {}),
     ...(o.intercept ? { intercept: o.intercept } : {}),
     ...(o.signInService ? { signInService: o.signInService } : {}),
+    ...(o.firstRun ? { firstRun: o.firstRun } : {}),
     ...(o.caCheck === false ? {} : { caStatus: () => caTrust(core) }),
   });
   const admin = core.admin;

@@ -14,6 +14,7 @@ export interface ViewDef {
 }
 
 export const VIEWS: ViewDef[] = [
+  { id: 'welcome', title: 'Get started', key: '0', available: (f) => f.firstRun, load: () => import('./welcome.js') },
   { id: 'providers', title: 'Providers', key: '1', available: () => true, load: () => import('./providers.js') },
   { id: 'log', title: 'Live log', key: '2', available: () => true, load: () => import('./log.js') },
   { id: 'status', title: 'Status', key: '3', available: () => true, load: () => import('./status.js') },

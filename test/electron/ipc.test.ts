@@ -59,7 +59,7 @@ test('every channel answers the trusted window', async (t) => {
   assert.deepEqual(await ipc.invoke(CH.setIntercept, trusted, true), { ok: true, enabled: true });
   assert.deepEqual(await ipc.invoke(CH.recentLog, trusted, 50), []);
   assert.equal(await ipc.invoke(CH.logEntry, trusted, 'nope'), null);
-  assert.deepEqual(await ipc.invoke(CH.features, trusted), { signIn: false, interceptToggle: true });
+  assert.deepEqual(await ipc.invoke(CH.features, trusted), { signIn: false, interceptToggle: true, firstRun: false });
   dispose();
   assert.equal(ipc.handlers.size, 0);
 });
