@@ -143,6 +143,7 @@ export async function startApp(opts: AppOptions = {}): Promise<RunningApp | unde
   powerMonitor.on('resume', () => void parts.interception.verify().catch((e: Error) => core.logger.warn(`interception check after resume: ${e.message}`)));
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => app.quit());
 
-  if (process.argv.includes('--show')) window.show();
+  // First run (no config yet): the window opens on its Get started page instead of waiting in the tray.
+  if (process.argv.includes('--show') || service.features().firstRun) window.show();
   return { parts, core, service, tray, window, shutdown };
 }

@@ -92,7 +92,7 @@ export function setupExplanation(hosts: string[]): string[] {
   const list = hosts.length <= 1 ? (hosts[0] ?? 'the intercepted hosts') : `${hosts.slice(0, -1).join(', ')} and ${hosts[hosts.length - 1]}`;
   return [
     `router67 creates a local certificate authority that can only vouch for ${list}, and asks your system to trust it.`,
-    'While router67 runs, a block in the hosts file sends those names to router67; it goes when router67 stops, and your computer asks for your password once.',
+    'While router67 runs, a block in the hosts file sends those names to router67; it goes when router67 stops, and your computer asks for your password to make these changes.',
   ];
 }
 

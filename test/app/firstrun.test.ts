@@ -5,39 +5,18 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseConfig } from '../../main/config/load.js';
 import { ConfigExistsError, detectStarter, offered, probeOllama, starterToml, writeNewConfig } from '../../main/config/starter.js';
 import { install } from '../../main/intercept/setup.js';
+import { mockOllama } from '../helpers/mock-ollama.js';
 import type { Exec } from '../../main/system/truststore.js';
 
 const root = resolve(__dirname, '..', '..', '..');
 const CLI = join(root, 'dist', 'main', 'cli', 'index.js');
-
-/** A stand-in Ollama: GET /api/tags with the given models. */
-export async function mockOllama(models: string[]): Promise<{ url: string; hits: number; close(): Promise<void> }> {
-  const state = { hits: 0 };
-  const server: Server = createServer((req, res) => {
-    if (req.method === 'GET' && req.url === '/api/tags') {
-      state.hits++;
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ models: models.map((name) => ({ name, model: name, size: 1, details: { family: 'llama' } })) }));
-      return;
-    }
-    res.writeHead(404).end();
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    get hits() {
-      return state.hits;
-    },
-    close: () => new Promise<void>((r) => server.close(() => r())),
-  };
-}
 
 const KEYS = { ANTHROPIC_API_KEY: 'sk-ant-secret-value-1', OPENROUTER_API_KEY: 'sk-or-secret-value-2', GEMINI_API_KEY: 'gm-secret-3', OPENAI_API_KEY: '  ' };
 
