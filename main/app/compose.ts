@@ -248,17 +248,37 @@ function makeInterception(core: Core, o: ComposeOptions): Interception {
     set: (on) => (on ? get().start() : get().stop()),
     setupInfo: () => ({ needed: !existsSync(caPaths(core.home).cert), hosts: [...core.config.intercept_hosts] }),
     async setup() {
-      await load.setup().install({
-        home: core.home,
-        configPath: core.configPath,
-        hostsPath,
-        ...(o.elevate ? { elevate: o.elevate } : {}),
-        ...o.install,
-        say: (l) => core.logger.info(`set up interception: ${l}`),
-      });
-      // a config install seeded is read now, not when the watcher gets to it
-      await core.reload();
-      await get().start();
+      const platform = o.install?.platform ?? process.platform;
+      let started = false;
+      try {
+        await load.setup().install({
+          home: core.home,
+          configPath: core.configPath,
+          hostsPath,
+          ...(o.elevate ? { elevate: o.elevate } : {}),
+          ...o.install,
+          say: (l) => core.logger.info(`set up interception: ${l}`),
+          // One prompt: install's privileged steps go with the hosts block's. Not on macOS, where the listen
+          // address must be aliased on lo0 before the listener can bind (there the block asks a second time).
+          ...(platform === 'darwin'
+            ? {}
+            : {
+                runPrivileged: async (ops) => {
+                  await core.reload(); // a config install seeded is read now, not when the watcher gets to it
+                  await get().start({ withOps: ops });
+                  started = true;
+                },
+              }),
+        });
+      } catch (e) {
+        // refused: nothing changed, so the state is what it was (off), not a failure
+        if ((e as { refused?: boolean }).refused) core.setIntercept({ enabled: false, state: 'off', error: undefined });
+        throw e;
+      }
+      if (!started) {
+        await core.reload();
+        await get().start();
+      }
     },
     async removeStale() {
       let stale = false;

@@ -65,6 +65,11 @@ export interface SetupOptions {
   exec?: Exec;
   /** Progress lines. */
   say?: (line: string) => void;
+  /**
+   * Runs install's privileged steps (default: one helper batch through the OS prompt). Set up interception passes
+   * one that adds them to the prompt that writes the hosts block, so the whole setup asks once.
+   */
+  runPrivileged?: (ops: { op: Operation; args: unknown }[]) => Promise<void>;
 }
 
 export function bundlePath(home: string): string {
@@ -140,9 +145,9 @@ export async function install(o: SetupOptions): Promise<InstallResult> {
   }
   if (ops.length > 0) {
     say(`administrator rights needed for: ${ops.map((x) => x.op).join(', ')}`);
-    const priv = new Privileged(o.hostsPath ?? defaultHostsPath(platform), { platform, ...o.elevate });
     try {
-      await priv.run('batch', { ops });
+      if (o.runPrivileged) await o.runPrivileged(ops);
+      else await new Privileged(o.hostsPath ?? defaultHostsPath(platform), { platform, ...o.elevate }).run('batch', { ops });
     } catch (e) {
       // A refused prompt changes nothing: what this run created before asking goes again.
       if (e instanceof PromptRefusedError) undoCreated(configPath, o.home, { configSeeded, caCreated: ensured.created && !caReissued });

@@ -189,3 +189,65 @@ test('router67 daemon with no config says how to get one, and that interception 
     rmSync(home, { recursive: true, force: true });
   }
 });
+
+test('Set up interception asks once: install\'s privileged steps go in the prompt that writes the hosts block (Linux)', async (t) => {
+  const { compose } = await import('../../main/app/compose.js');
+  const { silentLogger } = await import('../../main/log/logger.js');
+  const { SecretStore } = await import('../../main/secrets/store.js');
+  const { decodeArgs } = await import('../../main/system/helper.js');
+  const { systemAdapter } = await import('../../main/system/truststore.js');
+  const home = mkdtempSync(join(tmpdir(), 'r67-fold-'));
+  t.after(() => rmSync(home, { recursive: true, force: true }));
+  writeFileSync(join(home, 'hosts'), '127.0.0.1 localhost\n');
+  const prompts: string[][] = [];
+  let answer: 'accept' | 'refuse' = 'refuse';
+  const exec: Exec = async (argv) => {
+    if (argv[0] !== 'pkexec') return { code: 1, stdout: '', stderr: '' };
+    prompts.push(argv);
+    if (answer === 'refuse') return { code: 126, stdout: '', stderr: 'Error executing command as another user: Not authorized' };
+    const op = argv.at(-2);
+    const result = op === 'batch' ? { ok: true, op, detail: [{ ok: true, op: 'trust-ca' }, { ok: true, op: 'apply-hosts', detail: { changed: true } }] } : { ok: true, op };
+    return { code: 0, stdout: JSON.stringify(result) + '\n', stderr: '' };
+  };
+  const parts = await compose({
+    ui: 'daemon',
+    home,
+    env: {},
+    httpListen: '127.0.0.1:0',
+    logger: silentLogger,
+    hostsPath: join(home, 'hosts'),
+    bind: '127.0.0.1:0',
+    caCheck: false,
+    openSecrets: async () => SecretStore.none('test'),
+    elevate: { privileged: false, platform: 'linux', exec },
+    install: { platform: 'linux', nss: false, exec },
+  });
+  t.after(() => parts.stop({ drainMs: 10 }));
+  assert.equal(parts.interception.setupInfo().needed, true);
+
+  await assert.rejects(parts.interception.setup(), (e: Error & { refused?: boolean }) => e.refused === true);
+  assert.equal(prompts.length, 1, 'one prompt');
+  assert.deepEqual(parts.core.status().intercept.state, 'off', 'refused is not a failure');
+  assert.equal(parts.interception.address, undefined, 'no listener left');
+  assert.equal(existsSync(join(home, 'ca')), false, 'the CA it created went again');
+  assert.equal(existsSync(join(home, 'config.toml')), false, 'the config it seeded went again');
+  assert.equal(parts.interception.setupInfo().needed, true);
+
+  answer = 'accept';
+  await parts.interception.setup();
+  assert.equal(prompts.length, 2, 'one more prompt, for everything');
+  const last = prompts[1]!;
+  const trusts = systemAdapter({ platform: 'linux' })?.admin === true;
+  if (trusts) {
+    assert.equal(last.at(-2), 'batch');
+    const { ops } = decodeArgs(last.at(-1)!) as { ops: { op: string; args: { hosts?: string[]; ip?: string } }[] };
+    assert.deepEqual(ops.map((o) => o.op), ['trust-ca', 'apply-hosts']);
+    assert.deepEqual(ops[1]!.args.hosts, ['api.anthropic.com', 'api.openai.com', 'openrouter.ai']);
+    assert.equal(ops[1]!.args.ip, '127.0.67.1');
+  } else {
+    assert.equal(last.at(-2), 'apply-hosts', 'no system store to trust in: only the block needs the prompt');
+  }
+  assert.equal(parts.core.status().intercept.state, 'on');
+  assert.equal(parts.interception.setupInfo().needed, false);
+  assert.ok(parts.interception.address, 'the TLS listener runs');
+});
