@@ -51,11 +51,11 @@ describe('first run and Set up interception in Chromium, against a composed daem
     PATH: '',
   };
 
-  const shot = async (name: string) => {
+  const shot = async (name: string, fullPage = false) => {
     for (const scheme of ['light', 'dark'] as const) {
       await page.emulateMedia({ colorScheme: scheme });
       await page.waitForTimeout(50);
-      await page.screenshot({ path: join(shots, `${name}-${scheme}.png`) });
+      await page.screenshot({ path: join(shots, `${name}-${scheme}.png`), fullPage });
     }
     await page.emulateMedia({ colorScheme: 'light' });
   };
@@ -139,6 +139,9 @@ describe('first run and Set up interception in Chromium, against a composed daem
     for (const v of [env.ANTHROPIC_API_KEY, env.OPENROUTER_API_KEY, env.GEMINI_API_KEY]) assert.ok(!html.includes(v));
     assert.equal(await sideText(), 'Interception not set up');
     await shot('firstrun');
+    await page.locator('#fr-clients').scrollIntoViewIfNeeded();
+    await shot('firstrun-clients');
+    await page.locator('#fr-keys').scrollIntoViewIfNeeded();
   });
 
   it('writes the starting config with the ticked entries only, as env-var references', async () => {
