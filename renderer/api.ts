@@ -60,6 +60,9 @@ export class IpcApi implements Api {
   validate = (d: ui.ConfigDraft) => this.b.validate(draftOnly(d));
   save = (d: ui.ConfigDraft) => this.b.save(draftOnly(d));
   setIntercept = (on: boolean) => this.b.setIntercept(on);
+  setupIntercept = () => this.b.setupIntercept();
+  firstRun = () => this.b.firstRun();
+  writeStarter = (ids: string[]) => this.b.writeStarter([...ids]);
   recentLog = (limit: number) => this.b.recentLog(limit);
   logEntry = (id: string) => this.b.logEntry(id);
   resend = (r: ui.ResendRequest) => this.b.resend({ id: r.id, provider: r.provider, model: r.model });
@@ -129,6 +132,15 @@ export class HttpApi implements Api {
   }
   setIntercept(enabled: boolean): Promise<ui.InterceptResult> {
     return this.call('POST', '/intercept', { enabled });
+  }
+  setupIntercept(): Promise<ui.InterceptResult> {
+    return this.call('POST', '/intercept/setup', {});
+  }
+  firstRun(): Promise<ui.FirstRunState> {
+    return this.call('GET', '/firstrun');
+  }
+  writeStarter(ids: string[]): Promise<ui.StarterWriteResult> {
+    return this.call('POST', '/firstrun', { ids });
   }
   recentLog(limit: number): Promise<ui.LogRow[]> {
     return this.call('GET', `/log?limit=${limit}`);

@@ -103,7 +103,8 @@ async function main(): Promise<void> {
   }
 
   const paint = (s: UiStatus) => {
-    const look = s.intercept.state === 'error' || s.configErrors.length ? 'error' : s.intercept.enabled ? 'on' : 'off';
+    const notSetUp = s.setup.needed && s.intercept.state !== 'on' && s.intercept.state !== 'starting';
+    const look = (s.intercept.state === 'error' && !notSetUp) || s.configErrors.length ? 'error' : s.intercept.enabled ? 'on' : 'off';
     statusDot.className = `dot dot-${look}`;
     statusText.textContent =
       look === 'error'
@@ -112,7 +113,9 @@ async function main(): Promise<void> {
           : 'Interception failed'
         : s.intercept.enabled
           ? 'Intercepting'
-          : `Local endpoint only`;
+          : notSetUp
+            ? 'Interception not set up'
+            : `Local endpoint only`;
     sideStatus.title = `${statusText.textContent} — open Status`;
   };
   api.status().then(paint, () => {});
@@ -148,7 +151,7 @@ async function main(): Promise<void> {
     e.returnValue = '';
   });
 
-  await go(location.hash.slice(1) || 'providers');
+  await go(location.hash.slice(1) || (features.firstRun ? 'welcome' : 'providers'));
 }
 
 void main();

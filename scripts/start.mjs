@@ -39,9 +39,9 @@ if (found.missing) {
       `router67: cannot start the menu-bar app: ${found.missing}.`,
       'Run router67 headless instead:',
       '',
-      '    npx router67 daemon',
+      '    node dist/main/cli/index.js daemon',
       '',
-      'It serves the same window in your browser (it prints the link), and `npx router67 status` shows its state.',
+      'It serves the same window in your browser (it prints the link), and `node dist/main/cli/index.js status` shows its state.',
       'To get the app, install Electron’s binary (`npx install-electron`) and run `npm start` again.',
     ].join('\n'),
   );

@@ -18,7 +18,7 @@
 // Parts that are built later are loaded later too (require at the point of first use), so a headless daemon
 // pays neither the memory nor the start-up time of parts nobody uses yet. Nothing here is module-level state:
 // every part belongs to the object compose() returns.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RouteTable } from '../admin/server.js';
 import { parseConfig } from '../config/load.js';
@@ -34,7 +34,9 @@ import { SecretStore } from '../secrets/store.js';
 import type { ElevateOptions } from '../system/elevate.js';
 import { defaultHostsPath, inspectHostsFile } from '../system/hosts.js';
 import { uiLink } from '../ui/link.js';
-import type { InterceptControl, UiService } from '../ui/service.js';
+import type { InterceptControl, UiService, UiServiceOptions } from '../ui/service.js';
+import type { SetupOptions } from '../intercept/setup.js';
+import { caPaths } from '../tls/ca.js';
 import { History } from '../usage/history.js';
 import { mountLogStream } from '../usage/log-stream.js';
 
@@ -42,6 +44,7 @@ import { mountLogStream } from '../usage/log-stream.js';
 const load = {
   interceptor: () => require('../intercept/interceptor.js') as typeof import('../intercept/interceptor.js'),
   oauth: () => require('../oauth/attach.js') as typeof import('../oauth/attach.js'),
+  setup: () => require('../intercept/setup.js') as typeof import('../intercept/setup.js'),
   uiAttach: () => require('../ui/attach.js') as typeof import('../ui/attach.js'),
   uiService: () => require('../ui/service.js') as typeof import('../ui/service.js'),
 };
@@ -70,12 +73,20 @@ export interface ComposeOptions {
   caCheck?: boolean;
   /** The page's files for the daemon's window (default dist/renderer). */
   staticDir?: string;
+  /** How Set up interception runs `install` (tests: the platform and the exec that answers the OS prompt). */
+  install?: Pick<SetupOptions, 'platform' | 'exec' | 'nss' | 'userHome' | 'elevate'>;
+  /** First-run detection (tests: a mock Ollama, the installed clients). */
+  firstRun?: UiServiceOptions['firstRun'];
 }
 
 /** The interception switch. */
 export interface Interception extends InterceptControl {
   /** On (the CA must exist: `router67 install`) or off. */
   set(on: boolean): Promise<void>;
+  /** Whether `install` is still to do (no router67 CA yet), and the hosts it would cover. */
+  setupInfo(): { needed: boolean; hosts: string[] };
+  /** `install` (one OS prompt for its privileged steps; refused: nothing changed), then on. */
+  setup(): Promise<void>;
   /** Removes hosts blocks left by a router67 that died; a failure is logged, not thrown. */
   removeStale(): Promise<void>;
   /** Off if it was ever switched on; idempotent. */
@@ -176,13 +187,20 @@ export async function compose(o: ComposeOptions): Promise<Composed> {
       return load.uiAttach().attachUi(c, {
         app: 'daemon',
         ...deps,
+        ...(o.firstRun ? { firstRun: o.firstRun } : {}),
         router: windowRoutes,
         ...(o.caCheck === false ? { caCheck: false } : {}),
         ...(o.staticDir ? { staticDir: o.staticDir } : {}),
       }).service;
     }
     const caTrust = o.caCheck === false ? undefined : load.uiAttach().caTrust;
-    return new (load.uiService().UiService)({ core: c, app: o.ui, ...deps, ...(caTrust ? { caStatus: () => caTrust(c) } : {}) });
+    return new (load.uiService().UiService)({
+      core: c,
+      app: o.ui,
+      ...deps,
+      ...(o.firstRun ? { firstRun: o.firstRun } : {}),
+      ...(caTrust ? { caStatus: () => caTrust(c) } : {}),
+    });
   });
   if (admin && windowRoutes) {
     // the page and its files (any path outside /api/) and /api/ui/*; the window's own routes decide the rest
@@ -248,6 +266,40 @@ function makeInterception(core: Core, o: ComposeOptions): Interception {
       return interceptor?.address;
     },
     set: (on) => (on ? get().start() : get().stop()),
+    setupInfo: () => ({ needed: !existsSync(caPaths(core.home).cert), hosts: [...core.config.intercept_hosts] }),
+    async setup() {
+      const platform = o.install?.platform ?? process.platform;
+      let started = false;
+      try {
+        await load.setup().install({
+          home: core.home,
+          configPath: core.configPath,
+          hostsPath,
+          ...(o.elevate ? { elevate: o.elevate } : {}),
+          ...o.install,
+          say: (l) => core.logger.info(`set up interception: ${l}`),
+          // One prompt: install's privileged steps go with the hosts block's. Not on macOS, where the listen
+          // address must be aliased on lo0 before the listener can bind (there the block asks a second time).
+          ...(platform === 'darwin'
+            ? {}
+            : {
+                runPrivileged: async (ops) => {
+                  await core.reload(); // a config install seeded is read now, not when the watcher gets to it
+                  await get().start({ withOps: ops });
+                  started = true;
+                },
+              }),
+        });
+      } catch (e) {
+        // refused: nothing changed, so the state is what it was (off), not a failure
+        if ((e as { refused?: boolean }).refused) core.setIntercept({ enabled: false, state: 'off', error: undefined });
+        throw e;
+      }
+      if (!started) {
+        await core.reload();
+        await get().start();
+      }
+    },
     async removeStale() {
       let stale = false;
       try {

@@ -1,4 +1,5 @@
 // `router67 daemon`: runs the router in the foreground until SIGINT/SIGTERM, then drains and exits.
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { compose, type Composed } from '../app/compose.js';
 import { ConfigError } from '../config/load.js';
@@ -98,9 +99,21 @@ Exit codes: 0 stopped cleanly, 1 failure, 2 usage, 78 config error.`,
       logger.error(`unhandled rejection: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     });
 
+    const firstRun = !existsSync(core.configPath);
+    if (firstRun) {
+      process.stdout.write(
+        `no config at ${core.configPath} yet: running with no providers.\n` +
+          `  router67 init     writes a starting config from the API keys in your environment and a running Ollama\n` +
+          (parts.uiLink ? `  or open the window below: its first page does the same\n` : ''),
+      );
+    }
     if (values['no-intercept']) {
       // stale hosts blocks are removed at start even with --no-intercept
       await interception.removeStale();
+    } else if (interception.setupInfo().needed) {
+      // Not set up yet is not a failure: the plain endpoint runs, and setup is one command (or one button) away.
+      await interception.removeStale();
+      process.stdout.write(`interception is not set up yet (no local CA): run "router67 install", or use Set up interception… in the window\n`);
     } else {
       try {
         await interception.set(true);

@@ -11,6 +11,7 @@ import { EXIT, type Command } from './command.js';
 export const commands: Record<string, () => Command> = {
   daemon: () => (require('./daemon.js') as typeof import('./daemon.js')).daemonCommand,
   status: () => (require('./status.js') as typeof import('./status.js')).statusCommand,
+  init: () => (require('./init.js') as typeof import('./init.js')).initCommand,
   install: () => (require('./install.js') as typeof import('./install.js')).installCommand,
   uninstall: () => (require('./uninstall.js') as typeof import('./uninstall.js')).uninstallCommand,
   doctor: () => (require('./doctor.js') as typeof import('./doctor.js')).doctorCommand,

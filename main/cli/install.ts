@@ -41,7 +41,7 @@ Exit codes: 0 done, 1 failure, 4 administrator prompt refused, 78 config error.`
         return EXIT.config;
       }
       if (e instanceof PromptRefusedError) {
-        process.stderr.write(`router67 install: ${e.message}; nothing privileged was changed\n`);
+        process.stderr.write(`router67 install: ${e.message}; nothing was changed\n`);
         return EXIT.refused;
       }
       throw e;

@@ -90,7 +90,22 @@ export async function startApp(opts: AppOptions = {}): Promise<RunningApp | unde
     open: () => window.show(),
     quit: () => app.quit(),
     notify: (title, body) => {
-      if (Notification.isSupported()) new Notification({ title, body, silent: true }).show();
+      if (!Notification.isSupported()) return false;
+      new Notification({ title, body, silent: true }).show();
+      return true;
+    },
+    confirmSetup: async (explanation) => {
+      const r = await dialog.showMessageBox({
+        type: 'info',
+        title: 'Set up interception',
+        message: 'Set up interception?',
+        detail: explanation.join('\n\n'),
+        buttons: ['Set up…', 'Cancel'],
+        defaultId: 0,
+        cancelId: 1,
+        noLink: true,
+      });
+      return r.response === 0;
     },
   });
   core.on('status', () => tray.render());
@@ -131,6 +146,7 @@ export async function startApp(opts: AppOptions = {}): Promise<RunningApp | unde
   powerMonitor.on('resume', () => void parts.interception.verify().catch((e: Error) => core.logger.warn(`interception check after resume: ${e.message}`)));
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => app.quit());
 
-  if (process.argv.includes('--show')) window.show();
+  // First run (no config yet): the window opens on its Get started page instead of waiting in the tray.
+  if (process.argv.includes('--show') || service.features().firstRun) window.show();
   return { parts, core, service, tray, window, shutdown };
 }

@@ -17,6 +17,7 @@ import {
   SignInFlowIdInput,
   SignInNameInput,
   UsageQueryInput,
+  StarterIdsInput,
 } from '../ui/wire.js';
 import { isAppUrl } from './protocol.js';
 
@@ -27,6 +28,9 @@ export const CH = {
   validate: 'r67:config:validate',
   save: 'r67:config:save',
   setIntercept: 'r67:intercept',
+  setupIntercept: 'r67:intercept:setup',
+  firstRun: 'r67:firstrun',
+  writeStarter: 'r67:firstrun:write',
   recentLog: 'r67:log:recent',
   logEntry: 'r67:log:entry',
   resend: 'r67:log:resend',
@@ -82,6 +86,9 @@ export function registerIpc(ipc: IpcMainLike, service: UiService, opts: IpcOptio
     [CH.validate]: ([d]) => service.validate(parse(ConfigDraftSchema, d)),
     [CH.save]: ([d]) => service.save(parse(ConfigDraftSchema, d)),
     [CH.setIntercept]: ([on]) => service.setIntercept(parse(InterceptInput, on)),
+    [CH.setupIntercept]: () => service.setupIntercept(),
+    [CH.firstRun]: () => service.firstRun(),
+    [CH.writeStarter]: ([ids]) => service.writeStarter(parse(StarterIdsInput, ids)),
     [CH.recentLog]: ([n]) => service.recentLog(parse(LogLimitInput, n)),
     [CH.logEntry]: ([id]) => service.logEntry(parse(LogIdInput, id)),
     [CH.resend]: ([r]) => service.resend(parse(ResendInput, r)),

@@ -24,9 +24,11 @@ export interface TrayState {
   busiestApp?: { name: string; requests: number };
   /** The usage history's problem, when it has one. */
   historyProblem?: string;
+  /** Interception is not set up yet (no local CA): the menu offers Set up interception… instead of the switch. */
+  setupNeeded?: boolean;
 }
 
-export type TrayAction = 'toggle-intercept' | 'open' | 'toggle-login' | 'quit';
+export type TrayAction = 'toggle-intercept' | 'setup-intercept' | 'open' | 'toggle-login' | 'quit';
 
 export interface TrayMenuItem {
   id: string;
@@ -40,7 +42,7 @@ export interface TrayMenuItem {
 export type TrayLook = 'on' | 'off' | 'error';
 
 export function trayLook(s: TrayState): TrayLook {
-  if (s.intercept.state === 'error' || s.configErrors > 0) return 'error';
+  if ((s.intercept.state === 'error' && !s.setupNeeded) || s.configErrors > 0) return 'error';
   return s.intercept.enabled && s.intercept.state === 'on' ? 'on' : 'off';
 }
 
@@ -55,6 +57,7 @@ export function fmtUsd(x: number): string {
 export function stateLine(s: TrayState): string {
   const cost = s.costToday === undefined ? '' : s.costToday === null ? (s.requestsToday ? ' · cost —' : '') : ` · ${fmtUsd(s.costToday)}`;
   const today = plural(s.requestsToday, 'request', 'requests') + ' today' + cost;
+  if (s.setupNeeded && s.intercept.state !== 'on' && s.intercept.state !== 'starting') return `Interception not set up · local endpoint ${s.http} · ${today}`;
   switch (s.intercept.state) {
     case 'on':
       return `Intercepting on ${s.intercept.listen} · ${today}`;
@@ -69,7 +72,7 @@ export function stateLine(s: TrayState): string {
 
 export function trayTooltip(s: TrayState): string {
   const lines = [`router67 — ${stateLine(s)}`];
-  if (s.intercept.state === 'error' && s.intercept.error) lines.push(s.intercept.error);
+  if (s.intercept.state === 'error' && s.intercept.error && !s.setupNeeded) lines.push(s.intercept.error);
   if (s.configErrors) lines.push(`config.toml: ${plural(s.configErrors, 'error', 'errors')}`);
   if (s.notice) lines.push(s.notice);
   if (s.signInNeeded?.length) lines.push(`Sign-in needed: ${s.signInNeeded.join(', ')}`);
@@ -82,7 +85,7 @@ export function trayTooltip(s: TrayState): string {
 
 export function trayMenuModel(s: TrayState): TrayMenuItem[] {
   const items: TrayMenuItem[] = [{ id: 'state', type: 'normal', label: stateLine(s), enabled: false }];
-  if (s.intercept.state === 'error' && s.intercept.error) {
+  if (s.intercept.state === 'error' && s.intercept.error && !s.setupNeeded) {
     items.push({ id: 'intercept-error', type: 'normal', label: truncate(s.intercept.error), enabled: false });
   }
   if (s.configErrors > 0) {
@@ -100,14 +103,22 @@ export function trayMenuModel(s: TrayState): TrayMenuItem[] {
   }
   items.push(
     { id: 'sep-1', type: 'separator' },
-    {
-      id: 'intercept',
-      type: 'checkbox',
-      label: s.busy ? 'Intercept (waiting for permission…)' : 'Intercept',
-      checked: s.intercept.enabled,
-      enabled: !s.busy,
-      action: 'toggle-intercept',
-    },
+    s.setupNeeded
+      ? {
+          id: 'intercept',
+          type: 'normal',
+          label: s.busy ? 'Setting up interception (waiting for permission…)' : 'Set up interception…',
+          enabled: !s.busy,
+          action: 'setup-intercept',
+        }
+      : {
+          id: 'intercept',
+          type: 'checkbox',
+          label: s.busy ? 'Intercept (waiting for permission…)' : 'Intercept',
+          checked: s.intercept.enabled,
+          enabled: !s.busy,
+          action: 'toggle-intercept',
+        },
     { id: 'open', type: 'normal', label: 'Open router67…', enabled: true, action: 'open' },
     { id: 'sep-2', type: 'separator' },
     {

@@ -19,8 +19,10 @@ export interface TrayOptions {
   loginItem: LoginItemControl;
   open(): void;
   quit(): void;
-  /** Tells the user something outside the menu (a system notification). */
-  notify?(title: string, body: string): void;
+  /** Tells the user something outside the menu (a system notification); false: it could not be shown. */
+  notify?(title: string, body: string): boolean | void;
+  /** Shows what Set up interception will change (two sentences) and asks to go on (a native dialog). */
+  confirmSetup?(explanation: string[]): Promise<boolean>;
 }
 
 export class TrayController {
@@ -64,6 +66,7 @@ export class TrayController {
       ...(signInNeeded.length ? { signInNeeded } : {}),
       ...(budget ? { budget: budget.message } : {}),
       ...(degraded.length ? { degraded } : {}),
+      ...(s.setup.needed ? { setupNeeded: true } : {}),
     };
   }
 
@@ -92,6 +95,8 @@ export class TrayController {
     switch (action) {
       case 'toggle-intercept':
         return this.toggleIntercept();
+      case 'setup-intercept':
+        return this.setupIntercept();
       case 'toggle-login':
         return this.toggleLogin();
       case 'open':
@@ -112,6 +117,28 @@ export class TrayController {
       const r = await this.o.service.setIntercept(want);
       this.notice = r.ok ? undefined : r.message;
       if (!r.ok) this.o.notify?.('router67', r.message);
+    } finally {
+      this.busy = false;
+      this.render();
+    }
+  }
+
+  /**
+   * Set up interception: the two sentences first (a dialog; Cancel changes nothing), then `install` through one
+   * OS prompt and interception on. A refused prompt: nothing changed, said once and calmly (a notification, or
+   * the menu's notice line where there are no notifications).
+   */
+  async setupIntercept(): Promise<void> {
+    if (this.busy) return;
+    const st = this.o.service.status();
+    if (this.o.confirmSetup && !(await this.o.confirmSetup(st.setup.explanation))) return;
+    this.busy = true;
+    this.notice = undefined;
+    this.render();
+    try {
+      const r = await this.o.service.setupIntercept();
+      if (r.ok) this.o.notify?.('router67', 'Interception is set up and on.');
+      else if (this.o.notify?.('router67', r.message) === false || !this.o.notify) this.notice = r.message;
     } finally {
       this.busy = false;
       this.render();

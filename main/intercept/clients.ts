@@ -114,8 +114,8 @@ export function detectClients(o: DetectOptions = {}): DetectedClient[] {
 }
 
 export interface TrustFacts {
-  /** The router67 CA (PEM). */
-  caPem: string;
+  /** The router67 CA (PEM); absent before there is one (then no file "has" it). */
+  caPem?: string;
   caPath: string;
   /** System roots + the router67 CA. */
   bundlePath: string;
@@ -139,7 +139,8 @@ function pemBody(pem: string): string {
 }
 
 /** Does the PEM file at `file` contain the certificate `caPem`? */
-export function fileHasCert(file: string, caPem: string): boolean {
+export function fileHasCert(file: string, caPem: string | undefined): boolean {
+  if (!caPem || !pemBody(caPem)) return false;
   try {
     return readFileSync(file, 'utf8').replace(/\s+/g, '').includes(pemBody(caPem));
   } catch {

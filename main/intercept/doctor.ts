@@ -13,7 +13,7 @@ import { linuxRedirectState } from '../system/redirect.js';
 import { findNssDbs, isTrusted, nssAdapter, onPath, systemAdapter, writeCombinedBundle, type Exec } from '../system/truststore.js';
 import { listenPlan } from './interceptor.js';
 import { bundlePath } from './setup.js';
-import { clientAdvice, detectClients, type ClientId, type DetectedClient } from './clients.js';
+import { clientAdvice, detectClients, type ClientId, type DetectedClient, type TrustFacts } from './clients.js';
 import { readFileSync } from 'node:fs';
 
 export type CheckStatus = 'ok' | 'fail' | 'warn' | 'skip';
@@ -239,18 +239,13 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
   const found = o.installedClients ?? detectClients({ env, platform, ...(o.userHome ? { userHome: o.userHome } : {}) });
   const installed: ClientLine[] = [];
   for (const c of found) {
-    const label = `${c.name}${c.version ? ` ${c.version}` : ''} (${c.path})`;
     if (!facts) {
-      add({ id: `client:${c.id}`, status: 'skip', message: `${label}: no router67 CA yet`, fix: 'router67 install' });
+      add({ id: `client:${c.id}`, status: 'skip', message: `${clientLabel(c)}: no router67 CA yet`, fix: 'router67 install' });
       continue;
     }
-    const advice = clientAdvice(c.id, { caPem: facts.certPem, caPath: ca, bundlePath: bundle, osTrusted, env, platform });
-    add(
-      advice.trusted
-        ? { id: `client:${c.id}`, status: 'ok', message: `${label}: ${advice.note}` }
-        : { id: `client:${c.id}`, status: 'warn', message: `${label} will not trust the router67 CA: ${advice.note}`, fix: advice.lines.join('; ') },
-    );
-    installed.push({ client: label, lines: advice.lines, note: advice.note, detected: { id: c.id, path: c.path, ...(c.version ? { version: c.version } : {}), trusted: advice.trusted } });
+    const e = clientEntry(c, { caPem: facts.certPem, caPath: ca, bundlePath: bundle, osTrusted, env, platform });
+    add(e.check);
+    installed.push(e.line);
   }
   clients.unshift(...installed);
   if (platform === 'darwin') {
@@ -260,6 +255,23 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
     });
   }
   return { ok: !checks.some((c) => c.status === 'fail'), checks, clients };
+}
+
+function clientLabel(c: DetectedClient): string {
+  return `${c.name}${c.version ? ` ${c.version}` : ''} (${c.path})`;
+}
+
+/** One installed client: its doctor check and its trust line(s), as `doctor` prints them (also the first-run page). */
+export function clientEntry(c: DetectedClient, f: TrustFacts): { check: Check; line: ClientLine } {
+  const label = clientLabel(c);
+  const advice = clientAdvice(c.id, f);
+  const check: Check = advice.trusted
+    ? { id: `client:${c.id}`, status: 'ok', message: `${label}: ${advice.note}` }
+    : { id: `client:${c.id}`, status: 'warn', message: `${label} will not trust the router67 CA: ${advice.note}`, fix: advice.lines.join('; ') };
+  return {
+    check,
+    line: { client: label, lines: advice.lines, note: advice.note, detected: { id: c.id, path: c.path, ...(c.version ? { version: c.version } : {}), trusted: advice.trusted } },
+  };
 }
 
 export function formatDoctor(r: DoctorReport): string {
@@ -276,4 +288,34 @@ export function formatDoctor(r: DoctorReport): string {
     if (c.note) out.push(`    (${c.note})`);
   }
   return out.join('\n') + '\n';
+}
+
+export interface ClientTrustOptions {
+  home: string;
+  env?: NodeJS.ProcessEnv;
+  platform?: NodeJS.Platform;
+  userHome?: string;
+  exec?: Exec;
+  installedClients?: DetectedClient[];
+}
+
+/**
+ * The installed Claude Code / Codex and the exact trust line each needs, as `doctor` prints them. Before the
+ * router67 CA exists: as they will be once set up (install puts the CA in the OS store where there is one).
+ */
+export async function clientTrustLines(o: ClientTrustOptions): Promise<{ lines: ClientLine[]; caExists: boolean }> {
+  const platform = o.platform ?? process.platform;
+  const env = o.env ?? process.env;
+  const found = o.installedClients ?? detectClients({ env, platform, ...(o.userHome ? { userHome: o.userHome } : {}) });
+  const p = caPaths(o.home);
+  let facts: CaCertFacts | undefined;
+  try {
+    facts = existsSync(p.cert) ? inspectCaCert(readFileSync(p.cert, 'utf8')) : undefined;
+  } catch {
+    facts = undefined;
+  }
+  const adapter = systemAdapter({ platform });
+  const osTrusted = facts && adapter ? await isTrusted(adapter, { certPath: p.cert, certPem: facts.certPem, sha1: facts.sha1 }, o.exec).catch(() => undefined) : adapter !== undefined;
+  const f: TrustFacts = { caPath: p.cert, bundlePath: bundlePath(o.home), osTrusted, env, platform, ...(facts ? { caPem: facts.certPem } : {}) };
+  return { lines: found.map((c) => clientEntry(c, f).line), caExists: facts !== undefined };
 }

@@ -191,15 +191,16 @@ export class Interceptor {
     return stale;
   }
 
-  start(): Promise<void> {
-    return this.serial(() => this.doStart());
+  /** On. `withOps`: privileged steps (install's) to run in the same OS prompt as the hosts block. */
+  start(opts: { withOps?: { op: Operation; args: unknown }[] } = {}): Promise<void> {
+    return this.serial(() => this.doStart(opts.withOps));
   }
 
   stop(): Promise<void> {
     return this.serial(() => this.doStop());
   }
 
-  private async doStart(): Promise<void> {
+  private async doStart(withOps?: { op: Operation; args: unknown }[]): Promise<void> {
     if (this.server) return;
     const core = this.core;
     core.setIntercept({ enabled: true, state: 'starting', error: undefined });
@@ -298,7 +299,7 @@ export class Interceptor {
       });
       server.on('error', (err) => core.logger.error(`TLS listener: ${err.message}`));
       this.server = server;
-      await this.applyBlock();
+      await this.applyBlock(withOps);
       core.on('config', this.onConfig);
       process.on('exit', this.onExit);
       const a = this.address!;
@@ -325,11 +326,21 @@ export class Interceptor {
     this.lookup?.setInterceptHosts(this.hosts);
   }
 
-  private async applyBlock(): Promise<void> {
+  private async applyBlock(withOps: { op: Operation; args: unknown }[] = []): Promise<void> {
     const owner = currentOwner();
     const guard = this.watchdogEnabled() && !this.watchdog && this.elevatedWatchdog === undefined;
     const here = this.privileged.hostsInProcess();
-    const r = await this.privileged.run('apply-hosts', { ip: this.plan!.ip, hosts: this.hosts, owner, ...(guard && !here ? { watch: true } : {}) });
+    const args = { ip: this.plan!.ip, hosts: this.hosts, owner, ...(guard && !here ? { watch: true } : {}) };
+    let r: OpResult;
+    if (withOps.length === 0) r = await this.privileged.run('apply-hosts', args);
+    else if (here) {
+      await this.privileged.run('batch', { ops: withOps });
+      r = await this.privileged.run('apply-hosts', args);
+    } else {
+      // one prompt: install's steps, then the block (its result, with the watchdog's pid, comes last)
+      const b = await this.privileged.run('batch', { ops: [...withOps, { op: 'apply-hosts', args }] });
+      r = (Array.isArray(b.detail) ? (b.detail as OpResult[]).at(-1) : undefined) ?? b;
+    }
     this.blockApplied = true;
     if (!guard) return;
     if (here) this.startWatchdog(owner);

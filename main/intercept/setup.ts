@@ -7,7 +7,7 @@
 //            prompt), and only when something is missing, so running install again changes nothing.
 // uninstall: hosts block, CA trust (system + NSS), redirect rule, alias, then the CA files; the user's
 //            config stays unless --purge.
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfigFile } from '../config/load.js';
@@ -19,7 +19,7 @@ import type { Operation } from '../system/helper.js';
 import { defaultHostsPath, inspectHostsFile } from '../system/hosts.js';
 import { linuxRedirectState } from '../system/redirect.js';
 import { findNssDbs, isTrusted, nssAdapter, onPath, runSteps, systemAdapter, writeCombinedBundle, type CaRef, type Exec, type TrustAdapter } from '../system/truststore.js';
-import { listenPlan, Privileged } from './interceptor.js';
+import { listenPlan, Privileged, PromptRefusedError } from './interceptor.js';
 
 export const SEED_CONFIG = `# router67 config: https://github.com/hinryd/router67 (schema unchanged) plus router67's additions.
 # Keys are read from environment variables here; the app can also keep them in the OS keychain.
@@ -65,6 +65,11 @@ export interface SetupOptions {
   exec?: Exec;
   /** Progress lines. */
   say?: (line: string) => void;
+  /**
+   * Runs install's privileged steps (default: one helper batch through the OS prompt). Set up interception passes
+   * one that adds them to the prompt that writes the hosts block, so the whole setup asks once.
+   */
+  runPrivileged?: (ops: { op: Operation; args: unknown }[]) => Promise<void>;
 }
 
 export function bundlePath(home: string): string {
@@ -148,8 +153,14 @@ export async function install(o: SetupOptions): Promise<InstallResult> {
   }
   if (ops.length > 0) {
     say(`administrator rights needed for: ${ops.map((x) => x.op).join(', ')}`);
-    const priv = new Privileged(o.hostsPath ?? defaultHostsPath(platform), { platform, ...o.elevate });
-    await priv.run('batch', { ops });
+    try {
+      if (o.runPrivileged) await o.runPrivileged(ops);
+      else await new Privileged(o.hostsPath ?? defaultHostsPath(platform), { platform, ...o.elevate }).run('batch', { ops });
+    } catch (e) {
+      // A refused prompt changes nothing: what this run created before asking goes again.
+      if (e instanceof PromptRefusedError) undoCreated(configPath, o.home, { configSeeded, caCreated: ensured.created && !caReissued });
+      throw e;
+    }
     for (const x of ops) say(`done: ${x.op}`);
   }
 
@@ -170,6 +181,21 @@ export async function install(o: SetupOptions): Promise<InstallResult> {
   writeCombinedBundle(bundle, ref.certPem, { platform });
   say(`wrote ${bundle} (system roots + the router67 CA, for Python and curl)`);
   return { config, configSeeded, ca: ensured.ca, caCreated: ensured.created, caReissued, privilegedOps: ops.map((x) => x.op), nssDbs, bundle };
+}
+
+/** Removes the config this run seeded and the CA it created (not a re-issued one: the old key is gone). */
+function undoCreated(configPath: string, home: string, what: { configSeeded: boolean; caCreated: boolean }): void {
+  if (what.caCreated) {
+    const p = caPaths(home);
+    rmSync(p.cert, { force: true });
+    rmSync(p.key, { force: true });
+    try {
+      rmdirSync(p.dir);
+    } catch {
+      /* not empty: other files were there before */
+    }
+  }
+  if (what.configSeeded) rmSync(configPath, { force: true });
 }
 
 export interface UninstallOptions extends SetupOptions {

@@ -5,7 +5,7 @@ import { runDoctor } from '../intercept/doctor.js';
 import type { SecretStore } from '../secrets/store.js';
 import type { SignInService } from '../oauth/signin.js';
 import { UiServer, type AdminRouter } from './server.js';
-import { UiService, type CaStatus, type InterceptControl, type UsageSource } from './service.js';
+import { UiService, type CaStatus, type InterceptControl, type UiServiceOptions, type UsageSource } from './service.js';
 
 /** Whether the router67 CA is trusted, as `doctor` sees it. */
 export async function caTrust(core: Core): Promise<CaStatus> {
@@ -30,6 +30,8 @@ export interface AttachOptions {
   signInService?: SignInService;
   /** Usage history for the Usage view and the tray (main/usage/history.ts). */
   usage?: UsageSource;
+  /** First-run detection options (tests). */
+  firstRun?: UiServiceOptions['firstRun'];
   /** Where the window's routes go (default: the core's admin endpoint). */
   router?: AdminRouter;
 }
@@ -49,6 +51,7 @@ export function attachUi(core: Core, o: AttachOptions): AttachedUi {
     ...(o.intercept ? { intercept: o.intercept } : {}),
     ...(o.signInService ? { signInService: o.signInService } : {}),
     ...(o.usage ? { usage: o.usage } : {}),
+    ...(o.firstRun ? { firstRun: o.firstRun } : {}),
     ...(o.caCheck === false ? {} : { caStatus: () => caTrust(core) }),
   });
   const admin = core.admin;

@@ -15,7 +15,7 @@ import type { UiEvent } from './types.js';
 import { CSP, pageFile } from './page.js';
 import { uiLink } from './link.js';
 import type { UiService } from './service.js';
-import { ConfigDraftSchema, describeInputError, ExplainRequestSchema, RoutesDraftSchema, InterceptBody, LogIdInput, LogLimitInput, ResendInput, SignInCancelBody, SignInStartBody, SignOutBody, UsageQueryInput } from './wire.js';
+import { ConfigDraftSchema, describeInputError, EmptyBody, ExplainRequestSchema, RoutesDraftSchema, InterceptBody, StarterBody, LogIdInput, LogLimitInput, ResendInput, SignInCancelBody, SignInStartBody, SignOutBody, UsageQueryInput } from './wire.js';
 
 export const UI_COOKIE = 'router67_ui';
 
@@ -134,6 +134,9 @@ export class UiServer {
     write('POST', '/api/ui/config/validate', ConfigDraftSchema, (d) => this.service.validate(d));
     write('PUT', '/api/ui/config', ConfigDraftSchema, (d) => this.service.save(d));
     write('POST', '/api/ui/intercept', InterceptBody, (b) => this.service.setIntercept(b.enabled));
+    write('POST', '/api/ui/intercept/setup', EmptyBody, () => this.service.setupIntercept());
+    admin.route('GET', '/api/ui/firstrun', guard(async (_q, res) => json(res, 200, await this.service.firstRun())), pub);
+    write('POST', '/api/ui/firstrun', StarterBody, (b) => this.service.writeStarter(b.ids));
     admin.route(
       'GET',
       '/api/ui/log',

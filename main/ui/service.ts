@@ -1,7 +1,7 @@
 // What the window can do, independent of how it is reached: the Electron IPC handlers (main/electron/ipc.ts) and
 // the daemon's HTTP + SSE API (main/ui/server.ts) both call this one service. Inputs arrive already parsed
 // (main/ui/wire.ts). Nothing returned from here holds a secret value.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { EventEmitter } from 'node:events';
 import type {
   ExplainAnswer,
@@ -11,6 +11,9 @@ import type {
   ConfigDraft,
   EditorState,
   Features,
+  FirstRunState,
+  InterceptSetup,
+  StarterWriteResult,
   InterceptResult,
   Issue,
   LogDetail,
@@ -37,6 +40,9 @@ import { CaptureResponse } from './capture.js';
 import { loadRoutesState, planRoutesEdit, saveRoutes } from '../config/routes-edit.js';
 import { ConfigSchema, type Config } from '../config/schema.js';
 import { explainRoute, formatExplain, parseExplainInput, type ExplainInput, type ExplainResult } from '../routing/explain.js';
+import { ConfigExistsError, detectStarter, starterToml, writeNewConfig } from '../config/starter.js';
+import { clientTrustLines } from '../intercept/doctor.js';
+import type { DetectedClient } from '../intercept/clients.js';
 
 /** The part of the Core the UI uses (the real Core satisfies it). */
 export interface UiCore extends Pick<EventEmitter, 'on' | 'off'> {
@@ -68,6 +74,10 @@ const NOT_RESENT = /^(host|content-length|connection|keep-alive|transfer-encodin
 /** Turns interception on/off (the privileged part runs through the OS's admin prompt). */
 export interface InterceptControl {
   set(enabled: boolean): Promise<void>;
+  /** Whether the one-time setup (`router67 install`: the CA and its trust) is still to do, and for which hosts. */
+  setupInfo?(): { needed: boolean; hosts: string[] };
+  /** Runs the setup through one OS prompt, then turns interception on. A refused prompt changes nothing. */
+  setup?(): Promise<void>;
   /** Re-checks (and repairs) listener, hosts block and watchdog, e.g. after sleep/wake; nothing when off. */
   verify?(): Promise<unknown>;
 }
@@ -114,6 +124,17 @@ export interface UiServiceOptions {
   signInService?: SignInService;
   /** Usage history; the Usage view shows when it is given. */
   usage?: UsageSource;
+  /** First-run detection: where Ollama is looked for, the installed clients (tests). */
+  firstRun?: { ollamaUrl?: string; installedClients?: DetectedClient[]; userHome?: string };
+}
+
+/** What Set up interception changes, in two sentences (the window's dialog and the tray's). */
+export function setupExplanation(hosts: string[]): string[] {
+  const list = hosts.length <= 1 ? (hosts[0] ?? 'the intercepted hosts') : `${hosts.slice(0, -1).join(', ')} and ${hosts[hosts.length - 1]}`;
+  return [
+    `router67 creates a local certificate authority that can only vouch for ${list}, and asks your system to trust it.`,
+    'While router67 runs, a block in the hosts file sends those names to router67; it goes when router67 stops, and your computer asks for your password to make these changes.',
+  ];
 }
 
 const SECRET_HEADER = /authorization|api[-_]?key|cookie|token|secret|password|session|credential/i;
@@ -169,7 +190,17 @@ export class UiService {
   }
 
   features(): Features {
-    return { signIn: this.opts.signIn === true || !!this.opts.signInService, interceptToggle: !!this.opts.intercept, usage: !!this.opts.usage };
+    return {
+      signIn: this.opts.signIn === true || !!this.opts.signInService,
+      interceptToggle: !!this.opts.intercept,
+      firstRun: !existsSync(this.core.configPath),
+      usage: !!this.opts.usage,
+    };
+  }
+
+  private setupState(): InterceptSetup {
+    const info = this.opts.intercept?.setupInfo?.() ?? { needed: false, hosts: [] };
+    return { needed: info.needed, available: !!this.opts.intercept?.setup, hosts: [...info.hosts], explanation: setupExplanation(info.hosts) };
   }
 
   status(): UiStatus {
@@ -204,6 +235,7 @@ export class UiService {
       ...(s.prices ? { prices: { ...s.prices } } : {}),
       keychain: this.secrets.info(),
       ...(this.opts.usage ? { usageToday: this.opts.usage.today(), history: this.opts.usage.state } : {}),
+      setup: this.setupState(),
     };
   }
 
@@ -295,6 +327,68 @@ export class UiService {
     } finally {
       this.interceptBusy = false;
     }
+  }
+
+  /** Set up interception: `install` through one OS prompt, then on. Refused: nothing changed, said calmly. */
+  async setupIntercept(): Promise<InterceptResult> {
+    const control = this.opts.intercept;
+    const current = () => this.core.status().intercept.enabled;
+    if (!control?.setup) return { ok: false, refused: false, enabled: current(), message: 'interception cannot be set up from this process; run "router67 install"' };
+    if (this.interceptBusy) return { ok: false, refused: false, enabled: current(), message: 'interception is already being switched' };
+    this.interceptBusy = true;
+    try {
+      await control.setup();
+      await this.refreshCa();
+      return { ok: true, enabled: current() };
+    } catch (e) {
+      const refused = isRefusal(e);
+      return {
+        ok: false,
+        refused,
+        enabled: current(),
+        message: refused
+          ? 'Nothing was changed: the password prompt was cancelled. You can set up interception whenever you like.'
+          : `Could not set up interception: ${(e as Error).message}`,
+      };
+    } finally {
+      this.interceptBusy = false;
+    }
+  }
+
+  /** What the first-run page shows: keys in the environment, Ollama, the installed clients and their trust lines. */
+  async firstRun(): Promise<FirstRunState> {
+    const d = await detectStarter({ env: this.core.env, ...(this.opts.firstRun?.ollamaUrl ? { ollamaUrl: this.opts.firstRun.ollamaUrl } : {}) });
+    const home = this.core.status().home;
+    const fr = this.opts.firstRun;
+    const { lines, caExists } = await clientTrustLines({
+      home,
+      env: this.core.env,
+      ...(fr?.installedClients ? { installedClients: fr.installedClients } : {}),
+      ...(fr?.userHome ? { userHome: fr.userHome } : {}),
+    });
+    return {
+      needed: !existsSync(this.core.configPath),
+      configPath: this.core.configPath,
+      entries: d.entries.map((e) => ({ ...e, models: [...e.models] })),
+      ollama: { ...d.ollama, models: [...d.ollama.models] },
+      clients: lines.map((l) => ({ client: l.client, lines: [...l.lines], ...(l.note ? { note: l.note } : {}), trusted: l.detected?.trusted ?? false })),
+      caExists,
+    };
+  }
+
+  /** Writes the starting config from the chosen entries (detected again here: the window sends ids only). */
+  async writeStarter(ids: string[]): Promise<StarterWriteResult> {
+    const file = this.core.configPath;
+    const d = await detectStarter({ env: this.core.env, ...(this.opts.firstRun?.ollamaUrl ? { ollamaUrl: this.opts.firstRun.ollamaUrl } : {}) });
+    const { text, providers } = starterToml(d, ids);
+    try {
+      writeNewConfig(file, text);
+    } catch (e) {
+      if (e instanceof ConfigExistsError) return { ok: false, exists: true, message: `${file} exists already (written meanwhile?); nothing was written.` };
+      return { ok: false, exists: false, message: `Could not write ${file}: ${(e as Error).message}` };
+    }
+    await this.core.reload();
+    return { ok: true, path: file, providers };
   }
 
   private signIns(): SignInService {

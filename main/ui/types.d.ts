@@ -168,7 +168,54 @@ export interface UiStatus extends StatusBase {
   /** Today's requests and cost from the usage history (issue 11), when it runs. */
   usageToday?: UsageToday;
   history?: HistoryState;
+  /** Interception's one-time setup (the local CA, its trust): `needed` until it is done; what it changes, in words. */
+  setup: InterceptSetup;
 }
+
+export interface InterceptSetup {
+  needed: boolean;
+  /** Whether this process can run it (the app and the daemon's window can). */
+  available: boolean;
+  hosts: string[];
+  /** Two sentences: what will change. */
+  explanation: string[];
+}
+
+/** First run (no config file yet): what was found, and the starting config on offer. */
+export interface FirstRunEntry {
+  /** "env:ANTHROPIC_API_KEY" or "ollama". */
+  id: string;
+  kind: 'key' | 'ollama';
+  provider: string;
+  title: string;
+  env?: string;
+  found: boolean;
+  notOffered?: string;
+  base_url: string;
+  models: string[];
+}
+
+export interface FirstRunClient {
+  client: string;
+  lines: string[];
+  note?: string;
+  trusted: boolean;
+}
+
+export interface FirstRunState {
+  /** No config file yet. */
+  needed: boolean;
+  configPath: string;
+  entries: FirstRunEntry[];
+  ollama: { url: string; running: boolean; models: string[]; detail?: string };
+  clients: FirstRunClient[];
+  /** false: the CA does not exist yet and the lines are as they will be after setup. */
+  caExists: boolean;
+}
+
+export type StarterWriteResult =
+  | { ok: true; path: string; providers: string[] }
+  | { ok: false; exists: boolean; message: string };
 
 /** The dialect a request came in ('unknown' when it could not be told). */
 export type LogDialect = Format | 'unknown';
@@ -271,6 +318,8 @@ export interface Features {
   interceptToggle: boolean;
   /** The Usage view (usage history) exists. */
   usage?: boolean;
+  /** No config file when the window opened: the first-run page shows. */
+  firstRun: boolean;
 }
 
 /** OAuth sign-in (issue 6): a credential router67 can sign in to, and how it stands. No token ever crosses. */
@@ -393,6 +442,11 @@ export interface UiCalls {
   validate(draft: ConfigDraft): Promise<Issue[]>;
   save(draft: ConfigDraft): Promise<SaveResult>;
   setIntercept(enabled: boolean): Promise<InterceptResult>;
+  /** Runs `install` (one OS prompt), then turns interception on. */
+  setupIntercept(): Promise<InterceptResult>;
+  firstRun(): Promise<FirstRunState>;
+  /** Writes the starting config with the chosen entries (by id); never over an existing file. */
+  writeStarter(ids: string[]): Promise<StarterWriteResult>;
   recentLog(limit: number): Promise<LogRow[]>;
   logEntry(id: string): Promise<LogDetail | null>;
   resend(r: ResendRequest): Promise<ResendResult>;

@@ -69,6 +69,9 @@ export const ExplainRequestSchema = z
 
 export const InterceptInput = z.boolean();
 export const InterceptBody = z.object({ enabled: InterceptInput }).strict();
+export const StarterIdsInput = z.array(z.string().regex(/^(?:env:[A-Z][A-Z0-9_]{0,63}|ollama)$/, 'expected a first-run entry id')).max(50);
+export const StarterBody = z.object({ ids: StarterIdsInput }).strict();
+export const EmptyBody = z.object({}).strict();
 export const LogLimitInput = z.number().int().min(1).max(10_000);
 export const LogIdInput = z.string().min(1).max(200).regex(/^[A-Za-z0-9._:-]+$/);
 /** "Resend to…": a logged request, a provider by name and the upstream model to ask it for. */

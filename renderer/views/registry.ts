@@ -16,6 +16,7 @@ export interface ViewDef {
 }
 
 export const VIEWS: ViewDef[] = [
+  { id: 'welcome', title: 'Get started', key: '0', icon: 'M12 3l2.5 5.5L20 9l-4 4 1 6-5-3-5 3 1-6-4-4 5.5-.5z', available: (f) => f.firstRun, load: () => import('./welcome.js') },
   { id: 'providers', title: 'Providers', key: '1', icon: 'M4 5h16M4 12h16M4 19h16M7 3v4M17 10v4M10 17v4', available: () => true, load: () => import('./providers.js') },
   { id: 'log', title: 'Live log', key: '2', icon: 'M8 6h12M8 12h12M8 18h12M4 6h.01M4 12h.01M4 18h.01', available: () => true, load: () => import('./log.js') },
   { id: 'status', title: 'Status', key: '3', icon: 'M3 12h4l3-7 4 14 3-7h4', available: () => true, load: () => import('./status.js') },

@@ -2,11 +2,14 @@
 // hot reload (file, line, key), warnings, providers and request counts.
 import type { Api, Features, ProviderHealthInfo, UiEvent, UiStatus } from '../../main/ui/types.js';
 import { clear, fmtInt, h, toast } from '../dom.js';
+import { setupInterception } from '../setup-dialog.js';
 import type { View, ViewContext } from './view.js';
 
 class StatusView implements View {
   private api!: Api;
-  private features: Features = { signIn: false, interceptToggle: false };
+  private features: Features = { signIn: false, interceptToggle: false, firstRun: false };
+  /** A calm, one-time line after a cancelled setup prompt (not an error). */
+  private calm?: string;
   private status?: UiStatus;
   private busy = false;
   private notice?: string;
@@ -47,8 +50,11 @@ class StatusView implements View {
     this.notice = undefined;
     this.render();
     try {
+      this.calm = undefined;
       const r = await this.api.setIntercept(on);
-      if (!r.ok) {
+      // A refused prompt changed nothing: said once, calmly, in the card
+      if (!r.ok && r.refused) this.calm = r.message;
+      else if (!r.ok) {
         this.notice = r.message;
         toast(r.message, 'error');
       }
@@ -62,6 +68,28 @@ class StatusView implements View {
     }
   }
 
+  private async setup(): Promise<void> {
+    if (!this.status || this.busy) return;
+    this.notice = undefined;
+    this.calm = undefined;
+    const out = await setupInterception(this.api, this.status);
+    if (out.cancelled || !out.result) {
+      (this.body.querySelector('#setup-intercept') as HTMLElement | null)?.focus();
+      return;
+    }
+    const r = out.result;
+    if (r.ok) toast('Interception is set up and on.', 'ok');
+    else if (r.refused) this.calm = r.message;
+    else this.notice = r.message;
+    try {
+      this.status = await this.api.status();
+    } catch {
+      /* the next status event repaints */
+    }
+    this.render();
+    (this.body.querySelector(r.ok ? '#intercept-switch' : '#setup-intercept') as HTMLElement | null)?.focus();
+  }
+
   private render(): void {
     const s = this.status;
     if (!s) return;
@@ -70,35 +98,55 @@ class StatusView implements View {
     const card = (title: string, cls: string, ...kids: (Node | null | false)[]) => h('section', { class: `card ${cls}` }, h('h2', { text: title }), ...kids.filter((k): k is Node => !!k));
     const kv = (k: string, v: string, cls = '') => h('div', { class: 'kv' }, h('dt', { text: k }), h('dd', { class: cls, text: v }));
 
-    // Interception
+    // Interception: not set up yet (neutral, with the way to do it) or the switch
     const on = s.intercept.enabled;
-    const canToggle = this.features.interceptToggle;
-    const sw = h(
-      'button',
-      {
-        type: 'button',
-        id: 'intercept-switch',
-        class: 'switch' + (on ? ' on' : ''),
-        role: 'switch',
-        'aria-checked': on,
-        'aria-label': 'Intercept API hosts',
-        disabled: this.busy || !canToggle,
-        onclick: () => void this.toggle(!on),
-      },
-      h('span', { class: 'knob', 'aria-hidden': 'true' }),
-    );
-    const stateWord =
-      this.busy ? 'Waiting for permission…' : s.intercept.state === 'on' ? 'On' : s.intercept.state === 'starting' ? 'Starting…' : s.intercept.state === 'error' ? 'Failed' : 'Off';
-    this.body.append(
-      card(
-        'Interception',
-        'intercept ' + (s.intercept.state === 'error' ? 'is-error' : on ? 'is-on' : 'is-off'),
-        h('div', { class: 'switch-row' }, sw, h('div', null, h('div', { class: 'big', text: stateWord }), h('div', { class: 'hint', text: on ? `Calls to the intercepted hosts come to ${s.intercept.listen}.` : 'Apps reach their providers directly; clients that use the local endpoint still go through router67.' }))),
-        s.intercept.error ? h('p', { class: 'error-text', text: s.intercept.error }) : null,
-        this.notice ? h('p', { class: 'warn-text', role: 'alert', text: this.notice }) : null,
-        !canToggle ? h('p', { class: 'hint', text: 'Interception is switched by the router67 app (menu bar); this daemon shows its state.' }) : null,
-      ),
-    );
+    if (s.setup.needed && s.intercept.state !== 'on' && s.intercept.state !== 'starting') {
+      this.body.append(
+        card(
+          'Interception',
+          'intercept is-setup',
+          h(
+            'div',
+            { class: 'switch-row' },
+            h('div', null, h('div', { class: 'big', id: 'intercept-state', text: 'Not set up' }), h('div', { class: 'hint', text: 'Apps reach their providers directly; clients that use the local endpoint already go through router67.' })),
+          ),
+          s.setup.available
+            ? h('div', { class: 'actions' }, h('button', { type: 'button', class: 'btn primary', id: 'setup-intercept', text: 'Set up interception…', disabled: this.busy, onclick: () => void this.setup() }))
+            : h('p', { class: 'hint', text: 'Run "router67 install" in a terminal to set it up.' }),
+          this.calm ? h('p', { class: 'hint calm-note', role: 'status', text: this.calm }) : null,
+          this.notice ? h('p', { class: 'warn-text', role: 'alert', text: this.notice }) : null,
+        ),
+      );
+    } else {
+      const canToggle = this.features.interceptToggle;
+      const sw = h(
+        'button',
+        {
+          type: 'button',
+          id: 'intercept-switch',
+          class: 'switch' + (on ? ' on' : ''),
+          role: 'switch',
+          'aria-checked': on,
+          'aria-label': 'Intercept API hosts',
+          disabled: this.busy || !canToggle,
+          onclick: () => void this.toggle(!on),
+        },
+        h('span', { class: 'knob', 'aria-hidden': 'true' }),
+      );
+      const stateWord =
+        this.busy ? 'Waiting for permission…' : s.intercept.state === 'on' ? 'On' : s.intercept.state === 'starting' ? 'Starting…' : s.intercept.state === 'error' ? 'Failed' : 'Off';
+      this.body.append(
+        card(
+          'Interception',
+          'intercept ' + (s.intercept.state === 'error' ? 'is-error' : on ? 'is-on' : 'is-off'),
+          h('div', { class: 'switch-row' }, sw, h('div', null, h('div', { class: 'big', id: 'intercept-state', text: stateWord }), h('div', { class: 'hint', text: on ? `Calls to the intercepted hosts come to ${s.intercept.listen}.` : 'Apps reach their providers directly; clients that use the local endpoint still go through router67.' }))),
+          s.intercept.error ? h('p', { class: 'error-text', text: s.intercept.error }) : null,
+          this.calm ? h('p', { class: 'hint calm-note', role: 'status', text: this.calm }) : null,
+          this.notice ? h('p', { class: 'warn-text', role: 'alert', text: this.notice }) : null,
+          !canToggle ? h('p', { class: 'hint', text: 'Interception is switched by the router67 app (menu bar); this daemon shows its state.' }) : null,
+        ),
+      );
+    }
 
     // Endpoints
     this.body.append(
@@ -110,7 +158,7 @@ class StatusView implements View {
     );
 
     // Trust
-    const ca = s.ca.installed === false ? 'Not installed' : s.ca.trusted === true ? 'Trusted' : s.ca.trusted === false ? 'Not trusted' : 'Unknown';
+    const ca = s.ca.installed === false || (s.setup.needed && s.ca.trusted !== true) ? 'Not set up yet' : s.ca.trusted === true ? 'Trusted' : s.ca.trusted === false ? 'Not trusted' : 'Unknown';
     this.body.append(
       card(
         'Certificates and keys',
@@ -118,7 +166,7 @@ class StatusView implements View {
         h(
           'dl',
           { class: 'kvs' },
-          kv('Local CA', ca, s.ca.trusted === true ? 'ok-text' : s.ca.trusted === false ? 'warn-text' : 'dim'),
+          kv('Local CA', ca, s.ca.trusted === true ? 'ok-text' : s.ca.trusted === false && !s.setup.needed ? 'warn-text' : 'dim'),
           s.ca.detail ? kv('', s.ca.detail, 'hint') : null,
           kv('Keychain', s.keychain.available ? 'Available' : 'Not available', s.keychain.available ? 'ok-text' : 'warn-text'),
           !s.keychain.available && s.keychain.reason ? kv('', s.keychain.reason, 'hint') : null,

@@ -141,6 +141,8 @@ class FakeApp extends EventEmitter {
 export const notifications: any[] = [];
 export const opened: string[] = [];
 export const errorBoxes: [string, string][] = [];
+export const messageBoxes: any[] = [];
+export const messageBoxAnswer = { response: 1 };
 export const schemes: any[] = [];
 export const protocolHandlers = new Map<string, Fn>();
 export const exposed = new Map<string, any>();
@@ -186,7 +188,14 @@ export const electron = {
     handle: (scheme: string, fn: Fn) => protocolHandlers.set(scheme, fn),
   },
   shell: { openExternal: async (u: string) => void opened.push(u) },
-  dialog: { showErrorBox: (t: string, m: string) => void errorBoxes.push([t, m]) },
+  dialog: {
+    showErrorBox: (t: string, m: string) => void errorBoxes.push([t, m]),
+    /** Answers with `messageBoxAnswer.response` (the button's index). */
+    showMessageBox: async (o: any) => {
+      messageBoxes.push(o);
+      return { response: messageBoxAnswer.response, checkboxChecked: false };
+    },
+  },
   powerMonitor: new EventEmitter(),
   nativeTheme: { shouldUseDarkColors: false },
 };

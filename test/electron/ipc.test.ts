@@ -65,7 +65,7 @@ test('every channel answers the trusted window', async (t) => {
   });
   await assert.rejects(ipc.invoke(CH.resend, trusted, { id: 'nope', provider: 'alpha' }), (e: Error) => e instanceof IpcRefused, 'zod-checked');
   await assert.rejects(ipc.invoke(CH.resend, untrusted[Object.keys(untrusted)[0] as keyof typeof untrusted], { id: 'nope', provider: 'alpha', model: 'm' }), IpcRefused);
-  assert.deepEqual(await ipc.invoke(CH.features, trusted), { signIn: false, interceptToggle: true, usage: false });
+  assert.deepEqual(await ipc.invoke(CH.features, trusted), { signIn: false, interceptToggle: true, firstRun: false, usage: false });
   // routing rules (issue 13): load, validate, save, explain
   const rs = await ipc.invoke(CH.loadRoutes, trusted);
   assert.deepEqual(rs.routes, []);

@@ -18,7 +18,7 @@ test('without the Electron binary: a clear message naming the headless command, 
   const r = run({ ELECTRON_OVERRIDE_DIST_PATH: join(tmpdir(), 'r67-no-electron-here') });
   assert.equal(r.status, 1);
   assert.match(r.stderr, /cannot start the menu-bar app: no Electron binary at /);
-  assert.match(r.stderr, /npx router67 daemon/);
+  assert.match(r.stderr, /node dist\/main\/cli\/index.js daemon/);
   assert.equal(r.stdout, '');
 });
 
