@@ -106,7 +106,7 @@ describe('router67 route --explain and router67 schema', () => {
       assert.equal(r.status, 0, r.stderr);
       const s = JSON.parse(r.stdout) as { properties: Record<string, { items?: { properties?: Record<string, unknown> } }> };
       assert.ok(s.properties.providers);
-      assert.deepEqual(Object.keys(s.properties.routes!.items!.properties!).sort(), ['match', 'name', 'strategy', 'to']);
+      assert.deepEqual(Object.keys(s.properties.routes!.items!.properties!).sort(), ['hedge', 'match', 'name', 'strategy', 'to']);
       const w = run(['schema', '--write'], { ROUTER67_HOME: home });
       assert.equal(w.status, 0, w.stderr);
       assert.deepEqual(JSON.parse(readFileSync(join(home, 'config.schema.json'), 'utf8')), s);
