@@ -353,9 +353,11 @@ export class Proxy {
     };
     /** The relay and the gate's ticket for a target, or why it is skipped now (written on the attempt). */
     const ready = async (t: Target, attempt: Attempt, last: boolean): Promise<{ relay: AttemptRelay; ticket: Ticket } | undefined> => {
+      // a skipped retry stays a retry ("retry 1 after 80 ms; saturated …"): metrics count attempts by kind
+      const because = (w: string) => (attempt.why?.startsWith('retry ') ? `${attempt.why}; ${w}` : w);
       const overBudget = this.deps.spend?.skip(t.provider.name);
       if (overBudget) {
-        attempt.why = overBudget;
+        attempt.why = because(overBudget);
         attempt.error = `skipped: ${overBudget}`;
         return undefined;
       }
@@ -368,7 +370,7 @@ export class Proxy {
       const ticket = await gate.admit(t, last, onCancel);
       if ('skip' in ticket) {
         attempt.error = `skipped: ${ticket.skip}`;
-        attempt.why = ticket.why;
+        attempt.why = because(ticket.why);
         if (ticket.rateLimited) gate.rateLimited(attempt, ticket.retryMs);
         return undefined;
       }
