@@ -16,7 +16,7 @@ import { Cancel, exchange, type UpstreamResponse } from './upstream.js';
 import { redactHeaders } from './headers.js';
 import { sendModels } from './local.js';
 import { RequestRelays, type AttemptRelay, type Outcome } from './relay/index.js';
-import { header, MAX_LOGGED_BODY, round } from './relay/relay.js';
+import { header, MAX_LOGGED_BODY, round, shownAttempts } from './relay/relay.js';
 import { ResponseStore } from '../formats/index.js';
 import { planRoute, targetKey, type PriceLookup, type Target } from '../routing/plan.js';
 import { TargetStats } from '../routing/stats.js';
@@ -481,6 +481,7 @@ export class Proxy {
           maxBuffered: d.max_buffered_response_bytes,
           clientGone,
           update,
+          attempts: () => shownAttempts(entry.attempts, (s) => this.deps.log.scrubText(entry, s)),
         });
         winner.attempt.durationMs = round(performance.now() - r.a0);
         if (outcome === 'fallback') {
@@ -626,7 +627,7 @@ export class Proxy {
 
   /** Every target failed: 502 with the attempts, or 429 with the smallest Retry-After when every one was rate-limited. */
   private allFailed(res: ServerResponse, dialect: Dialect, entry: LogEntry, model: string, limitedMs?: number): void {
-    const attempts = entry.attempts.map((a) => ({ provider: a.provider, model: a.model, status: a.status, error: a.error && this.deps.log.scrubText(entry, a.error) }));
+    const attempts = shownAttempts(entry.attempts, (s) => this.deps.log.scrubText(entry, s));
     const summary = attempts.map((a) => `${a.provider}: ${attemptOutcome(a.status, a.error)}`).join('; ');
     // retries and hedges are attempts too: count the targets tried
     const tried = new Set(attempts.map((a) => `${a.provider}/${a.model}`)).size;
