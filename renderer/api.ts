@@ -158,6 +158,7 @@ export class HttpApi implements Api {
         const data = JSON.parse(m.data) as unknown;
         if (type === 'log') fn({ type, entry: data as ui.LogRow });
         else if (type === 'status') fn({ type, status: data as ui.UiStatus });
+        else if (type === 'budget') fn({ type, notice: data as ui.BudgetNotice });
         else fn({ type, revision: (data as { revision: string }).revision });
       } catch {
         /* ignore a broken frame */
@@ -166,6 +167,7 @@ export class HttpApi implements Api {
     es.addEventListener('log', on('log'));
     es.addEventListener('status', on('status'));
     es.addEventListener('config', on('config'));
+    es.addEventListener('budget', on('budget'));
     let opened = 0;
     es.addEventListener('open', () => {
       // After a reconnect the views re-read what they may have missed.

@@ -1,7 +1,7 @@
 // The window's shell: a sidebar with the available views and a small live status, and the view area.
 import { createApi } from './api.js';
 import type { Api, Features, UiStatus } from '../main/ui/types.js';
-import { clear, h } from './dom.js';
+import { clear, h, toast } from './dom.js';
 import { navIcon } from './icons.js';
 import { VIEWS, type ViewDef } from './views/registry.js';
 import type { View } from './views/view.js';
@@ -119,8 +119,19 @@ async function main(): Promise<void> {
     sideStatus.title = `${statusText.textContent} — open Status`;
   };
   api.status().then(paint, () => {});
+  // A budget limit crossed shows once as a toast (the Status view keeps the period's notices); a notice seen twice
+  // (two event paths, a reconnect) is shown once.
+  const budgetSeen = new Set<string>();
   api.subscribe((e) => {
     if (e.type === 'status') paint(e.status);
+    if (e.type === 'budget') {
+      const n = e.notice;
+      const key = [n.level, n.scope, n.name ?? '', n.period, n.at].join('\u0000');
+      if (!budgetSeen.has(key)) {
+        budgetSeen.add(key);
+        toast(`Budget: ${n.message}`, n.level === 'hard' ? 'error' : 'warn');
+      }
+    }
     for (const m of mounted.values()) m.view.onEvent?.(e);
   });
 

@@ -607,8 +607,8 @@ export class AnthropicStreamEncoder extends TextStreamEncoder {
     }
   }
 
-  protected errorEvent(message: string, errorType: string | undefined): string {
-    return streamErrorEvent('anthropic', message, anthropicErrorType(errorType));
+  protected errorEvent(message: string, errorType: string | undefined, extra: Record<string, unknown> | undefined): string {
+    return streamErrorEvent('anthropic', message, anthropicErrorType(errorType), undefined, extra);
   }
 
   private openBlock(st: BState): void {

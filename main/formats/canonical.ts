@@ -252,6 +252,11 @@ export interface StreamEncoderCtx {
   responseFields?: Record<string, unknown>;
   /** Responses: the final response object, once the stream completed (router67's response store keeps it). */
   onResponse?: (response: Record<string, unknown>) => void;
+  /**
+   * Fields the stream's error event carries besides the message (router67's `attempts`), asked for with the
+   * error's message when the encoder writes one.
+   */
+  errorExtra?: (message: string) => Record<string, unknown> | undefined;
 }
 
 export interface StreamDecoder {

@@ -265,14 +265,14 @@ export abstract class TextStreamEncoder extends EventReader implements StreamEnc
   }
 
   protected onError(message: string, errorType: string | undefined): void {
-    this.out += this.errorEvent(message, errorType);
+    this.out += this.errorEvent(message, errorType, this.ctx.errorExtra?.(message));
     this.finished = true;
   }
 
   /** The closing events (open blocks closed, stop reason, usage). */
   protected abstract finish(): void;
-  /** The format's in-stream error event. */
-  protected abstract errorEvent(message: string, errorType: string | undefined): string;
+  /** The format's in-stream error event (`extra`: StreamEncoderCtx.errorExtra's fields). */
+  protected abstract errorEvent(message: string, errorType: string | undefined, extra: Record<string, unknown> | undefined): string;
 
   /** The stop reason to send: the upstream's (end_turn when it gave none), tool_use after tool calls. */
   protected finalStop(hasTool: boolean): StopReason {

@@ -60,13 +60,17 @@ export function errorEnvelope(
 }
 
 let respSeq = 1_000_000;
-/** The dialect's in-stream error event, ending a stream that already started. */
-export function streamErrorEvent(to: Dialect, message: string, type?: string, sequenceNumber?: number): string {
+/**
+ * The dialect's in-stream error event, ending a stream that already started. `extra` (router67's `attempts`) goes
+ * at the top level, as in errorEnvelope; for the OpenAI-shaped events also inside `error`, the object the OpenAI
+ * SDK raises as its APIError's `error` (the Anthropic SDK gives the whole event).
+ */
+export function streamErrorEvent(to: Dialect, message: string, type?: string, sequenceNumber?: number, extra?: Record<string, unknown>): string {
   switch (to) {
     case 'anthropic':
-      return `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: type || 'api_error', message } })}\n\n`;
+      return `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: type || 'api_error', message }, ...extra })}\n\n`;
     case 'openai':
-      return `data: ${JSON.stringify({ error: { message, type: type || 'server_error', param: null, code: null } })}\n\n`;
+      return `data: ${JSON.stringify({ error: { message, type: type || 'server_error', param: null, code: null, ...extra }, ...extra })}\n\n`;
     case 'responses': {
       // ResponseErrorEvent (code/message/param at the top) plus `error`, which the SDK raises as APIError.
       const code = type || 'server_error';
@@ -76,12 +80,13 @@ export function streamErrorEvent(to: Dialect, message: string, type?: string, se
         message,
         param: null,
         sequence_number: sequenceNumber ?? respSeq++,
-        error: { type: code, code, message, param: null },
+        error: { type: code, code, message, param: null, ...extra },
+        ...extra,
       };
       return `event: error\ndata: ${JSON.stringify(ev)}\n\n`;
     }
     case 'ollama':
-      return JSON.stringify({ error: message }) + '\n';
+      return JSON.stringify({ error: message, ...extra }) + '\n';
   }
 }
 

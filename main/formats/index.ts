@@ -176,6 +176,7 @@ export interface StreamTranslator {
   end(): string;
   /** The upstream failed (transport error, timeout): the dialect's error event. */
   fail(message: string): string;
+  // every error event written carries the fields of the context's errorExtra
   usage(): TokenCounts;
   /** Whether any client bytes were produced yet (before that, the proxy may still fall back). */
   readonly started: boolean;
@@ -249,7 +250,7 @@ class Passthrough extends UpstreamStream implements StreamTranslator {
   private carry = '';
   constructor(
     private readonly dialect: Dialect,
-    ctx: StreamEncoderCtx,
+    private readonly ctx: StreamEncoderCtx,
   ) {
     super(dialect, (ev) => {
       if (ev.type === 'end' || ev.type === 'error') this.done = true;
@@ -297,7 +298,8 @@ class Passthrough extends UpstreamStream implements StreamTranslator {
     let out = this.strip ? (tail.includes('"choices":[]') && tail.includes('"usage"') ? '' : tail) : rest;
     if (!this.done) {
       // the decoder reported a truncated stream; make it visible to the client
-      out += streamErrorEventFull(this.dialect, 'upstream stream ended before completion');
+      const message = 'upstream stream ended before completion';
+      out += streamErrorEventFull(this.dialect, message, undefined, undefined, this.ctx.errorExtra?.(message));
       this.done = true;
     }
     if (out) this.started = true;
@@ -307,7 +309,7 @@ class Passthrough extends UpstreamStream implements StreamTranslator {
     if (this.done) return '';
     this.done = true;
     this.started = true;
-    return streamErrorEventFull(this.dialect, message);
+    return streamErrorEventFull(this.dialect, message, undefined, undefined, this.ctx.errorExtra?.(message));
   }
 }
 

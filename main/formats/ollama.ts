@@ -365,8 +365,8 @@ export class OllamaStreamEncoder extends BlockStreamEncoder<TState> {
       `"done":true,"done_reason":"${stopOut(this.finalStop(false))}","total_duration":0,"load_duration":0,"prompt_eval_count":${u.input ?? 0},"prompt_eval_duration":0,"eval_count":${u.output ?? 0},"eval_duration":0`,
     );
   }
-  protected errorEvent(message: string): string {
-    return streamErrorEvent('ollama', message);
+  protected errorEvent(message: string, _errorType: string | undefined, extra: Record<string, unknown> | undefined): string {
+    return streamErrorEvent('ollama', message, undefined, undefined, extra);
   }
 }
 

@@ -775,8 +775,8 @@ export class OpenAIStreamEncoder extends BlockStreamEncoder<EState> {
     this.out += 'data: [DONE]\n\n';
   }
 
-  protected errorEvent(message: string, errorType: string | undefined): string {
-    return streamErrorEvent('openai', message, errorType);
+  protected errorEvent(message: string, errorType: string | undefined, extra: Record<string, unknown> | undefined): string {
+    return streamErrorEvent('openai', message, errorType, undefined, extra);
   }
 }
 

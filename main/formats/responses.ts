@@ -688,8 +688,8 @@ export class ResponsesStreamEncoder extends BlockStreamEncoder<OState> {
     this.ctx.onResponse?.(r);
   }
 
-  protected errorEvent(message: string, errorType: string | undefined): string {
-    return streamErrorEvent('responses', message, errorType, this.seq++);
+  protected errorEvent(message: string, errorType: string | undefined, extra: Record<string, unknown> | undefined): string {
+    return streamErrorEvent('responses', message, errorType, this.seq++, extra);
   }
 }
 

@@ -59,6 +59,18 @@ export function attemptOutcome(a: Pick<Attempt, 'status' | 'error'>): string {
   return a.error ? 'error' : 'ok';
 }
 
+/**
+ * An attempt's kind label, from Attempt.why as the walker writes it (main/proxy/proxy.ts): 'retry' ("retry N after
+ * X ms", also when that retry was then skipped: "retry N after X ms; saturated …"), 'hedge' ("hedge after N ms"),
+ * else 'first' (the first try at a target in the chain's order). Three values: the label stays bounded.
+ */
+export function attemptKind(a: Pick<Attempt, 'why'>): 'first' | 'retry' | 'hedge' {
+  const w = a.why ?? '';
+  if (/^retry \d+ after /.test(w)) return 'retry';
+  if (/^hedge after /.test(w)) return 'hedge';
+  return 'first';
+}
+
 interface Instruments {
   registry: Registry;
   requests: Counter<string>;
@@ -99,7 +111,7 @@ export class Metrics {
     const m: Instruments = {
       registry,
       requests: new prom.Counter({ name: 'router67_requests_total', help: 'Requests routed, by answering provider ("none" when none answered), requested model, client dialect, outcome and app.', labelNames: labels, registers: [registry] }),
-      attempts: new prom.Counter({ name: 'router67_attempts_total', help: 'Attempts at a provider (one request may make several), by provider, upstream model, client dialect, outcome and app.', labelNames: labels, registers: [registry] }),
+      attempts: new prom.Counter({ name: 'router67_attempts_total', help: 'Attempts at a provider (one request may make several), by provider, upstream model, client dialect, outcome, app and kind (first: a target tried in the chain\'s order; retry: the same target again; hedge: the next target started because the first byte was late).', labelNames: [...labels, 'kind'], registers: [registry] }),
       duration: new prom.Histogram({ name: 'router67_request_duration_seconds', help: 'Total time of a request, from its body in hand to its last byte.', labelNames: ['provider', 'model', 'dialect', 'outcome'], buckets: SECONDS, registers: [registry] }),
       ttfb: new prom.Histogram({ name: 'router67_ttfb_seconds', help: 'Time to the first byte sent to the client.', labelNames: ['provider', 'model', 'dialect'], buckets: SECONDS, registers: [registry] }),
       tokens: new prom.Counter({ name: 'router67_tokens_total', help: 'Tokens by kind: input, output, and the cache_read, cache_write (subsets of input) and reasoning (subset of output) counts.', labelNames: ['provider', 'model', 'app', 'kind'], registers: [registry] }),
@@ -195,7 +207,7 @@ export class Metrics {
     const dialect = e.dialect;
     const outcome = requestOutcome(e);
     m.requests.inc({ provider, model, dialect, outcome, app });
-    for (const a of e.attempts) m.attempts.inc({ provider: a.provider, model: a.model, dialect, outcome: attemptOutcome(a), app });
+    for (const a of e.attempts) m.attempts.inc({ provider: a.provider, model: a.model, dialect, outcome: attemptOutcome(a), app, kind: attemptKind(a) });
     if (e.durationMs !== undefined) m.duration.observe({ provider, model, dialect, outcome }, e.durationMs / 1000);
     if (e.ttfbMs !== undefined) m.ttfb.observe({ provider, model, dialect }, e.ttfbMs / 1000);
     const tk = (kind: string, n: number | undefined) => n && m.tokens.inc({ provider, model, app, kind }, n);

@@ -16,9 +16,12 @@ export function errorBody(dialect: Dialect, status: number, message: string, ext
   return errorEnvelope(dialect === 'unknown' ? 'openai' : dialect, status, '', message, extra, code);
 }
 
-/** The in-stream error event that ends a stream which already started, so it is never mistaken for success. */
-export function streamErrorEvent(dialect: Dialect, message: string): string {
-  return formatStreamErrorEvent(dialect === 'unknown' ? 'openai' : dialect, message);
+/**
+ * The in-stream error event that ends a stream which already started, so it is never mistaken for success;
+ * `extra` (the attempts) as in formats/errors.ts.
+ */
+export function streamErrorEvent(dialect: Dialect, message: string, extra?: Record<string, unknown>): string {
+  return formatStreamErrorEvent(dialect === 'unknown' ? 'openai' : dialect, message, undefined, undefined, extra);
 }
 
 /**

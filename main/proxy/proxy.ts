@@ -16,7 +16,7 @@ import { Cancel, exchange, type UpstreamResponse } from './upstream.js';
 import { redactHeaders } from './headers.js';
 import { sendModels } from './local.js';
 import { RequestRelays, type AttemptRelay, type Outcome } from './relay/index.js';
-import { header, MAX_LOGGED_BODY, round } from './relay/relay.js';
+import { header, MAX_LOGGED_BODY, round, shownAttempts } from './relay/relay.js';
 import { ResponseStore } from '../formats/index.js';
 import { planRoute, targetKey, type PriceLookup, type Target } from '../routing/plan.js';
 import { TargetStats } from '../routing/stats.js';
@@ -353,9 +353,11 @@ export class Proxy {
     };
     /** The relay and the gate's ticket for a target, or why it is skipped now (written on the attempt). */
     const ready = async (t: Target, attempt: Attempt, last: boolean): Promise<{ relay: AttemptRelay; ticket: Ticket } | undefined> => {
+      // a skipped retry stays a retry ("retry 1 after 80 ms; saturated …"): metrics count attempts by kind
+      const because = (w: string) => (attempt.why?.startsWith('retry ') ? `${attempt.why}; ${w}` : w);
       const overBudget = this.deps.spend?.skip(t.provider.name);
       if (overBudget) {
-        attempt.why = overBudget;
+        attempt.why = because(overBudget);
         attempt.error = `skipped: ${overBudget}`;
         return undefined;
       }
@@ -368,7 +370,7 @@ export class Proxy {
       const ticket = await gate.admit(t, last, onCancel);
       if ('skip' in ticket) {
         attempt.error = `skipped: ${ticket.skip}`;
-        attempt.why = ticket.why;
+        attempt.why = because(ticket.why);
         if (ticket.rateLimited) gate.rateLimited(attempt, ticket.retryMs);
         return undefined;
       }
@@ -479,6 +481,7 @@ export class Proxy {
           maxBuffered: d.max_buffered_response_bytes,
           clientGone,
           update,
+          attempts: () => shownAttempts(entry.attempts, (s) => this.deps.log.scrubText(entry, s)),
         });
         winner.attempt.durationMs = round(performance.now() - r.a0);
         if (outcome === 'fallback') {
@@ -624,7 +627,7 @@ export class Proxy {
 
   /** Every target failed: 502 with the attempts, or 429 with the smallest Retry-After when every one was rate-limited. */
   private allFailed(res: ServerResponse, dialect: Dialect, entry: LogEntry, model: string, limitedMs?: number): void {
-    const attempts = entry.attempts.map((a) => ({ provider: a.provider, model: a.model, status: a.status, error: a.error && this.deps.log.scrubText(entry, a.error) }));
+    const attempts = shownAttempts(entry.attempts, (s) => this.deps.log.scrubText(entry, s));
     const summary = attempts.map((a) => `${a.provider}: ${attemptOutcome(a.status, a.error)}`).join('; ');
     // retries and hedges are attempts too: count the targets tried
     const tried = new Set(attempts.map((a) => `${a.provider}/${a.model}`)).size;

@@ -295,7 +295,7 @@ export class UiServer {
     res.write('retry: 2000\n\n');
     this.streams.add(res);
     const send = (e: UiEvent) => {
-      const data = e.type === 'log' ? e.entry : e.type === 'status' ? e.status : { revision: e.revision };
+      const data = e.type === 'log' ? e.entry : e.type === 'status' ? e.status : e.type === 'budget' ? e.notice : { revision: e.revision };
       res.write(`event: ${e.type}\ndata: ${JSON.stringify(data)}\n\n`);
     };
     const off = this.service.subscribe(send);

@@ -26,6 +26,7 @@ import type {
   SignOutResult,
   UiEvent,
   UiStatus,
+  BudgetNotice,
   HistoryState,
   UsageQuery,
   UsageReport,
@@ -536,7 +537,9 @@ export class UiService {
       pushStatus();
     };
     const onConfig = () => onEvent({ type: 'config', revision: this.loadConfig().revision });
+    const onBudget = (n: BudgetNotice) => onEvent({ type: 'budget', notice: { ...n } });
     this.core.on('log', onLog);
+    this.core.on('budget', onBudget);
     this.core.on('status', onStatus);
     this.core.on('config', onConfig);
     this.core.on('config-error', onConfig);
@@ -544,6 +547,7 @@ export class UiService {
     return () => {
       clearTimeout(statusTimer);
       this.core.off('log', onLog);
+      this.core.off('budget', onBudget);
       this.core.off('status', onStatus);
       this.core.off('config', onConfig);
       this.core.off('config-error', onConfig);

@@ -432,7 +432,9 @@ export type ExplainAnswer = { ok: true; result: ExplainView; text: string } | { 
 export type UiEvent =
   | { type: 'log'; entry: LogRow }
   | { type: 'status'; status: UiStatus }
-  | { type: 'config'; revision: string };
+  | { type: 'config'; revision: string }
+  /** A budget limit crossed (once per period and limit, as it happens): the window shows it once. */
+  | { type: 'budget'; notice: BudgetNotice };
 
 /** The calls the window makes, the same whichever side answers them. */
 export interface UiCalls {

@@ -143,6 +143,8 @@ export const opened: string[] = [];
 export const errorBoxes: [string, string][] = [];
 export const messageBoxes: any[] = [];
 export const messageBoxAnswer = { response: 1 };
+/** dialog.showMessageBoxSync calls: the parent window (when one was given) and the options. */
+export const syncMessageBoxes: { parent: unknown; options: any }[] = [];
 export const schemes: any[] = [];
 export const protocolHandlers = new Map<string, Fn>();
 export const exposed = new Map<string, any>();
@@ -194,6 +196,11 @@ export const electron = {
     showMessageBox: async (o: any) => {
       messageBoxes.push(o);
       return { response: messageBoxAnswer.response, checkboxChecked: false };
+    },
+    /** showMessageBoxSync([window,] options): blocks in Electron; answers `messageBoxAnswer.response` at once here. */
+    showMessageBoxSync: (a: any, b?: any) => {
+      syncMessageBoxes.push(b === undefined ? { parent: undefined, options: a } : { parent: a, options: b });
+      return messageBoxAnswer.response;
     },
   },
   powerMonitor: new EventEmitter(),

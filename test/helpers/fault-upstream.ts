@@ -10,6 +10,8 @@ export type Step =
   | 'reset'
   | 'hang'
   | 'drop-mid-stream'
+  /** Streams its first chunk, then ends the response cleanly, without a finish_reason or [DONE]. */
+  | 'end-mid-stream'
   | { status: number; retryAfter?: string; body?: string }
   | { delayMs: number; then?: Step };
 
@@ -109,6 +111,7 @@ export async function startFaultUpstream(name: string, otherwise: Step = 'ok'): 
           setTimeout(() => req.socket.destroy(), 20);
           return;
         }
+        if (step === 'end-mid-stream') return void res.end();
         res.write(chunk({ content: ` from ${name}!` }));
         res.write(chunk({}, 'stop'));
         res.end('data: [DONE]\n\n');

@@ -10,8 +10,9 @@ import OpenAI from 'openai';
 import { request } from 'undici';
 import { eventually, provider, startCore } from '../helpers/core.js';
 import { startMockUpstream } from '../helpers/mock-upstream.js';
+import { startFaultUpstream } from '../helpers/fault-upstream.js';
 import { parsePrometheusText, valueOf, type Family } from '../helpers/prom-text.js';
-import { Metrics, type HealthGauges } from '../../main/metrics/metrics.js';
+import { attemptKind, Metrics, type HealthGauges } from '../../main/metrics/metrics.js';
 import { RequestLog } from '../../main/log/request-log.js';
 
 const promLoaded = () => Object.keys(require.cache).some((k) => /[\\/]prom-client[\\/]/.test(k));
@@ -91,7 +92,7 @@ test('metrics after real SDK traffic match what was sent; strict text format; la
     assert.equal(req('alpha', 'gpt-x', 'openai', 'ok'), 3);
     assert.equal(req('none', 'only-dead', 'openai', 'error'), 1);
     assert.equal(sum(fams.get('router67_requests_total')!), 7, 'nothing else counted');
-    const att = (provider: string, model: string, dialect: string, outcome: string) => v('router67_attempts_total', 'router67_attempts_total', { provider, model, dialect, outcome, app });
+    const att = (provider: string, model: string, dialect: string, outcome: string) => v('router67_attempts_total', 'router67_attempts_total', { provider, model, dialect, outcome, app, kind: 'first' });
     assert.equal(att('down', 'down-claude', 'anthropic', 'error'), 3);
     assert.equal(att('alpha', 'alpha-claude', 'anthropic', 'ok'), 3);
     assert.equal(att('down', 'down-gpt', 'openai', 'error'), 3);
@@ -141,6 +142,56 @@ test('[daemon] admin_port fixes the admin endpoint for a scrape target; a taken 
   } finally {
     await t.stop();
   }
+});
+
+test('retries and hedges show in router67_attempts_total as kind="retry" / kind="hedge"', async () => {
+  const a = await startFaultUpstream('alpha');
+  const b = await startFaultUpstream('beta');
+  // alpha hedges to beta after 100 ms; retries on with a tiny backoff (a real clock, no sleeps in the test)
+  const t = await startCore(
+    '[daemon]\nrequest_timeout_ms = 10000\naffinity = false\nretry_max = 2\nretry_budget = 3\nretry_base_ms = 1\nretry_max_backoff_ms = 2\n[metrics]\nrequire_token = false\n' +
+      provider('alpha', a.url, { m: 'a' }, 'format = "openai"\nhedge = 100') +
+      provider('beta', b.url, { m: 'b' }, 'format = "openai"'),
+  );
+  try {
+    assert.equal((await get(`${t.core.admin!.url}/metrics`)).status, 200, 'the first scrape switches counting on');
+    const client = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: 'x', maxRetries: 0 });
+    const ask = () => client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }] });
+    // 1: alpha answers 503 twice (fast, before the hedge delay), then the second retry succeeds
+    a.script = [{ status: 503 }, { status: 503 }, 'ok'];
+    assert.equal((await ask()).choices[0]?.message.content, 'Hello from alpha!');
+    // 2: alpha is slow: beta is started as a hedge and wins
+    a.script = [{ delayMs: 3000 }];
+    assert.equal((await ask()).choices[0]?.message.content, 'Hello from beta!');
+    await t.core.proxy.idle();
+    const [hedged, retried] = t.core.log.recent(2);
+    assert.deepEqual(retried!.attempts.map((x) => [x.provider, x.status, attemptKind(x)]), [['alpha', 503, 'first'], ['alpha', 503, 'retry'], ['alpha', 200, 'retry']]);
+    assert.deepEqual(hedged!.attempts.map((x) => [x.provider, attemptKind(x)]), [['alpha', 'first'], ['beta', 'hedge']]);
+    const app = retried!.app ?? '';
+    const fams = parsePrometheusText((await get(`${t.core.admin!.url}/metrics`)).text);
+    const att = (provider: string, model: string, outcome: string, kind: string) =>
+      valueOf(fams, 'router67_attempts_total', 'router67_attempts_total', { provider, model, dialect: 'openai', outcome, app, kind });
+    assert.equal(att('alpha', 'a', 'error', 'first'), 1);
+    assert.equal(att('alpha', 'a', 'error', 'retry'), 1);
+    assert.equal(att('alpha', 'a', 'ok', 'retry'), 1);
+    assert.equal(att('beta', 'b', 'ok', 'hedge'), 1);
+    const fam = fams.get('router67_attempts_total')!;
+    assert.equal(sum(fam), 5, 'three tries at alpha, then alpha (the slow loser) and the beta hedge');
+    assert.deepEqual([...new Set(fam.samples.map((x) => x.labels.kind))].sort(), ['first', 'hedge', 'retry']);
+  } finally {
+    await t.stop();
+    await Promise.all([a.close(), b.close()]);
+  }
+});
+
+test('attempt kind: from Attempt.why, three values only', () => {
+  assert.equal(attemptKind({}), 'first');
+  assert.equal(attemptKind({ why: 'order' }), 'first');
+  assert.equal(attemptKind({ why: 'latency 212 ms' }), 'first');
+  assert.equal(attemptKind({ why: 'retry 2 after 180 ms' }), 'retry');
+  assert.equal(attemptKind({ why: 'retry 1 after 80 ms; saturated: 3 in flight (max_in_flight 3)' }), 'retry', 'a retry the gate then skipped');
+  assert.equal(attemptKind({ why: 'hedge after 250 ms' }), 'hedge');
+  assert.equal(attemptKind({ why: 'rule "retry later"' }), 'first');
 });
 
 function sum(f: Family): number {

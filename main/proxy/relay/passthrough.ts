@@ -13,7 +13,7 @@ import { responseHeaders, upstreamHeaders } from '../headers.js';
 import { upstreamTarget } from '../upstream-url.js';
 import type { Overflow, UpstreamResponse } from '../upstream.js';
 import { copyUsage, readUsage, StreamUsage } from '../usage.js';
-import { decodeWhole, decompressor, header, isStreamType, MAX_LOGGED_BODY, round, type AttemptRelay, type Outcome, type RelayContext } from './relay.js';
+import { cutExtra, decodeWhole, decompressor, header, isStreamType, MAX_LOGGED_BODY, round, type AttemptRelay, type Outcome, type RelayContext } from './relay.js';
 
 export interface PassthroughRequest {
   /** The request path (and query) as routed. */
@@ -274,7 +274,7 @@ function relayStream(resp: UpstreamResponse, ctx: RelayContext, dialect: Dialect
         attempt.error = msg;
         entry.error = msg;
         entry.state = 'error';
-        write(Buffer.from(streamErrorEvent(dialect, msg)));
+        write(Buffer.from(streamErrorEvent(dialect, msg, cutExtra(ctx))));
       }
       res.end();
       settle('done');
@@ -283,7 +283,8 @@ function relayStream(resp: UpstreamResponse, ctx: RelayContext, dialect: Dialect
       if (cancel.cancelled) {
         if (started && !res.writableEnded && !ctx.clientGone()) {
           const msg = cancel.reason!.message;
-          res.end(streamErrorEvent(dialect, msg));
+          attempt.error ??= msg;
+          res.end(streamErrorEvent(dialect, msg, cutExtra(ctx)));
           entry.error = msg;
           entry.state = 'error';
           return settle('done');
@@ -296,7 +297,7 @@ function relayStream(resp: UpstreamResponse, ctx: RelayContext, dialect: Dialect
       entry.error = msg;
       entry.state = 'error';
       if (compressed) res.destroy();
-      else res.end(streamErrorEvent(dialect, msg));
+      else res.end(streamErrorEvent(dialect, msg, cutExtra(ctx)));
       settle('done');
     };
     resp.attach({ data: onData, end: onEnd, error: onError });

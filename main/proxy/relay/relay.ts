@@ -46,6 +46,29 @@ export interface RelayContext {
   clientGone(): boolean;
   /** The entry changed state (streaming began): tells the log's watchers. */
   update(entry: LogEntry): void;
+  /** The request's attempts so far as the client may see them (shownAttempts, with the log's scrubbing). */
+  attempts(): ShownAttempt[];
+}
+
+/** One attempt as an error answer tells the client: the all-failed 502/429 and a stream cut mid-way. */
+export interface ShownAttempt {
+  provider: string;
+  model: string;
+  status: number | null;
+  error: string | null;
+}
+
+/** The attempts as the client may see them: provider, model, status and error, the error through `scrub`. */
+export function shownAttempts(attempts: readonly Attempt[], scrub: (text: string) => string): ShownAttempt[] {
+  return attempts.map((a) => ({ provider: a.provider, model: a.model, status: a.status, error: a.error && scrub(a.error) }));
+}
+
+/**
+ * The fields a stream's error event carries when router67 ends a stream that had already reached the client
+ * (cut by the upstream, failed, timed out): the attempts so far, this one's error included.
+ */
+export function cutExtra(ctx: Pick<RelayContext, 'attempts'>): { attempts: ShownAttempt[] } {
+  return { attempts: ctx.attempts() };
 }
 
 export const MAX_LOGGED_BODY = 1024 * 1024;

@@ -9,7 +9,7 @@ import { describeTransportError, scrub } from '../errors.js';
 import { upstreamHeaders } from '../headers.js';
 import { copyUsage } from '../usage.js';
 import type { UpstreamResponse } from '../upstream.js';
-import { decodeWhole, decompressor, header, isStreamType, MAX_LOGGED_BODY, round, type AttemptRelay, type Outcome, type RelayContext, type SkipAttempt } from './relay.js';
+import { cutExtra, decodeWhole, decompressor, header, isStreamType, MAX_LOGGED_BODY, round, type AttemptRelay, type Outcome, type RelayContext, type SkipAttempt } from './relay.js';
 
 export type Format = formats.Dialect;
 
@@ -319,7 +319,13 @@ async function relayWhole(ctx: Ctx, upstreamStreamed: boolean): Promise<Outcome>
 
 function relayStream(ctx: Ctx): Promise<Outcome> {
   const { res, resp, plan, entry, attempt, cancel } = ctx;
-  const tr = formats.createStreamTranslator(plan.to, plan.from, encoderCtx(ctx));
+  // every error event this stream ends with (cut, failed, timed out, or the upstream's own) carries the attempts
+  // so far, this one's error included
+  const errorExtra = (message: string) => {
+    attempt.error ??= scrub(message, ctx.secrets);
+    return cutExtra(ctx);
+  };
+  const tr = formats.createStreamTranslator(plan.to, plan.from, { ...encoderCtx(ctx), errorExtra });
   entry.stream = true;
   let started = false;
   let settled = false;
