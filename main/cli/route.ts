@@ -7,9 +7,10 @@ import { paths, resolveHome } from '../core/paths.js';
 import { readToken } from '../admin/server.js';
 import { runningDaemon } from '../core/running.js';
 import { EXIT, UsageError, type Command } from './command.js';
-import type { ExplainInput, ExplainResult } from '../routing/explain.js';
+import type { ExplainInput } from '../routing/explain.js';
+import type { ExplainView } from '../ui/types.js';
 
-async function askDaemon(home: string, input: ExplainInput): Promise<ExplainResult | undefined> {
+async function askDaemon(home: string, input: ExplainInput): Promise<ExplainView | undefined> {
   const st = runningDaemon(home);
   if (!st?.admin) return undefined;
   const token = readToken(paths(home).adminToken);
@@ -23,9 +24,9 @@ async function askDaemon(home: string, input: ExplainInput): Promise<ExplainResu
       headersTimeout: 10_000,
       bodyTimeout: 10_000,
     });
-    const body = (await r.body.json()) as ExplainResult | { error: string };
+    const body = (await r.body.json()) as ExplainView | { error: string };
     if (r.statusCode !== 200) throw new Error(`the daemon refused the request: ${(body as { error: string }).error}`);
-    return body as ExplainResult;
+    return body as ExplainView;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ECONNREFUSED') return undefined;
     throw e;

@@ -21,13 +21,13 @@ import { ResponsesWsGateway } from '../ws/responses-ws.js';
 import { Budgets } from '../usage/budgets.js';
 import { priceEntry } from '../usage/cost.js';
 import { blendedPerMillion, priceSourceLabel } from '../usage/prices.js';
-import { explainRoute, parseExplainInput, readJsonBody, type ExplainInput, type ExplainResult } from '../routing/explain.js';
+import { explainRoute, parseExplainInput, readJsonBody, type ExplainInput } from '../routing/explain.js';
 import { AppLookup } from '../procinfo/lookup.js';
 import { Metrics } from '../metrics/metrics.js';
 import { attachHealth, type Readiness } from '../metrics/health.js';
 import { paths, resolveHome, type Paths } from './paths.js';
 import { VERSION } from './version.js';
-import type { BudgetNotice, ProviderView, StatusBase } from '../ui/types.js';
+import type { BudgetNotice, ExplainView, ProviderView, StatusBase } from '../ui/types.js';
 
 // The Agent alone, not undici's index: the index also loads fetch, WebSocket, caches and more, about 20 MB of
 // resident memory the daemon never uses. dispatch() is all the proxy needs. Even the Agent alone (client, pool,
@@ -306,7 +306,7 @@ export class Core extends EventEmitter {
   }
 
   /** Which route and targets a request would get, and their state now; nothing is sent. */
-  explainRoute(input: ExplainInput, cfg: Config = this.cfg): ExplainResult {
+  explainRoute(input: ExplainInput, cfg: Config = this.cfg): ExplainView {
     return explainRoute(cfg, input, { stats: this.proxy.stats, health: this.proxy.health, prices: this.proxy.prices });
   }
 

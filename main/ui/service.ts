@@ -6,6 +6,7 @@ import type { EventEmitter } from 'node:events';
 import type {
   ExplainAnswer,
   ExplainRequest,
+  ExplainView,
   RoutesDraft,
   RoutesState,
   ConfigDraft,
@@ -39,7 +40,7 @@ import type { SignInService } from '../oauth/signin.js';
 import { CaptureResponse } from './capture.js';
 import { loadRoutesState, planRoutesEdit, saveRoutes } from '../config/routes-edit.js';
 import { ConfigSchema, type Config } from '../config/schema.js';
-import { explainRoute, formatExplain, parseExplainInput, type ExplainInput, type ExplainResult } from '../routing/explain.js';
+import { explainRoute, formatExplain, parseExplainInput, type ExplainInput } from '../routing/explain.js';
 import { ConfigExistsError, detectStarter, starterToml, writeNewConfig } from '../config/starter.js';
 import { clientTrustLines } from '../intercept/doctor.js';
 import type { DetectedClient } from '../intercept/clients.js';
@@ -61,7 +62,7 @@ export interface UiCore extends Pick<EventEmitter, 'on' | 'off'> {
     ): Promise<void>;
   };
   /** Routing rules: which route and targets a request would get, with the live state (Core has it). */
-  explainRoute?(input: ExplainInput, cfg?: Config): ExplainResult;
+  explainRoute?(input: ExplainInput, cfg?: Config): ExplainView;
 }
 
 /** The most of a resent request's answer the window is shown. */
