@@ -154,24 +154,3 @@ export function formatExplain(r: ExplainView): string {
   for (const n of r.notes) lines.push(`note: ${n}`);
   return lines.join('\n') + '\n';
 }
-
-/** Reads a JSON request body up to `max` bytes: the value, or a string saying what is wrong. */
-export function readJsonBody(req: import('node:http').IncomingMessage, max: number): Promise<unknown> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size <= max) chunks.push(c);
-    });
-    req.on('error', () => resolve('the request was cut off'));
-    req.on('end', () => {
-      if (size > max) return resolve(`the request is larger than ${max} bytes`);
-      try {
-        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown);
-      } catch {
-        resolve(Symbol.for('invalid-json'));
-      }
-    });
-  });
-}
