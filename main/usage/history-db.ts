@@ -45,6 +45,9 @@ export type HistoryRow = [
   stream: 0 | 1,
 ];
 
+/** Tokens and cost: columns of a request's row and, summed, of the rollups and the series. */
+const TOKEN_COLUMNS = ['input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_write_tokens', 'reasoning_tokens', 'cost_usd'] as const;
+
 /** Column order of a HistoryRow (the compact array the main thread posts). */
 export const ROW_COLUMNS = [
   'ts',
@@ -58,12 +61,7 @@ export const ROW_COLUMNS = [
   'ok',
   'ttfb_ms',
   'duration_ms',
-  'input_tokens',
-  'output_tokens',
-  'cache_read_tokens',
-  'cache_write_tokens',
-  'reasoning_tokens',
-  'cost_usd',
+  ...TOKEN_COLUMNS,
   'bytes_in',
   'bytes_out',
   'attempts',
@@ -71,17 +69,7 @@ export const ROW_COLUMNS = [
 ] as const;
 
 /** The counted columns of the rollups and the series, in order (what a batch adds up, see addCounts). */
-const COUNT_COLUMNS = [
-  'requests',
-  'errors',
-  'input_tokens',
-  'output_tokens',
-  'cache_read_tokens',
-  'cache_write_tokens',
-  'reasoning_tokens',
-  'cost_usd',
-  'costed',
-] as const;
+const COUNT_COLUMNS = ['requests', 'errors', ...TOKEN_COLUMNS, 'costed'] as const;
 const COUNTS = COUNT_COLUMNS.map((c) => `${c} ${c === 'cost_usd' ? 'REAL' : 'INTEGER'} NOT NULL`).join(', ');
 /** The upsert's update: each counted column adds the new row's value. */
 const ADD_COUNTS = COUNT_COLUMNS.map((c) => `${c} = ${c} + excluded.${c}`).join(', ');
