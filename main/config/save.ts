@@ -688,6 +688,22 @@ function splice(text: string, raw: Raw, target: Raw, origins: (number | undefine
 // ---------------------------------------------------------------------------------------------------------------
 // Writing
 
+/** Writes `text` to a new temp file beside `file` (same folder, so a rename or link is atomic), fsynced; its path. */
+export function writeTempBeside(file: string, text: string, mode: number): string {
+  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const fd = openSync(tmp, 'wx', mode);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } catch (e) {
+    closeSync(fd);
+    unlinkSync(tmp);
+    throw e;
+  }
+  closeSync(fd);
+  return tmp;
+}
+
 /** Writes a file atomically (temp + rename in the same folder), keeping its mode and owner; new files get 0600. */
 export function writeFileAtomic(file: string, text: string): void {
   let target = file;
@@ -707,17 +723,7 @@ export function writeFileAtomic(file: string, text: string): void {
   } catch {
     /* new file */
   }
-  const tmp = join(dir, `.${basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  const fd = openSync(tmp, 'wx', mode);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } catch (e) {
-    closeSync(fd);
-    unlinkSync(tmp);
-    throw e;
-  }
-  closeSync(fd);
+  const tmp = writeTempBeside(target, text, mode);
   try {
     chmodSync(tmp, mode);
     if (owner && process.getuid?.() === 0 && owner.uid !== 0) chownSync(tmp, owner.uid, owner.gid);

@@ -1,11 +1,10 @@
 // A starting config from what this machine already has: API keys in the environment (known variable names, a
 // table) and a running Ollama (its model list). The config refers to the keys by variable name (`value_env`) and
 // never holds a copy. Used by the window's first-run page (main/ui/service.ts) and `router67 init`.
-import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { linkSync, mkdirSync, renameSync, unlinkSync } from 'node:fs';
 import { request } from 'node:http';
-import { basename, dirname, join } from 'node:path';
-import { DEFAULT_INTERCEPT_HOSTS, tomlKey, tomlString } from './save.js';
+import { dirname } from 'node:path';
+import { DEFAULT_INTERCEPT_HOSTS, tomlKey, tomlString, writeTempBeside } from './save.js';
 import type { FirstRunEntry, OllamaFound } from '../ui/types.js';
 
 /** A provider a well-known environment variable stands for. */
@@ -231,16 +230,8 @@ export class ConfigExistsError extends Error {
  * `force`), mode 0600. Without `force` an existing file is never touched.
  */
 export function writeNewConfig(file: string, text: string, opts: { force?: boolean } = {}): void {
-  const dir = dirname(file);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const tmp = join(dir, `.${basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  const fd = openSync(tmp, 'wx', 0o600);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  const tmp = writeTempBeside(file, text, 0o600);
   try {
     if (opts.force) renameSync(tmp, file);
     else {
