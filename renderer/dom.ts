@@ -37,6 +37,21 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, props?: Props |
   return el;
 }
 
+/** A view's header: its title, the line under it, and what stands at its right (actions, controls). */
+export function viewHead(title: string, sub: string, ...right: Child[]): HTMLElement {
+  return h('header', { class: 'view-head' }, h('div', null, h('h1', { text: title }), h('p', { class: 'sub', text: sub })), ...right);
+}
+
+/** Ctrl+S (Cmd+S) inside `root` saves instead of the browser's "save page". */
+export function onSaveKey(root: HTMLElement, save: () => void): void {
+  root.addEventListener('keydown', (e) => {
+    if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 's') {
+      e.preventDefault();
+      save();
+    }
+  });
+}
+
 export function append(el: Element, ...children: Child[]): void {
   for (const c of children) {
     if (c === null || c === undefined || c === false) continue;

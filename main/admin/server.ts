@@ -71,6 +71,32 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
   res.end(text);
 }
 
+/** A JSON request body: the value, or what is wrong with it and the status to answer (413 too large or cut off, 400 not JSON). */
+export type JsonBody =
+  | { ok: true; value: unknown }
+  | { ok: false; reason: 'cut-off' | 'too-large' | 'not-json'; status: 400 | 413; message: string };
+
+/** Reads a JSON request body of at most `max` bytes (the rest is drained, not kept). */
+export function readJsonBody(req: IncomingMessage, max: number): Promise<JsonBody> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size <= max) chunks.push(c);
+    });
+    req.on('error', () => resolve({ ok: false, reason: 'cut-off', status: 413, message: 'the request was cut off' }));
+    req.on('end', () => {
+      if (size > max) return resolve({ ok: false, reason: 'too-large', status: 413, message: `the request is larger than ${max} bytes` });
+      try {
+        resolve({ ok: true, value: JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown });
+      } catch {
+        resolve({ ok: false, reason: 'not-json', status: 400, message: 'expected a JSON body' });
+      }
+    });
+  });
+}
+
 interface Route {
   method: string;
   path: string | RegExp;

@@ -4,32 +4,17 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { paths, resolveHome } from '../core/paths.js';
-import { readToken } from '../admin/server.js';
-import { runningDaemon } from '../core/running.js';
+import { callDaemon } from '../core/running.js';
 import { EXIT, UsageError, type Command } from './command.js';
-import type { ExplainInput, ExplainResult } from '../routing/explain.js';
+import type { ExplainInput } from '../routing/explain.js';
+import type { ExplainView } from '../ui/types.js';
 
-async function askDaemon(home: string, input: ExplainInput): Promise<ExplainResult | undefined> {
-  const st = runningDaemon(home);
-  if (!st?.admin) return undefined;
-  const token = readToken(paths(home).adminToken);
-  if (!token) return undefined;
-  const { request } = await import('undici');
-  try {
-    const r = await request(`${st.admin}/api/route/explain`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify(input),
-      headersTimeout: 10_000,
-      bodyTimeout: 10_000,
-    });
-    const body = (await r.body.json()) as ExplainResult | { error: string };
-    if (r.statusCode !== 200) throw new Error(`the daemon refused the request: ${(body as { error: string }).error}`);
-    return body as ExplainResult;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ECONNREFUSED') return undefined;
-    throw e;
-  }
+async function askDaemon(home: string, input: ExplainInput): Promise<ExplainView | undefined> {
+  const a = await callDaemon(home, '/api/route/explain', { body: input, timeoutMs: 10_000 });
+  if (!a) return undefined;
+  const body = a.json() as ExplainView | { error: string };
+  if (a.status !== 200) throw new Error(`the daemon refused the request: ${(body as { error: string }).error}`);
+  return body as ExplainView;
 }
 
 export const routeCommand: Command = {

@@ -1,29 +1,18 @@
 // `router67 status`: asks the running daemon over its loopback admin endpoint.
 import { parseArgs } from 'node:util';
 import type { CoreStatus } from '../core/core.js';
-import { paths, resolveHome } from '../core/paths.js';
-import { readToken } from '../admin/server.js';
+import { resolveHome } from '../core/paths.js';
 import { formatIssue } from '../config/load.js';
-import { runningDaemon } from '../core/running.js';
+import { callDaemon } from '../core/running.js';
 import { EXIT, type Command } from './command.js';
 import { healthLine } from '../health/summary.js';
 
 /** Fetches the running daemon's status; undefined when none runs. */
 export async function fetchStatus(home: string): Promise<CoreStatus | undefined> {
-  const st = runningDaemon(home);
-  if (!st?.admin) return undefined;
-  const token = readToken(paths(home).adminToken);
-  if (!token) throw new Error(`cannot read the admin token at ${paths(home).adminToken}`);
-  try {
-    // loaded here, not at the top: the daemon imports this module too and should not carry all of undici
-    const { request } = await import('undici');
-    const r = await request(`${st.admin}/api/status`, { headers: { authorization: `Bearer ${token}` }, headersTimeout: 5000, bodyTimeout: 5000 });
-    if (r.statusCode !== 200) throw new Error(`the daemon answered ${r.statusCode}`);
-    return (await r.body.json()) as CoreStatus;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ECONNREFUSED') return undefined;
-    throw e;
-  }
+  const a = await callDaemon(home, '/api/status', { timeoutMs: 5000, noToken: 'throw' });
+  if (!a) return undefined;
+  if (a.status !== 200) throw new Error(`the daemon answered ${a.status}`);
+  return a.json() as CoreStatus;
 }
 
 export function formatStatus(s: CoreStatus): string {

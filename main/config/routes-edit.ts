@@ -3,19 +3,22 @@
 // validated with the ConfigSchema the core uses (nothing written when it fails), and written atomically. Only the
 // `[[routes]]` blocks that changed are re-emitted; untouched ones (comments included) and every other table are
 // copied byte for byte. If the splice does not reproduce the intended document exactly, smol-toml writes it whole.
-import { parse, stringify } from 'smol-toml';
+import { parse } from 'smol-toml';
 import type { Issue, RouteDraft, RoutesDraft, RoutesState } from '../ui/types.js';
 import { formatPath } from './load.js';
 import {
+  arrayBlocks,
   canon,
   ConflictError,
   deepClone,
   inlineValue,
   InvalidEditError,
+  joinBlocks,
   parseToml,
   readConfigText,
+  renderSpliced,
   revisionOf,
-  splitSections,
+  sectionsToSplice,
   tomlKey,
   writeFileAtomic,
 } from './save.js';
@@ -110,73 +113,27 @@ function renderRoute(r: Raw, lead: string[]): string[] {
 }
 
 function splice(text: string, raw: Raw, target: Raw, origins: (number | undefined)[], eol: string): string | undefined {
-  for (const k of new Set([...Object.keys(raw), ...Object.keys(target)])) {
-    if (k !== 'routes' && canon(raw[k]) !== canon(target[k])) return undefined;
-  }
-  const lines = text === '' ? [] : text.split(/\r?\n/);
-  if (lines.length && lines[lines.length - 1] === '') lines.pop();
-  const sections = splitSections(lines);
-  type Chunk = { kind: 'text'; lines: string[] } | { kind: 'routes' };
-  const chunks: Chunk[] = [{ kind: 'text', lines: sections[0]!.lines }];
-  const groups: string[][] = [];
-  let inRoute = false;
-  for (const s of sections.slice(1)) {
-    const isRoutes = s.keys?.[0] === 'routes';
-    if (isRoutes && s.array && s.keys!.length === 1) {
-      groups.push([...s.lines]);
-      if (!chunks.some((c) => c.kind === 'routes')) chunks.push({ kind: 'routes' });
-      inRoute = true;
-    } else if (isRoutes && inRoute) groups[groups.length - 1]!.push(...s.lines);
-    else {
-      if (isRoutes) return undefined;
-      inRoute = false;
-      chunks.push({ kind: 'text', lines: s.lines });
-    }
-  }
+  const sections = sectionsToSplice(text, raw, target, ['routes']);
+  if (!sections) return undefined;
   const rawRoutes = Array.isArray(raw.routes) ? (raw.routes as Raw[]) : [];
-  if (groups.length !== rawRoutes.length) return undefined; // e.g. routes = [ … ] written inline
-  if (!chunks.some((c) => c.kind === 'routes')) chunks.push({ kind: 'routes' });
+  const blocks = arrayBlocks(sections, 'routes', rawRoutes.length);
+  if (!blocks) return undefined;
+  const { groups } = blocks;
   const next = Array.isArray(target.routes) ? (target.routes as Raw[]) : [];
   const rendered = next.map((r, i) => {
     const from = origins[i];
-    if (from !== undefined && groups[from] && canon(rawRoutes[from]) === canon(r)) return { lines: groups[from]!, fresh: false };
+    if (from !== undefined && groups[from] && canon(rawRoutes[from]) === canon(r)) return groups[from]!;
     const old = from !== undefined ? groups[from] : undefined;
     const lead: string[] = [];
     if (old) for (const l of old) if (/^\s*#/.test(l)) lead.push(l);
     else break;
-    return { lines: renderRoute(r, lead), fresh: true };
+    return renderRoute(r, lead);
   });
-  const out: string[] = [];
-  for (const c of chunks) {
-    if (c.kind === 'text') {
-      if (out.length && c.lines.length && c.lines[0]!.trim() !== '' && out[out.length - 1]!.trim() !== '') out.push('');
-      out.push(...c.lines);
-      continue;
-    }
-    for (const r of rendered) {
-      if (out.length && out[out.length - 1]!.trim() !== '') out.push('');
-      const body = [...r.lines];
-      while (body.length && body[body.length - 1]!.trim() === '') body.pop();
-      out.push(...body);
-    }
-    if (rendered.length) out.push('');
-  }
-  while (out.length && out[out.length - 1]!.trim() === '') out.pop();
-  return out.length ? out.join(eol) + eol : '';
+  return joinBlocks(blocks.chunks, rendered, eol);
 }
 
 export function renderRoutesToml(text: string, raw: Raw, target: Raw, origins: (number | undefined)[]): string {
-  const eol = text.includes('\r\n') ? '\r\n' : '\n';
-  const want = canon(target);
-  try {
-    const spliced = splice(text, raw, target, origins, eol);
-    if (spliced !== undefined && canon(parse(spliced)) === want) return spliced;
-  } catch {
-    // the plain rendering below
-  }
-  const plain = stringify(target).replace(/\n/g, eol);
-  if (canon(parse(plain)) !== want) throw new Error('TOML rendering does not round-trip');
-  return plain.endsWith(eol) ? plain : plain + eol;
+  return renderSpliced(text, target, (eol) => splice(text, raw, target, origins, eol));
 }
 
 /** Applies and validates; the text only when there is no issue. `target` is the raw document (for explaining a draft). */

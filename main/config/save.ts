@@ -556,10 +556,18 @@ function findTopLevelKey(lines: string[], key: string): { start: number; end: nu
  * Falls back to a plain smol-toml rendering when the splice does not reproduce `target` exactly.
  */
 export function renderToml(text: string, raw: Raw, target: Raw, origins: (number | undefined)[] = []): string {
+  return renderSpliced(text, target, (eol) => splice(text, raw, target, origins, eol));
+}
+
+/**
+ * `splice(eol)`'s text when it parses back to exactly `target`; otherwise (or when it gives up, returning undefined,
+ * or throws) the whole document written by smol-toml. The line ending is the one `text` uses.
+ */
+export function renderSpliced(text: string, target: Raw, splice: (eol: string) => string | undefined): string {
   const eol = text.includes('\r\n') ? '\r\n' : '\n';
   const want = canon(target);
   try {
-    const spliced = splice(text, raw, target, origins, eol);
+    const spliced = splice(eol);
     if (spliced !== undefined && canon(parse(spliced)) === want) return spliced;
   } catch {
     // fall through to the plain rendering
@@ -569,15 +577,75 @@ export function renderToml(text: string, raw: Raw, target: Raw, origins: (number
   return plain.endsWith(eol) ? plain : plain + eol;
 }
 
-function splice(text: string, raw: Raw, target: Raw, origins: (number | undefined)[], eol: string): string | undefined {
-  // Only intercept_hosts and providers are edited here; anything else changed means: render plainly.
+/** The file's sections, or undefined when a top-level key other than `edited` differs between `raw` and `target`. */
+export function sectionsToSplice(text: string, raw: Raw, target: Raw, edited: string[]): Section[] | undefined {
   for (const k of new Set([...Object.keys(raw), ...Object.keys(target)])) {
-    if (k === 'intercept_hosts' || k === 'providers') continue;
+    if (edited.includes(k)) continue;
     if (canon(raw[k]) !== canon(target[k])) return undefined;
   }
   const lines = text === '' ? [] : text.split(/\r?\n/);
   if (lines.length && lines[lines.length - 1] === '') lines.pop();
-  const sections = splitSections(lines);
+  return splitSections(lines);
+}
+
+/** The document around its `[[key]]` blocks ('blocks' marks where they stand), and each block with its [key.x] sub-tables. */
+export interface ArrayBlocks {
+  chunks: ({ kind: 'text'; lines: string[] } | { kind: 'blocks' })[];
+  groups: string[][];
+}
+
+/**
+ * Groups the `[[key]]` blocks of `sections` (the preamble is `sections[0].lines`, as it is now). Undefined for a layout
+ * the splice does not handle: a [key.x] table outside a block, or not `count` blocks (e.g. `key = [ … ]` written inline).
+ */
+export function arrayBlocks(sections: Section[], key: string, count: number): ArrayBlocks | undefined {
+  const chunks: ArrayBlocks['chunks'] = [{ kind: 'text', lines: sections[0]!.lines }];
+  const groups: string[][] = [];
+  let inBlock = false;
+  for (const s of sections.slice(1)) {
+    const isKey = s.keys?.[0] === key;
+    if (isKey && s.array && s.keys!.length === 1) {
+      groups.push([...s.lines]);
+      if (!chunks.some((c) => c.kind === 'blocks')) chunks.push({ kind: 'blocks' });
+      inBlock = true;
+    } else if (isKey && inBlock) {
+      groups[groups.length - 1]!.push(...s.lines);
+    } else {
+      if (isKey) return undefined;
+      inBlock = false;
+      chunks.push({ kind: 'text', lines: s.lines });
+    }
+  }
+  if (groups.length !== count) return undefined;
+  if (!chunks.some((c) => c.kind === 'blocks')) chunks.push({ kind: 'blocks' });
+  return { chunks, groups };
+}
+
+/** Joins the chunks back into text, the `rendered` blocks where the old ones stood, one blank line between blocks. */
+export function joinBlocks(chunks: ArrayBlocks['chunks'], rendered: string[][], eol: string): string {
+  const out: string[] = [];
+  for (const c of chunks) {
+    if (c.kind === 'text') {
+      if (out.length && c.lines.length && c.lines[0]!.trim() !== '' && out[out.length - 1]!.trim() !== '') out.push('');
+      out.push(...c.lines);
+      continue;
+    }
+    for (const lines of rendered) {
+      if (out.length && out[out.length - 1]!.trim() !== '') out.push('');
+      const body = [...lines];
+      while (body.length && body[body.length - 1]!.trim() === '') body.pop();
+      out.push(...body);
+    }
+    if (rendered.length) out.push('');
+  }
+  while (out.length && out[out.length - 1]!.trim() === '') out.pop();
+  return out.length ? out.join(eol) + eol : '';
+}
+
+function splice(text: string, raw: Raw, target: Raw, origins: (number | undefined)[], eol: string): string | undefined {
+  // Only intercept_hosts and providers are edited here; anything else changed means: render plainly.
+  const sections = sectionsToSplice(text, raw, target, ['intercept_hosts', 'providers']);
+  if (!sections) return undefined;
   const preamble = sections[0]!.lines;
 
   if (canon(raw.intercept_hosts) !== canon(target.intercept_hosts)) {
@@ -592,31 +660,14 @@ function splice(text: string, raw: Raw, target: Raw, origins: (number | undefine
   }
 
   // Group provider blocks: [[providers]] and its [providers.x] sub-tables.
-  type Chunk = { kind: 'text'; lines: string[] } | { kind: 'providers' };
-  const chunks: Chunk[] = [{ kind: 'text', lines: preamble }];
-  const groups: string[][] = [];
-  let inProvider = false;
-  for (const s of sections.slice(1)) {
-    const isProviders = s.keys?.[0] === 'providers';
-    if (isProviders && s.array && s.keys!.length === 1) {
-      groups.push([...s.lines]);
-      if (!chunks.some((c) => c.kind === 'providers')) chunks.push({ kind: 'providers' });
-      inProvider = true;
-    } else if (isProviders && inProvider) {
-      groups[groups.length - 1]!.push(...s.lines);
-    } else {
-      if (isProviders) return undefined; // [providers.x] outside a block: unusual layout
-      inProvider = false;
-      chunks.push({ kind: 'text', lines: s.lines });
-    }
-  }
   const rawProviders = Array.isArray(raw.providers) ? raw.providers : [];
-  if (groups.length !== rawProviders.length) return undefined;
-  if (!chunks.some((c) => c.kind === 'providers')) chunks.push({ kind: 'providers' });
+  const blocks = arrayBlocks(sections, 'providers', rawProviders.length);
+  if (!blocks) return undefined;
+  const groups = blocks.groups;
 
   const newProviders = Array.isArray(target.providers) ? (target.providers as Raw[]) : [];
   const original = [...groups];
-  const rendered: { lines: string[]; fresh: boolean }[] = newProviders.map((p, i) => {
+  const rendered: string[][] = newProviders.map((p, i) => {
     // Keep an untouched block verbatim (so reordering keeps its comments too).
     const from = origins[i];
     const idx =
@@ -626,36 +677,32 @@ function splice(text: string, raw: Raw, target: Raw, origins: (number | undefine
     if (idx >= 0 && groups[idx] !== undefined) {
       const g = groups[idx]!;
       groups[idx] = undefined as unknown as string[];
-      return { lines: g, fresh: false };
+      return g;
     }
     const old = from !== undefined ? original[from] : undefined;
-    return { lines: renderProvider(p, old ? blockReuse(old) : undefined), fresh: true };
+    return renderProvider(p, old ? blockReuse(old) : undefined);
   });
-
-  const out: string[] = [];
-  const blankBefore = () => {
-    if (out.length && out[out.length - 1]!.trim() !== '') out.push('');
-  };
-  for (const c of chunks) {
-    if (c.kind === 'text') {
-      if (out.length && c.lines.length && c.lines[0]!.trim() !== '' && out[out.length - 1]!.trim() !== '') out.push('');
-      out.push(...c.lines);
-      continue;
-    }
-    for (const r of rendered) {
-      blankBefore();
-      const body = [...r.lines];
-      if (!r.fresh) while (body.length && body[body.length - 1]!.trim() === '') body.pop();
-      out.push(...body);
-    }
-    if (rendered.length) out.push('');
-  }
-  while (out.length && out[out.length - 1]!.trim() === '') out.pop();
-  return out.length ? out.join(eol) + eol : '';
+  return joinBlocks(blocks.chunks, rendered, eol);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // Writing
+
+/** Writes `text` to a new temp file beside `file` (same folder, so a rename or link is atomic), fsynced; its path. */
+export function writeTempBeside(file: string, text: string, mode: number): string {
+  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const fd = openSync(tmp, 'wx', mode);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } catch (e) {
+    closeSync(fd);
+    unlinkSync(tmp);
+    throw e;
+  }
+  closeSync(fd);
+  return tmp;
+}
 
 /** Writes a file atomically (temp + rename in the same folder), keeping its mode and owner; new files get 0600. */
 export function writeFileAtomic(file: string, text: string): void {
@@ -676,17 +723,7 @@ export function writeFileAtomic(file: string, text: string): void {
   } catch {
     /* new file */
   }
-  const tmp = join(dir, `.${basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  const fd = openSync(tmp, 'wx', mode);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } catch (e) {
-    closeSync(fd);
-    unlinkSync(tmp);
-    throw e;
-  }
-  closeSync(fd);
+  const tmp = writeTempBeside(target, text, mode);
   try {
     chmodSync(tmp, mode);
     if (owner && process.getuid?.() === 0 && owner.uid !== 0) chownSync(tmp, owner.uid, owner.gid);

@@ -1,11 +1,11 @@
 // A starting config from what this machine already has: API keys in the environment (known variable names, a
 // table) and a running Ollama (its model list). The config refers to the keys by variable name (`value_env`) and
 // never holds a copy. Used by the window's first-run page (main/ui/service.ts) and `router67 init`.
-import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { linkSync, mkdirSync, renameSync, unlinkSync } from 'node:fs';
 import { request } from 'node:http';
-import { basename, dirname, join } from 'node:path';
-import { DEFAULT_INTERCEPT_HOSTS, tomlKey, tomlString } from './save.js';
+import { dirname } from 'node:path';
+import { DEFAULT_INTERCEPT_HOSTS, tomlKey, tomlString, writeTempBeside } from './save.js';
+import type { FirstRunEntry, OllamaFound } from '../ui/types.js';
 
 /** A provider a well-known environment variable stands for. */
 export interface KeyProvider {
@@ -107,14 +107,6 @@ export const KEY_PROVIDERS: readonly KeyProvider[] = [
 
 export const DEFAULT_OLLAMA_URL = 'http://127.0.0.1:11434';
 
-export interface OllamaFound {
-  url: string;
-  running: boolean;
-  models: string[];
-  /** Why it was not found (not running, not Ollama). */
-  detail?: string;
-}
-
 /** Ollama's model list from GET <url>/api/tags (loopback only; a short timeout). */
 export function probeOllama(url = DEFAULT_OLLAMA_URL, timeoutMs = 1500): Promise<OllamaFound> {
   return new Promise((resolve) => {
@@ -159,25 +151,8 @@ export function probeOllama(url = DEFAULT_OLLAMA_URL, timeoutMs = 1500): Promise
   });
 }
 
-/** One line of the offer: a provider the starting config can hold. */
-export interface StarterEntry {
-  /** "env:ANTHROPIC_API_KEY" or "ollama". */
-  id: string;
-  kind: 'key' | 'ollama';
-  provider: string;
-  title: string;
-  /** The environment variable it refers to (kind key). */
-  env?: string;
-  /** Whether the variable is set / Ollama answered: only those are offered (ticked by default). */
-  found: boolean;
-  /** Set when it can be found but is not offered. */
-  notOffered?: string;
-  base_url: string;
-  models: string[];
-}
-
 export interface StarterDetection {
-  entries: StarterEntry[];
+  entries: FirstRunEntry[];
   ollama: OllamaFound;
 }
 
@@ -192,7 +167,7 @@ export interface DetectStarterOptions {
 export async function detectStarter(o: DetectStarterOptions = {}): Promise<StarterDetection> {
   const env = o.env ?? process.env;
   const ollama = await probeOllama(o.ollamaUrl ?? DEFAULT_OLLAMA_URL, o.timeoutMs);
-  const entries: StarterEntry[] = KEY_PROVIDERS.map((k) => ({
+  const entries: FirstRunEntry[] = KEY_PROVIDERS.map((k) => ({
     id: `env:${k.env}`,
     kind: 'key',
     provider: k.name,
@@ -208,7 +183,7 @@ export async function detectStarter(o: DetectStarterOptions = {}): Promise<Start
 }
 
 /** The entries a starting config takes by default: found and offered. */
-export function offered(d: StarterDetection): StarterEntry[] {
+export function offered(d: StarterDetection): FirstRunEntry[] {
   return d.entries.filter((e) => e.found && !e.notOffered && (e.kind === 'key' || e.models.length > 0));
 }
 
@@ -255,16 +230,8 @@ export class ConfigExistsError extends Error {
  * `force`), mode 0600. Without `force` an existing file is never touched.
  */
 export function writeNewConfig(file: string, text: string, opts: { force?: boolean } = {}): void {
-  const dir = dirname(file);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const tmp = join(dir, `.${basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  const fd = openSync(tmp, 'wx', 0o600);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  const tmp = writeTempBeside(file, text, 0o600);
   try {
     if (opts.force) renameSync(tmp, file);
     else {

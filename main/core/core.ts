@@ -12,7 +12,7 @@ import type { Agent as UndiciAgent, Dispatcher } from 'undici';
 import { ConfigError, parseConfig, type ConfigIssue } from '../config/load.js';
 import { parseConfigOffThread } from '../config/offthread.js';
 import type { Config } from '../config/schema.js';
-import { AdminServer, ensureToken, sendJson } from '../admin/server.js';
+import { AdminServer, ensureToken, readJsonBody, sendJson } from '../admin/server.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { RequestLog } from '../log/request-log.js';
 import { authProblem, describeAuthSource, type OAuthResolver, type SecretResolver } from '../proxy/auth.js';
@@ -21,13 +21,13 @@ import { ResponsesWsGateway } from '../ws/responses-ws.js';
 import { Budgets } from '../usage/budgets.js';
 import { priceEntry } from '../usage/cost.js';
 import { blendedPerMillion, priceSourceLabel } from '../usage/prices.js';
-import { explainRoute, parseExplainInput, readJsonBody, type ExplainInput, type ExplainResult } from '../routing/explain.js';
+import { explainRoute, parseExplainInput, type ExplainInput } from '../routing/explain.js';
 import { AppLookup } from '../procinfo/lookup.js';
 import { Metrics } from '../metrics/metrics.js';
 import { attachHealth, type Readiness } from '../metrics/health.js';
 import { paths, resolveHome, type Paths } from './paths.js';
 import { VERSION } from './version.js';
-import type { BudgetNotice, ProviderView, StatusBase } from '../ui/types.js';
+import type { BudgetNotice, ExplainView, ProviderView, StatusBase } from '../ui/types.js';
 
 // The Agent alone, not undici's index: the index also loads fetch, WebSocket, caches and more, about 20 MB of
 // resident memory the daemon never uses. dispatch() is all the proxy needs. Even the Agent alone (client, pool,
@@ -289,9 +289,9 @@ export class Core extends EventEmitter {
       this.admin = new AdminServer(ensureToken(this.paths.adminToken));
       this.admin.route('GET', '/api/status', (_req, res) => sendJson(res, 200, this.status()));
       this.admin.route('POST', '/api/route/explain', async (req, res) => {
-        const raw = await readJsonBody(req, this.cfg.daemon.max_request_body_bytes);
-        if (typeof raw === 'string') return sendJson(res, 413, { error: raw });
-        const input = typeof raw === 'symbol' ? 'expected a JSON body' : parseExplainInput(raw);
+        const body = await readJsonBody(req, this.cfg.daemon.max_request_body_bytes);
+        if (!body.ok) return sendJson(res, body.status, { error: body.message });
+        const input = parseExplainInput(body.value);
         if (typeof input === 'string') return sendJson(res, 400, { error: input });
         sendJson(res, 200, this.explainRoute(input));
       });
@@ -306,7 +306,7 @@ export class Core extends EventEmitter {
   }
 
   /** Which route and targets a request would get, and their state now; nothing is sent. */
-  explainRoute(input: ExplainInput, cfg: Config = this.cfg): ExplainResult {
+  explainRoute(input: ExplainInput, cfg: Config = this.cfg): ExplainView {
     return explainRoute(cfg, input, { stats: this.proxy.stats, health: this.proxy.health, prices: this.proxy.prices });
   }
 

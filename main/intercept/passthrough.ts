@@ -10,7 +10,7 @@ import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'n
 import type { Dispatcher } from 'undici';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
-import type { RequestLog } from '../log/request-log.js';
+import type { Dialect, LogEntry, RequestLog } from '../log/request-log.js';
 import { dialectFor, errorBody } from '../proxy/dialect.js';
 import { clientSecrets } from '../proxy/auth.js';
 import { describeTransportError } from '../proxy/errors.js';
@@ -27,6 +27,13 @@ export interface PassthroughDeps {
   /** TLS options for an upgrade's own connection to the origin (the hosts-bypassing lookup; tests: a stand-in). */
   originTls?(host: string): ConnectionOptions;
 }
+
+/** Milliseconds since `t0`, to 0.01 ms. */
+const msSince = (t0: number): number => Math.round((performance.now() - t0) * 100) / 100;
+
+/** A whole HTTP/1.1 response with a JSON body, written straight to an upgrade's socket (which then closes). */
+const rawJson = (status: string, body: string): string =>
+  `HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
 
 export class Passthrough {
   inFlight = 0;
@@ -50,16 +57,7 @@ export class Passthrough {
       res.end(errorBody(dialect, 421, msg));
       return;
     }
-    const entry = this.deps.log.begin({
-      dialect,
-      method: req.method ?? 'GET',
-      path: url,
-      host,
-      app: meta.app,
-      stream: false,
-      passthrough: true,
-      requestHeaders: redactHeaders(req.headers),
-    });
+    const entry = this.begin(req, host, dialect, false, meta.app);
     entry.bytesIn = body.length;
     // the client's own key goes to the real origin, but never into the log (the path's ?key= is cut at begin)
     this.deps.log.addSecrets(entry, clientSecrets(req.headers), 8);
@@ -101,7 +99,7 @@ export class Passthrough {
         return;
       }
       entry.status = resp.statusCode;
-      entry.ttfbMs = Math.round((performance.now() - t0) * 100) / 100;
+      entry.ttfbMs = msSince(t0);
       const ct = resp.headers['content-type'];
       entry.stream = /event-stream|ndjson/i.test(Array.isArray(ct) ? (ct[0] ?? '') : (ct ?? ''));
       res.writeHead(resp.statusCode, responseHeaders(resp.headers, false));
@@ -129,12 +127,26 @@ export class Passthrough {
       entry.state = entry.error || resp.statusCode >= 400 ? 'error' : 'done';
     } finally {
       res.off('close', onClose);
-      entry.durationMs = Math.round((performance.now() - t0) * 100) / 100;
+      entry.durationMs = msSince(t0);
       if (entry.state === 'pending' || entry.state === 'streaming') entry.state = entry.error ? 'error' : 'done';
       this.deps.log.finish(entry);
       if (--this.inFlight === 0) for (const w of this.waiters.splice(0)) w();
     }
   };
+
+  /** The log entry of a request passed to `host`'s real origin. */
+  private begin(req: IncomingMessage, host: string, dialect: Dialect, stream: boolean, app?: string): LogEntry {
+    return this.deps.log.begin({
+      dialect,
+      method: req.method ?? 'GET',
+      path: req.url ?? '/',
+      host,
+      app,
+      stream,
+      passthrough: true,
+      requestHeaders: redactHeaders(req.headers),
+    });
+  }
 
   /** Upgraded connections piped to their origin right now. */
   get upgrades(): number {
@@ -160,19 +172,10 @@ export class Passthrough {
     const url = req.url ?? '/';
     const dialect = dialectFor(url, host);
     if (!this.deps.allowed(host)) {
-      const b = errorBody(dialect, 421, `router67 does not intercept ${host}`);
-      socket.end(`HTTP/1.1 421 Misdirected Request\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(b)}\r\nconnection: close\r\n\r\n${b}`);
+      socket.end(rawJson('421 Misdirected Request', errorBody(dialect, 421, `router67 does not intercept ${host}`)));
       return;
     }
-    const entry = this.deps.log.begin({
-      dialect,
-      method: req.method ?? 'GET',
-      path: url,
-      host,
-      stream: true,
-      passthrough: true,
-      requestHeaders: redactHeaders(req.headers),
-    });
+    const entry = this.begin(req, host, dialect, true);
     entry.bytesIn = head.length;
     const t0 = performance.now();
     let connected = false;
@@ -185,7 +188,7 @@ export class Passthrough {
       finished = true;
       this.tunnels.delete(tunnel);
       if (error && !entry.error) entry.error = error;
-      entry.durationMs = Math.round((performance.now() - t0) * 100) / 100;
+      entry.durationMs = msSince(t0);
       entry.state = entry.error || (entry.status ?? 0) >= 400 ? 'error' : 'done';
       this.deps.log.finish(entry);
     };
@@ -200,7 +203,7 @@ export class Passthrough {
       origin.once('data', (first: Buffer) => {
         const m = /^HTTP\/1\.[01] (\d{3})/.exec(first.toString('latin1', 0, 16));
         if (m) entry.status = Number(m[1]);
-        entry.ttfbMs = Math.round((performance.now() - t0) * 100) / 100;
+        entry.ttfbMs = msSince(t0);
         entry.state = entry.status === 101 ? 'streaming' : entry.state;
         this.deps.log.update(entry);
       });
@@ -214,8 +217,7 @@ export class Passthrough {
       if (!connected) {
         entry.status = 502;
         this.deps.logger.warn(`upgrade passthrough to ${host} failed: ${why}`);
-        const b = errorBody(dialect, 502, `router67 could not reach the real ${host}: ${why}`);
-        if (!socket.destroyed) socket.end(`HTTP/1.1 502 Bad Gateway\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(b)}\r\nconnection: close\r\n\r\n${b}`);
+        if (!socket.destroyed) socket.end(rawJson('502 Bad Gateway', errorBody(dialect, 502, `router67 could not reach the real ${host}: ${why}`)));
       } else socket.destroy();
       finish(`upgrade passthrough to ${host} failed: ${why}`);
     });

@@ -3,12 +3,10 @@
 // keychain again.
 import { existsSync } from 'node:fs';
 import type { Dispatcher } from 'undici';
-import { readToken } from '../admin/server.js';
 import { loadConfigFile } from '../config/load.js';
 import { ConfigSchema, type Config } from '../config/schema.js';
 import { splitHostPort } from '../core/core.js';
-import { paths } from '../core/paths.js';
-import { runningDaemon } from '../core/running.js';
+import { callDaemon } from '../core/running.js';
 import { createUpstreamLookup } from '../system/dns.js';
 
 export function loadConfigOrDefault(configPath: string): Config {
@@ -28,21 +26,9 @@ export async function cliDispatcher(config: Config): Promise<Dispatcher> {
 
 /** Asks the running daemon (if any) to read these credentials from the keychain again. True when it did. */
 export async function notifyDaemon(home: string, body: { names: string[]; accounts: string[] }): Promise<boolean> {
-  const st = runningDaemon(home);
-  if (!st?.admin) return false;
-  const token = readToken(paths(home).adminToken);
-  if (!token) return false;
   try {
-    const { request } = await import('undici');
-    const r = await request(`${st.admin}/api/oauth/reload`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-      headersTimeout: 5000,
-      bodyTimeout: 5000,
-    });
-    await r.body.dump();
-    return r.statusCode === 200;
+    const a = await callDaemon(home, '/api/oauth/reload', { body, timeoutMs: 5000 });
+    return a?.status === 200;
   } catch {
     return false;
   }

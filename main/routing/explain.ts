@@ -7,6 +7,7 @@ import type { Config } from '../config/schema.js';
 import { dialectFor } from '../proxy/dialect.js';
 import { BodyFacts } from './match.js';
 import { candidates, defaultTargets, matchRoute, type RouteRequest, type Target } from './plan.js';
+import type { ExplainTargetView, ExplainView } from '../ui/types.js';
 import type { TargetStats } from './stats.js';
 import { orderTargets, type PriceLookup } from './strategies.js';
 
@@ -19,32 +20,6 @@ export interface ExplainInput {
   /** The intercepted host, as if the request came in over the TLS listener. */
   host?: string;
   app?: string;
-}
-
-export interface ExplainTarget {
-  provider: string;
-  model: string;
-  why: string;
-  /** The live state, in words: "ready", "rate-limited, 12 s left", "2 in flight", "ttfb 212 ms (p95 410 ms)". */
-  state: string;
-  coolingS?: number;
-  inFlight?: number;
-  ttfbMs?: number;
-  ttfbP95Ms?: number;
-  priceUsdPerM?: number;
-}
-
-export interface ExplainResult {
-  model: string;
-  dialect: string;
-  path: string;
-  /** The route that matched (name or #N); absent: routed as without routes. */
-  route?: string;
-  strategy?: string;
-  /** What the request looks like to the matchers. */
-  facts: { inputTokens: number; images: boolean; tools: boolean; toolResults: boolean; thinking: boolean; stream: boolean };
-  targets: ExplainTarget[];
-  notes: string[];
 }
 
 /** What the running daemon knows of its targets (absent when explaining without a daemon). */
@@ -89,7 +64,7 @@ function lowerHeaders(h: Record<string, string> | undefined): IncomingHttpHeader
   return out;
 }
 
-export function explainRoute(cfg: Config, input: ExplainInput, live: LiveState = {}): ExplainResult {
+export function explainRoute(cfg: Config, input: ExplainInput, live: LiveState = {}): ExplainView {
   const path = input.path ?? guessPath(input.body);
   const dialect = dialectFor(path, input.host);
   const req: RouteRequest = {
@@ -136,9 +111,9 @@ export function explainRoute(cfg: Config, input: ExplainInput, live: LiveState =
   };
 }
 
-function targetState(t: Target, live: LiveState): ExplainTarget {
+function targetState(t: Target, live: LiveState): ExplainTargetView {
   const key = `${t.provider.name}/${t.model}`;
-  const out: ExplainTarget = { provider: t.provider.name, model: t.model, why: t.why ?? 'order', state: '' };
+  const out: ExplainTargetView = { provider: t.provider.name, model: t.model, why: t.why ?? 'order', state: '' };
   const words: string[] = [];
   const skip = live.health?.peek(t);
   if (skip) {
@@ -164,7 +139,7 @@ function targetState(t: Target, live: LiveState): ExplainTarget {
 }
 
 /** The explain result as text (the CLI prints this). */
-export function formatExplain(r: ExplainResult): string {
+export function formatExplain(r: ExplainView): string {
   const f = r.facts;
   const flags = [f.images && 'images', f.tools && 'tools', f.toolResults && 'tool results', f.thinking && 'thinking', f.stream && 'stream'].filter(Boolean);
   const lines = [
@@ -178,25 +153,4 @@ export function formatExplain(r: ExplainResult): string {
   });
   for (const n of r.notes) lines.push(`note: ${n}`);
   return lines.join('\n') + '\n';
-}
-
-/** Reads a JSON request body up to `max` bytes: the value, or a string saying what is wrong. */
-export function readJsonBody(req: import('node:http').IncomingMessage, max: number): Promise<unknown> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size <= max) chunks.push(c);
-    });
-    req.on('error', () => resolve('the request was cut off'));
-    req.on('end', () => {
-      if (size > max) return resolve(`the request is larger than ${max} bytes`);
-      try {
-        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown);
-      } catch {
-        resolve(Symbol.for('invalid-json'));
-      }
-    });
-  });
 }

@@ -11,6 +11,7 @@ import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join, normalize, sep } from 'node:path';
 import type { z } from 'zod';
+import { readJsonBody } from '../admin/server.js';
 import type { UiEvent } from './types.js';
 import { CSP, pageFile } from './page.js';
 import { uiLink } from './link.js';
@@ -247,42 +248,24 @@ export class UiServer {
     send(res, 200, page.type, body);
   }
 
-  private body<T extends z.ZodType>(req: IncomingMessage, res: ServerResponse, schema: T): Promise<z.infer<T> | undefined> {
-    return new Promise((resolve) => {
-      if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) {
-        json(res, 415, { error: 'expected application/json' });
-        req.resume();
-        return resolve(undefined);
-      }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      let over = false;
-      req.on('data', (c: Buffer) => {
-        size += c.length;
-        if (size > this.maxBody) over = true;
-        else chunks.push(c);
-      });
-      req.on('error', () => resolve(undefined));
-      req.on('end', () => {
-        if (over) {
-          json(res, 413, { error: 'request body too large' });
-          return resolve(undefined);
-        }
-        let data: unknown;
-        try {
-          data = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-        } catch {
-          json(res, 400, { error: 'invalid JSON' });
-          return resolve(undefined);
-        }
-        const r = schema.safeParse(data);
-        if (!r.success) {
-          json(res, 400, { error: describeInputError(r.error) });
-          return resolve(undefined);
-        }
-        resolve(r.data);
-      });
-    });
+  private async body<T extends z.ZodType>(req: IncomingMessage, res: ServerResponse, schema: T): Promise<z.infer<T> | undefined> {
+    if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) {
+      json(res, 415, { error: 'expected application/json' });
+      req.resume();
+      return undefined;
+    }
+    const body = await readJsonBody(req, this.maxBody);
+    if (!body.ok) {
+      // a request cut off gets no answer (nobody is there to read it)
+      if (body.reason !== 'cut-off') json(res, body.status, { error: body.reason === 'too-large' ? 'request body too large' : 'invalid JSON' });
+      return undefined;
+    }
+    const r = schema.safeParse(body.value);
+    if (!r.success) {
+      json(res, 400, { error: describeInputError(r.error) });
+      return undefined;
+    }
+    return r.data as z.infer<T>;
   }
 
   private events(req: IncomingMessage, res: ServerResponse): void {

@@ -6,6 +6,7 @@ import type { EventEmitter } from 'node:events';
 import type {
   ExplainAnswer,
   ExplainRequest,
+  ExplainView,
   RoutesDraft,
   RoutesState,
   ConfigDraft,
@@ -40,7 +41,7 @@ import type { SignInService } from '../oauth/signin.js';
 import { CaptureResponse } from './capture.js';
 import { loadRoutesState, planRoutesEdit, saveRoutes } from '../config/routes-edit.js';
 import { ConfigSchema, type Config } from '../config/schema.js';
-import { explainRoute, formatExplain, parseExplainInput, type ExplainInput, type ExplainResult } from '../routing/explain.js';
+import { explainRoute, formatExplain, parseExplainInput, type ExplainInput } from '../routing/explain.js';
 import { ConfigExistsError, detectStarter, starterToml, writeNewConfig } from '../config/starter.js';
 import { clientTrustLines } from '../intercept/doctor.js';
 import type { DetectedClient } from '../intercept/clients.js';
@@ -62,7 +63,7 @@ export interface UiCore extends Pick<EventEmitter, 'on' | 'off'> {
     ): Promise<void>;
   };
   /** Routing rules: which route and targets a request would get, with the live state (Core has it). */
-  explainRoute?(input: ExplainInput, cfg?: Config): ExplainResult;
+  explainRoute?(input: ExplainInput, cfg?: Config): ExplainView;
 }
 
 /** The most of a resent request's answer the window is shown. */
@@ -308,49 +309,51 @@ export class UiService {
 
   async setIntercept(enabled: boolean): Promise<InterceptResult> {
     const control = this.opts.intercept;
-    const current = () => this.core.status().intercept.enabled;
-    if (!control) return { ok: false, refused: false, enabled: current(), message: 'interception cannot be switched from this process' };
-    if (this.interceptBusy) return { ok: false, refused: false, enabled: current(), message: 'interception is already being switched' };
-    this.interceptBusy = true;
-    try {
-      await control.set(enabled);
-      return { ok: true, enabled: current() };
-    } catch (e) {
-      const refused = isRefusal(e);
-      return {
-        ok: false,
-        refused,
-        enabled: current(),
-        message: refused
-          ? `Interception stays ${current() ? 'on' : 'off'}: the administrator prompt was refused.`
-          : `Could not turn interception ${enabled ? 'on' : 'off'}: ${(e as Error).message}`,
-      };
-    } finally {
-      this.interceptBusy = false;
-    }
+    if (!control) return this.interceptUnchanged('interception cannot be switched from this process');
+    return this.switchIntercept(
+      () => control.set(enabled),
+      (refused, e) =>
+        refused
+          ? `Interception stays ${this.interceptOn() ? 'on' : 'off'}: the administrator prompt was refused.`
+          : `Could not turn interception ${enabled ? 'on' : 'off'}: ${e.message}`,
+    );
   }
 
   /** Set up interception: `install` through one OS prompt, then on. Refused: nothing changed, said calmly. */
   async setupIntercept(): Promise<InterceptResult> {
     const control = this.opts.intercept;
-    const current = () => this.core.status().intercept.enabled;
-    if (!control?.setup) return { ok: false, refused: false, enabled: current(), message: 'interception cannot be set up from this process; run "router67 install"' };
-    if (this.interceptBusy) return { ok: false, refused: false, enabled: current(), message: 'interception is already being switched' };
+    if (!control?.setup) return this.interceptUnchanged('interception cannot be set up from this process; run "router67 install"');
+    const setup = control.setup.bind(control);
+    return this.switchIntercept(
+      async () => {
+        await setup();
+        await this.refreshCa();
+      },
+      (refused, e) =>
+        refused
+          ? 'Nothing was changed: the password prompt was cancelled. You can set up interception whenever you like.'
+          : `Could not set up interception: ${e.message}`,
+    );
+  }
+
+  private interceptOn(): boolean {
+    return this.core.status().intercept.enabled;
+  }
+
+  private interceptUnchanged(message: string): InterceptResult {
+    return { ok: false, refused: false, enabled: this.interceptOn(), message };
+  }
+
+  /** Runs one switch of interception at a time; a failure is said by `failed` (refused: the OS prompt was declined). */
+  private async switchIntercept(run: () => Promise<void>, failed: (refused: boolean, e: Error) => string): Promise<InterceptResult> {
+    if (this.interceptBusy) return this.interceptUnchanged('interception is already being switched');
     this.interceptBusy = true;
     try {
-      await control.setup();
-      await this.refreshCa();
-      return { ok: true, enabled: current() };
+      await run();
+      return { ok: true, enabled: this.interceptOn() };
     } catch (e) {
       const refused = isRefusal(e);
-      return {
-        ok: false,
-        refused,
-        enabled: current(),
-        message: refused
-          ? 'Nothing was changed: the password prompt was cancelled. You can set up interception whenever you like.'
-          : `Could not set up interception: ${(e as Error).message}`,
-      };
+      return { ok: false, refused, enabled: this.interceptOn(), message: failed(refused, e as Error) };
     } finally {
       this.interceptBusy = false;
     }

@@ -188,11 +188,23 @@ export interface FirstRunEntry {
   kind: 'key' | 'ollama';
   provider: string;
   title: string;
+  /** The environment variable it refers to (kind key). */
   env?: string;
+  /** Whether the variable is set / Ollama answered: only those are offered (ticked by default). */
   found: boolean;
+  /** Set when it can be found but is not offered. */
   notOffered?: string;
   base_url: string;
   models: string[];
+}
+
+/** Ollama as probed at its URL. */
+export interface OllamaFound {
+  url: string;
+  running: boolean;
+  models: string[];
+  /** Why it was not found (not running, not Ollama). */
+  detail?: string;
 }
 
 export interface FirstRunClient {
@@ -207,7 +219,7 @@ export interface FirstRunState {
   needed: boolean;
   configPath: string;
   entries: FirstRunEntry[];
-  ollama: { url: string; running: boolean; models: string[]; detail?: string };
+  ollama: OllamaFound;
   clients: FirstRunClient[];
   /** false: the CA does not exist yet and the lines are as they will be after setup. */
   caExists: boolean;
@@ -403,10 +415,12 @@ export interface ExplainRequest {
   draft?: RoutesDraft;
 }
 
+/** One target of an explained request, in order. */
 export interface ExplainTargetView {
   provider: string;
   model: string;
   why: string;
+  /** The live state, in words: "ready", "rate-limited, 12 s left", "2 in flight", "ttfb 212 ms (p95 410 ms)". */
   state: string;
   coolingS?: number;
   inFlight?: number;
@@ -420,8 +434,10 @@ export interface ExplainView {
   model: string;
   dialect: string;
   path: string;
+  /** The route that matched (name or #N); absent: routed as without routes. */
   route?: string;
   strategy?: string;
+  /** What the request looks like to the matchers. */
   facts: { inputTokens: number; images: boolean; tools: boolean; toolResults: boolean; thinking: boolean; stream: boolean };
   targets: ExplainTargetView[];
   notes: string[];

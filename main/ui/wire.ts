@@ -1,8 +1,10 @@
 // Input schemas for everything the window sends (IPC in the app, HTTP in the daemon): parsed before use, always.
 import { z } from 'zod';
-import { FORMATS } from '../config/schema.js';
+import { FORMATS, STRATEGIES } from '../config/schema.js';
 
 const s = (max: number) => z.string().max(max);
+/** The file's revision a draft was based on (sha256 of its text). */
+const revision = z.string().regex(/^[0-9a-f]{64}$/, 'expected a sha256 revision');
 
 export const AuthDraftSchema = z
   .object({
@@ -32,7 +34,7 @@ export const ProviderDraftSchema = z
 
 export const ConfigDraftSchema = z
   .object({
-    revision: z.string().regex(/^[0-9a-f]{64}$/, 'expected a sha256 revision'),
+    revision,
     intercept_hosts: z.array(s(253)).max(200),
     providers: z.array(ProviderDraftSchema).max(500),
   })
@@ -45,13 +47,13 @@ export const RouteDraftSchema = z
     name: s(200),
     match: s(16_384),
     to: s(16_384),
-    strategy: z.enum(['', 'fallback', 'round-robin', 'weighted', 'least-latency', 'least-busy', 'cheapest']),
+    strategy: z.enum(['', ...STRATEGIES]),
   })
   .strict();
 
 export const RoutesDraftSchema = z
   .object({
-    revision: z.string().regex(/^[0-9a-f]{64}$/, 'expected a sha256 revision'),
+    revision,
     routes: z.array(RouteDraftSchema).max(2000),
   })
   .strict();

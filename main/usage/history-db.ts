@@ -45,6 +45,9 @@ export type HistoryRow = [
   stream: 0 | 1,
 ];
 
+/** Tokens and cost: columns of a request's row and, summed, of the rollups and the series. */
+const TOKEN_COLUMNS = ['input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_write_tokens', 'reasoning_tokens', 'cost_usd'] as const;
+
 /** Column order of a HistoryRow (the compact array the main thread posts). */
 export const ROW_COLUMNS = [
   'ts',
@@ -58,17 +61,45 @@ export const ROW_COLUMNS = [
   'ok',
   'ttfb_ms',
   'duration_ms',
-  'input_tokens',
-  'output_tokens',
-  'cache_read_tokens',
-  'cache_write_tokens',
-  'reasoning_tokens',
-  'cost_usd',
+  ...TOKEN_COLUMNS,
   'bytes_in',
   'bytes_out',
   'attempts',
   'stream',
 ] as const;
+
+/** The counted columns of the rollups and the series, in order (what a batch adds up, see addCounts). */
+const COUNT_COLUMNS = ['requests', 'errors', ...TOKEN_COLUMNS, 'costed'] as const;
+const COUNTS = COUNT_COLUMNS.map((c) => `${c} ${c === 'cost_usd' ? 'REAL' : 'INTEGER'} NOT NULL`).join(', ');
+/** The upsert's update: each counted column adds the new row's value. */
+const ADD_COUNTS = COUNT_COLUMNS.map((c) => `${c} = ${c} + excluded.${c}`).join(', ');
+
+/** The rollup tables of one level: counts, tokens and cost per (time, app, provider, model, route), and the ttfb histogram. */
+function rollupTables(level: Level): string {
+  return `CREATE TABLE IF NOT EXISTS ${level} (
+  t INTEGER NOT NULL, app TEXT NOT NULL, provider TEXT NOT NULL, model TEXT NOT NULL, route TEXT NOT NULL,
+  ${COUNTS},
+  PRIMARY KEY (t, app, provider, model, route)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS ttfb_${level} (
+  t INTEGER NOT NULL, provider TEXT NOT NULL, bucket INTEGER NOT NULL, n INTEGER NOT NULL,
+  PRIMARY KEY (t, provider, bucket)) WITHOUT ROWID;`;
+}
+
+/** Adds one row to the counts kept under `key` (in COUNT_COLUMNS order). */
+function addCounts<K>(counts: Map<K, number[]>, key: K, r: HistoryRow): void {
+  const [, , , , , , , , ok, , , inp, out, cr, cw, rs, cost] = r;
+  let d = counts.get(key);
+  if (!d) counts.set(key, (d = COUNT_COLUMNS.map(() => 0)));
+  d[0]! += 1;
+  d[1]! += ok ? 0 : 1;
+  d[2]! += inp;
+  d[3]! += out;
+  d[4]! += cr;
+  d[5]! += cw;
+  d[6]! += rs;
+  d[7]! += cost ?? 0;
+  d[8]! += cost === null ? 0 : 1;
+}
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS requests (
@@ -78,28 +109,9 @@ CREATE TABLE IF NOT EXISTS requests (
   cache_write_tokens INTEGER NOT NULL, reasoning_tokens INTEGER NOT NULL, cost_usd REAL,
   bytes_in INTEGER, bytes_out INTEGER, attempts INTEGER, stream INTEGER);
 CREATE INDEX IF NOT EXISTS requests_ts ON requests(ts);
-CREATE TABLE IF NOT EXISTS hourly (
-  t INTEGER NOT NULL, app TEXT NOT NULL, provider TEXT NOT NULL, model TEXT NOT NULL, route TEXT NOT NULL,
-  requests INTEGER NOT NULL, errors INTEGER NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
-  cache_read_tokens INTEGER NOT NULL, cache_write_tokens INTEGER NOT NULL, reasoning_tokens INTEGER NOT NULL,
-  cost_usd REAL NOT NULL, costed INTEGER NOT NULL,
-  PRIMARY KEY (t, app, provider, model, route)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS ttfb_hourly (
-  t INTEGER NOT NULL, provider TEXT NOT NULL, bucket INTEGER NOT NULL, n INTEGER NOT NULL,
-  PRIMARY KEY (t, provider, bucket)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS daily (
-  t INTEGER NOT NULL, app TEXT NOT NULL, provider TEXT NOT NULL, model TEXT NOT NULL, route TEXT NOT NULL,
-  requests INTEGER NOT NULL, errors INTEGER NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
-  cache_read_tokens INTEGER NOT NULL, cache_write_tokens INTEGER NOT NULL, reasoning_tokens INTEGER NOT NULL,
-  cost_usd REAL NOT NULL, costed INTEGER NOT NULL,
-  PRIMARY KEY (t, app, provider, model, route)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS ttfb_daily (
-  t INTEGER NOT NULL, provider TEXT NOT NULL, bucket INTEGER NOT NULL, n INTEGER NOT NULL,
-  PRIMARY KEY (t, provider, bucket)) WITHOUT ROWID;
+${LEVELS.map(rollupTables).join('\n')}
 CREATE TABLE IF NOT EXISTS series (
-  t INTEGER PRIMARY KEY, requests INTEGER NOT NULL, errors INTEGER NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
-  cache_read_tokens INTEGER NOT NULL, cache_write_tokens INTEGER NOT NULL, reasoning_tokens INTEGER NOT NULL,
-  cost_usd REAL NOT NULL, costed INTEGER NOT NULL);
+  t INTEGER PRIMARY KEY, ${COUNTS});
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
 `;
 
@@ -173,10 +185,7 @@ export class HistoryDb {
       for (const level of LEVELS) {
         this.upsertRoll[level] = this.db.prepare(
           `INSERT INTO ${level} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (t, app, provider, model, route) DO UPDATE SET requests = requests + excluded.requests, errors = errors + excluded.errors,
-             input_tokens = input_tokens + excluded.input_tokens, output_tokens = output_tokens + excluded.output_tokens,
-             cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens, cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens,
-             reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens, cost_usd = cost_usd + excluded.cost_usd, costed = costed + excluded.costed`,
+           ON CONFLICT (t, app, provider, model, route) DO UPDATE SET ${ADD_COUNTS}`,
         );
         this.upsertTtfb[level] = this.db.prepare(`INSERT INTO ttfb_${level} VALUES (?, ?, ?, ?) ON CONFLICT (t, provider, bucket) DO UPDATE SET n = n + excluded.n`);
       }
@@ -184,10 +193,7 @@ export class HistoryDb {
     if (!o.readonly) {
       this.upsertSeries = this.db.prepare(
         `INSERT INTO series VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (t) DO UPDATE SET requests = requests + excluded.requests, errors = errors + excluded.errors,
-           input_tokens = input_tokens + excluded.input_tokens, output_tokens = output_tokens + excluded.output_tokens,
-           cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens, cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens,
-           reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens, cost_usd = cost_usd + excluded.cost_usd, costed = costed + excluded.costed`,
+         ON CONFLICT (t) DO UPDATE SET ${ADD_COUNTS}`,
       );
     }
     this.writeTx = this.db.transaction((rows: HistoryRow[]) => {
@@ -203,36 +209,14 @@ export class HistoryDb {
     const ttfb = { hourly: new Map<string, number>(), daily: new Map<string, number>() };
     const series = new Map<number, number[]>();
     for (const r of rows) {
-      const [ts, , app, provider, model, route, , , ok, ms, , inp, out, cr, cw, rs, cost] = r;
+      const [ts, , app, provider, model, route, , , , ms] = r;
       const combo = `${SEP}${app}${SEP}${provider}${SEP}${model}${SEP}${route}`;
       const b = ms !== null && provider ? ttfbBucket(ms) : -1;
       for (const level of LEVELS) {
         const t = level === 'hourly' ? Math.floor(ts / HOUR) * HOUR : Math.floor(ts / DAY) * DAY;
         const k = t + combo;
-        let d = roll[level].get(k);
-        if (!d) roll[level].set(k, (d = [0, 0, 0, 0, 0, 0, 0, 0, 0]));
-        d[0]! += 1;
-        d[1]! += ok ? 0 : 1;
-        d[2]! += inp;
-        d[3]! += out;
-        d[4]! += cr;
-        d[5]! += cw;
-        d[6]! += rs;
-        d[7]! += cost ?? 0;
-        d[8]! += cost === null ? 0 : 1;
-        if (level === 'hourly') {
-          let a = series.get(t);
-          if (!a) series.set(t, (a = [0, 0, 0, 0, 0, 0, 0, 0, 0]));
-          a[0]! += 1;
-          a[1]! += ok ? 0 : 1;
-          a[2]! += inp;
-          a[3]! += out;
-          a[4]! += cr;
-          a[5]! += cw;
-          a[6]! += rs;
-          a[7]! += cost ?? 0;
-          a[8]! += cost === null ? 0 : 1;
-        }
+        addCounts(roll[level], k, r);
+        if (level === 'hourly') addCounts(series, t, r);
         if (b >= 0) {
           const tk = `${t}${SEP}${provider}${SEP}${b}`;
           ttfb[level].set(tk, (ttfb[level].get(tk) ?? 0) + 1);
@@ -347,10 +331,7 @@ export class HistoryDb {
     return out;
   }
 
-  private static readonly SUMS =
-    'SUM(requests) AS requests, SUM(errors) AS errors, SUM(input_tokens) AS input_tokens, SUM(output_tokens) AS output_tokens, ' +
-    'SUM(cache_read_tokens) AS cache_read_tokens, SUM(cache_write_tokens) AS cache_write_tokens, SUM(reasoning_tokens) AS reasoning_tokens, ' +
-    'SUM(cost_usd) AS cost_usd, SUM(costed) AS costed';
+  private static readonly SUMS = COUNT_COLUMNS.map((c) => `SUM(${c}) AS ${c}`).join(', ');
   private static readonly RAW_COLS =
     '1 AS requests, 1 - ok AS errors, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, ' +
     'coalesce(cost_usd, 0) AS cost_usd, cost_usd IS NOT NULL AS costed';

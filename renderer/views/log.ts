@@ -1,7 +1,7 @@
 // Live log: every request as it starts and as it finishes, newest first. Only the visible rows exist in the DOM
 // (fixed row height), and the store keeps at most 10,000 entries.
 import type { Api, Attempt, LogDetail, LogRow, ResendResult, UiEvent, UiStatus } from '../../main/ui/types.js';
-import { append, clear, fmtInt, fmtMs, fmtTime, h, toast } from '../dom.js';
+import { append, clear, fmtInt, fmtMs, fmtTime, h, toast, viewHead } from '../dom.js';
 import { LogStore, matches, NO_FILTER, tags, type LogFilter } from '../log-store.js';
 import { bodyView, copyButton, curlFor } from './log-detail.js';
 import type { View, ViewContext } from './view.js';
@@ -113,7 +113,7 @@ class LogView implements View {
     u.scroller.append(u.spacer, u.empty);
     u.spacer.append(u.rows);
     root.append(
-      h('header', { class: 'view-head' }, h('div', null, h('h1', { text: 'Live log' }), h('p', { class: 'sub', text: 'Requests appear as they start and update as they finish.' }))),
+      viewHead('Live log', 'Requests appear as they start and update as they finish.'),
       h('div', { class: 'toolbar' }, u.text, u.app, u.provider, u.status, h('span', { class: 'spacer' }), u.count),
       h(
         'div',
@@ -225,23 +225,11 @@ class LogView implements View {
   }
 
   private updateProviders(fromStatus?: string[]): void {
-    const all = [...new Set([...(fromStatus ?? []), ...this.knownProviders, ...this.store.providers()])].sort();
-    if (all.join('\n') === this.knownProviders.join('\n') && this.ui.provider.options.length) return;
-    this.knownProviders = all;
-    const sel = this.ui.provider;
-    const cur = sel.value;
-    clear(sel);
-    sel.append(h('option', { value: '', text: 'Any provider' }), ...all.map((p) => h('option', { value: p, text: p, selected: p === cur })));
+    this.knownProviders = refillFilter(this.ui.provider, this.knownProviders, [...(fromStatus ?? []), ...this.store.providers()], 'Any provider');
   }
 
   private updateApps(): void {
-    const all = [...new Set([...this.knownApps, ...this.store.apps()])].sort();
-    if (all.join('\n') === this.knownApps.join('\n') && this.ui.app.options.length) return;
-    this.knownApps = all;
-    const sel = this.ui.app;
-    const cur = sel.value;
-    clear(sel);
-    sel.append(h('option', { value: '', text: 'Any app' }), ...all.map((a) => h('option', { value: a, text: a, selected: a === cur })));
+    this.knownApps = refillFilter(this.ui.app, this.knownApps, this.store.apps(), 'Any app');
   }
 
   private setFilter(f: Partial<LogFilter>): void {
@@ -588,4 +576,14 @@ function cutBody(d: LogDetail): boolean {
 
 export default function create(): View {
   return new LogView();
+}
+
+/** A filter's options: "Any …" and the values known so far with those `found` (sorted), keeping the choice. The list now. */
+function refillFilter(sel: HTMLSelectElement, known: string[], found: Iterable<string>, any: string): string[] {
+  const all = [...new Set([...known, ...found])].sort();
+  if (all.join('\n') === known.join('\n') && sel.options.length) return known;
+  const cur = sel.value;
+  clear(sel);
+  sel.append(h('option', { value: '', text: any }), ...all.map((v) => h('option', { value: v, text: v, selected: v === cur })));
+  return all;
 }

@@ -1,7 +1,7 @@
 // Providers: the fallback chain (reorder by drag or Alt+↑/↓), each provider's settings, the intercepted hosts.
 // Validation comes from the main side (the core's own zod schema) and is shown on the field it concerns.
 import type { Api, AuthDraft, ConfigDraft, EditorState, Format, Issue, ProviderDraft, ProviderHealthInfo, ProviderView, SecretSource, UiEvent, UiStatus } from '../../main/ui/types.js';
-import { append, clear, debounce, h, toast, type Props } from '../dom.js';
+import { append, clear, debounce, h, onSaveKey, toast, viewHead, type Props } from '../dom.js';
 import { authPlaceholders, configDiff, envWarnings } from './providers-help.js';
 import type { View, ViewContext } from './view.js';
 
@@ -100,21 +100,15 @@ class ProvidersView implements View {
       this.showIssues(this.issues);
     });
     root.append(
-      h(
-        'header',
-        { class: 'view-head' },
-        h('div', null, h('h1', { text: 'Providers' }), h('p', { class: 'sub', text: 'Tried top to bottom for each model; drag to reorder, or Alt+↑/↓.' })),
+      viewHead(
+        'Providers',
+        'Tried top to bottom for each model; drag to reorder, or Alt+↑/↓.',
         h('div', { class: 'actions' }, this.ui.dirtyNote, this.ui.revert, this.ui.save),
       ),
       this.ui.banners,
       h('div', { class: 'providers-layout' }, h('div', { class: 'plist-col' }, this.ui.list, add, this.ui.hosts), this.ui.editor),
     );
-    root.addEventListener('keydown', (e) => {
-      if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 's') {
-        e.preventDefault();
-        void this.save();
-      }
-    });
+    onSaveKey(root, () => void this.save());
     this.wireList();
     await this.reload();
     this.shown();

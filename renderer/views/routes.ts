@@ -3,7 +3,7 @@
 // same schema the core uses; saved atomically with comments and unknown keys kept. "Test a request" explains a
 // body against what is on screen (saved or not): the route that matches, the ordered targets and their state.
 import type { Api, Issue, RouteDraft, RoutesDraft, RoutesState, UiEvent } from '../../main/ui/types.js';
-import { clear, debounce, h, toast } from '../dom.js';
+import { clear, debounce, h, onSaveKey, toast, viewHead } from '../dom.js';
 import type { View, ViewContext } from './view.js';
 
 const STRATEGIES: RouteDraft['strategy'][] = ['', 'fallback', 'round-robin', 'weighted', 'least-latency', 'least-busy', 'cheapest'];
@@ -41,26 +41,15 @@ class RoutesView implements View {
     this.ui.explain.addEventListener('click', () => void this.explain());
     const add = h('button', { type: 'button', class: 'btn add', id: 'route-add', text: '+ Add route', onclick: () => this.add() });
     root.append(
-      h(
-        'header',
-        { class: 'view-head' },
-        h(
-          'div',
-          null,
-          h('h1', { text: 'Routes' }),
-          h('p', { class: 'sub', text: 'The first route whose match holds decides; a request no route matches goes by the providers’ models, in order.' }),
-        ),
+      viewHead(
+        'Routes',
+        'The first route whose match holds decides; a request no route matches goes by the providers’ models, in order.',
         h('div', { class: 'actions' }, this.ui.dirtyNote, this.ui.revert, this.ui.save),
       ),
       this.ui.banners,
       h('div', { class: 'routes-layout' }, h('div', { class: 'rlist-col' }, this.ui.list, add), this.testBox()),
     );
-    root.addEventListener('keydown', (e) => {
-      if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 's') {
-        e.preventDefault();
-        void this.save();
-      }
-    });
+    onSaveKey(root, () => void this.save());
     await this.reload();
   }
 

@@ -2,7 +2,7 @@
 // state; a sign-in runs in the system browser and this view follows it (polling while one runs), then shows how
 // it ended; sign-out removes the tokens from the keychain. No token ever reaches this page.
 import type { Api, ProviderView, SignInCredential, SignInFlow, SignInState, UiEvent } from '../../main/ui/types.js';
-import { append, clear, h, toast } from '../dom.js';
+import { append, clear, h, toast, viewHead } from '../dom.js';
 import type { View, ViewContext } from './view.js';
 
 const ACTIVE: SignInFlow['phase'][] = ['starting', 'browser', 'device', 'exchanging'];
@@ -29,15 +29,9 @@ class SignInView implements View {
   async mount(root: HTMLElement, ctx: ViewContext): Promise<void> {
     this.api = ctx.api;
     root.append(
-      h(
-        'header',
-        { class: 'view-head' },
-        h(
-          'div',
-          null,
-          h('h1', { text: 'Sign-in' }),
-          h('p', { class: 'sub', text: 'Connect providers with your account instead of pasting keys. Sign-in happens in your browser; tokens and keys go to the OS keychain.' }),
-        ),
+      viewHead(
+        'Sign-in',
+        'Connect providers with your account instead of pasting keys. Sign-in happens in your browser; tokens and keys go to the OS keychain.',
       ),
       this.live,
       this.body,

@@ -1,7 +1,7 @@
 // Status: interception on/off (with the switch), where router67 listens, CA trust, keychain, config errors from
 // hot reload (file, line, key), warnings, providers and request counts.
 import type { Api, Features, ProviderHealthInfo, UiEvent, UiStatus } from '../../main/ui/types.js';
-import { clear, fmtInt, h, toast } from '../dom.js';
+import { clear, fmtInt, h, toast, viewHead } from '../dom.js';
 import { setupInterception } from '../setup-dialog.js';
 import type { View, ViewContext } from './view.js';
 
@@ -18,7 +18,7 @@ class StatusView implements View {
   async mount(root: HTMLElement, ctx: ViewContext): Promise<void> {
     this.api = ctx.api;
     root.append(
-      h('header', { class: 'view-head' }, h('div', null, h('h1', { text: 'Status' }), h('p', { class: 'sub', text: 'What router67 is doing right now.' }))),
+      viewHead('Status', 'What router67 is doing right now.'),
       this.body,
     );
     try {

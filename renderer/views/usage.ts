@@ -2,7 +2,7 @@
 // totals, a chart over time (uPlot), breakdowns by app, provider, model and route, error rate and time to first
 // byte per provider, the series as a table, and CSV export. Cost shows "—" where no price is known, never 0.
 import type { Api, UiEvent, UsageGroup, UsageReport, UsageTotals } from '../../main/ui/types.js';
-import { clear, fmtInt, fmtMs, h } from '../dom.js';
+import { clear, fmtInt, fmtMs, h, viewHead } from '../dom.js';
 import type { View, ViewContext } from './view.js';
 
 type RangeKey = 'today' | '7d' | '30d' | 'custom';
@@ -105,7 +105,7 @@ class UsageView implements View {
     this.customFrom = dateInput(now - 6 * DAY);
     this.customTo = dateInput(now);
     root.append(
-      h('header', { class: 'view-head' }, h('div', null, h('h1', { text: 'Usage' }), h('p', { class: 'sub', text: 'Requests, tokens and cost, from the usage history.' })), this.controls),
+      viewHead('Usage', 'Requests, tokens and cost, from the usage history.', this.controls),
       this.body,
     );
     this.ro = new ResizeObserver(() => this.sizeChart());

@@ -2,7 +2,7 @@
 // as a starting config (each can be unticked; the file names the variables, it never holds a key), and the
 // installed coding tools with the exact line each needs to trust router67 (as `router67 doctor` prints it).
 import type { Api, FirstRunState, UiEvent } from '../../main/ui/types.js';
-import { clear, h, toast } from '../dom.js';
+import { clear, h, toast, viewHead } from '../dom.js';
 import type { View, ViewContext } from './view.js';
 
 class WelcomeView implements View {
@@ -18,11 +18,7 @@ class WelcomeView implements View {
     this.api = ctx.api;
     this.go = ctx.go;
     root.append(
-      h(
-        'header',
-        { class: 'view-head' },
-        h('div', null, h('h1', { text: 'Get started' }), h('p', { class: 'sub', text: 'router67 has no config yet. This is what it found on this machine.' })),
-      ),
+      viewHead('Get started', 'router67 has no config yet. This is what it found on this machine.'),
       this.body,
     );
     await this.refresh();
