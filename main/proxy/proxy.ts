@@ -86,7 +86,7 @@ export class Proxy {
   readonly stats = new TargetStats();
   /** Which target served each conversation's last turn (cache affinity; kept across config reloads). */
   readonly affinity = new Affinity();
-  /** Time and randomness for retry backoff and hedge delays (tests inject their own). */
+  /** Time and randomness for retry backoff, hedge delays and routing strategies (tests inject their own). */
   clock: Clock = realClock;
   random: () => number = Math.random;
   /** Prices for `strategy = "cheapest"` (USD per million tokens, blended), set by whoever has a price table. */
@@ -164,7 +164,7 @@ export class Proxy {
     const pinned = meta.pin && cfg.providers.find((p) => p.name === meta.pin!.provider);
     const plan =
       field && !meta.pin
-        ? planRoute(cfg, { model: field.model, dialect, path: url, headers: req.headers, body, host: meta.host, app: meta.app }, { stats: this.stats, prices: this.prices })
+        ? planRoute(cfg, { model: field.model, dialect, path: url, headers: req.headers, body, host: meta.host, app: meta.app }, { stats: this.stats, prices: this.prices, random: () => this.random() })
         : undefined;
     const chain = pinned ? [{ provider: pinned, model: meta.pin!.model }] : (plan?.targets ?? []);
     if (!field || chain.length === 0) {

@@ -55,6 +55,8 @@ to = [{ provider = "reason", model = "reasoner" }, "main"]
 strategy = "least-latency"
 `,
     );
+    // least-latency explores one request in ten: not in these checks (its own unit tests cover exploring)
+    t.core.proxy.random = () => 0.5;
     plain = await startCore(daemon + providers());
     anthropic = new Anthropic({ baseURL: t.url, apiKey: 'client-key', maxRetries: 0 });
     openai = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: 'client-key', maxRetries: 0 });
