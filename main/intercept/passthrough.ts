@@ -177,6 +177,8 @@ export class Passthrough {
     }
     const entry = this.begin(req, host, dialect, true);
     entry.bytesIn = head.length;
+    // as for a passed-through request: the client's own key goes to its origin, never into the log
+    this.deps.log.addSecrets(entry, clientSecrets(req.headers), 8);
     const t0 = performance.now();
     let connected = false;
     let finished = false;

@@ -64,7 +64,7 @@ test('TLS listener: /v1/responses is served and routed; other upgrades and unrou
     const tls = { servername: 'api.openai.com', ca, headers: { host: 'api.openai.com', authorization: 'Bearer client-key' } };
 
     // Another path (the Realtime API): piped to the origin, subprotocol and query intact, frames both ways.
-    const rt = await open(`${base}/v1/realtime?model=gpt-realtime`, tls, ['realtime']);
+    const rt = await open(`${base}/v1/realtime?model=gpt-realtime`, { ...tls, headers: { ...tls.headers, 'x-trace': 'sent with client-key' } }, ['realtime']);
     assert.equal(rt.ws.protocol, 'realtime');
     rt.send({ type: 'session.update' });
     const echo = await rt.next();
@@ -77,6 +77,7 @@ test('TLS listener: /v1/responses is served and routed; other upgrades and unrou
     const entry = t.core.log.recent(5).find((x) => x.path.startsWith('/v1/realtime'))!;
     assert.equal(entry.passthrough, true);
     assert.equal(entry.status, 101);
+    assert.ok(!JSON.stringify(entry).includes('client-key'), "the client's key is in no field of the upgrade's log entry");
     assert.equal(entry.host, 'api.openai.com');
 
     // /v1/responses naming a model nobody routes (x-codex-turn-metadata): the origin serves it.
