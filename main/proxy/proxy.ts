@@ -194,15 +194,13 @@ export class Proxy {
       method: req.method ?? 'POST',
       path: req.url ?? '/',
       host: meta.host,
-      app: meta.app,
       model: field.model,
       stream: false,
       requestHeaders: redactHeaders(req.headers),
-      ...(meta.app ? { app: meta.app } : {}),
+      ...(meta.app !== undefined ? { app: meta.app } : {}),
       ...(meta.resendOf ? { resendOf: meta.resendOf } : {}),
     });
     entry.bytesIn = body.length;
-    if (meta.app !== undefined) entry.app = meta.app;
     if (plan?.route !== undefined) {
       entry.route = plan.route;
       entry.strategy = plan.strategy;
@@ -351,13 +349,11 @@ export class Proxy {
       entry.attempts.push(a);
       return a;
     };
-    /** The relay and the gate's ticket for a target, or why it is skipped now (written on the attempt). */
-    const ready = async (t: Target, attempt: Attempt, last: boolean): Promise<{ relay: AttemptRelay; ticket: Ticket } | undefined> => {
-      // a skipped retry stays a retry ("retry 1 after 80 ms; saturated …"): metrics count attempts by kind
-      const because = (w: string) => (attempt.why?.startsWith('retry ') ? `${attempt.why}; ${w}` : w);
+    /** The relay for a target, or undefined when it is skipped now (over its budget, no translation): the attempt says why. */
+    const relayOrSkip = (t: Target, attempt: Attempt): AttemptRelay | undefined => {
       const overBudget = this.deps.spend?.skip(t.provider.name);
       if (overBudget) {
-        attempt.why = because(overBudget);
+        attempt.why = because(attempt, overBudget);
         attempt.error = `skipped: ${overBudget}`;
         return undefined;
       }
@@ -366,11 +362,17 @@ export class Proxy {
         attempt.error = `skipped: ${relay.skip}`;
         return undefined;
       }
+      return relay;
+    };
+    /** The relay and the gate's ticket for a target, or why it is skipped now (written on the attempt). */
+    const ready = async (t: Target, attempt: Attempt, last: boolean): Promise<{ relay: AttemptRelay; ticket: Ticket } | undefined> => {
+      const relay = relayOrSkip(t, attempt);
+      if (!relay) return undefined;
       // breakers, rate-limit foresight, limits (the last target may wait in a bounded queue)
       const ticket = await gate.admit(t, last, onCancel);
       if ('skip' in ticket) {
         attempt.error = `skipped: ${ticket.skip}`;
-        attempt.why = because(ticket.why);
+        attempt.why = because(attempt, ticket.why);
         if (ticket.rateLimited) gate.rateLimited(attempt, ticket.retryMs);
         return undefined;
       }
@@ -422,10 +424,11 @@ export class Proxy {
         const raced = await race(leg(target, relay, ticket, attempt, cancel), delay, () => {
           // the hedge's admission is synchronous when the target is free; a saturated one is not hedged to
           const hAttempt = attemptAt(next, `hedge after ${delay} ms`);
-          const nextRelay = relays.relayFor(next.provider, next.model);
-          const admitted = 'skip' in nextRelay || this.deps.spend?.skip(next.provider.name) ? undefined : this.health.tryAdmit(cfg, next, gate.tokens);
-          if (!admitted || 'skip' in nextRelay || 'skip' in admitted) {
-            hAttempt.error = `skipped: ${'skip' in nextRelay ? nextRelay.skip : admitted && 'skip' in admitted ? admitted.skip : 'over its budget'}`;
+          const nextRelay = relayOrSkip(next, hAttempt);
+          if (!nextRelay) return undefined;
+          const admitted = this.health.tryAdmit(cfg, next, gate.tokens);
+          if ('skip' in admitted) {
+            hAttempt.error = `skipped: ${admitted.skip}`;
             return undefined;
           }
           second = { target: next, relay: nextRelay, attempt: hAttempt, ticket: admitted };
@@ -670,6 +673,11 @@ export class Proxy {
 function usedTokens(entry: LogEntry, provider: string): number | undefined {
   if (entry.provider !== provider || entry.inputTokens === undefined) return undefined;
   return entry.inputTokens + (entry.outputTokens ?? 0);
+}
+
+/** Why an attempt was skipped; a retry or a hedge stays one ("retry 1 after 80 ms; saturated …"): metrics count attempts by kind. */
+function because(attempt: Attempt, why: string): string {
+  return attempt.why?.startsWith('retry ') || attempt.why?.startsWith('hedge ') ? `${attempt.why}; ${why}` : why;
 }
 
 function storeLimits(cfg: Config): { maxBytes: number; ttlMs: number } {
