@@ -2,7 +2,7 @@
 // opens by itself on Get started; the tray says "not set up" (not a failure) and offers Set up interception…,
 // which shows what will change in a native dialog, then runs install and turns interception on through one OS
 // prompt (mocked at the OS boundary: the exec that runs pkexec).
-import { electron, FakeBrowserWindow, FakeTray, messageBoxAnswer, messageBoxes, notifications, trusted } from './fake-electron.js';
+import { electron, FakeBrowserWindow, FakeTray, messageBoxAnswer, messageBoxes, notifications, ProcessState, trusted } from './fake-electron.js';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,7 +16,7 @@ import { eventually } from '../helpers/core.js';
 describe('the Electron app on a first run: Set up interception from the tray', () => {
   let home: string;
   let running: RunningApp | undefined;
-  const saved = { env: { ...process.env }, signals: {} as Record<string, Function[]> };
+  const saved = new ProcessState();
   const prompts: string[][] = [];
   let answer: 'accept' | 'refuse' = 'refuse';
   const exec: Exec = async (argv) => {
@@ -31,15 +31,12 @@ describe('the Electron app on a first run: Set up interception from the tray', (
     writeFileSync(join(home, 'hosts'), '127.0.0.1 localhost\n');
     process.env.ROUTER67_HOME = home;
     process.env.DBUS_SESSION_BUS_ADDRESS = 'unix:path=/nonexistent/router67-test-bus';
-    for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP']) saved.signals[s] = process.listeners(s as NodeJS.Signals);
+    saved.save();
   });
 
   after(async () => {
     await running?.parts.stop({ drainMs: 10 }).catch(() => {});
-    for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as NodeJS.Signals[]) {
-      for (const l of process.listeners(s)) if (!saved.signals[s]!.includes(l)) process.off(s, l as () => void);
-    }
-    process.env = saved.env;
+    saved.restore();
     rmSync(home, { recursive: true, force: true });
   });
 

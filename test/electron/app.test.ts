@@ -3,7 +3,7 @@
 // in-process CA. Single-instance lock, no Dock icon, tray + IPC + protocol wired, a stale hosts block removed at
 // start, the tray switching interception (block written, listener up), and Quit removing the block before the
 // core stops.
-import { electron, FakeBrowserWindow, FakeTray, protocolHandlers, schemes, trusted } from './fake-electron.js';
+import { electron, FakeBrowserWindow, FakeTray, ProcessState, protocolHandlers, schemes, trusted } from './fake-electron.js';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -33,7 +33,7 @@ describe('the Electron app (electron mocked, real core and interception wiring)'
   let hostsPath: string;
   let caPem: string;
   const original = '127.0.0.1 localhost\n# keep me\n';
-  const saved = { env: { ...process.env }, signals: {} as Record<string, Function[]> };
+  const saved = new ProcessState();
   let running: RunningApp | undefined;
 
   before(() => {
@@ -45,15 +45,12 @@ describe('the Electron app (electron mocked, real core and interception wiring)'
     writeFileSync(hostsPath, applyBlock(original, { ip: '127.0.67.1', hosts: ['api.anthropic.com'], owner: { pid: 2 ** 30 } }));
     process.env.ROUTER67_HOME = home;
     process.env.DBUS_SESSION_BUS_ADDRESS = 'unix:path=/nonexistent/router67-test-bus';
-    for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP']) saved.signals[s] = process.listeners(s as NodeJS.Signals);
+    saved.save();
   });
 
   after(async () => {
     await running?.parts.stop({ drainMs: 10 }).catch(() => {});
-    for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as NodeJS.Signals[]) {
-      for (const l of process.listeners(s)) if (!saved.signals[s]!.includes(l)) process.off(s, l as () => void);
-    }
-    process.env = saved.env;
+    saved.restore();
     rmSync(home, { recursive: true, force: true });
   });
 

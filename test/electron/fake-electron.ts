@@ -223,3 +223,25 @@ export const untrusted = {
   otherHost: { senderFrame: { url: 'router67://evil/index.html', parent: null } } as any,
   gone: { senderFrame: null } as any,
 };
+
+const APP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/**
+ * What starting the app in this process changes and a test must put back: the environment (taken when this is
+ * made) and the signal listeners the app adds (those present at `save()` stay).
+ */
+export class ProcessState {
+  private readonly env = { ...process.env };
+  private readonly signals = new Map<NodeJS.Signals, Function[]>();
+
+  save(): void {
+    for (const s of APP_SIGNALS) this.signals.set(s, process.listeners(s));
+  }
+
+  restore(): void {
+    for (const s of APP_SIGNALS) {
+      for (const l of process.listeners(s)) if (!this.signals.get(s)?.includes(l)) process.off(s, l as () => void);
+    }
+    process.env = this.env;
+  }
+}

@@ -10,21 +10,12 @@ import { after, test } from 'node:test';
 import { eventually, provider, tempHome } from '../helpers/core.js';
 import { memMb, startProcess, type Proc } from '../bench/measure.js';
 import { fetchStatus } from '../../main/cli/status.js';
+import { seededRandom } from '../../main/health/retry.js';
 import { startUpstream, type Fault, type Upstream } from './upstream.js';
 
 const TOTAL = 1000;
 const CONCURRENCY = 40;
 const DEADLINE_MS = 100_000;
-
-/** A small seeded PRNG (mulberry32): the same faults every run. */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ups: Upstream[] = [];
 const home = tempHome('router67-soak-');
@@ -38,7 +29,7 @@ after(async () => {
 type Result = 'complete' | 'error-with-attempts' | 'in-stream-error' | 'hung' | 'corrupted';
 
 test('soak: 1,000 mixed requests over four faulty upstreams', { timeout: 120_000 }, async () => {
-  const r = rng(67);
+  const r = seededRandom(67); // the same faults every run
   const pick = (table: [number, Fault][]): Fault => {
     let x = r();
     for (const [p, f] of table) if ((x -= p) < 0) return f;

@@ -7,18 +7,7 @@ import type { Config } from '../../main/config/schema.js';
 import { compileGlob } from '../../main/routing/match.js';
 import { planRoute, type RouteRequest } from '../../main/routing/plan.js';
 import { TargetStats } from '../../main/routing/stats.js';
-
-/** mulberry32: a small seeded PRNG. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom as seeded } from '../../main/health/retry.js';
 
 const PROVIDERS = `
 [[providers]]
