@@ -1,17 +1,9 @@
 // A stand-in for a ServerResponse that keeps what the relays write (status, headers, the first bytes of the body):
 // the window's "Resend to…" sends a logged request again through the proxy and shows the answer beside the original.
-import { EventEmitter } from 'node:events';
+import { ResponseStandIn, type OutgoingHeaders } from '../proxy/stand-in.js';
 
-type Headers = Record<string, string | number | string[] | undefined>;
-
-export class CaptureResponse extends EventEmitter {
-  statusCode = 200;
-  headersSent = false;
-  writableEnded = false;
-  writableFinished = false;
+export class CaptureResponse extends ResponseStandIn {
   writableNeedDrain = false;
-  destroyed = false;
-  headers: Record<string, string> = {};
   private chunks: Buffer[] = [];
   private size = 0;
   truncated = false;
@@ -23,16 +15,8 @@ export class CaptureResponse extends EventEmitter {
     this.done = new Promise((r) => (this.settle = r));
   }
 
-  writeHead(status: number, a?: string | Headers, b?: Headers): this {
-    this.statusCode = status;
-    const h = (typeof a === 'object' ? a : b) ?? {};
-    for (const k in h) if (h[k] !== undefined) this.headers[k.toLowerCase()] = Array.isArray(h[k]) ? (h[k] as string[]).join(', ') : String(h[k]);
-    this.headersSent = true;
-    return this;
-  }
-
-  setHeader(k: string, v: string | number | string[]): this {
-    this.headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : String(v);
+  writeHead(status: number, a?: string | OutgoingHeaders, b?: OutgoingHeaders): this {
+    this.takeHead(status, a, b);
     return this;
   }
 

@@ -7,11 +7,11 @@
 //     sends it ({"type":"error","status":…,"error":{type,code,message,param}}) and Codex reads it;
 //   - a whole Responses object (an upstream that ignored stream: true): replayed as the stream events.
 // Backpressure: write() returns false while more than HIGH_WATER bytes wait for the socket; 'drain' follows.
-import { EventEmitter } from 'node:events';
 import { StringDecoder } from 'node:string_decoder';
 import { brotliDecompressSync, createBrotliDecompress, createGunzip, createInflate, gunzipSync, inflateSync, type Gunzip } from 'node:zlib';
 import { errorTypeFor, parseUpstreamError } from '../formats/errors.js';
 import { decodeResponse, responseToStream } from '../formats/index.js';
+import { ResponseStandIn, type OutgoingHeaders } from '../proxy/stand-in.js';
 
 const HIGH_WATER = 1024 * 1024;
 const MAX_WHOLE = 64 * 1024 * 1024;
@@ -36,20 +36,12 @@ export interface SinkResult {
   clientGone: boolean;
 }
 
-type Headers = Record<string, string | number | string[] | undefined>;
-
-export class WsResponseSink extends EventEmitter {
-  statusCode = 200;
-  headersSent = false;
-  writableEnded = false;
-  writableFinished = false;
-  destroyed = false;
+export class WsResponseSink extends ResponseStandIn {
   readonly result: SinkResult = { status: 0, output: [], messages: 0, clientGone: false };
   /** Resolves once the answer is complete, cut off, or its client gone. */
   readonly done: Promise<SinkResult>;
   private resolveDone!: (r: SinkResult) => void;
   private settled = false;
-  private headers: Record<string, string> = {};
   private whole?: Buffer[];
   private wholeSize = 0;
   private text = new StringDecoder('utf8');
@@ -67,35 +59,12 @@ export class WsResponseSink extends EventEmitter {
     this.done = new Promise((r) => (this.resolveDone = r));
   }
 
-  // ---- the ServerResponse subset ----
+  // ---- the ServerResponse subset (headers: ResponseStandIn) ----
 
-  setHeader(name: string, value: string | number | readonly string[]): this {
-    this.headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : String(value);
-    return this;
-  }
-  getHeader(name: string): string | undefined {
-    return this.headers[name.toLowerCase()];
-  }
-  hasHeader(name: string): boolean {
-    return name.toLowerCase() in this.headers;
-  }
-  removeHeader(name: string): void {
-    delete this.headers[name.toLowerCase()];
-  }
-  flushHeaders(): void {
-    if (!this.headersSent) this.writeHead(this.statusCode);
-  }
-
-  writeHead(status: number, a?: string | Headers, b?: Headers): this {
+  writeHead(status: number, a?: string | OutgoingHeaders, b?: OutgoingHeaders): this {
     if (this.headersSent) return this;
-    const h = typeof a === 'object' ? a : b;
-    for (const k in h ?? {}) {
-      const v = h![k];
-      if (v !== undefined) this.headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : String(v);
-    }
-    this.statusCode = status;
+    this.takeHead(status, a, b);
     this.result.status = status;
-    this.headersSent = true;
     const ct = this.headers['content-type'] ?? '';
     if (status >= 400 || !/^text\/event-stream/i.test(ct)) this.whole = [];
     else {
