@@ -61,6 +61,28 @@ function lastAfter(buf: Buffer, needle: Buffer, from: number): number {
  * escaped letter of it occur: two native searches tell (about 1 ns a byte on prose-heavy JSON, far less on
  * long runs of one character), and usually the bytes do not occur again at all.
  */
+/**
+ * The request body's JSON.parse, done at most once however many parts of the request ask (routing's body facts,
+ * the relays, cache affinity); a body that is not JSON throws the same error on every call.
+ */
+export function jsonOnce(body: Buffer): () => unknown {
+  let done = false;
+  let value: unknown;
+  let error: unknown;
+  return () => {
+    if (!done) {
+      done = true;
+      try {
+        value = JSON.parse(body.toString('utf8'));
+      } catch (e) {
+        error = e;
+      }
+    }
+    if (error !== undefined) throw error;
+    return value;
+  };
+}
+
 export function findModel(buf: Buffer): ModelField | undefined {
   let i = 0;
   const n = buf.length;

@@ -7,7 +7,7 @@ import type { Config, Provider } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import type { Attempt, Dialect, LogEntry, RequestLog } from '../log/request-log.js';
 import { AuthUnavailableError, clientSecrets, extraHeaderSecrets, resolveAuth, type AuthSources } from './auth.js';
-import { findModel } from './body.js';
+import { findModel, jsonOnce } from './body.js';
 import { apiPath, dialectFor, errorBody } from './dialect.js';
 import { guardRequest } from './guard.js';
 import { BodyBudget, readBody } from './intake.js';
@@ -162,9 +162,10 @@ export class Proxy {
       return this.sendError(res, dialect, 400, 'request body has more than one top-level "model" key; send exactly one');
     }
     const pinned = meta.pin && cfg.providers.find((p) => p.name === meta.pin!.provider);
+    const parse = jsonOnce(body);
     const plan =
       field && !meta.pin
-        ? planRoute(cfg, { model: field.model, dialect, path: url, headers: req.headers, body, host: meta.host, app: meta.app }, { stats: this.stats, prices: this.prices, random: () => this.random() })
+        ? planRoute(cfg, { model: field.model, dialect, path: url, headers: req.headers, body, host: meta.host, app: meta.app, parse }, { stats: this.stats, prices: this.prices, random: () => this.random() })
         : undefined;
     const chain = pinned ? [{ provider: pinned, model: meta.pin!.model }] : (plan?.targets ?? []);
     if (!field || chain.length === 0) {
@@ -229,7 +230,7 @@ export class Proxy {
         return this.sendError(res, dialect, BUDGET_STATUS, `router67: ${refused}`, {}, 'budget_exceeded');
       }
       this.responses.configure(storeLimits(cfg));
-      const relays = new RequestRelays({ url, dialect, headers: req.headers, body, field }, this.responses, cfg.daemon.strict_tools);
+      const relays = new RequestRelays({ url, dialect, headers: req.headers, body, field, parse }, this.responses, cfg.daemon.strict_tools);
       const gate = this.health.gate(cfg, body.length);
       const outcome = await this.walk(req, res, relays, chain, entry, cfg, cancel, t0, gate);
       if (outcome === 'fallback') {

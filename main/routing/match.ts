@@ -56,14 +56,14 @@ export class BodyFacts {
   private tokens?: number;
   private scan?: { images: boolean; toolResults: boolean };
 
-  constructor(private readonly req: Pick<RouteRequest, 'body' | 'dialect'>) {}
+  constructor(private readonly req: Pick<RouteRequest, 'body' | 'dialect' | 'parse'>) {}
 
   /** The parsed body (undefined when it is not JSON). Parsed at most once. */
   json(): Record<string, unknown> | undefined {
     if (!this.parsedOnce) {
       this.parsedOnce = true;
       try {
-        this.parsed = JSON.parse(this.req.body.toString('utf8'));
+        this.parsed = this.req.parse ? this.req.parse() : JSON.parse(this.req.body.toString('utf8'));
       } catch {
         this.parsed = undefined;
       }

@@ -32,6 +32,8 @@ export interface RouteRequest {
   host?: string;
   /** The app behind the connection, when known. */
   app?: string;
+  /** The body's one JSON.parse, shared with the relays (proxy/body.ts `jsonOnce`); absent: parsed here if needed. */
+  parse?: () => unknown;
 }
 
 export interface RoutePlan {

@@ -5,7 +5,7 @@ import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Provider } from '../../config/schema.js';
 import type { Dialect, LogEntry } from '../../log/request-log.js';
 import type { ResponseStore, UnknownReferenceError } from '../../formats/index.js';
-import type { ModelField } from '../body.js';
+import { jsonOnce, type ModelField } from '../body.js';
 import { sendTokenEstimate } from '../local.js';
 import { passthroughRelay, type PassthroughRequest } from './passthrough.js';
 import { invalidForTranslation, isCountTokens, responsesState, translatedRelay, type Format, type ResponsesState, type TranslatedRequest } from './translated.js';
@@ -20,6 +20,8 @@ export interface ClientRequest {
   headers: IncomingHttpHeaders;
   body: Buffer;
   field: ModelField;
+  /** The body's one JSON.parse, shared with routing (`jsonOnce`); made here when not given. */
+  parse?: () => unknown;
 }
 
 /** The relays of one request: one per attempt, from relayFor(). */
@@ -32,7 +34,7 @@ export class RequestRelays implements PassthroughRequest, TranslatedRequest {
   readonly requestedModel: string;
   /** Set when a provider was skipped because the body refers to Responses state router67 does not hold. */
   clientError?: UnknownReferenceError;
-  private parsed: unknown;
+  readonly parse: () => unknown;
   private resolved: ResponsesState | undefined;
   private stateDone = false;
 
@@ -47,9 +49,8 @@ export class RequestRelays implements PassthroughRequest, TranslatedRequest {
     this.body = r.body;
     this.field = r.field;
     this.requestedModel = r.field.model;
+    this.parse = r.parse ?? jsonOnce(r.body);
   }
-
-  readonly parse = (): unknown => (this.parsed ??= JSON.parse(this.body.toString('utf8')));
 
   state(): ResponsesState | undefined {
     if (!this.stateDone) {
