@@ -10,8 +10,11 @@
 //   after the client reset it (RST_STREAM), so the proxy would not see the abort and would not cancel upstream.
 // Everything else (write/drain backpressure, 'close' when the client resets the stream, end, destroy) the
 // compatibility API already provides with HTTP/1.1 semantics.
+// The adaptation lives in two subclasses the server builds its pairs from (createSecureServer's
+// Http2ServerRequest/Http2ServerResponse options): nothing is redefined per request, and the request's headers
+// are converted only when read.
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 
 const CONNECTION_SPECIFIC = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
 
@@ -44,20 +47,68 @@ function withoutConnectionHeaders(h: HeaderArg): HeaderArg {
   return copy ?? h;
 }
 
-/** Adapts an HTTP/2 compatibility pair in place; returns it typed as the HTTP/1.1 pair the handlers take. */
-export function adaptH2(req: Http2ServerRequest, res: Http2ServerResponse): { req: IncomingMessage; res: ServerResponse } {
-  Object.defineProperty(req, 'headers', { value: h1Headers(req.headers), writable: true, configurable: true, enumerable: true });
-  const setHeader = res.setHeader.bind(res);
-  res.setHeader = (name: string, value: number | string | readonly string[]) => (CONNECTION_SPECIFIC.has(name.toLowerCase()) ? res : setHeader(name, value));
-  const writeHead = res.writeHead.bind(res) as (status: number, a?: unknown, b?: unknown) => Http2ServerResponse;
-  (res as { writeHead: unknown }).writeHead = (status: number, a?: unknown, b?: unknown) =>
-    typeof a === 'string' ? writeHead(status, a, withoutConnectionHeaders(b as HeaderArg)) : writeHead(status, withoutConnectionHeaders(a as HeaderArg));
-  const stream = res.stream;
-  Object.defineProperty(res, 'destroyed', { get: () => stream.destroyed, configurable: true });
-  Object.defineProperty(res, 'writableNeedDrain', { get: () => stream.writableNeedDrain, configurable: true });
-  Object.defineProperty(res, 'writableFinished', {
-    get: () => res.writableEnded && stream.writableFinished && !stream.aborted && (stream.rstCode ?? 0) === 0,
+const baseHeaders = Object.getOwnPropertyDescriptor(Http2ServerRequest.prototype, 'headers')!.get!;
+const H1_HEADERS = Symbol('h1 headers');
+
+/** The request: `headers` as an HTTP/1.1 request has them (converted on first read; assignable, as node's). */
+export class H1ShapedRequest extends Http2ServerRequest {}
+Object.defineProperty(H1ShapedRequest.prototype, 'headers', {
+  get(this: H1ShapedRequest & { [H1_HEADERS]?: IncomingHttpHeaders }) {
+    return (this[H1_HEADERS] ??= h1Headers(baseHeaders.call(this) as IncomingHttpHeaders));
+  },
+  set(this: H1ShapedRequest & { [H1_HEADERS]?: IncomingHttpHeaders }, value: IncomingHttpHeaders) {
+    this[H1_HEADERS] = value;
+  },
+  enumerable: true,
+  configurable: true,
+});
+
+type WriteHead = (status: number, a?: unknown, b?: unknown) => Http2ServerResponse;
+const baseWriteHead = Http2ServerResponse.prototype.writeHead as unknown as WriteHead;
+const baseSetHeader = Http2ServerResponse.prototype.setHeader;
+
+/** The response: no connection-specific headers; destroyed, writableNeedDrain and writableFinished as on HTTP/1.1. */
+export class H1ShapedResponse extends Http2ServerResponse {
+  override setHeader(name: string, value: number | string | readonly string[]): this {
+    if (!CONNECTION_SPECIFIC.has(name.toLowerCase())) baseSetHeader.call(this, name, value);
+    return this;
+  }
+
+  override writeHead(status: number, a?: unknown, b?: unknown): this {
+    if (typeof a === 'string') baseWriteHead.call(this, status, a, withoutConnectionHeaders(b as HeaderArg));
+    else baseWriteHead.call(this, status, withoutConnectionHeaders(a as HeaderArg));
+    return this;
+  }
+}
+Object.defineProperties(H1ShapedResponse.prototype, {
+  destroyed: {
+    get(this: Http2ServerResponse) {
+      return this.stream.destroyed;
+    },
     configurable: true,
-  });
+  },
+  writableNeedDrain: {
+    get(this: Http2ServerResponse) {
+      return this.stream.writableNeedDrain;
+    },
+    configurable: true,
+  },
+  writableFinished: {
+    get(this: Http2ServerResponse) {
+      const stream = this.stream;
+      return this.writableEnded && stream.writableFinished && !stream.aborted && (stream.rstCode ?? 0) === 0;
+    },
+    configurable: true,
+  },
+});
+
+/** The server options that make node:http2 build H1-shaped pairs. */
+export const h1ShapedClasses = { Http2ServerRequest: H1ShapedRequest, Http2ServerResponse: H1ShapedResponse } as unknown as {
+  Http2ServerRequest: typeof Http2ServerRequest;
+  Http2ServerResponse: typeof Http2ServerResponse;
+};
+
+/** A pair built from h1ShapedClasses, typed as the HTTP/1.1 pair the handlers take. */
+export function asH1(req: Http2ServerRequest, res: Http2ServerResponse): { req: IncomingMessage; res: ServerResponse } {
   return { req: req as unknown as IncomingMessage, res: res as unknown as ServerResponse };
 }

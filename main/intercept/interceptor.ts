@@ -25,7 +25,7 @@ import { runElevated, type ElevateOptions } from '../system/elevate.js';
 import { runOperation, type Operation, type OpResult } from '../system/helper.js';
 import { currentOwner, defaultHostsPath, inspectHostsFile, removeHostsFile, sameOwner } from '../system/hosts.js';
 import { defaultCliCommand, spawnWatchdog, type SpawnedWatchdog, type SpawnWatchdog, type WatchdogCommand } from '../system/watchdog.js';
-import { adaptH2 } from './h2.js';
+import { asH1, h1ShapedClasses } from './h2.js';
 import { Passthrough } from './passthrough.js';
 
 /** An HTTP/2 connection with no open stream for this long is closed (HTTP/1.1's keep-alive timeout). */
@@ -229,12 +229,12 @@ export class Interceptor {
       const store = this.store;
       // HTTP/2 and HTTP/1.1 (ALPN; a client offering neither gets HTTP/1.1), one handler for both
       const server = createSecureServer(
-        { SNICallback: store.SNICallback, allowHTTP1: true, ALPNProtocols: ['h2', 'http/1.1'], noDelay: true },
+        { SNICallback: store.SNICallback, allowHTTP1: true, ALPNProtocols: ['h2', 'http/1.1'], noDelay: true, ...h1ShapedClasses },
         (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => {
           if (req.httpVersionMajor === 2) {
             const session = (req as Http2ServerRequest).stream.session;
             const host = normalizeHost(String((session?.socket as TLSSocket | undefined)?.servername || ''));
-            const pair = adaptH2(req as Http2ServerRequest, res as Http2ServerResponse);
+            const pair = asH1(req as Http2ServerRequest, res as Http2ServerResponse);
             // the app behind the session: looked up once per HTTP/2 session (cached on it)
             const app = session ? core.apps.meta(session, session.socket, pair.req.headers) : {};
             core.proxy.handle(pair.req, pair.res, { host, ...app });
