@@ -490,9 +490,13 @@ export class LeafCertStore {
   }
 
   private entry(host: string): CachedContext {
+    const now = Date.now();
+    // A cached host was checked when its leaf was minted (setHosts drops the others): the name as the client
+    // sent it (SNI is normally lower case already) finds it without normalizing or checking again.
+    const fast = this.cache.get(host);
+    if (fast && fast.expires > now) return fast;
     const h = normalizeHost(host);
     if (!this.intercepts(h)) throw new UninterceptedHostError(host);
-    const now = Date.now();
     const hit = this.cache.get(h);
     if (hit && hit.expires > now) return hit;
     const certPem = mintLeaf(this.ca, this.leaf, h, new Date(now));
