@@ -13,7 +13,7 @@
 // verify() (after sleep/wake): the listener still listens, the block is still ours and right, the watchdog runs.
 import { closeSync, openSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from 'node:http2';
+import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse, type Http2Session, type Http2Stream } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import type { ConnectionOptions, TLSSocket } from 'node:tls';
 import type { Config } from '../config/schema.js';
@@ -30,6 +30,17 @@ import { Passthrough } from './passthrough.js';
 
 /** An HTTP/2 connection with no open stream for this long is closed (HTTP/1.1's keep-alive timeout). */
 const IDLE_MS = 65_000;
+
+/** One of the listener's connections: its requests (HTTP/1.1) or streams (HTTP/2) open, the host it named (SNI). */
+interface Conn {
+  open: number;
+  host: string;
+}
+
+/** The intercepted host a TLS connection named (its SNI), normalized. */
+function sniHost(socket: TLSSocket | undefined): string {
+  return normalizeHost(String(socket?.servername || ''));
+}
 
 export class PromptRefusedError extends Error {
   readonly refused = true;
@@ -118,8 +129,8 @@ export class Privileged {
 export class Interceptor {
   private server?: Http2SecureServer;
   /** HTTP/1.1 connections (not upgraded) with their requests in flight; HTTP/2 sessions with their open streams. */
-  private readonly h1 = new Map<TLSSocket, number>();
-  private readonly h2 = new Map<Http2Session, number>();
+  private readonly h1 = new Map<TLSSocket, Conn>();
+  private readonly h2 = new Map<Http2Session, Conn>();
   private store?: LeafCertStore;
   private lookup?: UpstreamLookup;
   private passthrough?: Passthrough;
@@ -233,23 +244,20 @@ export class Interceptor {
         (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => {
           if (req.httpVersionMajor === 2) {
             const session = (req as Http2ServerRequest).stream.session;
-            const host = normalizeHost(String((session?.socket as TLSSocket | undefined)?.servername || ''));
             const pair = asH1(req as Http2ServerRequest, res as Http2ServerResponse);
             // the app behind the session: looked up once per HTTP/2 session (cached on it)
             const app = session ? core.apps.meta(session, session.socket, pair.req.headers) : {};
+            const host = (session && this.h2.get(session)?.host) ?? sniHost(session?.socket as TLSSocket | undefined);
             core.proxy.handle(pair.req, pair.res, { host, ...app });
             return;
           }
           const socket = (req as IncomingMessage).socket as TLSSocket;
-          this.h1.set(socket, (this.h1.get(socket) ?? 0) + 1);
-          (res as ServerResponse).once('close', () => {
-            const n = this.h1.get(socket);
-            if (n !== undefined) this.h1.set(socket, n - 1);
-          });
-          core.proxy.handle(req as IncomingMessage, res as ServerResponse, {
-            host: normalizeHost(String(socket.servername || '')),
-            ...core.apps.meta(socket, socket, (req as IncomingMessage).headers),
-          });
+          let conn = this.h1.get(socket);
+          if (!conn) this.h1.set(socket, (conn = { open: 0, host: sniHost(socket) }));
+          const c = conn;
+          c.open++;
+          (res as ServerResponse).once('close', () => c.open--);
+          core.proxy.handle(req as IncomingMessage, res as ServerResponse, { host: c.host, ...core.apps.meta(socket, socket, (req as IncomingMessage).headers) });
         },
       );
       // HTTP/1.1 connections: what node:https did (the HTTP/1.1 fallback reads these from the server)
@@ -257,21 +265,19 @@ export class Interceptor {
       server.on('secureConnection', (socket: TLSSocket) => {
         if (socket.alpnProtocol === 'h2') return;
         core.apps.start(socket, socket); // the app behind the connection, once (main/procinfo)
-        this.h1.set(socket, 0);
+        this.h1.set(socket, { open: 0, host: sniHost(socket) });
         socket.once('close', () => this.h1.delete(socket));
       });
       server.on('session', (session: Http2Session) => {
-        this.h2.set(session, 0);
+        const c: Conn = { open: 0, host: sniHost(session.socket as TLSSocket) };
+        this.h2.set(session, c);
         core.apps.start(session, session.socket);
-        session.on('stream', (stream) => {
-          this.h2.set(session, (this.h2.get(session) ?? 0) + 1);
-          stream.once('close', () => {
-            const n = this.h2.get(session);
-            if (n !== undefined) this.h2.set(session, n - 1);
-          });
+        session.on('stream', (stream: Http2Stream) => {
+          c.open++;
+          stream.once('close', () => c.open--);
         });
         session.setTimeout(IDLE_MS, () => {
-          if (this.h2.get(session) === 0) session.close();
+          if (c.open === 0) session.close();
         });
         session.once('close', () => this.h2.delete(session));
         session.on('error', (err) => core.logger.debug(`HTTP/2 session: ${err.message}`));
@@ -280,7 +286,7 @@ export class Interceptor {
       const passthrough = this.passthrough;
       server.on('upgrade', (req: IncomingMessage, socket: TLSSocket, head: Buffer) => {
         this.h1.delete(socket); // no longer an HTTP connection of this server's
-        const host = normalizeHost(String(socket.servername || ''));
+        const host = sniHost(socket);
         core.ws.upgrade(req, socket, head, { host, ...core.apps.meta(socket, socket, req.headers) }, passthrough.upgrade);
       });
       server.on('tlsClientError', (err) => core.logger.debug(`TLS handshake refused: ${err.message}`));
@@ -482,7 +488,7 @@ export class Interceptor {
     if (server) {
       server.close();
       // idle connections now; HTTP/2 sessions get GOAWAY (open streams finish); the rest after a moment
-      for (const [socket, n] of this.h1) if (n === 0) socket.destroy();
+      for (const [socket, c] of this.h1) if (c.open === 0) socket.destroy();
       for (const session of this.h2.keys()) session.close();
       let t: NodeJS.Timeout | undefined;
       await Promise.race([this.passthrough?.idle() ?? Promise.resolve(), new Promise<void>((r) => (t = setTimeout(r, 2000)))]);
