@@ -109,6 +109,8 @@ export interface SocketSearch {
   conn: ConnectionAddress;
   /** Its client address:port as the table being read prints it (clientNeedles). */
   needles: string[];
+  /** The needles as searched for in the bytes read. */
+  patterns?: Buffer[];
   /** The row whose remote end is ours. */
   exact?: SocketRow;
   /** The first established row from the client's address whose remote end is another (a redirected connection). */
@@ -127,10 +129,10 @@ function searchRegion(region: Buffer, searches: SocketSearch[]): void {
   for (const s of searches) {
     if (settled(s)) continue;
     const hits: [number, string][] = [];
-    for (const needle of s.needles) {
-      const pat = Buffer.from(`: ${needle} `, 'latin1'); // "   7: 0100007F:C822 0100007F:1A6F 01 …": only the local address follows ": "
-      for (let at = region.indexOf(pat); at >= 0; at = region.indexOf(pat, at + pat.length)) hits.push([at, needle]);
-    }
+    s.patterns ??= s.needles.map((n) => Buffer.from(`: ${n} `, 'latin1')); // "   7: 0100007F:C822 0100007F:1A6F 01 …": only the local address follows ": "
+    s.patterns.forEach((pat, i) => {
+      for (let at = region.indexOf(pat); at >= 0; at = region.indexOf(pat, at + pat.length)) hits.push([at, s.needles[i]!]);
+    });
     if (hits.length > 1) hits.sort((x, y) => x[0] - y[0]);
     for (const [at, needle] of hits) {
       const end = region.indexOf(10, at);
@@ -209,7 +211,10 @@ function searchTables(proc: string, conns: ConnectionAddress[], chunk?: number, 
   for (const table of ['tcp', 'tcp6'] as const) {
     // a table is read for the searches it may answer that the one before did not
     const open = all.filter((s) => !settled(s) && !s.fallback);
-    for (const s of open) s.needles = clientNeedles(s.conn, table);
+    for (const s of open) {
+      s.needles = clientNeedles(s.conn, table);
+      s.patterns = undefined;
+    }
     searchTableFile(`${proc}/net/${table}`, open.filter((s) => s.needles.length), chunk, count);
   }
   return all;
