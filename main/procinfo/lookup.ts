@@ -140,7 +140,8 @@ export class AppLookup {
       return info;
     } finally {
       clearTimeout(timer);
-      ac.abort();
+      // programs still running (macOS, Windows) are killed; the Linux lookup has ended, or the box aborted it
+      if (!this.linux) ac.abort();
     }
   }
 
