@@ -24,7 +24,7 @@ export async function appLookups(ctx: BenchContext): Promise<void> {
   server.on('connection', (s) => accepted.push(s));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as { port: number }).port;
-  const open = async (): Promise<{ client: Socket; conn: { remoteAddress: string; remotePort: number; localAddress: string; localPort: number } }> => {
+  const open = async (): Promise<{ client: Socket; server: Socket; conn: { remoteAddress: string; remotePort: number; localAddress: string; localPort: number } }> => {
     const client = connect(port, '127.0.0.1');
     await new Promise<void>((resolve, reject) => client.once('connect', resolve).once('error', reject));
     const deadline = Date.now() + 5000;
@@ -33,22 +33,24 @@ export async function appLookups(ctx: BenchContext): Promise<void> {
       await new Promise((r) => setImmediate(r));
     }
     const s = accepted.shift()!;
-    return { client, conn: { remoteAddress: s.remoteAddress!, remotePort: s.remotePort!, localAddress: s.localAddress!, localPort: s.localPort! } };
+    return { client, server: s, conn: { remoteAddress: s.remoteAddress!, remotePort: s.remotePort!, localAddress: s.localAddress!, localPort: s.localPort! } };
   };
+  /** Both ends closed before the next lookup is timed, so their events are not counted in it. */
+  const shut = (...socks: Socket[]) => Promise.all(socks.map((x) => new Promise((r) => (x.destroyed && x.closed ? r(null) : (x.once('close', r), x.destroy())))));
   const run = async (n: number, lookupFor: () => AppLookup) => {
     let total = 0;
     let table = 0;
     let found = 0;
     const each: number[] = [];
     for (let i = 0; i < n; i++) {
-      const { client, conn } = await open();
+      const { client, server: end, conn } = await open();
       const apps = lookupFor();
       const c0 = cpu();
       const info = await apps.lookup(conn);
       const c1 = cpu();
       findSocketIn('/proc', conn); // the table search again, alone
       const c2 = cpu();
-      client.destroy();
+      await shut(client, end);
       if (info?.pid === process.pid) found++;
       const ms = c1.user - c0.user + c1.system - c0.system;
       total += ms;
@@ -62,7 +64,7 @@ export async function appLookups(ctx: BenchContext): Promise<void> {
     const known = new AppLookup({ platform: 'linux' });
     const first = await open();
     await known.lookup(first.conn); // this process is now a client it knows
-    first.client.destroy();
+    await shut(first.client, first.server);
     const k = await run(ctx.N(500), () => known);
     const cold = await run(ctx.N(40), () => new AppLookup({ platform: 'linux' }));
     // the table the lookups searched, and what reading it whole costs (the kernel walks every hash bucket)
@@ -84,7 +86,7 @@ export async function appLookups(ctx: BenchContext): Promise<void> {
     console.log(`  /proc/net/tcp: ${rows} rows; reading it whole ${ctx.fmt(whole, 3)} ms CPU (best of 10)\n`);
     ctx.checks.push(['app lookup CPU per new connection, known client', k.total, 0.3, 'ms']);
   } finally {
-    for (const s of accepted) s.destroy();
+    for (const x of accepted) x.destroy();
     await new Promise<void>((r) => server.close(() => r()));
   }
 }
