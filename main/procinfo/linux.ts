@@ -3,8 +3,11 @@
 // the event loop served in between (on a busy machine a thread-pool round trip per read costs far more than the
 // read). What makes it cheap (LinuxProcs, one per AppLookup):
 // - the table is searched for the client's "address:port" as /proc prints it, read in chunks, and the reading stops
-//   at the row: no line is split or decoded but the rows that match (the table holds every TIME_WAIT socket, and
-//   the kernel's printing of each row is the lookup's largest cost);
+//   at the row (or at the connection's own row no longer established: the client closed it); no line is split or
+//   decoded but the rows that match. The kernel producing the table is the lookup's largest cost: it walks its
+//   whole connection hash table (262,144 buckets on a machine with a few GB) and prints every TIME_WAIT socket, so
+//   reading half of it on average instead of all of both tables is most of the saving; lookups started in the same
+//   turn of the event loop share one read;
 // - processes that held a client before (their start time checked, so a reused pid is another process) are looked
 //   at first, their fds in the order most likely to hold the new socket (new fd numbers, fds that held a client,
 //   fds that were sockets) — every link read afresh, the cache only orders them;
