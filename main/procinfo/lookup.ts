@@ -6,7 +6,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { lookupDarwin } from './darwin.js';
-import { lookupLinux } from './linux.js';
+import { LinuxProcs } from './linux.js';
 import { nameApp, nameFromUserAgent, type ProcInfo } from './name.js';
 import { lookupWin32 } from './win32.js';
 
@@ -58,11 +58,14 @@ export class AppLookup {
   private readonly platform: NodeJS.Platform;
   private readonly timeoutMs: number;
   private readonly waitMs: number;
+  /** Linux: the lookup with the processes that held a client before (looked at first next time). */
+  readonly linux?: LinuxProcs;
 
   constructor(private readonly opts: AppLookupOptions = {}) {
     this.platform = opts.platform ?? process.platform;
     this.timeoutMs = opts.timeoutMs ?? 2000;
     this.waitMs = opts.waitMs ?? 200;
+    if (this.platform === 'linux') this.linux = new LinuxProcs({ proc: opts.proc });
   }
 
   /** Starts the lookup for a connection (`key` is what it is cached on: the socket, or the HTTP/2 session). */
@@ -121,8 +124,8 @@ export class AppLookup {
     });
     try {
       const work: Promise<ProcInfo | undefined> =
-        this.platform === 'linux'
-          ? lookupLinux(conn, { proc: this.opts.proc, signal: ac.signal })
+        this.linux
+          ? this.linux.lookup(conn, ac.signal)
           : this.platform === 'darwin'
             ? lookupDarwin(conn, this.runner(ac.signal))
             : this.platform === 'win32'
@@ -137,7 +140,8 @@ export class AppLookup {
       return info;
     } finally {
       clearTimeout(timer);
-      ac.abort();
+      // programs still running (macOS, Windows) are killed; the Linux lookup has ended, or the box aborted it
+      if (!this.linux) ac.abort();
     }
   }
 

@@ -16,9 +16,10 @@ import { tlsHandshakes } from './tls.js';
 import { translatedStreaming } from './translated.js';
 import { largeAnswer } from './large.js';
 import { interceptedPath } from './intercepted.js';
+import { appLookups } from './procinfo.js';
 import { moduleCosts } from './modules.js';
 import { resilienceOverhead } from './resilience.js';
 import { routedLatency, routeEvaluation } from './routes.js';
 import { usageHistory } from './history.js';
 
-export const extraSections: BenchSection[] = [translatedStreaming, tlsHandshakes, interceptedPath, largeAnswer, routeEvaluation, routedLatency, moduleCosts, resilienceOverhead, usageHistory];
+export const extraSections: BenchSection[] = [translatedStreaming, tlsHandshakes, interceptedPath, appLookups, largeAnswer, routeEvaluation, routedLatency, moduleCosts, resilienceOverhead, usageHistory];
