@@ -106,12 +106,18 @@ export class RequestLog extends EventEmitter {
    * entry holds before anyone sees it. Strings shorter than `min` characters are ignored (too likely to be words).
    */
   addSecrets(e: LogEntry, list: readonly string[], min = 4): void {
-    let all = this.secrets.get(e);
+    const had = this.secrets.get(e);
+    let all = had;
+    let added = false;
     for (const x of list) {
       if (x.length < min || all?.includes(x)) continue;
       (all ??= []).push(x);
+      added = true;
     }
-    if (all) this.secrets.set(e, all.sort((a, b) => b.length - a.length));
+    if (!added) return;
+    // longest first, so a secret is replaced before a shorter one inside it
+    if (all!.length > 1) all!.sort(longestFirst);
+    if (!had) this.secrets.set(e, all!);
   }
 
   /** Text about this entry bound for a log or a client (e.g. an error body), scrubbed of its secrets. */
@@ -234,6 +240,10 @@ export class RequestLog extends EventEmitter {
     this.fd = undefined;
     return Promise.resolve();
   }
+}
+
+function longestFirst(a: string, b: string): number {
+  return b.length - a.length;
 }
 
 /** Scrubs, in place, the header values that hold one of the secrets. */
