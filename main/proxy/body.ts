@@ -149,8 +149,8 @@ export function rewriteModel(buf: Buffer, field: ModelField, upstreamModel: stri
   return Buffer.concat(rewrittenParts(buf, field, upstreamModel));
 }
 
-/** Above this size a rewritten body is sent as views of the client's bytes, never copied whole. */
-const COPY_LIMIT = 1024 * 1024;
+/** Above this size a rewritten body is sent as views of the client's bytes (head, model, tail), never copied whole. */
+const COPY_LIMIT = 64 * 1024;
 
 /**
  * The body to send upstream with the model replaced: one Buffer, or for a large body the three views around the

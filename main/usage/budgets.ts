@@ -212,8 +212,16 @@ export class Budgets extends EventEmitter {
   }
 
   /** A new day or month empties its counts (and lets its notices come again). */
+  /** The local day the state was last checked against, as [start, end) in ms: within it, roll() has nothing to do. */
+  private dayFrom = 0;
+  private dayTo = 0;
+
   private roll(): void {
     const now = this.now();
+    const t = now.getTime();
+    if (t >= this.dayFrom && t < this.dayTo) return;
+    this.dayFrom = new Date(now.getFullYear(), now.getMonth(), now.getDate()).getTime();
+    this.dayTo = new Date(now.getFullYear(), now.getMonth(), now.getDate() + 1).getTime();
     const day = localDay(now);
     const month = localMonth(now);
     if (day === this.state.day && month === this.state.month) return;

@@ -53,7 +53,7 @@ export async function resilienceOverhead(ctx: BenchContext): Promise<void> {
       { name: 'router67, breakers+limits', url: `http://${router.match[1]}`, pid: router.proc.pid },
     ];
     const n = ctx.N(10_000);
-    for (const t of targets) await load(t.url, '/v1/messages', small, ctx.N(500), 8); // warm-up
+    for (const t of targets) await load(t.url, '/v1/messages', small, ctx.N(20000), 32); // warm-up to steady state (see bench.ts)
     const cpu = new Map<string, { ms: number; n: number; errors: number }>();
     // two interleaved rounds so drift hits every target alike
     for (let round = 0; round < 2; round++) {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
-import { RequestLog } from '../../main/log/request-log.js';
+import { IsoClock, RequestLog } from '../../main/log/request-log.js';
 import { provider, startCore, type TestCore } from '../helpers/core.js';
 import { startMockUpstream, type MockUpstream } from '../helpers/mock-upstream.js';
 
@@ -70,5 +70,39 @@ describe('request log', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('keeps the headers sent upstream and the response headers in memory only, not in the JSONL line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'router67-log-'));
+    try {
+      const log = new RequestLog({ dir });
+      const e = log.begin({ dialect: 'anthropic', method: 'POST', path: '/v1/messages', stream: false, model: 'm', requestHeaders: { 'content-type': 'application/json' } });
+      e.upstreamHeaders = { 'x-sent': 'up' };
+      e.responseHeaders = { 'request-id': 'req_1' };
+      log.finish(e);
+      await log.close();
+      const line = JSON.parse(readFileSync(join(dir, 'requests.jsonl'), 'utf8').trim()) as Record<string, unknown>;
+      assert.deepEqual(line.requestHeaders, { 'content-type': 'application/json' });
+      assert.equal(line.upstreamHeaders, undefined);
+      assert.equal(line.responseHeaders, undefined);
+      assert.deepEqual(log.get(e.id)?.upstreamHeaders, { 'x-sent': 'up' });
+      assert.deepEqual(log.get(e.id)?.responseHeaders, { 'request-id': 'req_1' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('writes start times exactly as Date#toISOString does, across minutes, days and years', () => {
+    const clock = new IsoClock();
+    const times = [0, 59_999, 60_000, Date.UTC(2026, 11, 31, 23, 59, 59, 999), Date.UTC(2027, 0, 1), Date.now(), -1, -60_001, 1.5];
+    let x = 0x2545f491;
+    for (let i = 0; i < 20_000; i++) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      // mostly near each other (the cached minute), sometimes far (a new minute, backwards)
+      times.push(Date.UTC(2026, 11, 1) + ((x >>> 0) % (i % 10 === 0 ? 4e9 : 3e5)));
+    }
+    for (const t of times) assert.equal(clock.iso(t), new Date(t).toISOString(), String(t));
   });
 });

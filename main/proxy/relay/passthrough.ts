@@ -349,9 +349,14 @@ function scrubbedBody(buf: Buffer, headers: Record<string, string | string[]>, s
   return Buffer.from(scrub(plain.toString('utf8'), secrets));
 }
 
+/** Needles per secrets list: a provider's list is the same array on every request (auth.ts caches the forms). */
+const needleCache = new WeakMap<readonly string[], Buffer[]>();
+
 /** The secret forms worth searching a stream for: those that contain no shorter one (the bare key covers `Bearer <key>`). */
 function needlesOf(secrets: readonly string[]): Buffer[] {
-  return secrets.filter((s) => !secrets.some((o) => o !== s && s.includes(o))).map((s) => Buffer.from(s));
+  let n = needleCache.get(secrets);
+  if (!n) needleCache.set(secrets, (n = secrets.filter((s) => !secrets.some((o) => o !== s && s.includes(o))).map((s) => Buffer.from(s))));
+  return n;
 }
 
 /** Whether the chunk holds one of the needles (checked byte-wise, no string made). */
