@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync, readFileSync, rmSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { basename, dirname, join } from 'node:path';
 import type { Agent as UndiciAgent, Dispatcher } from 'undici';
 import { ConfigError, parseConfig, type ConfigIssue } from '../config/load.js';
@@ -272,8 +272,7 @@ export class Core extends EventEmitter {
     const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) =>
       this.proxy.handle(req, res, this.apps.meta(req.socket, req.socket, req.headers)),
     );
-    // the app behind a connection is looked up from the moment it connects, once (cached on the socket)
-    server.on('connection', (socket: Socket) => this.apps.start(socket, socket));
+    // the app behind a connection is looked up at its first request, once (cached on the socket: main/procinfo)
     server.on('upgrade', (req, socket, head) => this.ws.upgrade(req, socket, head, this.apps.meta(req.socket, req.socket, req.headers)));
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) =>

@@ -264,14 +264,12 @@ export class Interceptor {
       Object.assign(server, { keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 });
       server.on('secureConnection', (socket: TLSSocket) => {
         if (socket.alpnProtocol === 'h2') return;
-        core.apps.start(socket, socket); // the app behind the connection, once (main/procinfo)
         this.h1.set(socket, { open: 0, host: sniHost(socket) });
         socket.once('close', () => this.h1.delete(socket));
       });
       server.on('session', (session: Http2Session) => {
         const c: Conn = { open: 0, host: sniHost(session.socket as TLSSocket) };
         this.h2.set(session, c);
-        core.apps.start(session, session.socket);
         session.on('stream', (stream: Http2Stream) => {
           c.open++;
           stream.once('close', () => c.open--);

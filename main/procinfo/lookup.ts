@@ -1,6 +1,7 @@
 // The app behind each connection: looked up once per connection (TCP connection or HTTP/2 session), cached on it,
-// never per request. The lookup runs asynchronously from the moment the connection is seen, is time-boxed as a
-// whole, and a request waits for it at most `waitMs` (its body upload overlaps that wait); when it is still
+// never per request. The lookup starts with the connection's first request (a connection that never sends one,
+// a preconnect or a bare handshake, costs no lookup), runs asynchronously, is time-boxed as a whole, and a request
+// waits for it at most `waitMs` (its body upload overlaps that wait); when it is still
 // running the request goes on without it (the User-Agent names the app), and later requests on the connection get
 // it. A lookup that fails leaves the app unknown; it never fails or slows a request beyond that wait.
 import type { IncomingHttpHeaders } from 'node:http';
@@ -66,11 +67,6 @@ export class AppLookup {
     this.timeoutMs = opts.timeoutMs ?? 2000;
     this.waitMs = opts.waitMs ?? 200;
     if (this.platform === 'linux') this.linux = new LinuxProcs({ proc: opts.proc });
-  }
-
-  /** Starts the lookup for a connection (`key` is what it is cached on: the socket, or the HTTP/2 session). */
-  start(key: object, sock: Partial<ConnectionAddress>): void {
-    this.slot(key, sock);
   }
 
   /** The app for a request on this connection; the User-Agent names it when the process is unknown. */
