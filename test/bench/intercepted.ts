@@ -101,7 +101,7 @@ export async function interceptedPath(ctx: BenchContext): Promise<void> {
       { name: 'bare node:http2', proto: 'h2', port: b2, pid: bare.proc.pid },
       { name: 'router67', proto: 'h2', port: rPort, pid: router.proc.pid },
     ] as const;
-    for (const t of targets) await (t.proto === 'h1' ? loadH1 : loadH2)(t.port, ca, SMALL, ctx.N(300), 4); // warm-up
+    for (const t of targets) await (t.proto === 'h1' ? loadH1 : loadH2)(t.port, ca, SMALL, ctx.N(10000), 32); // warm-up to steady state (see bench.ts)
     const scenarios = [
       { key: 'c32', label: '32 concurrent, small body', body: SMALL, n: ctx.N(10000), conns: 32 },
       { key: 'stream', label: 'streaming (52 SSE events), 1 at a time', body: STREAM, n: ctx.N(1000), conns: 1 },
