@@ -157,9 +157,12 @@ export class RequestLog extends EventEmitter {
       // only): on disk they would double the line and its cost
       const { upstreamHeaders, responseHeaders } = e;
       e.upstreamHeaders = e.responseHeaders = undefined;
-      this.append(JSON.stringify(e) + '\n');
-      e.upstreamHeaders = upstreamHeaders;
-      e.responseHeaders = responseHeaders;
+      try {
+        this.append(JSON.stringify(e) + '\n');
+      } finally {
+        e.upstreamHeaders = upstreamHeaders;
+        e.responseHeaders = responseHeaders;
+      }
     }
   }
 
