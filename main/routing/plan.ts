@@ -171,7 +171,20 @@ export function planRoute(cfg: Config, req: RouteRequest, deps: StrategyDeps = {
   return { targets, route: route.label, strategy: route.strategy };
 }
 
-/** The key per-target state (health, limits, latency) is kept under. */
+/** Keys made so far, per provider object (a config reload makes new ones) and upstream model. */
+const keys = new WeakMap<object, Map<string, string>>();
+
+/**
+ * The key per-target state (health, limits, latency) is kept under: "provider/model". Made once per provider and
+ * model: a string built per call would be hashed anew by every Map it is looked up in, several times a request.
+ */
 export function targetKey(t: { provider: { name: string } | Provider; model: string }): string {
-  return `${t.provider.name}/${t.model}`;
+  let byModel = keys.get(t.provider);
+  if (!byModel) keys.set(t.provider, (byModel = new Map()));
+  let k = byModel.get(t.model);
+  if (k === undefined) {
+    if (byModel.size >= 4096) byModel.clear(); // a route may force any model name: bounded
+    byModel.set(t.model, (k = `${t.provider.name}/${t.model}`));
+  }
+  return k;
 }
