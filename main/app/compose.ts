@@ -36,7 +36,7 @@ import { defaultHostsPath, inspectHostsFile } from '../system/hosts.js';
 import { uiLink } from '../ui/link.js';
 import type { InterceptControl, UiService, UiServiceOptions } from '../ui/service.js';
 import type { SetupOptions } from '../intercept/setup.js';
-import { caPaths } from '../tls/ca.js';
+import { caPaths } from '../tls/paths.js';
 import { History } from '../usage/history.js';
 import { mountLogStream } from '../usage/log-stream.js';
 

@@ -3,7 +3,6 @@
 // keeps serving between short synchronous slices: on a busy machine a thread-pool round trip per read costs far
 // more than the read), and processes that held a client before are looked at first.
 import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
-import { performance } from 'node:perf_hooks';
 import type { ProcInfo } from './name.js';
 import type { ConnectionAddress } from './lookup.js';
 

@@ -4,11 +4,7 @@
 // running the request goes on without it (the User-Agent names the app), and later requests on the connection get
 // it. A lookup that fails leaves the app unknown; it never fails or slows a request beyond that wait.
 import type { IncomingHttpHeaders } from 'node:http';
-import { performance } from 'node:perf_hooks';
-import { lookupDarwin } from './darwin.js';
-import { lookupLinux } from './linux.js';
-import { nameApp, nameFromUserAgent, type ProcInfo } from './name.js';
-import { lookupWin32 } from './win32.js';
+import type { ProcInfo } from './name.js';
 
 export type { ProcInfo } from './name.js';
 
@@ -51,6 +47,16 @@ interface Slot {
 
 const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
 
+/* eslint-disable @typescript-eslint/no-require-imports */
+/** The naming rules and this platform's lookup are loaded on the first connection, not with the daemon. */
+const load = {
+  name: () => require('./name.js') as typeof import('./name.js'),
+  linux: () => (require('./linux.js') as typeof import('./linux.js')).lookupLinux,
+  darwin: () => (require('./darwin.js') as typeof import('./darwin.js')).lookupDarwin,
+  win32: () => (require('./win32.js') as typeof import('./win32.js')).lookupWin32,
+};
+/* eslint-enable @typescript-eslint/no-require-imports */
+
 export class AppLookup {
   private readonly slots = new WeakMap<object, Slot>();
   /** Lookups done, found, and their times (ms), for `status` and the bench. */
@@ -58,6 +64,7 @@ export class AppLookup {
   private readonly platform: NodeJS.Platform;
   private readonly timeoutMs: number;
   private readonly waitMs: number;
+  private names?: typeof import('./name.js');
 
   constructor(private readonly opts: AppLookupOptions = {}) {
     this.platform = opts.platform ?? process.platform;
@@ -74,6 +81,7 @@ export class AppLookup {
   meta(key: object, sock: Partial<ConnectionAddress>, headers: IncomingHttpHeaders): AppMeta {
     const slot = this.slot(key, sock);
     const ua = headers['user-agent'];
+    const { nameFromUserAgent } = (this.names ??= load.name());
     if (slot.settled) return { app: slot.app ?? nameFromUserAgent(ua) };
     let timer: NodeJS.Timeout | undefined;
     const waited = new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), this.waitMs)));
@@ -91,7 +99,7 @@ export class AppLookup {
     s.promise = this.lookup(sock).then(
       (info) => {
         s.settled = true;
-        s.app = info ? nameApp(info) : undefined;
+        s.app = info ? (this.names ??= load.name()).nameApp(info) : undefined;
         return s.app;
       },
       () => {
@@ -122,11 +130,11 @@ export class AppLookup {
     try {
       const work: Promise<ProcInfo | undefined> =
         this.platform === 'linux'
-          ? lookupLinux(conn, { proc: this.opts.proc, signal: ac.signal })
+          ? load.linux()(conn, { proc: this.opts.proc, signal: ac.signal })
           : this.platform === 'darwin'
-            ? lookupDarwin(conn, this.runner(ac.signal))
+            ? load.darwin()(conn, this.runner(ac.signal))
             : this.platform === 'win32'
-              ? lookupWin32(conn, this.runner(ac.signal))
+              ? load.win32()(conn, this.runner(ac.signal))
               : Promise.resolve(undefined);
       const info = await Promise.race([work.catch(() => undefined), box]);
       const ms = performance.now() - t0;

@@ -1,7 +1,6 @@
 // The routing proxy: reads the model, walks the provider chain; each attempt's relay (./relay/) sends it and
 // relays the answer. Fallback only before the first byte reaches the client; streams are relayed event by event.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import type { Config, Provider } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';

@@ -2,7 +2,6 @@
 // rewritten (and the few same-dialect repairs of sameDialectBody); the answer comes back byte for byte — whole
 // or event by event — with every secret that was sent scrubbed from it.
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
-import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import type { Dialect } from '../../log/request-log.js';
 import * as formats from '../../formats/index.js';
