@@ -56,8 +56,8 @@ export interface CoreOptions {
   /** Watch the config file and apply changes (default true). */
   watch?: boolean;
   /**
-   * Validate the config on a short-lived worker thread (config/offthread.ts), so zod is never loaded into this
-   * thread: the headless daemon's idle memory. Same results and errors; default false (in-process).
+   * Validate the config in a short-lived child process (config/offthread.ts), so zod is never loaded into this
+   * process: the headless daemon's idle memory. Same results and errors; default false (in-process).
    */
   validateOffThread?: boolean;
   /** A config already validated from this text (the composition root peeks at it); used if the file still says so. */
@@ -352,7 +352,7 @@ export class Core extends EventEmitter {
    * file is valid.
    */
   reload(): Promise<boolean> {
-    // One at a time, in order: validation may wait for a worker thread.
+    // One at a time, in order: validation may wait for a child process.
     const run = (this.reloading ?? Promise.resolve(true)).then(() => this.reloadNow());
     this.reloading = run.catch(() => false);
     return run;
@@ -529,7 +529,7 @@ export class Core extends EventEmitter {
   }
 }
 
-/** Parses and validates config text, in this thread or on a worker (CoreOptions.validateOffThread). */
+/** Parses and validates config text, in this thread or in a child process (CoreOptions.validateOffThread). */
 function validate(offThread: boolean | undefined, text: string, file: string): Promise<Config> {
   if (offThread) return parseConfigOffThread(text, file);
   try {
