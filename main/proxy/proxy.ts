@@ -16,7 +16,7 @@ import { redactHeaders } from './headers.js';
 import { sendModels } from './local.js';
 import { RequestRelays, type AttemptRelay, type Outcome } from './relay/index.js';
 import { header, MAX_LOGGED_BODY, round, shownAttempts } from './relay/relay.js';
-import { ResponseStore } from '../formats/index.js';
+import { ResponseStore } from '../formats/state-store.js';
 import { planRoute, targetKey, type PriceLookup, type Target } from '../routing/plan.js';
 import { TargetStats } from '../routing/stats.js';
 import { Health, type RequestGate, type Ticket } from '../health/health.js';

@@ -10,8 +10,11 @@
 import { StringDecoder } from 'node:string_decoder';
 import type { BrotliDecompress, Gunzip } from 'node:zlib';
 import { errorTypeFor, parseUpstreamError } from '../formats/errors.js';
-import { decodeResponse, responseToStream } from '../formats/index.js';
 import { ResponseStandIn, type OutgoingHeaders } from '../proxy/stand-in.js';
+
+/** The codecs (formats/index.ts), loaded on first use: an idle daemon, and one that only passes requests through, never needs them. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const formats = () => require('../formats/index.js') as typeof import('../formats/index.js');
 
 /** node:zlib, loaded on the first compressed body (an idle daemon never needs it). */
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -268,7 +271,7 @@ export class WsResponseSink extends ResponseStandIn {
     try {
       const json = JSON.parse(body.toString('utf8')) as unknown;
       if (json && typeof json === 'object' && (json as { object?: unknown }).object === 'response') {
-        this.events(responseToStream('responses', decodeResponse('responses', json), { requestedModel: this.requestedModel, clientWantsUsage: true }));
+        this.events(formats().responseToStream('responses', formats().decodeResponse('responses', json), { requestedModel: this.requestedModel, clientWantsUsage: true }));
         this.flushTail();
         if (this.result.terminal) return;
       }
