@@ -17,8 +17,8 @@ const scratchDb = `require('node:path').join(require('node:os').tmpdir(), 'route
 /** [label, when the daemon loads it, what to run]. */
 const parts: [string, string, string][] = [
   ['bare Node floor', '—', ''],
-  ['zod', 'config worker; window/IPC', `require(${JSON.stringify(require.resolve('zod'))})`],
-  ['config schema (zod + schema)', 'config worker; window/IPC', `require(${JSON.stringify(join(dist, 'config', 'schema.js'))})`],
+  ['zod', 'config child; window/IPC', `require(${JSON.stringify(require.resolve('zod'))})`],
+  ['config schema (zod + schema)', 'config child; window/IPC', `require(${JSON.stringify(join(dist, 'config', 'schema.js'))})`],
   [
     'a worker thread, run and exited',
     '(config validation before: now a child)',
@@ -38,8 +38,8 @@ const parts: [string, string, string][] = [
   ['keytar', 'keychain in config; window', `try { require('keytar') } catch {}`],
   ['UI service', 'first window request', `require(${JSON.stringify(join(dist, 'ui', 'service.js'))})`],
   ['OAuth', '[oauth.*] in config; login', `require(${JSON.stringify(join(dist, 'oauth', 'attach.js'))})`],
-  ['routing (plan, match, strategies, stats; match loads formats)', 'start (via proxy)', req('routing/plan.js', 'routing/stats.js')],
-  ['routing/explain (with routing, formats)', 'first explain (route --explain, Routes view)', req('routing/explain.js')],
+  ['routing (plan, match, strategies, stats)', 'start (via proxy)', req('routing/plan.js', 'routing/stats.js')],
+  ['routing/explain (with routing)', 'first explain (route --explain, Routes view)', req('routing/explain.js')],
   ['health (breakers, limits, foresight, retry, hedge, affinity)', 'start (via proxy)', req('health/health.js', 'health/retry.js', 'health/hedge.js', 'health/affinity.js')],
   ['usage: cost, prices (code), budgets', 'start', req('usage/cost.js', 'usage/budgets.js')],
   ['price table (@pydantic/genai-prices)', 'first price asked (a finished request)', `require(${JSON.stringify(require.resolve('@pydantic/genai-prices'))})`],
