@@ -36,7 +36,7 @@ import { defaultHostsPath, inspectHostsFile } from '../system/hosts.js';
 import { uiLink } from '../ui/link.js';
 import type { InterceptControl, UiService, UiServiceOptions } from '../ui/service.js';
 import type { SetupOptions } from '../intercept/setup.js';
-import { caPaths } from '../tls/ca.js';
+import { caPaths } from '../tls/paths.js';
 import { History } from '../usage/history.js';
 import { mountLogStream } from '../usage/log-stream.js';
 
@@ -147,7 +147,7 @@ export async function compose(o: ComposeOptions): Promise<Composed> {
     return s;
   });
   // Opened before the core starts when the config needs it, so the first requests and warnings see the secrets.
-  // The daemon validates on a worker thread: zod stays out of its memory until its window needs it. The app
+  // The daemon validates in a child process: zod stays out of its memory until its window needs it. The app
   // loads zod anyway (its IPC checks), so it validates in-process.
   const offThread = o.ui === 'daemon';
   const initial = await peekConfig(configPath, offThread);

@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import { parse, TomlError } from 'smol-toml';
 import type { Config } from './schema.js';
 
-// The schema (and zod) is loaded on the first validation, not with this module: the daemon validates on a worker
-// thread (offthread.ts) and never needs it itself; ConfigError, locate and the formatting here stay light.
+// The schema (and zod) is loaded on the first validation, not with this module: the daemon validates in a child
+// process (offthread.ts) and never needs it itself; ConfigError, locate and the formatting here stay light.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const schema = () => require('./schema.js') as typeof import('./schema.js');
 

@@ -1,13 +1,13 @@
-// The worker thread of parseConfigOffThread (offthread.ts): validates one config text and posts the answer.
-import { parentPort, workerData } from 'node:worker_threads';
+// The child process of parseConfigOffThread (offthread.ts): validates one config text and sends the answer back.
 import { ConfigError, parseConfig } from './load.js';
 import type { WorkerAnswer } from './offthread.js';
 
-const { text, file } = workerData as { text: string; file: string };
-let answer: WorkerAnswer;
-try {
-  answer = { config: parseConfig(text, file) };
-} catch (e) {
-  answer = e instanceof ConfigError ? { issues: e.issues } : { error: (e as Error).message };
-}
-parentPort!.postMessage(answer);
+process.once('message', (m: { text: string; file: string }) => {
+  let answer: WorkerAnswer;
+  try {
+    answer = { config: parseConfig(m.text, m.file) };
+  } catch (e) {
+    answer = e instanceof ConfigError ? { issues: e.issues } : { error: (e as Error).message };
+  }
+  process.send!(answer, () => process.disconnect());
+});

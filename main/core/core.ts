@@ -21,7 +21,7 @@ import { ResponsesWsGateway } from '../ws/responses-ws.js';
 import { Budgets } from '../usage/budgets.js';
 import { priceEntry } from '../usage/cost.js';
 import { blendedPerMillion, priceSourceLabel } from '../usage/prices.js';
-import { explainRoute, parseExplainInput, type ExplainInput } from '../routing/explain.js';
+import type { ExplainInput } from '../routing/explain.js';
 import { AppLookup } from '../procinfo/lookup.js';
 import { Metrics } from '../metrics/metrics.js';
 import { attachHealth, type Readiness } from '../metrics/health.js';
@@ -36,6 +36,9 @@ import type { BudgetNotice, ExplainView, ProviderView, StatusBase } from '../ui/
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const loadAgent = () => require('undici/lib/dispatcher/agent.js') as typeof UndiciAgent;
 type Agent = UndiciAgent;
+/** `router67 route --explain`, the Routes view: loaded on the first question, not with the daemon. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const loadExplain = () => require('../routing/explain.js') as typeof import('../routing/explain.js');
 
 export interface CoreOptions {
   home?: string;
@@ -53,8 +56,8 @@ export interface CoreOptions {
   /** Watch the config file and apply changes (default true). */
   watch?: boolean;
   /**
-   * Validate the config on a short-lived worker thread (config/offthread.ts), so zod is never loaded into this
-   * thread: the headless daemon's idle memory. Same results and errors; default false (in-process).
+   * Validate the config in a short-lived child process (config/offthread.ts), so zod is never loaded into this
+   * process: the headless daemon's idle memory. Same results and errors; default false (in-process).
    */
   validateOffThread?: boolean;
   /** A config already validated from this text (the composition root peeks at it); used if the file still says so. */
@@ -290,7 +293,7 @@ export class Core extends EventEmitter {
       this.admin.route('POST', '/api/route/explain', async (req, res) => {
         const body = await readJsonBody(req, this.cfg.daemon.max_request_body_bytes);
         if (!body.ok) return sendJson(res, body.status, { error: body.message });
-        const input = parseExplainInput(body.value);
+        const input = loadExplain().parseExplainInput(body.value);
         if (typeof input === 'string') return sendJson(res, 400, { error: input });
         sendJson(res, 200, this.explainRoute(input));
       });
@@ -306,7 +309,7 @@ export class Core extends EventEmitter {
 
   /** Which route and targets a request would get, and their state now; nothing is sent. */
   explainRoute(input: ExplainInput, cfg: Config = this.cfg): ExplainView {
-    return explainRoute(cfg, input, { stats: this.proxy.stats, health: this.proxy.health, prices: this.proxy.prices });
+    return loadExplain().explainRoute(cfg, input, { stats: this.proxy.stats, health: this.proxy.health, prices: this.proxy.prices });
   }
 
   private writeState(): void {
@@ -348,7 +351,7 @@ export class Core extends EventEmitter {
    * file is valid.
    */
   reload(): Promise<boolean> {
-    // One at a time, in order: validation may wait for a worker thread.
+    // One at a time, in order: validation may wait for a child process.
     const run = (this.reloading ?? Promise.resolve(true)).then(() => this.reloadNow());
     this.reloading = run.catch(() => false);
     return run;
@@ -525,7 +528,7 @@ export class Core extends EventEmitter {
   }
 }
 
-/** Parses and validates config text, in this thread or on a worker (CoreOptions.validateOffThread). */
+/** Parses and validates config text, in this thread or in a child process (CoreOptions.validateOffThread). */
 function validate(offThread: boolean | undefined, text: string, file: string): Promise<Config> {
   if (offThread) return parseConfigOffThread(text, file);
   try {

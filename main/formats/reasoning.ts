@@ -1,7 +1,7 @@
 // The reasoning setting across dialects: Anthropic `thinking.budget_tokens` ⇄ OpenAI `reasoning.effort` /
 // `reasoning_effort`, and the Anthropic rules a budget has to meet (≥ 1024, below `max_tokens`, room left
 // for the answer). Applied on every turn of a conversation, not only the first.
-import { type Carrier, type Request, type ThinkingPart, PACKED_SIGNATURE_PREFIX, note, unpackSignature } from './canonical.js';
+import { type Carrier, type Request, type ThinkingPart, PACKED_SIGNATURE_PREFIX, isObj, isPackedSignature, note, unpackSignature } from './canonical.js';
 
 /** Anthropic's smallest accepted thinking budget. */
 export const MIN_THINKING_BUDGET = 1024;
@@ -142,4 +142,54 @@ export function unpackReasoning(enc: string | undefined): { signature?: string; 
     /* not ours after all */
   }
   return r;
+}
+
+// The passthrough relay's helpers (same dialect, no translation): here, not in index.ts, so a passthrough request
+// never loads the codecs.
+
+/**
+ * Thinking blocks router67 produced from a non-Anthropic upstream carry a wrapped signature. Sent to
+ * Anthropic as-is they would be rejected as forged. Cheap check on the raw body first.
+ */
+export function hasPackedSignatures(raw: Buffer | string): boolean {
+  return raw.indexOf(PACKED_SIGNATURE_PREFIX) >= 0;
+}
+
+/**
+ * A Responses request going to OpenAI's own Responses API: reasoning items router67 made from another
+ * provider's thinking (packed encrypted_content) would fail OpenAI's verification, so they are left out.
+ */
+export function dropPackedReasoning(body: unknown): Record<string, unknown> | undefined {
+  if (!isObj(body)) return undefined;
+  if (!Array.isArray(body.input)) return body;
+  return { ...body, input: body.input.filter((it) => !(isObj(it) && it.type === 'reasoning' && isPackedSignature(it.encrypted_content))) };
+}
+
+/** Unwrap genuine signatures and drop unsigned thinking from an Anthropic request body going to Anthropic. */
+export function sanitizeAnthropicThinking(body: unknown): unknown {
+  if (!isObj(body) || !Array.isArray(body.messages)) return body;
+  const messages = body.messages.map((m) => {
+    if (!isObj(m) || m.role !== 'assistant' || !Array.isArray(m.content)) return m;
+    const content: unknown[] = [];
+    for (const b of m.content) {
+      if (isObj(b) && b.type === 'thinking' && isPackedSignature(b.signature)) {
+        const u = unpackSignature(b.signature as string);
+        if (u.redacted) content.push({ type: 'redacted_thinking', data: u.redacted });
+        else if (u.signature) content.push({ ...b, signature: u.signature });
+        continue;
+      }
+      if (isObj(b) && b.type === 'redacted_thinking' && isPackedSignature(b.data)) continue;
+      content.push(b);
+    }
+    return { ...m, content };
+  });
+  const out: Record<string, unknown> = { ...body, messages };
+  // Anthropic insists the tool-use turn starts with thinking when thinking is on; without it, turn thinking off.
+  if (isObj(out.thinking) && out.thinking.type !== 'disabled') {
+    const last = [...messages].reverse().find((m) => isObj(m) && m.role === 'assistant') as Record<string, unknown> | undefined;
+    const c = last && Array.isArray(last.content) ? (last.content as unknown[]) : [];
+    const first = c[0];
+    if (c.some((b) => isObj(b) && b.type === 'tool_use') && !(isObj(first) && (first.type === 'thinking' || first.type === 'redacted_thinking'))) delete out.thinking;
+  }
+  return out;
 }

@@ -4,7 +4,6 @@
 // The upstream dispatcher resolves intercepted names without the hosts file and verifies the origin's
 // certificate normally. The response is relayed as it arrives, with backpressure.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import type { Dispatcher } from 'undici';

@@ -14,7 +14,6 @@
 // - only when none of them holds it is the table read again (a client that already closed its end holds nothing:
 //   no process-wide scan) and then every process of the socket's owner looked at, newest first.
 import { closeSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, statSync } from 'node:fs';
-import { performance } from 'node:perf_hooks';
 import type { ProcInfo } from './name.js';
 import type { ConnectionAddress } from './lookup.js';
 

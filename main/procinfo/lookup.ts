@@ -5,11 +5,8 @@
 // running the request goes on without it (the User-Agent names the app), and later requests on the connection get
 // it. A lookup that fails leaves the app unknown; it never fails or slows a request beyond that wait.
 import type { IncomingHttpHeaders } from 'node:http';
-import { performance } from 'node:perf_hooks';
-import { lookupDarwin } from './darwin.js';
-import { LinuxProcs } from './linux.js';
-import { nameApp, nameFromUserAgent, type ProcInfo } from './name.js';
-import { lookupWin32 } from './win32.js';
+import type { LinuxProcs } from './linux.js';
+import type { ProcInfo } from './name.js';
 
 export type { ProcInfo } from './name.js';
 
@@ -52,6 +49,16 @@ interface Slot {
 
 const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
 
+/* eslint-disable @typescript-eslint/no-require-imports */
+/** The naming rules and this platform's lookup are loaded on the first connection, not with the daemon. */
+const load = {
+  name: () => require('./name.js') as typeof import('./name.js'),
+  linux: () => (require('./linux.js') as typeof import('./linux.js')).LinuxProcs,
+  darwin: () => (require('./darwin.js') as typeof import('./darwin.js')).lookupDarwin,
+  win32: () => (require('./win32.js') as typeof import('./win32.js')).lookupWin32,
+};
+/* eslint-enable @typescript-eslint/no-require-imports */
+
 export class AppLookup {
   private readonly slots = new WeakMap<object, Slot>();
   /** Lookups done, found, and their times (ms), for `status` and the bench. */
@@ -59,20 +66,21 @@ export class AppLookup {
   private readonly platform: NodeJS.Platform;
   private readonly timeoutMs: number;
   private readonly waitMs: number;
-  /** Linux: the lookup with the processes that held a client before (looked at first next time). */
-  readonly linux?: LinuxProcs;
+  private names?: typeof import('./name.js');
+  /** Linux: the lookup with the processes that held a client before (looked at first next time); made on the first lookup. */
+  private linuxProcs?: LinuxProcs;
 
   constructor(private readonly opts: AppLookupOptions = {}) {
     this.platform = opts.platform ?? process.platform;
     this.timeoutMs = opts.timeoutMs ?? 2000;
     this.waitMs = opts.waitMs ?? 200;
-    if (this.platform === 'linux') this.linux = new LinuxProcs({ proc: opts.proc });
   }
 
   /** The app for a request on this connection; the User-Agent names it when the process is unknown. */
   meta(key: object, sock: Partial<ConnectionAddress>, headers: IncomingHttpHeaders): AppMeta {
     const slot = this.slot(key, sock);
     const ua = headers['user-agent'];
+    const { nameFromUserAgent } = (this.names ??= load.name());
     if (slot.settled) return { app: slot.app ?? nameFromUserAgent(ua) };
     let timer: NodeJS.Timeout | undefined;
     const waited = new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), this.waitMs)));
@@ -90,7 +98,7 @@ export class AppLookup {
     s.promise = this.lookup(sock).then(
       (info) => {
         s.settled = true;
-        s.app = info ? nameApp(info) : undefined;
+        s.app = info ? (this.names ??= load.name()).nameApp(info) : undefined;
         return s.app;
       },
       () => {
@@ -120,12 +128,12 @@ export class AppLookup {
     });
     try {
       const work: Promise<ProcInfo | undefined> =
-        this.linux
-          ? this.linux.lookup(conn, ac.signal)
+        this.platform === 'linux'
+          ? (this.linuxProcs ??= new (load.linux())({ proc: this.opts.proc })).lookup(conn, ac.signal)
           : this.platform === 'darwin'
-            ? lookupDarwin(conn, this.runner(ac.signal))
+            ? load.darwin()(conn, this.runner(ac.signal))
             : this.platform === 'win32'
-              ? lookupWin32(conn, this.runner(ac.signal))
+              ? load.win32()(conn, this.runner(ac.signal))
               : Promise.resolve(undefined);
       const info = await Promise.race([work.catch(() => undefined), box]);
       const ms = performance.now() - t0;
@@ -137,7 +145,7 @@ export class AppLookup {
     } finally {
       clearTimeout(timer);
       // programs still running (macOS, Windows) are killed; the Linux lookup has ended, or the box aborted it
-      if (!this.linux) ac.abort();
+      if (this.platform !== 'linux') ac.abort();
     }
   }
 

@@ -3,7 +3,10 @@
 // compressed it (`content-encoding: gzip` etc.: Claude Code gzips request bodies), so the model can be read.
 import type { IncomingMessage } from 'node:http';
 import type { Transform } from 'node:stream';
-import * as zlib from 'node:zlib';
+
+/** node:zlib, loaded on the first compressed body (an idle daemon never needs it). */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const zlib = (): typeof import('node:zlib') => require('node:zlib') as typeof import('node:zlib');
 
 export interface IntakeLimits {
   /** Largest body, compressed or decoded. */
@@ -43,14 +46,14 @@ function decoderFor(encoding: string): Transform | undefined {
   switch (encoding) {
     case 'gzip':
     case 'x-gzip':
-      return zlib.createGunzip();
+      return zlib().createGunzip();
     case 'deflate':
-      return zlib.createInflate();
+      return zlib().createInflate();
     case 'br':
-      return zlib.createBrotliDecompress();
+      return zlib().createBrotliDecompress();
     case 'zstd': {
       // Node 22.15+ and 23.8+ have zstd; Node 20 does not
-      const make = (zlib as unknown as { createZstdDecompress?: () => Transform }).createZstdDecompress;
+      const make = (zlib() as unknown as { createZstdDecompress?: () => Transform }).createZstdDecompress;
       return make?.();
     }
     default:

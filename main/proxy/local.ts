@@ -3,13 +3,18 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Config } from '../config/schema.js';
 import type { LogEntry } from '../log/request-log.js';
-import * as formats from '../formats/index.js';
+import type { Dialect } from '../formats/canonical.js';
+import { errorEnvelope } from '../formats/errors.js';
+
+/** The codecs (formats/index.ts), loaded on first use: an idle daemon, and one that only passes requests through, never needs them. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const formats = () => require('../formats/index.js') as typeof import('../formats/index.js');
 
 /** count_tokens when no Anthropic-format provider answered: a conservative local estimate, marked as such. */
 export function sendTokenEstimate(res: ServerResponse, body: Buffer, entry: LogEntry): boolean {
   let n: number;
   try {
-    n = formats.estimateInputTokens('anthropic', JSON.parse(body.toString('utf8')));
+    n = formats().estimateInputTokens('anthropic', JSON.parse(body.toString('utf8')));
   } catch {
     return false;
   }
@@ -33,18 +38,18 @@ export function sendModels(res: ServerResponse, method: string, url: string, hea
   if (method !== 'GET') return false;
   const path = url.split('?', 1)[0]!.replace(/\/+$/, '');
   const names = [...new Set(cfg.providers.flatMap((p) => Object.keys(p.available_models)))];
-  let dialect: formats.Dialect;
+  let dialect: Dialect;
   let body: unknown;
-  if (path === '/api/tags') body = formats.modelsBody((dialect = 'ollama'), names);
+  if (path === '/api/tags') body = formats().modelsBody((dialect = 'ollama'), names);
   else if (path === '/v1/models' || path.startsWith('/v1/models/')) {
     dialect = headers['anthropic-version'] !== undefined || (headers['x-api-key'] !== undefined && headers.authorization === undefined) ? 'anthropic' : 'openai';
-    const list = formats.modelsBody(dialect, names) as { data: unknown[] };
+    const list = formats().modelsBody(dialect, names) as { data: unknown[] };
     if (path === '/v1/models') body = list;
     else {
       const id = decodeURIComponent(path.slice('/v1/models/'.length));
       body = list.data.find((m) => (m as { id: string }).id === id);
       if (!body) {
-        const msg = formats.errorEnvelope(dialect, 404, '', `model "${id}" is not served by any configured provider`);
+        const msg = errorEnvelope(dialect, 404, '', `model "${id}" is not served by any configured provider`);
         res.writeHead(404, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(msg) });
         res.end(msg);
         return true;

@@ -1,7 +1,6 @@
 // The routing proxy: reads the model, walks the provider chain; each attempt's relay (./relay/) sends it and
 // relays the answer. Fallback only before the first byte reaches the client; streams are relayed event by event.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import type { Config, Provider } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
@@ -17,7 +16,7 @@ import { redactHeaders } from './headers.js';
 import { sendModels } from './local.js';
 import { RequestRelays, type AttemptRelay, type Outcome } from './relay/index.js';
 import { header, MAX_LOGGED_BODY, round, shownAttempts } from './relay/relay.js';
-import { ResponseStore } from '../formats/index.js';
+import { ResponseStore } from '../formats/state-store.js';
 import { planRoute, targetKey, type PriceLookup, type Target } from '../routing/plan.js';
 import { TargetStats } from '../routing/stats.js';
 import { Health, type RequestGate, type Ticket } from '../health/health.js';

@@ -2,8 +2,11 @@
 // first (model, dialect, path, host, app, headers), then the facts that need the body (tokens, images, tools,
 // thinking, stream), which are computed lazily from one JSON.parse shared by every route of the request.
 import type { RouteMatch } from '../config/schema.js';
-import { estimateInputTokens } from '../formats/index.js';
 import type { RouteRequest } from './plan.js';
+
+/** The codecs (formats/index.ts), loaded on first use: an idle daemon, and one that only passes requests through, never needs them. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const formats = () => require('../formats/index.js') as typeof import('../formats/index.js');
 
 export type StringTest = (s: string) => boolean;
 
@@ -80,7 +83,7 @@ export class BodyFacts {
       let n: number | undefined;
       if (body && d !== 'unknown') {
         try {
-          n = estimateInputTokens(d, body);
+          n = formats().estimateInputTokens(d, body);
         } catch {
           n = undefined;
         }

@@ -38,16 +38,9 @@ const DAY = 24 * 60 * 60 * 1000;
 const SHA256_WITH_RSA = '1.2.840.113549.1.1.11'; // pki.oids.sha256WithRSAEncryption
 const OID_NAME_CONSTRAINTS = '2.5.29.30';
 
-export interface CaPaths {
-  dir: string;
-  cert: string;
-  key: string;
-}
+import { caPaths } from './paths.js';
 
-export function caPaths(home: string): CaPaths {
-  const dir = join(home, 'ca');
-  return { dir, cert: join(dir, 'ca.crt'), key: join(dir, 'ca.key') };
-}
+export { caPaths, type CaPaths } from './paths.js';
 
 /** A CA ready to sign: its certificate (PEM and forge form), its key, and facts read from it. */
 export interface LoadedCa {

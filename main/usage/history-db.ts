@@ -15,6 +15,8 @@ import type { Database as Db, Statement } from 'better-sqlite3';
 import type { UsageGroup, UsageLatency, UsagePoint, UsageQuery, UsageReport, UsageTotals } from '../ui/types.js';
 
 export const HOUR = 3_600_000;
+/** Rows per multi-row INSERT (25 × 21 values; SQLite allows 32766). */
+const INSERT_CHUNK = 25;
 const LEVELS = ['hourly', 'daily'] as const;
 type Level = (typeof LEVELS)[number];
 export const DAY = 24 * HOUR;
@@ -85,18 +87,16 @@ CREATE TABLE IF NOT EXISTS ttfb_${level} (
   PRIMARY KEY (t, provider, bucket)) WITHOUT ROWID;`;
 }
 
-/** Adds one row to the counts kept under `key` (in COUNT_COLUMNS order). */
-function addCounts<K>(counts: Map<K, number[]>, key: K, r: HistoryRow): void {
-  const [, , , , , , , , ok, , , inp, out, cr, cw, rs, cost] = r;
-  let d = counts.get(key);
-  if (!d) counts.set(key, (d = COUNT_COLUMNS.map(() => 0)));
+/** Adds one row to counts (in COUNT_COLUMNS order). */
+function addCounts(d: number[], r: HistoryRow): void {
+  const cost = r[16];
   d[0]! += 1;
-  d[1]! += ok ? 0 : 1;
-  d[2]! += inp;
-  d[3]! += out;
-  d[4]! += cr;
-  d[5]! += cw;
-  d[6]! += rs;
+  d[1]! += r[8] ? 0 : 1;
+  d[2]! += r[11];
+  d[3]! += r[12];
+  d[4]! += r[13];
+  d[5]! += r[14];
+  d[6]! += r[15];
   d[7]! += cost ?? 0;
   d[8]! += cost === null ? 0 : 1;
 }
@@ -158,6 +158,8 @@ export interface OpenOptions {
 export class HistoryDb {
   readonly db: Db;
   private readonly insertRow: Statement;
+  /** INSERT of INSERT_CHUNK rows at once: a quarter less CPU per row than one statement per row. */
+  private readonly insertChunk: Statement;
   private readonly upsertRoll: Record<Level, Statement> = {} as Record<Level, Statement>;
   private readonly upsertTtfb: Record<Level, Statement> = {} as Record<Level, Statement>;
   private readonly upsertSeries?: Statement;
@@ -180,7 +182,9 @@ export class HistoryDb {
       throw e;
     }
     const cols = ROW_COLUMNS.join(', ');
-    this.insertRow = o.readonly ? (undefined as never) : this.db.prepare(`INSERT INTO requests (${cols}) VALUES (${ROW_COLUMNS.map(() => '?').join(', ')})`);
+    const values = `(${ROW_COLUMNS.map(() => '?').join(', ')})`;
+    this.insertRow = o.readonly ? (undefined as never) : this.db.prepare(`INSERT INTO requests (${cols}) VALUES ${values}`);
+    this.insertChunk = o.readonly ? (undefined as never) : this.db.prepare(`INSERT INTO requests (${cols}) VALUES ${Array(INSERT_CHUNK).fill(values).join(', ')}`);
     if (!o.readonly) {
       for (const level of LEVELS) {
         this.upsertRoll[level] = this.db.prepare(
@@ -197,43 +201,99 @@ export class HistoryDb {
       );
     }
     this.writeTx = this.db.transaction((rows: HistoryRow[]) => {
-      for (const r of rows) this.insertRow.run(r);
+      // in order, as one row per statement would: the same rowids
+      const width = ROW_COLUMNS.length;
+      let i = 0;
+      if (rows.length >= INSERT_CHUNK) {
+        const flat: unknown[] = new Array(INSERT_CHUNK * width);
+        for (; i + INSERT_CHUNK <= rows.length; i += INSERT_CHUNK) {
+          let k = 0;
+          for (let j = i; j < i + INSERT_CHUNK; j++) {
+            const r = rows[j]!;
+            for (let c = 0; c < width; c++) flat[k++] = r[c];
+          }
+          this.insertChunk.run(flat);
+        }
+      }
+      for (; i < rows.length; i++) this.insertRow.run(rows[i]!);
       this.addRollups(rows);
     });
   }
 
-  /** Adds rows to the rollups: each batch's deltas are summed first, one upsert per key. */
+  /**
+   * Adds rows to the rollups: each batch's deltas are summed first, one upsert per key. Per row that is a few Map
+   * lookups: the hour's and the day's accumulators are found once per run of rows in the same hour, and each
+   * (app, provider, model, route) key once per hour, with the day's accumulator for it kept beside the hour's.
+   * Every accumulator takes its rows in row order, as one upsert per row would, so the sums are the same.
+   */
   private addRollups(rows: Iterable<HistoryRow>): void {
     const SEP = '\u001f';
-    const roll = { hourly: new Map<string, number[]>(), daily: new Map<string, number[]>() };
-    const ttfb = { hourly: new Map<string, number>(), daily: new Map<string, number>() };
-    const series = new Map<number, number[]>();
+    interface Combo {
+      hour: number[];
+      day: number[];
+      /** the (hour, provider) and (day, provider) ttfb histograms */
+      ttfbHour: Map<number, number>;
+      ttfbDay: Map<number, number>;
+    }
+    interface Day {
+      combos: Map<string, number[]>;
+      ttfb: Map<string, Map<number, number>>;
+    }
+    interface Hour {
+      day: Day;
+      combos: Map<string, Combo>;
+      ttfb: Map<string, Map<number, number>>;
+      series: number[];
+    }
+    const hours = new Map<number, Hour>();
+    const days = new Map<number, Day>();
+    const histogram = (m: Map<string, Map<number, number>>, provider: string) => {
+      let h = m.get(provider);
+      if (!h) m.set(provider, (h = new Map()));
+      return h;
+    };
+    let lastT = NaN;
+    let hour: Hour | undefined;
     for (const r of rows) {
       const [ts, , app, provider, model, route, , , , ms] = r;
-      const combo = `${SEP}${app}${SEP}${provider}${SEP}${model}${SEP}${route}`;
-      const b = ms !== null && provider ? ttfbBucket(ms) : -1;
-      for (const level of LEVELS) {
-        const t = level === 'hourly' ? Math.floor(ts / HOUR) * HOUR : Math.floor(ts / DAY) * DAY;
-        const k = t + combo;
-        addCounts(roll[level], k, r);
-        if (level === 'hourly') addCounts(series, t, r);
-        if (b >= 0) {
-          const tk = `${t}${SEP}${provider}${SEP}${b}`;
-          ttfb[level].set(tk, (ttfb[level].get(tk) ?? 0) + 1);
+      const t = Math.floor(ts / HOUR) * HOUR;
+      if (t !== lastT || !hour) {
+        hour = hours.get(t);
+        if (!hour) {
+          const dt = Math.floor(ts / DAY) * DAY;
+          let day = days.get(dt);
+          if (!day) days.set(dt, (day = { combos: new Map(), ttfb: new Map() }));
+          hours.set(t, (hour = { day, combos: new Map(), ttfb: new Map(), series: COUNT_COLUMNS.map(() => 0) }));
         }
+        lastT = t;
+      }
+      const key = `${app}${SEP}${provider}${SEP}${model}${SEP}${route}`;
+      let c = hour.combos.get(key);
+      if (!c) {
+        let d = hour.day.combos.get(key);
+        if (!d) hour.day.combos.set(key, (d = COUNT_COLUMNS.map(() => 0)));
+        c = { hour: COUNT_COLUMNS.map(() => 0), day: d, ttfbHour: histogram(hour.ttfb, provider), ttfbDay: histogram(hour.day.ttfb, provider) };
+        hour.combos.set(key, c);
+      }
+      addCounts(c.hour, r);
+      addCounts(hour.series, r);
+      addCounts(c.day, r);
+      if (ms !== null && provider) {
+        const b = ttfbBucket(ms);
+        c.ttfbHour.set(b, (c.ttfbHour.get(b) ?? 0) + 1);
+        c.ttfbDay.set(b, (c.ttfbDay.get(b) ?? 0) + 1);
       }
     }
-    for (const [t, a] of series) this.upsertSeries!.run(t, ...a);
-    for (const level of LEVELS) {
-      for (const [k, d] of roll[level]) {
-        const [t, app, provider, model, route] = k.split(SEP) as [string, string, string, string, string];
-        this.upsertRoll[level].run(Number(t), app, provider, model, route, ...d);
+    for (const [t, h] of hours) this.upsertSeries!.run(t, ...h.series);
+    const write = (level: Level, t: number, combos: Map<string, number[] | Combo>, ttfb: Map<string, Map<number, number>>) => {
+      for (const [k, v] of combos) {
+        const [app, provider, model, route] = k.split(SEP) as [string, string, string, string];
+        this.upsertRoll[level].run(t, app, provider, model, route, ...(Array.isArray(v) ? v : v.hour));
       }
-      for (const [k, n] of ttfb[level]) {
-        const [t, provider, b] = k.split(SEP) as [string, string, string];
-        this.upsertTtfb[level].run(Number(t), provider, Number(b), n);
-      }
-    }
+      for (const [provider, h] of ttfb) for (const [b, n] of h) this.upsertTtfb[level].run(t, provider, b, n);
+    };
+    for (const [t, h] of hours) write('hourly', t, h.combos, h.ttfb);
+    for (const [t, d] of days) write('daily', t, d.combos, d.ttfb);
   }
 
   /** Writes rows (and their rollups) in one transaction. */

@@ -3,6 +3,7 @@
 // wait here, bounded, and are written when it is free again. The same handler runs in-process when a worker
 // thread is not wanted (tests, `thread: false`).
 import type { HistoryRow } from './history-db.js';
+import { unpack, type RowBatch } from './history-batch.js';
 import type { UsageQuery } from '../ui/types.js';
 
 export interface WorkerInit {
@@ -11,7 +12,7 @@ export interface WorkerInit {
 }
 
 export type ToWorker =
-  | { t: 'insert'; rows: HistoryRow[] }
+  | { t: 'insert'; batch: RowBatch }
   | { t: 'query'; id: number; q: UsageQuery }
   | { t: 'today'; id: number; since: number; until: number }
   | { t: 'prune'; id: number; now: number; days: number }
@@ -95,10 +96,11 @@ export function createHandler(init: WorkerInit, post: (m: FromWorker) => void): 
     switch (m.t) {
       case 'insert':
         if (openError) {
-          dropped += m.rows.length;
+          dropped += m.batch.rows;
           return;
         }
-        pending.push(...m.rows);
+        if (!pending.length) pending = unpack(m.batch);
+        else for (const r of unpack(m.batch)) pending.push(r);
         if (pending.length > MAX_PENDING) {
           dropped += pending.length - MAX_PENDING;
           pending = pending.slice(pending.length - MAX_PENDING);

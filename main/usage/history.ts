@@ -1,7 +1,8 @@
 // Usage history: every finished request also goes into an SQLite database in router67's home (usage.db), written
 // off the request path. The proxy's side of it is one array push per finished entry; every 250 ms (or 500 rows)
 // the waiting rows go, as one message, to a worker thread that owns the database (history-worker.ts) and writes
-// them in one transaction. Queries (the Usage view, the tray's line) run on that thread too, so a query over a
+// them in one transaction. The proxy's share per entry is kept small: the start time is read without a Date
+// (isoMs: the day's midnight cached), today's bounds are cached, and the batch is packed (history-batch.ts). Queries (the Usage view, the tray's line) run on that thread too, so a query over a
 // million rows never holds up a request. Nothing is loaded (thread, better-sqlite3) until the first entry or query.
 //
 // When the database cannot be used — better-sqlite3 missing, the file damaged or locked by another program — the
@@ -9,9 +10,11 @@
 // while the file is locked.
 import { join } from 'node:path';
 import type { Worker as WorkerType } from 'node:worker_threads';
+import { IsoClock } from '../log/iso-clock.js';
 import type { Logger } from '../log/logger.js';
 import type { HistoryState, LogEntry, UsageQuery, UsageReport, UsageToday } from '../ui/types.js';
 import type { HistoryRow } from './history-db.js';
+import { BATCH_ROWS, BatchBuilder } from './history-batch.js';
 import type { FromWorker, ToWorker, WorkerInit } from './history-worker.js';
 
 export interface HistoryOptions {
@@ -30,7 +33,10 @@ export interface HistoryOptions {
   busyMs?: number;
 }
 
-/** The row the database keeps for a finished entry. */
+/** A finished entry's cost as the database keeps it (null: no known price). */
+const costOf = (e: LogEntry): number | null => (typeof e.costUsd === 'number' && Number.isFinite(e.costUsd) ? e.costUsd : null);
+
+/** The row the database keeps for a finished entry (History.add packs the same columns, see BatchBuilder). */
 export function toRow(e: LogEntry): HistoryRow {
   const ok = e.state !== 'error' && e.status !== undefined && e.status < 400 ? 1 : 0;
   return [
@@ -50,7 +56,7 @@ export function toRow(e: LogEntry): HistoryRow {
     e.cacheReadTokens ?? 0,
     e.cacheWriteTokens ?? 0,
     e.reasoningTokens ?? 0,
-    typeof e.costUsd === 'number' && Number.isFinite(e.costUsd) ? e.costUsd : null,
+    costOf(e),
     e.bytesIn,
     e.bytesOut,
     e.attempts.length,
@@ -71,7 +77,8 @@ interface Port {
 
 export class History {
   private port?: Port;
-  private rows: HistoryRow[] = [];
+  private batch = new BatchBuilder();
+  private readonly clock = new IsoClock();
   private timer?: NodeJS.Timeout;
   private pruneTimer?: NodeJS.Timeout;
   private seq = 0;
@@ -81,7 +88,7 @@ export class History {
   private readonly now: () => number;
   private readonly listeners = new Set<(s: HistoryState) => void>();
   /** Today's tally for the tray: this process's entries plus what the database held when it opened. */
-  private day = { start: 0, requests: 0, cost: 0, costed: 0, apps: new Map<string, number>() };
+  private day = { start: 0, end: 0, requests: 0, cost: 0, costed: 0, apps: new Map<string, number>() };
   private seeded?: { requests: number; costUsd: number; costed: number; apps: Record<string, number> };
   private readonly started: number;
 
@@ -96,7 +103,7 @@ export class History {
     if (days === this.o.retentionDays) return;
     this.o.retentionDays = days;
     if (days <= 0) {
-      this.rows = [];
+      this.batch.take();
       this.setState({ ...this.st, state: 'off', retentionDays: days });
     } else {
       this.setState({ ...this.st, state: this.port ? 'ok' : 'idle', retentionDays: days });
@@ -127,16 +134,18 @@ export class History {
   /** A finished entry: counted for today and queued for the database. Never throws, never waits. */
   add(e: LogEntry): void {
     if (this.closed) return;
-    let row: HistoryRow;
+    let ts: number;
+    let cost: number | null;
     try {
-      row = toRow(e);
+      ts = this.clock.parse(e.startedAt);
+      cost = costOf(e);
+      if (this.st.state !== 'off') this.batch.add(e, ts, cost);
     } catch {
       return;
     }
-    this.tally(row);
+    this.tally(ts, cost, e.app ?? '');
     if (this.st.state === 'off') return;
-    this.rows.push(row);
-    if (this.rows.length >= 500) this.flush();
+    if (this.batch.rows >= BATCH_ROWS) this.flush();
     else this.timer ??= setTimeout(() => this.flush(), this.o.flushMs ?? 250);
     this.timer?.unref?.();
   }
@@ -145,10 +154,9 @@ export class History {
   flush(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    if (!this.rows.length) return;
-    const rows = this.rows;
-    this.rows = [];
-    this.open()?.post({ t: 'insert', rows });
+    if (!this.batch.rows) return;
+    const batch = this.batch.take();
+    this.open()?.post({ t: 'insert', batch });
   }
 
   query(q: UsageQuery): Promise<UsageReport> {
@@ -186,23 +194,27 @@ export class History {
   }
 
   private rollDay(): void {
-    const start = localMidnight(this.now());
+    const now = this.now();
+    if (now >= this.day.start && now < this.day.end) return; // today's bounds, cached: no Date per entry
+    const start = localMidnight(now);
     if (start !== this.day.start) {
       const first = this.day.start === 0;
-      this.day = { start, requests: 0, cost: 0, costed: 0, apps: new Map() };
+      const d = new Date(start);
+      const end = new Date(d.getFullYear(), d.getMonth(), d.getDate() + 1).getTime();
+      this.day = { start, end, requests: 0, cost: 0, costed: 0, apps: new Map() };
       if (!first) this.seeded = undefined; // a new day: what the database held for the old one no longer counts
     }
   }
 
-  private tally(row: HistoryRow): void {
+  private tally(ts: number, cost: number | null, app: string): void {
     this.rollDay();
-    if (row[0] < this.day.start) return;
+    if (ts < this.day.start) return;
     this.day.requests++;
-    if (row[16] !== null) {
-      this.day.cost += row[16];
+    if (cost !== null) {
+      this.day.cost += cost;
       this.day.costed++;
     }
-    if (row[2]) this.day.apps.set(row[2], (this.day.apps.get(row[2]) ?? 0) + 1);
+    if (app) this.day.apps.set(app, (this.day.apps.get(app) ?? 0) + 1);
   }
 
   /** Opens the database (worker and all); reads today's earlier rows for the tray and prunes. */

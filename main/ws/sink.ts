@@ -8,10 +8,17 @@
 //   - a whole Responses object (an upstream that ignored stream: true): replayed as the stream events.
 // Backpressure: write() returns false while more than HIGH_WATER bytes wait for the socket; 'drain' follows.
 import { StringDecoder } from 'node:string_decoder';
-import { brotliDecompressSync, createBrotliDecompress, createGunzip, createInflate, gunzipSync, inflateSync, type Gunzip } from 'node:zlib';
+import type { BrotliDecompress, Gunzip } from 'node:zlib';
 import { errorTypeFor, parseUpstreamError } from '../formats/errors.js';
-import { decodeResponse, responseToStream } from '../formats/index.js';
 import { ResponseStandIn, type OutgoingHeaders } from '../proxy/stand-in.js';
+
+/** The codecs (formats/index.ts), loaded on first use: an idle daemon, and one that only passes requests through, never needs them. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const formats = () => require('../formats/index.js') as typeof import('../formats/index.js');
+
+/** node:zlib, loaded on the first compressed body (an idle daemon never needs it). */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const zlib = (): typeof import('node:zlib') => require('node:zlib') as typeof import('node:zlib');
 
 const HIGH_WATER = 1024 * 1024;
 const MAX_WHOLE = 64 * 1024 * 1024;
@@ -46,7 +53,7 @@ export class WsResponseSink extends ResponseStandIn {
   private wholeSize = 0;
   private text = new StringDecoder('utf8');
   private tail = '';
-  private inflater?: Gunzip | ReturnType<typeof createBrotliDecompress>;
+  private inflater?: Gunzip | BrotliDecompress;
   private inflaterFailed = false;
   private pending = 0;
   private needDrain = false;
@@ -70,7 +77,7 @@ export class WsResponseSink extends ResponseStandIn {
     else {
       const enc = (this.headers['content-encoding'] ?? '').toLowerCase();
       if (enc && enc !== 'identity') {
-        const z = enc === 'br' ? createBrotliDecompress() : enc === 'deflate' ? createInflate() : createGunzip();
+        const z = enc === 'br' ? zlib().createBrotliDecompress() : enc === 'deflate' ? zlib().createInflate() : zlib().createGunzip();
         z.on('data', (c: Buffer) => this.events(this.text.write(c)));
         z.on('error', () => {
           this.inflaterFailed = true;
@@ -240,9 +247,9 @@ export class WsResponseSink extends ResponseStandIn {
     this.whole = undefined;
     const enc = (this.headers['content-encoding'] ?? '').toLowerCase();
     try {
-      if (enc === 'gzip' || enc === 'x-gzip') body = gunzipSync(body);
-      else if (enc === 'br') body = brotliDecompressSync(body);
-      else if (enc === 'deflate') body = inflateSync(body);
+      if (enc === 'gzip' || enc === 'x-gzip') body = zlib().gunzipSync(body);
+      else if (enc === 'br') body = zlib().brotliDecompressSync(body);
+      else if (enc === 'deflate') body = zlib().inflateSync(body);
     } catch {
       /* left as it came: the parse below says what it is */
     }
@@ -264,7 +271,7 @@ export class WsResponseSink extends ResponseStandIn {
     try {
       const json = JSON.parse(body.toString('utf8')) as unknown;
       if (json && typeof json === 'object' && (json as { object?: unknown }).object === 'response') {
-        this.events(responseToStream('responses', decodeResponse('responses', json), { requestedModel: this.requestedModel, clientWantsUsage: true }));
+        this.events(formats().responseToStream('responses', formats().decodeResponse('responses', json), { requestedModel: this.requestedModel, clientWantsUsage: true }));
         this.flushTail();
         if (this.result.terminal) return;
       }

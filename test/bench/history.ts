@@ -82,6 +82,7 @@ export async function usageHistory(ctx: BenchContext): Promise<void> {
   await h.count();
   const n = ctx.N(50_000);
   const entries = Array.from({ length: n }, (_, i) => entry(i, now));
+  const cpu = process.cpuUsage();
   t = performance.now();
   for (const e of entries) h.add(e);
   h.flush();
@@ -89,6 +90,8 @@ export async function usageHistory(ctx: BenchContext): Promise<void> {
   const t2 = performance.now();
   await h.count(); // waits until the worker wrote them all
   const drainMs = performance.now() - t2;
+  const used = process.cpuUsage(cpu); // this process: the proxy's thread and the history thread
+  const bothUs = (used.user + used.system) / n;
   // the same query, through the worker thread (what the window waits for)
   const t3 = performance.now();
   const r = await h.query({ from: now - 30 * DAY, to: now });
@@ -96,6 +99,7 @@ export async function usageHistory(ctx: BenchContext): Promise<void> {
   await h.close();
   rmSync(file, { force: true });
   console.log(`  record, proxy thread:  ${ctx.fmt(addUs, 2)} µs per entry (History.add, batching and posting included)`);
+  console.log(`  both threads (process CPU): ${ctx.fmt(bothUs, 2)} µs per entry (add, pack, post, unpack, row + rollups written)`);
   console.log(`  ${n.toLocaleString('en-US')} entries written by the worker ${ctx.fmt(drainMs, 0)} ms after the last add`);
   console.log(`  30-day report through the worker thread: ${ctx.fmt(viaWorker, 1)} ms (query ${r.queryMs} ms), ${r.totals.requests.toLocaleString('en-US')} requests`);
   ctx.checks.push(['Recording cost on the proxy thread (µs per entry)', addUs, 20, 'µs']);

@@ -1,5 +1,5 @@
-// The daemon validates config.toml on a worker thread so zod never enters its own memory (idle-memory target):
-// the worker gives exactly what parseConfig gives (every default applied, the same issues: file, line, key path,
+// The daemon validates config.toml in a child process so zod never enters its own memory (idle-memory target):
+// the child gives exactly what parseConfig gives (every default applied, the same issues: file, line, key path,
 // message), hot reload reports the same errors, and a core started that way has not loaded zod.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
-import { IsoClock, RequestLog } from '../../main/log/request-log.js';
+import { IsoClock } from '../../main/log/iso-clock.js';
+import { RequestLog } from '../../main/log/request-log.js';
 import { provider, startCore, type TestCore } from '../helpers/core.js';
 import { startMockUpstream, type MockUpstream } from '../helpers/mock-upstream.js';
 

@@ -306,6 +306,9 @@ describe('the window’s rough edges, in Chromium against a real headless core',
       window.dispatchEvent(e);
       return e.defaultPrevented;
     }), true);
+    // a "Copied." toast of the detail pane's test can outlive it (its copy settles after that test cleared the
+    // toasts); this test's claim is about the toast its own Save shows
+    await clearToasts();
     await page.click('.view-head button.primary');
     const warn = page.locator('.toast-warn');
     await warn.waitFor();

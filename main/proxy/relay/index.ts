@@ -4,14 +4,22 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Provider } from '../../config/schema.js';
 import type { Dialect, LogEntry } from '../../log/request-log.js';
-import type { ResponseStore, UnknownReferenceError } from '../../formats/index.js';
+import type { ResponseStore, UnknownReferenceError } from '../../formats/state-store.js';
 import { jsonOnce, type ModelField } from '../body.js';
 import { sendTokenEstimate } from '../local.js';
 import { passthroughRelay, type PassthroughRequest } from './passthrough.js';
-import { invalidForTranslation, isCountTokens, responsesState, translatedRelay, type Format, type ResponsesState, type TranslatedRequest } from './translated.js';
+import type { Format, ResponsesState, TranslatedRequest } from './translated.js';
 import type { AttemptRelay, SkipAttempt } from './relay.js';
 
 export type { AttemptRelay, Outcome, RelayContext, SkipAttempt } from './relay.js';
+
+/**
+ * The translated relay and the codecs under it (formats/index.ts), loaded when a request first needs them (a
+ * provider of another format, Responses state, a local estimate): an idle daemon, and one that only passes
+ * requests through, never loads them.
+ */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const translated = () => require('./translated.js') as typeof import('./translated.js');
 
 export interface ClientRequest {
   /** The request path (and query) as routed (an intercepted host's API prefix removed). */
@@ -55,7 +63,7 @@ export class RequestRelays implements PassthroughRequest, TranslatedRequest {
   state(): ResponsesState | undefined {
     if (!this.stateDone) {
       this.stateDone = true;
-      this.resolved = responsesState(this.dialect as Format, this.parse, this.responses);
+      this.resolved = this.dialect === 'responses' ? translated().responsesState(this.dialect as Format, this.parse, this.responses) : undefined;
     }
     return this.resolved;
   }
@@ -67,20 +75,20 @@ export class RequestRelays implements PassthroughRequest, TranslatedRequest {
   invalid(chain: readonly Provider[]): string | undefined {
     const d = this.dialect;
     if (d === 'unknown' || !chain.some((p) => p.format && p.format !== d)) return undefined;
-    return invalidForTranslation(this.url, d, this.parse);
+    return translated().invalidForTranslation(this.url, d, this.parse);
   }
 
   /** The relay for one attempt at `p` (as `upstreamModel`), or why `p` is skipped. */
   relayFor(p: Provider, upstreamModel: string): AttemptRelay | SkipAttempt {
     const d = this.dialect;
     if (!p.format || d === 'unknown' || p.format === d) return passthroughRelay(this, p.base_url, upstreamModel);
-    const r = translatedRelay(this, d, p.format, p.base_url, upstreamModel, p.strict_tools ?? this.strictTools);
+    const r = translated().translatedRelay(this, d, p.format, p.base_url, upstreamModel, p.strict_tools ?? this.strictTools);
     if ('skip' in r && r.clientError) this.clientError = r.clientError;
     return r;
   }
 
   /** Every provider failed: an answer router67 can give itself (a marked count_tokens estimate); true when sent. */
   answerLocally(res: ServerResponse, entry: LogEntry): boolean {
-    return this.dialect === 'anthropic' && isCountTokens(this.url) && sendTokenEstimate(res, this.body, entry);
+    return this.dialect === 'anthropic' && translated().isCountTokens(this.url) && sendTokenEstimate(res, this.body, entry);
   }
 }

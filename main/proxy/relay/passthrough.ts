@@ -2,10 +2,10 @@
 // rewritten (and the few same-dialect repairs of sameDialectBody); the answer comes back byte for byte — whole
 // or event by event — with every secret that was sent scrubbed from it.
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
-import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import type { Dialect } from '../../log/request-log.js';
-import * as formats from '../../formats/index.js';
+import { dropPackedReasoning, fixAnthropicBudget, hasPackedSignatures, mayHaveSmallBudget, sanitizeAnthropicThinking } from '../../formats/reasoning.js';
+import { resolveState, type ResponseStore } from '../../formats/state-store.js';
 import { rewrittenBody, type ModelField } from '../body.js';
 import { streamErrorEvent } from '../dialect.js';
 import { describeTransportError, scrub, summariseErrorBody } from '../errors.js';
@@ -24,7 +24,7 @@ export interface PassthroughRequest {
   field: ModelField;
   /** The body parsed (once per request, on first use); throws when it is not JSON. */
   parse(): unknown;
-  responses: formats.ResponseStore;
+  responses: ResponseStore;
 }
 
 /** Plans a same-dialect attempt at `baseUrl` for `upstreamModel`. */
@@ -52,15 +52,15 @@ export function passthroughRelay(r: PassthroughRequest, baseUrl: string, upstrea
  * A same-format Responses provider keeps its own state; references to items router67 itself returned (an
  * earlier turn answered by a translated provider) are replaced by the items. Undefined: send the body as it is.
  */
-export function responsesPassthroughBody(raw: Buffer, parsed: () => unknown, store: formats.ResponseStore, upstreamModel: string): Buffer | undefined {
-  const packed = formats.hasPackedSignatures(raw);
+export function responsesPassthroughBody(raw: Buffer, parsed: () => unknown, store: ResponseStore, upstreamModel: string): Buffer | undefined {
+  const packed = hasPackedSignatures(raw);
   // cheap checks on the raw bytes first: same-format traffic is only decoded when it may need this
   const refs = store.size > 0 && (raw.indexOf('item_reference') >= 0 || raw.indexOf('previous_response_id') >= 0);
   if (!refs && !packed) return undefined;
   let body: Record<string, unknown> | undefined;
   try {
-    body = formats.resolveState(parsed(), store, true).body;
-    if (packed || body) body = formats.dropPackedReasoning(body ?? parsed());
+    body = resolveState(parsed(), store, true).body;
+    if (packed || body) body = dropPackedReasoning(body ?? parsed());
   } catch {
     return undefined;
   }
@@ -74,14 +74,14 @@ export function responsesPassthroughBody(raw: Buffer, parsed: () => unknown, sto
  * or dropped so Anthropic never sees a forged signature. The check is one indexOf on the raw bytes.
  */
 export function sameDialectBody(dialect: string, body: Buffer, field: ModelField, upstreamModel: string, onNote?: (note: string) => void): Buffer | Buffer[] {
-  const packed = dialect === 'anthropic' && formats.hasPackedSignatures(body);
+  const packed = dialect === 'anthropic' && hasPackedSignatures(body);
   // Claude Code's background calls ask for a 500-token thinking budget; Anthropic's minimum is 1024
-  const small = dialect === 'anthropic' && formats.mayHaveSmallBudget(body);
+  const small = dialect === 'anthropic' && mayHaveSmallBudget(body);
   if (packed || small) {
     try {
       let j = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
-      if (packed) j = formats.sanitizeAnthropicThinking(j) as Record<string, unknown>;
-      const fix = small ? formats.fixAnthropicBudget(j) : undefined;
+      if (packed) j = sanitizeAnthropicThinking(j) as Record<string, unknown>;
+      const fix = small ? fixAnthropicBudget(j) : undefined;
       if (fix) {
         j = fix.body;
         onNote?.(fix.note);

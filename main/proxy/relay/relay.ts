@@ -2,9 +2,12 @@
 // relayed: passthrough (same dialect, bytes as they are) and translated (another format, via the canonical model).
 // The walker knows nothing of formats; a relay knows nothing of the chain, auth or fallback by status.
 import type { ServerResponse } from 'node:http';
-import { brotliDecompressSync, createBrotliDecompress, createGunzip, createInflate, gunzipSync, inflateSync } from 'node:zlib';
 import type { Attempt, LogEntry } from '../../log/request-log.js';
 import type { Cancel, UpstreamResponse } from '../upstream.js';
+
+/** node:zlib, loaded on the first compressed body (an idle daemon never needs it). */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const zlib = (): typeof import('node:zlib') => require('node:zlib') as typeof import('node:zlib');
 
 /** 'fallback': the client got nothing and the next provider may try; 'aborted': the request was cancelled. */
 export type Outcome = 'done' | 'fallback' | 'aborted';
@@ -92,11 +95,11 @@ export function decodeWhole(buf: Buffer, encoding: string | undefined, max: numb
   switch (encoding?.toLowerCase()) {
     case 'gzip':
     case 'x-gzip':
-      return gunzipSync(buf, { maxOutputLength: max });
+      return zlib().gunzipSync(buf, { maxOutputLength: max });
     case 'br':
-      return brotliDecompressSync(buf, { maxOutputLength: max });
+      return zlib().brotliDecompressSync(buf, { maxOutputLength: max });
     case 'deflate':
-      return inflateSync(buf, { maxOutputLength: max });
+      return zlib().inflateSync(buf, { maxOutputLength: max });
     default:
       return buf;
   }
@@ -105,7 +108,7 @@ export function decodeWhole(buf: Buffer, encoding: string | undefined, max: numb
 /** A streaming decompressor for a content-encoding (anything not br/deflate counts as gzip when `gzipDefault`). */
 export function decompressor(encoding: string, gzipDefault: boolean): NodeJS.ReadWriteStream | undefined {
   const e = encoding.toLowerCase();
-  if (e === 'br') return createBrotliDecompress();
-  if (e === 'deflate') return createInflate();
-  return gzipDefault || e.includes('gzip') ? createGunzip() : undefined;
+  if (e === 'br') return zlib().createBrotliDecompress();
+  if (e === 'deflate') return zlib().createInflate();
+  return gzipDefault || e.includes('gzip') ? zlib().createGunzip() : undefined;
 }

@@ -2,7 +2,6 @@
 // own format at base_url + that format's path, and its answer (whole or streamed) goes back in the client's
 // dialect. Same-dialect traffic never comes here (it stays a byte-for-byte passthrough, ./passthrough.ts).
 import type { IncomingHttpHeaders } from 'node:http';
-import { performance } from 'node:perf_hooks';
 import * as formats from '../../formats/index.js';
 import type { LogEntry } from '../../log/request-log.js';
 import { describeTransportError, scrub } from '../errors.js';

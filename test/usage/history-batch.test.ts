@@ -1,0 +1,184 @@
+// The usage history's cheap paths give exactly what the plain ones gave: a batch rolls up to the same totals as
+// the same rows written one by one; the packed batch the proxy thread sends unpacks to toRow's rows; the start
+// time read without a Date is Date.parse's; and entries recorded through History (packed, posted, unpacked) are
+// the rows toRow makes.
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { IsoClock } from '../../main/log/iso-clock.js';
+import { History, toRow } from '../../main/usage/history.js';
+import { HistoryDb, HOUR, DAY, ROW_COLUMNS, type HistoryRow } from '../../main/usage/history-db.js';
+import { BatchBuilder, unpack } from '../../main/usage/history-batch.js';
+import type { LogEntry } from '../../main/ui/types.js';
+
+const dirs: string[] = [];
+const dir = () => {
+  const d = mkdtempSync(join(tmpdir(), 'router67-history-batch-'));
+  dirs.push(d);
+  return d;
+};
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+let n = 0;
+function entry(at: number, o: Partial<LogEntry> = {}): LogEntry {
+  return {
+    id: `e-${++n}`,
+    startedAt: new Date(at).toISOString(),
+    dialect: 'anthropic',
+    method: 'POST',
+    path: '/v1/messages',
+    model: 'claude-x',
+    stream: false,
+    provider: 'alpha',
+    upstreamModel: 'alpha-model',
+    status: 200,
+    state: 'done',
+    attempts: [{ provider: 'alpha', model: 'alpha-model', status: 200, error: null, durationMs: 10 }],
+    ttfbMs: 100,
+    durationMs: 200,
+    inputTokens: 10,
+    outputTokens: 5,
+    bytesIn: 100,
+    bytesOut: 50,
+    ...o,
+  };
+}
+
+/** Entries that vary every column, with nulls, errors and costs that do not add up exactly in binary. */
+function mixed(t0: number, count: number, step: number): LogEntry[] {
+  return Array.from({ length: count }, (_, i) =>
+    entry(t0 + i * step, {
+      app: ['Claude Code', 'Codex', ''][i % 3]!,
+      provider: i % 11 === 0 ? undefined : ['alpha', 'beta'][i % 2]!,
+      upstreamModel: i % 13 === 0 ? undefined : ['m1', 'm2'][i % 2]!,
+      route: i % 5 === 0 ? 'cheap' : undefined,
+      status: i % 17 === 0 ? undefined : i % 10 === 0 ? 502 : 200,
+      state: i % 10 === 0 ? 'error' : 'done',
+      stream: i % 2 === 0,
+      ttfbMs: i % 9 === 0 ? undefined : i % 23 === 0 ? 0.5 : 50 + (i % 100) * 10.37,
+      durationMs: i % 19 === 0 ? undefined : 200 + i,
+      inputTokens: i,
+      outputTokens: 2 * i,
+      cacheReadTokens: i % 7,
+      cacheWriteTokens: i % 3,
+      reasoningTokens: i % 4,
+      ...(i % 4 === 3 ? {} : { costUsd: 0.1 + i / 3000 }),
+      bytesIn: 100 + i,
+      bytesOut: 50 + i,
+      attempts: Array.from({ length: 1 + (i % 3) }, () => ({ provider: 'alpha', model: 'm1', status: 200, error: null, durationMs: 1 })),
+    }),
+  );
+}
+
+const TABLES = ['requests', 'hourly', 'daily', 'series', 'ttfb_hourly', 'ttfb_daily'];
+
+function dump(db: HistoryDb): Record<string, unknown[]> {
+  const out: Record<string, unknown[]> = {};
+  for (const t of TABLES) {
+    const rows = db.db.prepare(`SELECT * FROM ${t} ORDER BY ${t === 'requests' ? 'rowid' : '1'}`).raw().all() as unknown[][];
+    out[t] = t === 'requests' ? rows : rows.map((r) => JSON.stringify(r)).sort();
+  }
+  return out;
+}
+
+describe('history batches', () => {
+  it('a batch with many rows in the same hours and keys rolls up to exactly what row-by-row writes give', () => {
+    const t0 = Date.UTC(2026, 2, 3, 22, 10, 0);
+    // 3000 rows, one every 5 s: many rows per (hour, key), across hours and a UTC day boundary
+    const rows = mixed(t0, 3000, 5_000).map(toRow);
+    const one = new HistoryDb(join(dir(), 'one.db'));
+    const batch = new HistoryDb(join(dir(), 'batch.db'));
+    for (const r of rows) one.insert([r]);
+    batch.insert(rows);
+    const a = dump(one);
+    const b = dump(batch);
+    assert.ok((a.hourly as unknown[]).length > 10 && (a.daily as unknown[]).length >= 4, 'several hours, days and keys');
+    assert.ok((a.requests as unknown[]).length === 3000);
+    for (const t of TABLES) assert.deepEqual(b[t], a[t], t);
+    for (const [from, to] of [
+      [t0, t0 + 3000 * 5_000],
+      [t0 + 17 * 60_000 + 3_000, t0 + 3 * HOUR + 11_000],
+      [t0 - DAY, t0 + 2 * DAY],
+    ] as const) {
+      const x = { ...one.query({ from, to }), queryMs: 0 };
+      const y = { ...batch.query({ from, to }), queryMs: 0 };
+      assert.deepEqual(y, x);
+    }
+    one.close();
+    batch.close();
+  });
+
+  it('the packed batch unpacks to the rows toRow makes', () => {
+    const entries = [
+      ...mixed(Date.UTC(2026, 5, 1, 12), 600, 1_000).slice(0, 500),
+      entry(Date.UTC(2026, 5, 1), { costUsd: Number.NaN, ttfbMs: 0, status: 0, dialect: 'ollama' }),
+      entry(Date.UTC(2026, 5, 1), { costUsd: Number.POSITIVE_INFINITY, bytesIn: 2 ** 40, inputTokens: 2 ** 33 }),
+    ];
+    const b = new BatchBuilder();
+    const got: HistoryRow[] = [];
+    for (const e of entries) {
+      const r = toRow(e);
+      b.add(e, r[0], r[16]);
+      if (b.rows === 500) got.push(...unpack(b.take()));
+    }
+    got.push(...unpack(b.take()));
+    assert.equal(b.rows, 0);
+    assert.deepEqual(got, entries.map(toRow));
+    assert.equal(got[0]!.length, ROW_COLUMNS.length);
+  });
+
+  it('reads start times as Date.parse does, across days, and hands the rest to Date.parse', () => {
+    const c = new IsoClock();
+    const samples: string[] = [];
+    let t = Date.UTC(2024, 1, 28, 23, 59, 58, 999);
+    for (let i = 0; i < 5000; i++) {
+      samples.push(new Date(t).toISOString());
+      t += 1 + ((i * 7919) % 400_000);
+    }
+    samples.push(
+      '2026-12-01T00:00:00.000Z',
+      '2026-12-01T23:59:59.999Z',
+      '2026-12-01T24:00:00.000Z',
+      '2026-12-01T12:60:00.000Z',
+      '2026-12-01T12:00:60.000Z',
+      '2026-12-01T12:0a:00.000Z',
+      '2026-12-01T12:00:00.00aZ',
+      '2026-12-01t12:00:00.000Z',
+      '2026-12-01T12:00:00.000+',
+      '2026-02-30T12:00:00.000Z',
+      '2026-13-01T12:00:00.000Z',
+      '2026-12-01T12:00:00Z',
+      '2026-12-01T12:00:00.000',
+      '+012026-12-01T12:00:00.000Z',
+      'not a date at all, 24 ch',
+      '',
+      '1999-12-31T23:59:59.999Z',
+      '2000-01-01T00:00:00.000Z',
+    );
+    for (const s of samples) assert.equal(c.parse(s), Date.parse(s), s);
+    // a day seen again after another one
+    assert.equal(c.parse('2026-12-01T08:00:00.000Z'), Date.parse('2026-12-01T08:00:00.000Z'));
+  });
+
+  it('entries recorded through History are written as toRow makes them', async () => {
+    const file = join(dir(), 'u.db');
+    const h = new History({ file, retentionDays: 3650, thread: false });
+    const entries = mixed(Date.now() - 2 * HOUR, 1234, 5_000);
+    for (const e of entries) h.add(e);
+    assert.equal(await h.count(), entries.length);
+    await h.close();
+    const db = new HistoryDb(file);
+    const rows = db.db.prepare(`SELECT ${ROW_COLUMNS.join(', ')} FROM requests ORDER BY rowid`).raw().all();
+    const direct = new HistoryDb(join(dir(), 'direct.db'));
+    direct.insert(entries.map(toRow));
+    assert.deepEqual(rows, direct.db.prepare(`SELECT ${ROW_COLUMNS.join(', ')} FROM requests ORDER BY rowid`).raw().all());
+    const range = { from: Date.now() - 3 * HOUR, to: Date.now() + HOUR };
+    assert.deepEqual({ ...db.query(range), queryMs: 0 }, { ...direct.query(range), queryMs: 0 });
+    db.close();
+    direct.close();
+  });
+});
