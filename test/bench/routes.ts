@@ -93,7 +93,7 @@ export async function routedLatency(ctx: BenchContext): Promise<void> {
     const plain = await start(base);
     const routed = await start(base + '\n' + many.join('\n'));
     const body = Buffer.from(JSON.stringify({ model: 'bench', max_tokens: 64, messages: [{ role: 'user', content: 'Say hello in one short sentence, please.' }] }));
-    for (const u of [plain, routed]) await load(u, '/v1/messages', body, ctx.N(300), 1); // warm-up
+    for (const u of [plain, routed]) await load(u, '/v1/messages', body, ctx.N(20000), 32); // warm-up to steady state (see bench.ts)
     const direct = `http://127.0.0.1:${ctx.upstreamPort}`;
     const runs: Record<'direct' | 'plain' | 'routed', RunResult[]> = { direct: [], plain: [], routed: [] };
     for (let round = 0; round < 3; round++) {
