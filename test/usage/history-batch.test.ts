@@ -2,51 +2,17 @@
 // the same rows written one by one; the packed batch the proxy thread sends unpacks to toRow's rows; the start
 // time read without a Date is Date.parse's; and entries recorded through History (packed, posted, unpacked) are
 // the rows toRow makes.
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IsoClock } from '../../main/log/iso-clock.js';
 import { History, toRow } from '../../main/usage/history.js';
 import { HistoryDb, HOUR, DAY, ROW_COLUMNS, type HistoryRow } from '../../main/usage/history-db.js';
 import { BatchBuilder, unpack } from '../../main/usage/history-batch.js';
 import type { LogEntry } from '../../main/ui/types.js';
+import { entry, scratchDirs } from './history-fixtures.js';
 
-const dirs: string[] = [];
-const dir = () => {
-  const d = mkdtempSync(join(tmpdir(), 'router67-history-batch-'));
-  dirs.push(d);
-  return d;
-};
-after(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
-let n = 0;
-function entry(at: number, o: Partial<LogEntry> = {}): LogEntry {
-  return {
-    id: `e-${++n}`,
-    startedAt: new Date(at).toISOString(),
-    dialect: 'anthropic',
-    method: 'POST',
-    path: '/v1/messages',
-    model: 'claude-x',
-    stream: false,
-    provider: 'alpha',
-    upstreamModel: 'alpha-model',
-    status: 200,
-    state: 'done',
-    attempts: [{ provider: 'alpha', model: 'alpha-model', status: 200, error: null, durationMs: 10 }],
-    ttfbMs: 100,
-    durationMs: 200,
-    inputTokens: 10,
-    outputTokens: 5,
-    bytesIn: 100,
-    bytesOut: 50,
-    ...o,
-  };
-}
+const dir = scratchDirs('router67-history-batch-');
 
 /** Entries that vary every column, with nulls, errors and costs that do not add up exactly in binary. */
 function mixed(t0: number, count: number, step: number): LogEntry[] {

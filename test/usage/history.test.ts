@@ -1,52 +1,18 @@
 // Usage history: rows in, reports out (checked against direct SQL over the raw rows), retention with an injected
 // clock, and the database failing (damaged file, a lock held by another connection) while routing goes on.
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { History, localMidnight, toRow } from '../../main/usage/history.js';
 import { HistoryDb, HOUR, DAY } from '../../main/usage/history-db.js';
-import type { LogEntry } from '../../main/ui/types.js';
 import { eventually, provider, startCore } from '../helpers/core.js';
 import { startMockUpstream } from '../helpers/mock-upstream.js';
 import { History as H2 } from '../../main/usage/history.js';
+import { entry, scratchDirs } from './history-fixtures.js';
 
-const dirs: string[] = [];
-const dir = () => {
-  const d = mkdtempSync(join(tmpdir(), 'router67-history-'));
-  dirs.push(d);
-  return d;
-};
-after(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
-let n = 0;
-function entry(at: number, o: Partial<LogEntry> = {}): LogEntry {
-  return {
-    id: `e-${++n}`,
-    startedAt: new Date(at).toISOString(),
-    dialect: 'anthropic',
-    method: 'POST',
-    path: '/v1/messages',
-    model: 'claude-x',
-    stream: false,
-    provider: 'alpha',
-    upstreamModel: 'alpha-model',
-    status: 200,
-    state: 'done',
-    attempts: [{ provider: 'alpha', model: 'alpha-model', status: 200, error: null, durationMs: 10 }],
-    ttfbMs: 100,
-    durationMs: 200,
-    inputTokens: 10,
-    outputTokens: 5,
-    bytesIn: 100,
-    bytesOut: 50,
-    ...o,
-  };
-}
+const dir = scratchDirs('router67-history-');
 
 describe('history database', () => {
   it('totals, breakdowns, latency and series match direct SQL, across whole and partial hours', () => {
