@@ -3,10 +3,7 @@
 // compressed it (`content-encoding: gzip` etc.: Claude Code gzips request bodies), so the model can be read.
 import type { IncomingMessage } from 'node:http';
 import type { Transform } from 'node:stream';
-
-/** node:zlib, loaded on the first compressed body (an idle daemon never needs it). */
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const zlib = (): typeof import('node:zlib') => require('node:zlib') as typeof import('node:zlib');
+import { zlib } from '../formats/lazy.js';
 
 export interface IntakeLimits {
   /** Largest body, compressed or decoded. */

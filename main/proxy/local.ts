@@ -5,16 +5,13 @@ import type { Config } from '../config/schema.js';
 import type { LogEntry } from '../log/request-log.js';
 import type { Dialect } from '../formats/canonical.js';
 import { errorEnvelope } from '../formats/errors.js';
-
-/** The codecs (formats/index.ts), loaded on first use: an idle daemon, and one that only passes requests through, never needs them. */
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const formats = () => require('../formats/index.js') as typeof import('../formats/index.js');
+import { codecs } from '../formats/lazy.js';
 
 /** count_tokens when no Anthropic-format provider answered: a conservative local estimate, marked as such. */
 export function sendTokenEstimate(res: ServerResponse, body: Buffer, entry: LogEntry): boolean {
   let n: number;
   try {
-    n = formats().estimateInputTokens('anthropic', JSON.parse(body.toString('utf8')));
+    n = codecs().estimateInputTokens('anthropic', JSON.parse(body.toString('utf8')));
   } catch {
     return false;
   }
@@ -40,10 +37,10 @@ export function sendModels(res: ServerResponse, method: string, url: string, hea
   const names = [...new Set(cfg.providers.flatMap((p) => Object.keys(p.available_models)))];
   let dialect: Dialect;
   let body: unknown;
-  if (path === '/api/tags') body = formats().modelsBody((dialect = 'ollama'), names);
+  if (path === '/api/tags') body = codecs().modelsBody((dialect = 'ollama'), names);
   else if (path === '/v1/models' || path.startsWith('/v1/models/')) {
     dialect = headers['anthropic-version'] !== undefined || (headers['x-api-key'] !== undefined && headers.authorization === undefined) ? 'anthropic' : 'openai';
-    const list = formats().modelsBody(dialect, names) as { data: unknown[] };
+    const list = codecs().modelsBody(dialect, names) as { data: unknown[] };
     if (path === '/v1/models') body = list;
     else {
       const id = decodeURIComponent(path.slice('/v1/models/'.length));

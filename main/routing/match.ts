@@ -3,10 +3,7 @@
 // thinking, stream), which are computed lazily from one JSON.parse shared by every route of the request.
 import type { RouteMatch } from '../config/schema.js';
 import type { RouteRequest } from './plan.js';
-
-/** The codecs (formats/index.ts), loaded on first use: an idle daemon, and one that only passes requests through, never needs them. */
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const formats = () => require('../formats/index.js') as typeof import('../formats/index.js');
+import { codecs } from '../formats/lazy.js';
 
 export type StringTest = (s: string) => boolean;
 
@@ -83,7 +80,7 @@ export class BodyFacts {
       let n: number | undefined;
       if (body && d !== 'unknown') {
         try {
-          n = formats().estimateInputTokens(d, body);
+          n = codecs().estimateInputTokens(d, body);
         } catch {
           n = undefined;
         }

@@ -11,14 +11,7 @@ import { StringDecoder } from 'node:string_decoder';
 import type { BrotliDecompress, Gunzip } from 'node:zlib';
 import { errorTypeFor, parseUpstreamError } from '../formats/errors.js';
 import { ResponseStandIn, type OutgoingHeaders } from '../proxy/stand-in.js';
-
-/** The codecs (formats/index.ts), loaded on first use: an idle daemon, and one that only passes requests through, never needs them. */
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const formats = () => require('../formats/index.js') as typeof import('../formats/index.js');
-
-/** node:zlib, loaded on the first compressed body (an idle daemon never needs it). */
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const zlib = (): typeof import('node:zlib') => require('node:zlib') as typeof import('node:zlib');
+import { codecs, zlib } from '../formats/lazy.js';
 
 const HIGH_WATER = 1024 * 1024;
 const MAX_WHOLE = 64 * 1024 * 1024;
@@ -271,7 +264,7 @@ export class WsResponseSink extends ResponseStandIn {
     try {
       const json = JSON.parse(body.toString('utf8')) as unknown;
       if (json && typeof json === 'object' && (json as { object?: unknown }).object === 'response') {
-        this.events(formats().responseToStream('responses', formats().decodeResponse('responses', json), { requestedModel: this.requestedModel, clientWantsUsage: true }));
+        this.events(codecs().responseToStream('responses', codecs().decodeResponse('responses', json), { requestedModel: this.requestedModel, clientWantsUsage: true }));
         this.flushTail();
         if (this.result.terminal) return;
       }

@@ -4,10 +4,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Attempt, LogEntry } from '../../log/request-log.js';
 import type { Cancel, UpstreamResponse } from '../upstream.js';
-
-/** node:zlib, loaded on the first compressed body (an idle daemon never needs it). */
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const zlib = (): typeof import('node:zlib') => require('node:zlib') as typeof import('node:zlib');
+import { zlib } from '../../formats/lazy.js';
 
 /** 'fallback': the client got nothing and the next provider may try; 'aborted': the request was cancelled. */
 export type Outcome = 'done' | 'fallback' | 'aborted';
