@@ -45,11 +45,7 @@ export function normalizeIp(ip: string): string {
   }
   if (!ip.includes(':')) return ip;
   // expand, then compress the longest run of zero groups
-  const [head, tail] = ip.split('::') as [string, string | undefined];
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  const full = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
-  const g = full.map((x) => parseInt(x, 16).toString(16));
+  const g = ipv6Groups(ip).map((x) => parseInt(x, 16).toString(16));
   let best = -1;
   let bestLen = 1;
   for (let i = 0; i < 8; ) {
@@ -66,6 +62,14 @@ export function normalizeIp(ip: string): string {
   return `${g.slice(0, best).join(':')}::${g.slice(best + bestLen).join(':')}`;
 }
 
+/** An IPv6 address's groups as written, "::" expanded to the zero groups it stands for. */
+function ipv6Groups(ip: string): string[] {
+  const [head, tail] = ip.split('::') as [string, string | undefined];
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  return tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
+}
+
 /** An address's bytes: 4 for IPv4 (and IPv4-mapped IPv6), 16 for IPv6; undefined when it is not an address. */
 export function ipBytes(ip: string): number[] | undefined {
   const n = normalizeIp(ip);
@@ -73,10 +77,7 @@ export function ipBytes(ip: string): number[] | undefined {
     const p = n.split('.').map((x) => (/^\d{1,3}$/.test(x) ? Number(x) : NaN));
     return p.length === 4 && p.every((x) => x <= 255) ? p : undefined;
   }
-  const [head, tail] = n.split('::') as [string, string | undefined];
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
+  const groups = ipv6Groups(n);
   if (groups.length !== 8 || !groups.every((g) => /^[0-9a-f]{1,4}$/i.test(g))) return undefined;
   return groups.flatMap((g) => [parseInt(g, 16) >> 8, parseInt(g, 16) & 255]);
 }
