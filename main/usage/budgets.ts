@@ -12,6 +12,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Budget, Config } from '../config/schema.js';
 import type { BudgetNotice, BudgetView } from '../ui/types.js';
+import { localDayBounds } from './history.js';
 
 export type { BudgetNotice, BudgetView } from '../ui/types.js';
 
@@ -211,17 +212,15 @@ export class Budgets extends EventEmitter {
     this.write();
   }
 
-  /** A new day or month empties its counts (and lets its notices come again). */
   /** The local day the state was last checked against, as [start, end) in ms: within it, roll() has nothing to do. */
-  private dayFrom = 0;
-  private dayTo = 0;
+  private checked = { start: 0, end: 0 };
 
+  /** A new day or month empties its counts (and lets its notices come again). */
   private roll(): void {
     const now = this.now();
     const t = now.getTime();
-    if (t >= this.dayFrom && t < this.dayTo) return;
-    this.dayFrom = new Date(now.getFullYear(), now.getMonth(), now.getDate()).getTime();
-    this.dayTo = new Date(now.getFullYear(), now.getMonth(), now.getDate() + 1).getTime();
+    if (t >= this.checked.start && t < this.checked.end) return;
+    this.checked = localDayBounds(t);
     const day = localDay(now);
     const month = localMonth(now);
     if (day === this.state.day && month === this.state.month) return;

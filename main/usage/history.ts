@@ -1,9 +1,9 @@
 // Usage history: every finished request also goes into an SQLite database in router67's home (usage.db), written
-// off the request path. The proxy's side of it is one array push per finished entry; every 250 ms (or 500 rows)
-// the waiting rows go, as one message, to a worker thread that owns the database (history-worker.ts) and writes
-// them in one transaction. The proxy's share per entry is kept small: the start time is read without a Date
-// (isoMs: the day's midnight cached), today's bounds are cached, and the batch is packed (history-batch.ts). Queries (the Usage view, the tray's line) run on that thread too, so a query over a
-// million rows never holds up a request. Nothing is loaded (thread, better-sqlite3) until the first entry or query.
+// off the request path. The proxy's side of it is one row added to a packed batch per finished entry
+// (history-batch.ts; the start time read without a Date by IsoClock.parse, today's bounds cached); every 250 ms
+// (or 500 rows) the batch goes, as one message, to a worker thread that owns the database (history-worker.ts) and
+// writes it in one transaction. Queries (the Usage view, the tray's line) run on that thread too, so a query over
+// a million rows never holds up a request. Nothing is loaded (thread, better-sqlite3) until the first entry or query.
 //
 // When the database cannot be used — better-sqlite3 missing, the file damaged or locked by another program — the
 // state says so (status warnings, the window, the daemon's log) and routing goes on untouched; rows wait (bounded)
@@ -68,6 +68,12 @@ export function toRow(e: LogEntry): HistoryRow {
 export function localMidnight(t: number): number {
   const d = new Date(t);
   return new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
+}
+
+/** The local day `t` falls in, as [start, end) in ms (a day is not always 24 h: daylight saving). */
+export function localDayBounds(t: number): { start: number; end: number } {
+  const d = new Date(t);
+  return { start: new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime(), end: new Date(d.getFullYear(), d.getMonth(), d.getDate() + 1).getTime() };
 }
 
 interface Port {
@@ -196,11 +202,9 @@ export class History {
   private rollDay(): void {
     const now = this.now();
     if (now >= this.day.start && now < this.day.end) return; // today's bounds, cached: no Date per entry
-    const start = localMidnight(now);
+    const { start, end } = localDayBounds(now);
     if (start !== this.day.start) {
       const first = this.day.start === 0;
-      const d = new Date(start);
-      const end = new Date(d.getFullYear(), d.getMonth(), d.getDate() + 1).getTime();
       this.day = { start, end, requests: 0, cost: 0, costed: 0, apps: new Map() };
       if (!first) this.seeded = undefined; // a new day: what the database held for the old one no longer counts
     }
