@@ -22,6 +22,11 @@ export interface RowBatch {
   text: unknown[];
 }
 
+/** The derived columns, one rule for toRow (history.ts) and the packed batch: answered without an error status? */
+export const entryOk = (e: LogEntry): 0 | 1 => (e.state !== 'error' && e.status !== undefined && e.status < 400 ? 1 : 0);
+/** The model the row is kept under: the upstream model, else the one asked for. */
+export const entryModel = (e: LogEntry): string => e.upstreamModel ?? e.model ?? '';
+
 /** Fills a batch on the proxy's side. */
 export class BatchBuilder {
   private n = new Float64Array(BATCH_ROWS * BATCH_WIDTH);
@@ -44,11 +49,11 @@ export class BatchBuilder {
    * entry as toRow takes them. Reads everything before writing, so an entry that throws leaves no half row.
    */
   add(e: LogEntry, ts: number, cost: number | null): void {
-    const ok = e.state !== 'error' && e.status !== undefined && e.status < 400 ? 1 : 0;
+    const ok = entryOk(e);
     const attempts = e.attempts.length;
     const app = e.app ?? '';
     const provider = e.provider ?? '';
-    const model = e.upstreamModel ?? e.model ?? '';
+    const model = entryModel(e);
     const route = e.route ?? '';
     if (this.rows === BATCH_ROWS) throw new Error('the batch is full');
     const n = this.n;

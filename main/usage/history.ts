@@ -14,7 +14,7 @@ import { IsoClock } from '../log/iso-clock.js';
 import type { Logger } from '../log/logger.js';
 import type { HistoryState, LogEntry, UsageQuery, UsageReport, UsageToday } from '../ui/types.js';
 import type { HistoryRow } from './history-db.js';
-import { BATCH_ROWS, BatchBuilder } from './history-batch.js';
+import { BATCH_ROWS, BatchBuilder, entryModel, entryOk } from './history-batch.js';
 import type { FromWorker, ToWorker, WorkerInit } from './history-worker.js';
 
 export interface HistoryOptions {
@@ -38,17 +38,16 @@ const costOf = (e: LogEntry): number | null => (typeof e.costUsd === 'number' &&
 
 /** The row the database keeps for a finished entry (History.add packs the same columns, see BatchBuilder). */
 export function toRow(e: LogEntry): HistoryRow {
-  const ok = e.state !== 'error' && e.status !== undefined && e.status < 400 ? 1 : 0;
   return [
     Date.parse(e.startedAt),
     e.id,
     e.app ?? '',
     e.provider ?? '',
-    e.upstreamModel ?? e.model ?? '',
+    entryModel(e),
     e.route ?? '',
     e.dialect,
     e.status ?? null,
-    ok,
+    entryOk(e),
     e.ttfbMs ?? null,
     e.durationMs ?? null,
     e.inputTokens ?? 0,
