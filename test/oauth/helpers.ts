@@ -2,14 +2,15 @@
 // for the tests that do not exercise the keychain. Keychain tests run under test/helpers/keyring.ts's wrapper.
 import type { Browser, Page } from 'playwright-core';
 import type { Vault } from '../../main/oauth/vault.js';
+import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/browser.js';
 
-export const CHROMIUM = '/usr/bin/chromium';
+export { CHROMIUM };
 
 export async function launchChromium(): Promise<Browser> {
   const { chromium } = await import('playwright-core');
   return chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    args: CHROMIUM_ARGS,
     timeout: 30_000,
   });
 }

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { CH, registerIpc } from '../../main/electron/ipc.js';
 import { attachOAuth, createSignIn } from '../../main/oauth/attach.js';
 import { accountOf } from '../../main/oauth/record.js';
@@ -19,6 +19,7 @@ import { CHROMIUM, MemoryVault, oidcBrowserLogin } from './helpers.js';
 import { startOidc, type OidcServer } from './oidc-server.js';
 import { startCheckingUpstream, userinfoCheck, type CheckingUpstream } from './upstream.js';
 import { skipUnless } from '../helpers/requires.js';
+import { launchProfile } from '../helpers/browser.js';
 
 const shots = join(resolve(__dirname, '..', '..', '..'), 'test-output', 'screenshots');
 
@@ -67,13 +68,7 @@ describe('the Sign-in view in Chromium (daemon page, real OpenID provider)', { t
     vault = new MemoryVault();
     const ui = attachUi(tc.core, { app: 'daemon', caCheck: false, signInService: createSignIn(tc.core, attachOAuth(tc.core, vault), vault) });
     profile = mkdtempSync(join(tmpdir(), 'r67-chromium-signin-'));
-    ctx = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-      viewport: { width: 1100, height: 760 },
-      timeout: 30_000,
-    });
+    ctx = await launchProfile(profile, { viewport: { width: 1100, height: 760 } });
     page = ctx.pages()[0] ?? (await ctx.newPage());
     page.setDefaultTimeout(15_000);
     page.on('pageerror', (e) => pageErrors.push(e.message));

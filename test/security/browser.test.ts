@@ -10,11 +10,11 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { startCore, provider, type TestCore } from '../helpers/core.js';
 import { startMockUpstream, type MockUpstream } from '../helpers/mock-upstream.js';
+import { CHROMIUM, launchProfile } from '../helpers/browser.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 /** A site serving one empty page: where the attacker's (or the allowed app's) script runs. */
 async function site(): Promise<{ origin: string; close(): Promise<void> }> {
@@ -50,12 +50,7 @@ describe('web pages against the plain endpoint, in Chromium', { skip: !existsSyn
     [up, evil, app] = await Promise.all([startMockUpstream('mock'), site(), site()]);
     t = await startCore(`[daemon]\nallowed_origins = ["${app.origin}"]\n` + provider('mock', up.url, { 'claude-x': 'mock-claude' }, 'format = "anthropic"'));
     profile = mkdtempSync(join(tmpdir(), 'r67-chromium-sec-'));
-    ctx = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--host-resolver-rules=MAP rebind.test 127.0.0.1'],
-      timeout: 30_000,
-    });
+    ctx = await launchProfile(profile, { args: ['--host-resolver-rules=MAP rebind.test 127.0.0.1'] });
     page = ctx.pages()[0] ?? (await ctx.newPage());
     page.setDefaultTimeout(10_000);
     // The listener's own view (Playwright does not report preflights or every no-cors request).

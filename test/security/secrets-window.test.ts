@@ -7,12 +7,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { parse } from 'smol-toml';
 import { attachUi } from '../../main/ui/attach.js';
 import { startCore, type TestCore } from '../helpers/core.js';
+import { CHROMIUM, launchProfile } from '../helpers/browser.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const TOKEN = `teamTok${randomBytes(12).toString('hex')}`;
 const KEYISH = `0123456789abcdef${randomBytes(8).toString('hex')}`; // key-shaped value under an innocent name
 
@@ -41,13 +41,7 @@ extra_headers = { "anthropic-version" = "2023-06-01", "x-team-token" = "${TOKEN}
 `, { env: { TEAM_KEY: 'team-key' } }); // set: a save of a provider whose key is missing is a warning, not the success this test awaits
     link = attachUi(t.core, { app: 'daemon', caCheck: false }).link!;
     profile = mkdtempSync(join(tmpdir(), 'r67-chromium-'));
-    ctx = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-      viewport: { width: 1200, height: 780 },
-      timeout: 30_000,
-    });
+    ctx = await launchProfile(profile, { viewport: { width: 1200, height: 780 } });
     page = ctx.pages()[0] ?? (await ctx.newPage());
     page.setDefaultTimeout(10_000);
     page.on('response', (r) => {

@@ -8,17 +8,17 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { parse } from 'smol-toml';
 import { attachUi } from '../../main/ui/attach.js';
 import { startCore, type TestCore } from '../helpers/core.js';
 import { startMockUpstream, type MockUpstream } from '../helpers/mock-upstream.js';
 import { skipUnless } from '../helpers/requires.js';
+import { CHROMIUM, launchProfile } from '../helpers/browser.js';
 
 // Page-side code in page.evaluate()/waitForFunction() runs in the browser; this module has no DOM types.
 declare const document: any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const root = resolve(__dirname, '..', '..', '..');
 const shots = join(root, 'test-output', 'screenshots');
 
@@ -109,21 +109,8 @@ describe('the window in Chromium, against a real headless core', { skip: skipUnl
     openai = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: 'client-key', maxRetries: 0 });
     anthropic = new Anthropic({ baseURL: t.url, apiKey: 'client-secret-key', maxRetries: 0 });
     profile = mkdtempSync(join(tmpdir(), 'r67-chromium-'));
-    ctx = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        // a page on another name that resolves to loopback: the DNS rebinding case
-        '--host-resolver-rules=MAP rebind.test 127.0.0.1',
-      ],
-      viewport: { width: 1200, height: 780 },
-      colorScheme: 'light',
-      timeout: 30_000,
-    });
+    // a page on another name that resolves to loopback: the DNS rebinding case
+    ctx = await launchProfile(profile, { viewport: { width: 1200, height: 780 }, colorScheme: 'light', args: ['--host-resolver-rules=MAP rebind.test 127.0.0.1'] });
     page = ctx.pages()[0] ?? (await ctx.newPage());
     page.setDefaultTimeout(10_000);
     page.on('pageerror', (e) => pageErrors.push(e.message));

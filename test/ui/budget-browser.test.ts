@@ -7,17 +7,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { attachUi, type AttachedUi } from '../../main/ui/attach.js';
 import type { UiEvent } from '../../main/ui/types.js';
 import { provider, startCore, type TestCore } from '../helpers/core.js';
 import { startMockUpstream, type MockUpstream } from '../helpers/mock-upstream.js';
 import { skipUnless } from '../helpers/requires.js';
+import { CHROMIUM, launchProfile } from '../helpers/browser.js';
 
 declare const document: any; // eslint-disable-line @typescript-eslint/no-explicit-any
 declare const window: any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 // the mock answers 11 input and 7 output tokens: 11 × $3 + 7 × $15 per million = $0.000138 a request, so the
 // first request crosses the soft limit and the second the hard one; the third is refused (402) with no new notice
@@ -47,13 +47,7 @@ describe('budget notices in the window', { skip: skipUnless({ files: [CHROMIUM] 
     t = await startCore(toml(up.url));
     ui = attachUi(t.core, { app: 'daemon', caCheck: false });
     profile = mkdtempSync(join(tmpdir(), 'r67-chromium-'));
-    ctx = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-      viewport: { width: 1100, height: 700 },
-      timeout: 30_000,
-    });
+    ctx = await launchProfile(profile, { viewport: { width: 1100, height: 700 } });
     page = ctx.pages()[0] ?? (await ctx.newPage());
     page.setDefaultTimeout(10_000);
     page.on('pageerror', (e) => pageErrors.push(e.message));

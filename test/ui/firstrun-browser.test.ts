@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { compose, type Composed } from '../../main/app/compose.js';
 import { parseConfig } from '../../main/config/load.js';
 import { silentLogger } from '../../main/log/logger.js';
@@ -16,10 +16,10 @@ import { SecretStore } from '../../main/secrets/store.js';
 import type { Exec } from '../../main/system/truststore.js';
 import { mockOllama } from '../helpers/mock-ollama.js';
 import { skipUnless } from '../helpers/requires.js';
+import { CHROMIUM, launchProfile } from '../helpers/browser.js';
 
 declare const document: any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const root = resolve(__dirname, '..', '..', '..');
 const shots = join(root, 'test-output', 'screenshots');
 
@@ -92,14 +92,7 @@ describe('first run and Set up interception in Chromium, against a composed daem
       firstRun: { ollamaUrl: ollama.url, userHome: home },
     });
     profile = mkdtempSync(join(tmpdir(), 'r67-chromium-'));
-    ctx = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-      viewport: { width: 1200, height: 780 },
-      colorScheme: 'light',
-      timeout: 30_000,
-    });
+    ctx = await launchProfile(profile, { viewport: { width: 1200, height: 780 }, colorScheme: 'light' });
     page = ctx.pages()[0] ?? (await ctx.newPage());
     page.setDefaultTimeout(10_000);
     page.on('pageerror', (e) => pageErrors.push(e.message));

@@ -6,17 +6,17 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { parse } from 'smol-toml';
 import { attachUi } from '../../main/ui/attach.js';
 import { provider, startCore, type TestCore } from '../helpers/core.js';
 import { startMockUpstream, type MockUpstream } from '../helpers/mock-upstream.js';
 import { skipUnless } from '../helpers/requires.js';
+import { CHROMIUM, launchProfile } from '../helpers/browser.js';
 
 // Page-side code in waitForFunction() runs in the browser; this module has no DOM types.
 declare const document: any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const shots = join(resolve(__dirname, '..', '..', '..'), 'test-output', 'screenshots');
 const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
 
@@ -56,13 +56,7 @@ future_key = "kept"
     );
     const ui = attachUi(t.core, { app: 'daemon', caCheck: false });
     profile = mkdtempSync(join(tmpdir(), 'r67-chromium-'));
-    ctx = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-      viewport: { width: 1200, height: 820 },
-      timeout: 30_000,
-    });
+    ctx = await launchProfile(profile, { viewport: { width: 1200, height: 820 } });
     page = ctx.pages()[0] ?? (await ctx.newPage());
     page.setDefaultTimeout(10_000);
     page.on('pageerror', (e) => pageErrors.push(e.message));

@@ -10,20 +10,20 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { attachUi } from '../../main/ui/attach.js';
 import type { SignInService } from '../../main/oauth/signin.js';
 import type { SignInState } from '../../main/ui/types.js';
 import { startCore, type TestCore } from '../helpers/core.js';
 import { startMockUpstream, type MockUpstream } from '../helpers/mock-upstream.js';
 import { skipUnless } from '../helpers/requires.js';
+import { CHROMIUM, launchProfile } from '../helpers/browser.js';
 
 // Page-side code in page.evaluate()/waitForFunction() runs in the browser; this module has no DOM types.
 declare const document: any; // eslint-disable-line @typescript-eslint/no-explicit-any
 declare const window: any; // eslint-disable-line @typescript-eslint/no-explicit-any
 declare const getComputedStyle: any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const root = resolve(__dirname, '..', '..', '..');
 const shots = join(root, 'test-output', 'window');
 
@@ -128,14 +128,7 @@ describe('the window’s rough edges, in Chromium against a real headless core',
     openai = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: 'client-key', maxRetries: 0 });
     anthropic = new Anthropic({ baseURL: t.url, apiKey: 'client-secret-key', maxRetries: 0 });
     profile = mkdtempSync(join(tmpdir(), 'r67-chromium-'));
-    ctx = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-      viewport: { width: 1280, height: 800 },
-      colorScheme: 'light',
-      timeout: 30_000,
-    });
+    ctx = await launchProfile(profile, { viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
     page = ctx.pages()[0] ?? (await ctx.newPage());
     page.setDefaultTimeout(10_000);
     page.on('pageerror', (e) => pageErrors.push(e.message));

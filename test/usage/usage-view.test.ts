@@ -8,17 +8,17 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { compose, type Composed } from '../../main/app/compose.js';
 import { silentLogger } from '../../main/log/logger.js';
 import { provider } from '../helpers/core.js';
 import { startMockUpstream, type MockUpstream } from '../helpers/mock-upstream.js';
 import { skipUnless } from '../helpers/requires.js';
 import { seedHistory } from '../helpers/seed-history.js';
+import { CHROMIUM, launchProfile } from '../helpers/browser.js';
 
 declare const document: any, matchMedia: any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const root = resolve(__dirname, '..', '..', '..');
 const shots = join(root, 'test-output', 'screenshots');
 const DAY = 86_400_000;
@@ -52,15 +52,7 @@ describe('the Usage view over 1,000,000 stored requests', { skip: skipUnless({ f
     parts = await compose({ ui: 'daemon', home, httpListen: '127.0.0.1:0', logger: silentLogger, env: {}, caCheck: false });
     db = new Database(join(home, 'usage.db'), { readonly: true });
     profile = mkdtempSync(join(tmpdir(), 'r67-chromium-'));
-    ctx = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-      viewport: { width: 1280, height: 900 },
-      colorScheme: 'light',
-      acceptDownloads: true,
-      timeout: 30_000,
-    });
+    ctx = await launchProfile(profile, { viewport: { width: 1280, height: 900 }, colorScheme: 'light', acceptDownloads: true });
     page = ctx.pages()[0] ?? (await ctx.newPage());
     page.setDefaultTimeout(15_000);
     page.on('pageerror', (e) => pageErrors.push(e.message));
