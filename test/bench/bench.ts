@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cpuMs, load, memMb, startProcess, type Proc, type RunResult } from './measure.js';
+import { interleaved, load, median, medianRatio, memMb, mergeRuns, startProcess, type Proc, type RunResult } from './measure.js';
 import { extraSections, type BenchContext } from './sections.js';
 
 const quick = process.argv.includes('--quick');
@@ -67,16 +67,19 @@ async function main(): Promise<void> {
     // busy with router67's code during the measured runs, a cost the far smaller bare proxy had already paid).
     for (const t of targets) await load(t.url, '/v1/messages', small, N(20000), 32);
     await new Promise((r) => setTimeout(r, 2000)); // what the warm-up left to do in the background (history rows, GC) is done
+    // the targets take turns: five interleaved rounds per scenario, so drift hits each alike; each figure is the
+    // median of its rounds, and the CPU ratio the median of the rounds' ratios
+    const ROUNDS = 5;
+    const measured = targets.map((t) => ({ ...t, pid: t.proc?.pid }));
+    const c32Cpu: number[][] = [];
     for (const s of scenarios) {
       if (only && s.key !== only) continue;
       results[s.key] = {};
-      // interleave targets so drift affects all equally
-      for (const t of targets) {
-        const c0 = t.proc ? cpuMs(t.proc.pid) : 0;
-        const r = await load(t.url, '/v1/messages', s.body, s.n, s.conns);
-        const cpu = t.proc ? (cpuMs(t.proc.pid) - c0) / r.n : undefined;
-        results[s.key]![t.name] = { ...r, cpuPerReq: cpu };
-      }
+      const m = await interleaved(measured, ROUNDS, (t) => load(t.url, '/v1/messages', s.body, Math.ceil(s.n / ROUNDS), s.conns));
+      measured.forEach((t, i) => {
+        results[s.key]![t.name] = { ...mergeRuns(m.runs[i]!), cpuPerReq: t.proc ? median(m.cpu[i]!) : undefined };
+        if (s.key === 'c32') c32Cpu[i] = m.cpu[i]!;
+      });
     }
     const routerPeak = memMb(router.proc.pid).peak;
     const barePeak = memMb(bare.proc.pid).peak;
@@ -99,7 +102,7 @@ async function main(): Promise<void> {
     const none = { p50: NaN, ttfbP50: NaN, cpuPerReq: NaN } as RunResult & { cpuPerReq?: number };
     const r = (k: string, t: string) => results[k]?.[t] ?? none;
     const checks: [string, number, number, string][] = [
-      ['CPU per request vs bare proxy (32 conns)', r('c32', 'router67').cpuPerReq! / r('c32', 'bare proxy').cpuPerReq!, 1.3, '×'],
+      ['CPU per request vs bare proxy (32 conns)', c32Cpu.length ? medianRatio(c32Cpu[2]!, c32Cpu[1]!) : NaN, 1.3, '×'],
       ['added p50, 1 connection', r('seq', 'router67').p50 - r('seq', 'direct').p50, 0.25, 'ms'],
       ['streaming TTFB added (p50)', r('stream', 'router67').ttfbP50! - r('stream', 'direct').ttfbP50!, 0.4, 'ms'],
       ['256 KB body added p50', r('big', 'router67').p50 - r('big', 'direct').p50, 1, 'ms'],

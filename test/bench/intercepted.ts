@@ -1,13 +1,14 @@
 // The intercepted path: a TLS client → router67's TLS listener (HTTP/1.1 and HTTP/2) → the benchmark upstream,
 // beside the barest node TLS passthrough (node:https for HTTP/1.1, node:http2 for HTTP/2) in the same run.
-// CPU per request is each server process's own (/proc), so the client's share is not counted.
+// CPU per request is each server process's own (/proc), so the client's share is not counted; the targets take
+// turns in five interleaved rounds and the ratio is the median of the rounds' ratios (measure.ts interleaved).
 import { connect as h2connect, type ClientHttp2Session } from 'node:http2';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { connect as tlsConnect } from 'node:tls';
 import { Pool } from 'undici';
-import { cpuMs, pct, runBounded, startProcess, type Proc, type RunResult } from './measure.js';
+import { cpuMs, interleaved, median, medianRatio, mergeRuns, pct, runBounded, startProcess, type Proc, type RunResult } from './measure.js';
 import type { BenchContext } from './sections.js';
 
 const HOST = 'api.anthropic.com';
@@ -38,44 +39,59 @@ function handshake(port: number, ca: string, session?: Buffer): Promise<{ ms: nu
   });
 }
 
-/** HTTP/1.1 over TLS: `conns` keep-alive connections (undici), bounded by n and maxSeconds. */
-async function loadH1(port: number, ca: string, body: Buffer, n: number, conns: number, maxSeconds = 60): Promise<RunResult> {
+/** A client kept across the rounds of a measurement: its connections (and their handshakes) are made once. */
+interface Client {
+  run(body: Buffer, n: number, conns: number, maxSeconds?: number): Promise<RunResult>;
+  close(): Promise<void>;
+}
+
+/** HTTP/1.1 over TLS: up to 32 keep-alive connections (undici); each run is bounded by n and maxSeconds. */
+function h1Client(port: number, ca: string): Client {
   const pool = new Pool(`https://${HOST}:${port}`, {
-    connections: conns,
+    connections: 32,
     pipelining: 1,
+    keepAliveTimeout: 600_000,
     connect: (_opts, cb) => {
       const s = tlsConnect({ host: '127.0.0.1', port, servername: HOST, ca, ALPNProtocols: ['http/1.1'] });
       s.once('secureConnect', () => cb(null, s));
       s.once('error', (e) => cb(e, null));
     },
   });
-  return runBounded(n, conns, maxSeconds, async () => {
-    const r = await pool.request({ path: '/v1/messages', method: 'POST', body, headers: HEADERS });
-    let first: number | undefined;
-    for await (const _c of r.body) first ??= performance.now();
-    return { ok: r.statusCode === 200, first };
-  }).finally(() => pool.close());
+  return {
+    run: (body, n, conns, maxSeconds = 60) =>
+      runBounded(n, conns, maxSeconds, async () => {
+        const r = await pool.request({ path: '/v1/messages', method: 'POST', body, headers: HEADERS });
+        let first: number | undefined;
+        for await (const _c of r.body) first ??= performance.now();
+        return { ok: r.statusCode === 200, first };
+      }),
+    close: () => pool.close(),
+  };
 }
 
 /** HTTP/2: one session (as HTTP/2 clients do), `conns` concurrent streams on it (node:http2). */
-async function loadH2(port: number, ca: string, body: Buffer, n: number, conns: number, maxSeconds = 60): Promise<RunResult> {
+async function h2Client(port: number, ca: string): Promise<Client> {
   const session: ClientHttp2Session = await new Promise((resolve, reject) => {
     const s = h2connect(`https://${HOST}`, { createConnection: () => tlsConnect({ host: '127.0.0.1', port, servername: HOST, ca, ALPNProtocols: ['h2'] }) });
     s.once('connect', () => resolve(s));
     s.once('error', reject);
   });
-  return runBounded(n, conns, maxSeconds, () =>
-    new Promise((resolve) => {
-      const req = session.request({ ':method': 'POST', ':path': '/v1/messages', ...HEADERS });
-      let status = 0;
-      let first: number | undefined;
-      req.on('response', (h) => (status = Number(h[':status'])));
-      req.on('data', () => (first ??= performance.now()));
-      req.on('end', () => resolve({ ok: status === 200, first }));
-      req.on('error', () => resolve({ ok: false, first }));
-      req.end(body);
-    }),
-  ).finally(() => session.close());
+  return {
+    run: (body, n, conns, maxSeconds = 60) =>
+      runBounded(n, conns, maxSeconds, () =>
+        new Promise((resolve) => {
+          const req = session.request({ ':method': 'POST', ':path': '/v1/messages', ...HEADERS });
+          let status = 0;
+          let first: number | undefined;
+          req.on('response', (h) => (status = Number(h[':status'])));
+          req.on('data', () => (first ??= performance.now()));
+          req.on('end', () => resolve({ ok: status === 200, first }));
+          req.on('error', () => resolve({ ok: false, first }));
+          req.end(body);
+        }),
+      ),
+    close: () => new Promise<void>((r) => session.close(() => r())),
+  };
 }
 
 export async function interceptedPath(ctx: BenchContext): Promise<void> {
@@ -101,30 +117,34 @@ export async function interceptedPath(ctx: BenchContext): Promise<void> {
       { name: 'bare node:http2', proto: 'h2', port: b2, pid: bare.proc.pid },
       { name: 'router67', proto: 'h2', port: rPort, pid: router.proc.pid },
     ] as const;
-    for (const t of targets) await (t.proto === 'h1' ? loadH1 : loadH2)(t.port, ca, SMALL, ctx.N(10000), 32); // warm-up to steady state (see bench.ts)
+    const clients = new Map<(typeof targets)[number], Client>();
+    for (const t of targets) clients.set(t, t.proto === 'h1' ? h1Client(t.port, ca) : await h2Client(t.port, ca));
+    for (const t of targets) await clients.get(t)!.run(SMALL, ctx.N(10000), 32); // warm-up to steady state (see bench.ts)
+    await new Promise((r) => setTimeout(r, 2000));
+    const ROUNDS = 5;
     const scenarios = [
       { key: 'c32', label: '32 concurrent, small body', body: SMALL, n: ctx.N(10000), conns: 32 },
       { key: 'stream', label: 'streaming (52 SSE events), 1 at a time', body: STREAM, n: ctx.N(1000), conns: 1 },
     ];
-    const res: Record<string, (RunResult & { cpu: number })[]> = {};
-    for (const s of scenarios) {
-      res[s.key] = [];
-      for (const t of targets) {
-        const c0 = cpuMs(t.pid);
-        const r = await (t.proto === 'h1' ? loadH1 : loadH2)(t.port, ca, s.body, s.n, s.conns);
-        res[s.key]!.push({ ...r, cpu: (cpuMs(t.pid) - c0) / r.n });
-      }
-    }
+    const res: Record<string, { runs: RunResult[][]; cpu: number[][] }> = {};
+    for (const s of scenarios) res[s.key] = await interleaved(targets, ROUNDS, (t) => clients.get(t)!.run(s.body, Math.ceil(s.n / ROUNDS), s.conns));
+    for (const c of clients.values()) await c.close();
     console.log('intercepted path: TLS client → TLS listener → upstream (times in ms)');
     for (const s of scenarios) {
       console.log(`${s.label} (${s.n} requests)`);
       console.log('  target                  p50      p99      ttfb p50  req/s     cpu/req  errors');
       targets.forEach((t, i) => {
-        const r = res[s.key]![i]!;
+        const r = mergeRuns(res[s.key]!.runs[i]!);
+        const cpu = median(res[s.key]!.cpu[i]!);
         console.log(
-          `  ${`${t.name} ${t.proto === 'h1' ? 'HTTP/1.1' : 'HTTP/2'}`.padEnd(22)}  ${ctx.fmt(r.p50).padStart(7)}  ${ctx.fmt(r.p99).padStart(7)}  ${ctx.fmt(r.ttfbP50).padStart(8)}  ${ctx.fmt(r.n / r.seconds, 0).padStart(7)}  ${ctx.fmt(r.cpu, 3).padStart(7)}  ${r.errors}`,
+          `  ${`${t.name} ${t.proto === 'h1' ? 'HTTP/1.1' : 'HTTP/2'}`.padEnd(22)}  ${ctx.fmt(r.p50).padStart(7)}  ${ctx.fmt(r.p99).padStart(7)}  ${ctx.fmt(r.ttfbP50).padStart(8)}  ${ctx.fmt(r.n / r.seconds, 0).padStart(7)}  ${ctx.fmt(cpu, 3).padStart(7)}  ${r.errors}`,
         );
       });
+      if (s.key === 'c32') {
+        const c = res[s.key]!.cpu;
+        const per = (a: number[], b: number[]) => a.map((x, i) => (x / b[i]!).toFixed(2)).join(' ');
+        console.log(`  CPU ratio per round: HTTP/1.1 ${per(c[1]!, c[0]!)}; HTTP/2 ${per(c[3]!, c[2]!)}`);
+      }
       console.log('');
     }
     // handshakes against the listener in its own process: its CPU per handshake, full and resumed
@@ -147,9 +167,9 @@ export async function interceptedPath(ctx: BenchContext): Promise<void> {
     console.log(`  resumed  server CPU ${ctx.fmt(cpu.resumed)} ms/handshake, wall p50 ${ctx.fmt(pct(wall.resumed, 50))} ms (${wall.resumed.length}/${hs} resumed)\n`);
     ctx.checks.push(['TLS listener CPU per cached-host handshake (resumed)', cpu.resumed, 2, 'ms']);
     ctx.checks.push(['TLS listener CPU per full handshake', cpu.full, 2, 'ms']);
-    const c = res['c32']!;
-    ctx.checks.push(['intercepted CPU/req vs node:https, HTTP/1.1', c[1]!.cpu / c[0]!.cpu, 1.3, '×']);
-    ctx.checks.push(['intercepted CPU/req vs node:http2, HTTP/2', c[3]!.cpu / c[2]!.cpu, 1.3, '×']);
+    const c = res['c32']!.cpu;
+    ctx.checks.push(['intercepted CPU/req vs node:https, HTTP/1.1', medianRatio(c[1]!, c[0]!), 1.3, '×']);
+    ctx.checks.push(['intercepted CPU/req vs node:http2, HTTP/2', medianRatio(c[3]!, c[2]!), 1.3, '×']);
   } finally {
     for (const p of procs) p.stop();
   }

@@ -1,6 +1,6 @@
 // Measuring helpers for the benchmark: processes, /proc CPU and memory, latency percentiles, load loops.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
 
@@ -42,11 +42,69 @@ export function startProcess(args: string[], env: NodeJS.ProcessEnv, re: RegExp,
 
 const TICK_MS = 10; // USER_HZ is 100 on Linux
 
-/** CPU time (user + system) of a process so far, in ms (Linux /proc). */
+/**
+ * CPU time (user + system) of a process so far, in ms, every thread included. Read from the scheduler's own
+ * clock (/proc/<pid>/task/<tid>/sched, nanoseconds) where the kernel has it; /proc/<pid>/stat's ticks are the
+ * fallback. Tick-based accounting (CONFIG_TICK_CPU_ACCOUNTING, HZ 250 here) charges a whole tick to whoever it
+ * finds running: a process that wakes for 0.1 ms per request is then measured by sampling, a few percent off
+ * per run. A thread that exits between two readings takes its time with it, so compare at steady state.
+ */
 export function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+  try {
+    let ms = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const m = /se\.sum_exec_runtime\s*:\s*([\d.]+)/.exec(readFileSync(`/proc/${pid}/task/${tid}/sched`, 'utf8'));
+      if (!m) throw new Error('no sum_exec_runtime');
+      ms += Number(m[1]);
+    }
+    return ms;
+  } catch {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+  }
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  if (!s.length) return NaN;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/**
+ * The same load on several server processes in `rounds` interleaved rounds (A B C, A B C, …), so whatever drifts
+ * during a bench (other work on the machine, CPU clocks, caches) hits each target alike. Per target: each
+ * round's result and its process CPU per request (ms; NaN for a target without a pid, e.g. the upstream called directly). Compare two targets with medianRatio.
+ */
+export async function interleaved<T extends { pid?: number }>(
+  targets: readonly T[],
+  rounds: number,
+  run: (t: T) => Promise<RunResult>,
+): Promise<{ runs: RunResult[][]; cpu: number[][] }> {
+  const runs: RunResult[][] = targets.map(() => []);
+  const cpu: number[][] = targets.map(() => []);
+  for (let round = 0; round < rounds; round++) {
+    for (let i = 0; i < targets.length; i++) {
+      const t = targets[i]!;
+      const c0 = t.pid ? cpuMs(t.pid) : 0;
+      const r = await run(t);
+      cpu[i]!.push(t.pid ? (cpuMs(t.pid) - c0) / r.n : NaN);
+      runs[i]!.push(r);
+    }
+  }
+  return { runs, cpu };
+}
+
+/** The median over rounds of a[i] / b[i]: two targets' figures from the same rounds of interleaved(). */
+export function medianRatio(a: number[], b: number[]): number {
+  return median(a.map((x, i) => x / b[i]!));
+}
+
+/** One result for a target's rounds: the median of each figure, requests and errors summed. */
+export function mergeRuns(rs: RunResult[]): RunResult {
+  const m = (f: (r: RunResult) => number | undefined) => median(rs.map(f).filter((x): x is number => x !== undefined && !Number.isNaN(x)));
+  return { n: rs.reduce((a, r) => a + r.n, 0), seconds: rs.reduce((a, r) => a + r.seconds, 0), p50: m((r) => r.p50), p99: m((r) => r.p99), ttfbP50: m((r) => r.ttfbP50), ttfbP99: m((r) => r.ttfbP99), errors: rs.reduce((a, r) => a + r.errors, 0) };
 }
 
 /** Resident and peak resident memory of a process, in MB (Linux /proc). */
