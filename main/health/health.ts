@@ -229,7 +229,8 @@ export class Health {
  * walker can answer 429 with the smallest Retry-After when every target was.
  */
 export class RequestGate {
-  private readonly limited = new WeakMap<object, number>();
+  /** Made on the first rate-limited attempt: most requests have none. */
+  private limited?: WeakMap<object, number>;
 
   constructor(
     readonly health: Health,
@@ -239,25 +240,30 @@ export class RequestGate {
 
   /**
    * May `target` be tried? A Ticket, or a Skip. The last target of a chain, when only its limits are saturated,
-   * waits in its provider's bounded queue (cancellable through `onCancel`).
+   * waits in its provider's bounded queue (cancellable through `onCancel`): only then is the answer a promise.
    */
-  async admit(target: Target, last: boolean, onCancel: (fn: (() => void) | undefined) => void): Promise<Ticket | Skip> {
+  admit(target: Target, last: boolean, onCancel: (fn: (() => void) | undefined) => void): Ticket | Skip | Promise<Ticket | Skip> {
     const r = this.health.tryAdmit(this.cfg, target, this.tokens);
     if (!('skip' in r)) return r;
     if (r.why !== 'saturated' || !last || !r.limiter) return r;
-    const ok = await r.limiter.wait(r.s!, r.s!.tpm > 0 ? this.tokens : 0, onCancel);
+    return this.queued(r, onCancel);
+  }
+
+  /** The last target, saturated: a place in its provider's queue, or the skip once the wait is over. */
+  private async queued(r: Skip & { limiter?: Limiter; s?: HealthSettings; p?: ProviderState; t?: TargetState }, onCancel: (fn: (() => void) | undefined) => void): Promise<Ticket | Skip> {
+    const ok = await r.limiter!.wait(r.s!, r.s!.tpm > 0 ? this.tokens : 0, onCancel);
     if (!ok) return { ...r, skip: `${r.skip}; waited ${r.s!.queueMax > 0 ? 'in the queue' : 'nowhere (no queue)'} up to ${r.s!.queueWaitMs} ms` };
     return this.health.ticket(this.health.now(), r.s!, r.p!, r.t!, this.tokens);
   }
 
   /** Marks an attempt as rate-limited for `ms` (a 429 or a rate-limit skip). */
   rateLimited(attempt: object, ms: number): void {
-    this.limited.set(attempt, ms);
+    (this.limited ??= new WeakMap()).set(attempt, ms);
   }
 
   /** The smallest wait when every attempt was rate-limited; undefined otherwise. */
   allRateLimited(attempts: readonly object[]): number | undefined {
-    if (attempts.length === 0) return undefined;
+    if (attempts.length === 0 || !this.limited) return undefined;
     let min = Infinity;
     for (const a of attempts) {
       const ms = this.limited.get(a);

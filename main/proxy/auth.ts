@@ -66,23 +66,41 @@ export interface ResolvedAuth {
   secrets: string[];
 }
 
-/** The provider's credential headers and the secret forms to scrub from what is logged or returned; throws AuthUnavailableError. */
-export async function resolveAuth(p: Provider, src: AuthSources): Promise<ResolvedAuth> {
+/**
+ * The provider's credential headers and the secret forms to scrub from what is logged or returned; throws (or, for
+ * OAuth, rejects with) AuthUnavailableError. A key at hand (inline, environment, keychain) is resolved at once,
+ * without a promise: only an OAuth token may need to wait (a refresh). Await the result either way.
+ */
+export function resolveAuth(p: Provider, src: AuthSources): ResolvedAuth | Promise<ResolvedAuth> {
   const a = p.auth;
-  if (!a) return { headers: {}, secrets: [] };
+  if (!a) return NO_AUTH;
+  if (a.oauth !== undefined && a.value_env === undefined && a.api_key === undefined && a.keychain === undefined) {
+    if (!src.oauth) return Promise.reject(new AuthUnavailableError(`OAuth credential "${a.oauth}" needs sign-in (router67 login)`));
+    return src.oauth.token(a.oauth).then((secret) => resolved(p, src, secret));
+  }
   let secret: string | undefined;
   if (a.value_env !== undefined) secret = src.env[a.value_env];
   else if (a.api_key !== undefined) secret = a.api_key;
   else if (a.keychain !== undefined) secret = src.secrets?.get(a.keychain);
-  else if (a.oauth !== undefined) {
-    if (!src.oauth) throw new AuthUnavailableError(`OAuth credential "${a.oauth}" needs sign-in (router67 login)`);
-    secret = await src.oauth.token(a.oauth);
-  }
+  return resolved(p, src, secret);
+}
+
+const NO_AUTH: ResolvedAuth = Object.freeze({ headers: Object.freeze({}) as Record<string, string>, secrets: Object.freeze([]) as unknown as string[] });
+
+/** The last credential resolved per provider: the same secret gives the same (frozen) answer, built once. */
+const lastResolved = new WeakMap<Provider, { secret: string; auth: ResolvedAuth }>();
+
+function resolved(p: Provider, src: AuthSources, secret: string | undefined): ResolvedAuth {
   if (!secret) throw new AuthUnavailableError(authProblem(p, src) ?? `no credential for provider ${p.name}`);
+  const last = lastResolved.get(p);
+  if (last && last.secret === secret) return last.auth;
+  const a = p.auth!;
   // An OAuth token goes in Authorization: Bearer unless the provider says otherwise.
   const name = a.header === undefined ? 'authorization' : a.header;
   const value = (a.header === undefined ? (a.prefix ?? 'Bearer ') : (a.prefix ?? '')) + secret;
-  return { headers: { [name]: value }, secrets: secretForms(secret, value) };
+  const auth: ResolvedAuth = Object.freeze({ headers: Object.freeze({ [name]: value }), secrets: Object.freeze(secretForms(secret, value)) as string[] });
+  lastResolved.set(p, { secret, auth });
+  return auth;
 }
 
 const extraCache = new WeakMap<Provider, string[]>();

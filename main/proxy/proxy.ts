@@ -19,7 +19,7 @@ import { header, MAX_LOGGED_BODY, round, shownAttempts } from './relay/relay.js'
 import { ResponseStore } from '../formats/state-store.js';
 import { planRoute, targetKey, type PriceLookup, type Target } from '../routing/plan.js';
 import { TargetStats } from '../routing/stats.js';
-import { Health, type RequestGate, type Ticket } from '../health/health.js';
+import { Health, type RequestGate, type Skip, type Ticket } from '../health/health.js';
 import { retryAfterMs } from '../health/foresight.js';
 import { Affinity, fingerprint, preferTarget } from '../health/affinity.js';
 import { HedgeLost, hedgeDelay, race, type Leg } from '../health/hedge.js';
@@ -365,11 +365,8 @@ export class Proxy {
       return relay;
     };
     /** The relay and the gate's ticket for a target, or why it is skipped now (written on the attempt). */
-    const ready = async (t: Target, attempt: Attempt, last: boolean): Promise<{ relay: AttemptRelay; ticket: Ticket } | undefined> => {
-      const relay = relayOrSkip(t, attempt);
-      if (!relay) return undefined;
-      // breakers, rate-limit foresight, limits (the last target may wait in a bounded queue)
-      const ticket = await gate.admit(t, last, onCancel);
+    type Ready = { relay: AttemptRelay; ticket: Ticket } | undefined;
+    const admitted = (relay: AttemptRelay, ticket: Ticket | Skip, attempt: Attempt): Ready => {
       if ('skip' in ticket) {
         attempt.error = `skipped: ${ticket.skip}`;
         attempt.why = because(attempt, ticket.why);
@@ -381,6 +378,14 @@ export class Proxy {
         return undefined;
       }
       return { relay, ticket };
+    };
+    // no promise unless the gate makes the target wait (its limits' queue)
+    const ready = (t: Target, attempt: Attempt, last: boolean): Ready | Promise<Ready> => {
+      const relay = relayOrSkip(t, attempt);
+      if (!relay) return undefined;
+      // breakers, rate-limit foresight, limits (the last target may wait in a bounded queue)
+      const ticket = gate.admit(t, last, onCancel);
+      return ticket instanceof Promise ? ticket.then((tk) => admitted(relay, tk, attempt)) : admitted(relay, ticket, attempt);
     };
     const leg = (t: Target, relay: AttemptRelay, ticket: Ticket, attempt: Attempt, parent: Cancel): Leg<LegResult> => {
       const c = parent.child();
@@ -404,7 +409,8 @@ export class Proxy {
       if (cancel.cancelled) return 'aborted';
       let attempt = attemptAt(target);
       const a0 = performance.now();
-      const first = await ready(target, attempt, i === chain.length - 1);
+      const pending = ready(target, attempt, i === chain.length - 1);
+      const first = pending instanceof Promise ? await pending : pending;
       if (!first) {
         attempt.durationMs = round(performance.now() - a0);
         if (cancel.cancelled) return 'aborted';
@@ -452,7 +458,7 @@ export class Proxy {
         // the wait covered the Retry-After the 429 asked for
         if (r.failure.kind === 'status' && r.failure.status === 429) this.health.unblock(target);
         attempt = attemptAt(target, `retry ${n} after ${wait} ms`);
-        const again = await ready(target, attempt, i === chain.length - 1);
+        const again = await ready(target, attempt, i === chain.length - 1); // a retry waited anyway
         if (!again) {
           if (cancel.cancelled) return 'aborted';
           break;
@@ -543,7 +549,8 @@ export class Proxy {
     for (let retried = false; ; retried = true) {
       let auth: Record<string, string>;
       try {
-        const resolved = await resolveAuth(p, this.deps.auth);
+        const pending = resolveAuth(p, this.deps.auth);
+        const resolved = pending instanceof Promise ? await pending : pending; // a key at hand costs no wait
         auth = resolved.headers;
         // every form of every secret sent (key bare, prefixed, URL-encoded; credential extra_headers) is scrubbed
         // from what the entry holds and from what goes back to the client
