@@ -25,7 +25,7 @@ export class RequestLog extends EventEmitter {
   private readonly ring: (LogEntry | undefined)[];
   private next = 0;
   private count = 0;
-  private readonly byId = new Map<string, LogEntry>();
+  /** Entries are numbered `<prefix>-<seq in base 36>`; entry `seq` sits in ring slot (seq - 1) % capacity. */
   private seq = 0;
   private readonly prefix = Date.now().toString(36);
   /** The open JSONL file; written synchronously, but only once per batch (every 100 ms at most). */
@@ -35,7 +35,9 @@ export class RequestLog extends EventEmitter {
   total = 0;
   /** Secrets to scrub from an entry, kept beside it (never serialised) until it is finished. */
   private readonly secrets = new WeakMap<LogEntry, string[]>();
-  private dayKey = '';
+  /** The UTC day `today` counts (as [start, end) in ms). */
+  private dayStart = 0;
+  private dayEnd = 0;
   today = 0;
   private readonly clock = new IsoClock();
 
@@ -50,10 +52,11 @@ export class RequestLog extends EventEmitter {
   }
 
   /** Starts an entry and announces it. */
-  begin(init: Omit<LogEntry, 'id' | 'startedAt' | 'state' | 'attempts' | 'bytesIn' | 'bytesOut'> & Partial<LogEntry>): LogEntry {
+  begin(init: Omit<LogEntry, 'id' | 'startedAt' | 'state' | 'attempts' | 'bytesIn' | 'bytesOut'> & Partial<Omit<LogEntry, 'id'>>): LogEntry {
+    const now = Date.now();
     const e: LogEntry = {
       id: `${this.prefix}-${(++this.seq).toString(36)}`,
-      startedAt: this.clock.iso(Date.now()),
+      startedAt: this.clock.iso(now),
       state: 'pending',
       attempts: [],
       bytesIn: 0,
@@ -61,16 +64,13 @@ export class RequestLog extends EventEmitter {
       ...init,
     };
     if (e.path.includes('=')) e.path = scrubUrl(e.path);
-    const old = this.ring[this.next];
-    if (old) this.byId.delete(old.id);
-    this.ring[this.next] = e;
+    this.ring[this.next] = e; // the entry it replaces is gone from get() too
     this.next = (this.next + 1) % this.ring.length;
     this.count = Math.min(this.count + 1, this.ring.length);
-    this.byId.set(e.id, e);
     this.total++;
-    const day = e.startedAt.slice(0, 10);
-    if (day !== this.dayKey) {
-      this.dayKey = day;
+    if (now >= this.dayEnd || now < this.dayStart) {
+      this.dayStart = now - (now % 86_400_000);
+      this.dayEnd = this.dayStart + 86_400_000;
       this.today = 0;
     }
     this.today++;
@@ -161,7 +161,12 @@ export class RequestLog extends EventEmitter {
   }
 
   get(id: string): LogEntry | undefined {
-    const e = this.byId.get(id);
+    const dash = id.lastIndexOf('-');
+    if (dash < 0 || id.slice(0, dash) !== this.prefix) return undefined;
+    const seq = parseInt(id.slice(dash + 1), 36);
+    if (!(seq >= 1 && seq <= this.seq)) return undefined;
+    const found = this.ring[(seq - 1) % this.ring.length];
+    const e = found?.id === id ? found : undefined; // an entry the ring has let go of is gone
     if (e && this.secrets.has(e)) this.clean(e);
     return e;
   }
