@@ -37,6 +37,14 @@ interface Conn {
   host: string;
 }
 
+/** An HTTP/1.1 response and the connection record it counts in (its open responses). */
+const CONN = Symbol('connection');
+type ConnResponse = ServerResponse & { [CONN]?: Conn };
+function responseClosed(this: ConnResponse): void {
+  const c = this[CONN];
+  if (c) c.open--;
+}
+
 /** The intercepted host a TLS connection named (its SNI), normalized. */
 function sniHost(socket: TLSSocket | undefined): string {
   return normalizeHost(String(socket?.servername || ''));
@@ -246,18 +254,17 @@ export class Interceptor {
             const session = (req as Http2ServerRequest).stream.session;
             const pair = asH1(req as Http2ServerRequest, res as Http2ServerResponse);
             // the app behind the session: looked up once per HTTP/2 session (cached on it)
-            const app = session ? core.apps.meta(session, session.socket, pair.req.headers) : {};
             const host = (session && this.h2.get(session)?.host) ?? sniHost(session?.socket as TLSSocket | undefined);
-            core.proxy.handle(pair.req, pair.res, { host, ...app });
+            core.proxy.handle(pair.req, pair.res, session ? core.apps.meta(session, session.socket, pair.req.headers, host) : { host });
             return;
           }
           const socket = (req as IncomingMessage).socket as TLSSocket;
           let conn = this.h1.get(socket);
           if (!conn) this.h1.set(socket, (conn = { open: 0, host: sniHost(socket) }));
-          const c = conn;
-          c.open++;
-          (res as ServerResponse).once('close', () => c.open--);
-          core.proxy.handle(req as IncomingMessage, res as ServerResponse, { host: c.host, ...core.apps.meta(socket, socket, (req as IncomingMessage).headers) });
+          conn.open++;
+          (res as ConnResponse)[CONN] = conn;
+          (res as ServerResponse).on('close', responseClosed); // fires once; no closure or once-wrapper per request
+          core.proxy.handle(req as IncomingMessage, res as ServerResponse, core.apps.meta(socket, socket, (req as IncomingMessage).headers, conn.host));
         },
       );
       // HTTP/1.1 connections: what node:https did (the HTTP/1.1 fallback reads these from the server)
@@ -285,7 +292,7 @@ export class Interceptor {
       server.on('upgrade', (req: IncomingMessage, socket: TLSSocket, head: Buffer) => {
         this.h1.delete(socket); // no longer an HTTP connection of this server's
         const host = sniHost(socket);
-        core.ws.upgrade(req, socket, head, { host, ...core.apps.meta(socket, socket, req.headers) }, passthrough.upgrade);
+        core.ws.upgrade(req, socket, head, core.apps.meta(socket, socket, req.headers, host), passthrough.upgrade);
       });
       server.on('tlsClientError', (err) => core.logger.debug(`TLS handshake refused: ${err.message}`));
       const plan = this.plan;

@@ -76,19 +76,34 @@ export class AppLookup {
     this.waitMs = opts.waitMs ?? 200;
   }
 
-  /** The app for a request on this connection; the User-Agent names it when the process is unknown. */
-  meta(key: object, sock: Partial<ConnectionAddress>, headers: IncomingHttpHeaders): AppMeta {
+  /**
+   * The app for a request on this connection; the User-Agent names it when the process is unknown. `host`, the
+   * intercepted host the request came to, is carried in the same object (one object per request, not two).
+   */
+  meta(key: object, sock: Partial<ConnectionAddress>, headers: IncomingHttpHeaders, host?: string): AppMeta & { host?: string } {
     const slot = this.slot(key, sock);
+    if (slot.settled) {
+      const app = slot.app ?? this.fromUserAgent(headers['user-agent']);
+      return host === undefined ? { app } : { host, app };
+    }
     const ua = headers['user-agent'];
-    const { nameFromUserAgent } = (this.names ??= load.name());
-    if (slot.settled) return { app: slot.app ?? nameFromUserAgent(ua) };
     let timer: NodeJS.Timeout | undefined;
     const waited = new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), this.waitMs)));
     const appPending = Promise.race([slot.promise, waited]).then((app) => {
       clearTimeout(timer);
-      return app ?? nameFromUserAgent(ua);
+      return app ?? this.fromUserAgent(ua);
     });
-    return { appPending };
+    return host === undefined ? { appPending } : { host, appPending };
+  }
+
+  /** The app a User-Agent names, remembered for the last one seen (a client sends the same one every time). */
+  private lastUa?: { ua: string | undefined; app: string | undefined };
+  private fromUserAgent(ua: string | undefined): string | undefined {
+    const last = this.lastUa;
+    if (last && last.ua === ua) return last.app;
+    const app = (this.names ??= load.name()).nameFromUserAgent(ua);
+    this.lastUa = { ua, app };
+    return app;
   }
 
   private slot(key: object, sock: Partial<ConnectionAddress>): Slot {
