@@ -2,8 +2,14 @@
 import type { Dialect } from '../log/request-log.js';
 import { errorEnvelope, streamErrorEvent as formatStreamErrorEvent } from '../formats/errors.js';
 
+/** The path without its query string (no copy when there is none). */
+function pathOnly(path: string): string {
+  const q = path.indexOf('?');
+  return q < 0 ? path : path.slice(0, q);
+}
+
 export function detectDialect(path: string): Dialect {
-  const p = path.split('?', 1)[0]!;
+  const p = pathOnly(path);
   if (p === '/v1/messages' || p.startsWith('/v1/messages/')) return 'anthropic';
   if (p === '/v1/responses' || p.startsWith('/v1/responses/')) return 'responses';
   if (p.startsWith('/v1/chat/completions') || p === '/v1/completions' || p === '/v1/embeddings') return 'openai';
@@ -31,7 +37,7 @@ export function streamErrorEvent(dialect: Dialect, message: string, extra?: Reco
  */
 export function dialectFor(path: string, host?: string): Dialect {
   if (!host) return detectDialect(path);
-  const p = path.split('?', 1)[0]!;
+  const p = pathOnly(path);
   if (p.startsWith('/api/')) {
     if (p.startsWith('/api/v1/')) {
       const d = detectDialect(path.slice(4));

@@ -21,6 +21,7 @@ const CLIENT_AUTH = new Set(['authorization', 'x-api-key', 'api-key', 'x-goog-ap
 
 function connectionListed(h: IncomingHttpHeaders | Record<string, unknown>): Set<string> | undefined {
   const c = h['connection'];
+  if (c === undefined || c === 'keep-alive' || c === 'close') return undefined; // what clients send: nothing listed
   if (typeof c !== 'string' || !c.includes(',')) {
     if (typeof c === 'string' && c && !/^(keep-alive|close)$/i.test(c.trim())) return new Set([c.trim().toLowerCase()]);
     return undefined;

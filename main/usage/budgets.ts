@@ -66,11 +66,15 @@ export class Budgets extends EventEmitter {
   private readonly recent: BudgetNotice[] = [];
   private timer?: NodeJS.Timeout;
   private readonly now: () => Date;
+  /** The same clock in ms: roll() checks it on every request without making a Date. */
+  private readonly nowMs: () => number;
   private readonly debounceMs: number;
 
   constructor(private readonly opts: BudgetsOptions) {
     super();
     this.now = opts.now ?? (() => new Date());
+    const injected = opts.now;
+    this.nowMs = injected ? () => injected().getTime() : Date.now;
     this.debounceMs = opts.debounceMs ?? 1000;
     this.state = this.read();
     this.roll();
@@ -217,9 +221,9 @@ export class Budgets extends EventEmitter {
 
   /** A new day or month empties its counts (and lets its notices come again). */
   private roll(): void {
-    const now = this.now();
-    const t = now.getTime();
+    const t = this.nowMs();
     if (t >= this.checked.start && t < this.checked.end) return;
+    const now = new Date(t);
     this.checked = localDayBounds(t);
     const day = localDay(now);
     const month = localMonth(now);

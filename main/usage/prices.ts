@@ -47,23 +47,28 @@ export function priceSourceLabel(): string {
   return `${PRICE_SOURCE.package} ${libVersion} (${PRICE_SOURCE.released})`;
 }
 
-const cache = new WeakMap<Config, Map<string, Price | null>>();
+const cache = new WeakMap<Config, Map<string, Map<string, Price | null>>>();
 
 /**
  * The price of `model` (the upstream model name) at the router67 provider named `provider`, or undefined when
- * neither config.toml nor the bundled table knows it. Cached per config object (a reload starts afresh).
+ * neither config.toml nor the bundled table knows it. Cached per config object (a reload starts afresh), by
+ * provider then model: the names are the config's own strings, so no key is built per request.
  */
 export function priceFor(cfg: Config, provider: string, model: string, at?: Date): Price | undefined {
-  let m = cache.get(cfg);
-  if (!m) cache.set(cfg, (m = new Map()));
-  const key = `${provider}/${model}`;
   // dated prices (a change announced for a day) are looked up for `at`; the cache holds today's view
   if (at) return lookup(cfg, provider, model, at);
-  let p = m.get(key);
+  let byProvider = cache.get(cfg);
+  if (!byProvider) cache.set(cfg, (byProvider = new Map()));
+  let m = byProvider.get(provider);
+  if (!m) {
+    if (byProvider.size >= 256) byProvider.clear();
+    byProvider.set(provider, (m = new Map()));
+  }
+  let p = m.get(model);
   if (p === undefined) {
     p = lookup(cfg, provider, model) ?? null;
     if (m.size > 4096) m.clear();
-    m.set(key, p);
+    m.set(model, p);
   }
   return p ?? undefined;
 }
