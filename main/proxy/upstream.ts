@@ -13,7 +13,8 @@ export interface UpstreamSink {
 export class Cancel {
   reason?: Error;
   private hook?: (err: Error) => void;
-  private children?: Set<Cancel>;
+  /** A few at most (a leg, a hedge, a retry's wait): an array, not a Set. */
+  private children?: Cancel[];
   private parent?: Cancel;
 
   get cancelled(): boolean {
@@ -24,7 +25,7 @@ export class Cancel {
     if (this.reason) return;
     this.reason = reason;
     this.hook?.(reason);
-    if (this.children) for (const c of this.children) c.cancel(reason);
+    if (this.children) for (const c of [...this.children]) c.cancel(reason);
   }
 
   /** A Cancel that fires with this one (same reason) and can also fire alone: one leg of a hedge, a retry's wait. */
@@ -32,13 +33,15 @@ export class Cancel {
     const c = new Cancel();
     c.parent = this;
     if (this.reason) c.cancel(this.reason);
-    else (this.children ??= new Set()).add(c);
+    else (this.children ??= []).push(c);
     return c;
   }
 
   /** Unlinks a child from its parent (it no longer fires with it). */
   dispose(): void {
-    this.parent?.children?.delete(this);
+    const siblings = this.parent?.children;
+    const i = siblings ? siblings.indexOf(this) : -1;
+    if (i >= 0) siblings!.splice(i, 1);
     this.parent = undefined;
   }
 
