@@ -123,7 +123,7 @@ export async function interceptedPath(ctx: BenchContext): Promise<void> {
     await new Promise((r) => setTimeout(r, 2000));
     const ROUNDS = 5;
     const scenarios = [
-      { key: 'c32', label: '32 concurrent, small body', body: SMALL, n: ctx.N(10000), conns: 32 },
+      { key: 'c32', label: '32 concurrent, small body', body: SMALL, n: ctx.N(20000), conns: 32 },
       { key: 'stream', label: 'streaming (52 SSE events), 1 at a time', body: STREAM, n: ctx.N(1000), conns: 1 },
     ];
     const res: Record<string, { runs: RunResult[][]; cpu: number[][] }> = {};
