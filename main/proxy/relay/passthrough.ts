@@ -13,7 +13,7 @@ import { responseHeaders, upstreamHeaders } from '../headers.js';
 import { upstreamTarget } from '../upstream-url.js';
 import type { Overflow, UpstreamResponse } from '../upstream.js';
 import { copyUsage, readUsage, StreamUsage } from '../usage.js';
-import { cutExtra, decodeWhole, decompressor, header, isStreamType, MAX_LOGGED_BODY, round, type AttemptRelay, type Outcome, type RelayContext } from './relay.js';
+import { cutExtra, decodeWhole, decompressor, flushNow, header, isStreamType, MAX_LOGGED_BODY, round, type AttemptRelay, type Outcome, type RelayContext } from './relay.js';
 
 export interface PassthroughRequest {
   /** The request path (and query) as routed. */
@@ -212,6 +212,10 @@ function relayStream(resp: UpstreamResponse, ctx: RelayContext, dialect: Dialect
     res.writeHead(resp.statusCode, headers);
     entry.ttfbMs = round(performance.now() - ctx.t0);
     entry.state = 'streaming';
+  };
+  // once the first bytes are written: out to the client at once, then the log entry's update
+  const announce = () => {
+    flushNow(res);
     ctx.update(entry);
   };
   const write = (b: Buffer) => {
@@ -237,7 +241,12 @@ function relayStream(resp: UpstreamResponse, ctx: RelayContext, dialect: Dialect
       } else done();
     };
     const onData = (chunk: Buffer) => {
-      if (!started) start();
+      if (started) return relayChunk(chunk);
+      start();
+      relayChunk(chunk);
+      announce();
+    };
+    const relayChunk = (chunk: Buffer) => {
       if (compressed) {
         usageSink?.write(chunk);
         write(chunk);
@@ -258,11 +267,14 @@ function relayStream(resp: UpstreamResponse, ctx: RelayContext, dialect: Dialect
       // an upstream's error (or end) event, and whatever follows it, is checked for a quoted key; the events
       // before it are not (the hot path pays nothing more than the end-marker search it already makes)
       if (!sawEnd && hasAny(out, terminators!)) sawEnd = true;
-      usage.push(out);
       write(sawEnd || resp.statusCode >= 400 ? clean(out) : out);
+      usage.push(out);
     };
     const onEnd = () => {
-      if (!started) start();
+      if (!started) {
+        start();
+        ctx.update(entry);
+      }
       if (tail) {
         usage.push(tail);
         write(clean(tail));

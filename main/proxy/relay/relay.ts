@@ -1,7 +1,7 @@
 // The one interface between the chain walker (proxy.ts) and the two ways an attempt is sent and its answer
 // relayed: passthrough (same dialect, bytes as they are) and translated (another format, via the canonical model).
 // The walker knows nothing of formats; a relay knows nothing of the chain, auth or fallback by status.
-import type { ServerResponse } from 'node:http';
+import { ServerResponse } from 'node:http';
 import type { Attempt, LogEntry } from '../../log/request-log.js';
 import type { Cancel, UpstreamResponse } from '../upstream.js';
 import { zlib } from '../../formats/lazy.js';
@@ -109,3 +109,16 @@ export function decompressor(encoding: string, gzipDefault: boolean): NodeJS.Rea
   if (e === 'deflate') return zlib().createInflate();
   return gzipDefault || e.includes('gzip') ? zlib().createGunzip() : undefined;
 }
+
+/**
+ * Sends what has been written to `res` now, not at the end of this tick. Node's HTTP/1.1 response corks its socket
+ * on each write until the next tick, so all else done in the same callback (the rest of a read that held many
+ * events, the log entry's update) would otherwise come before the client's first byte. Only a node:http response
+ * (HTTP/1.1) is touched: HTTP/2 streams and the WebSocket sink have no such cork.
+ */
+export function flushNow(res: ServerResponse): void {
+  if (!(res instanceof ServerResponse)) return;
+  const socket = res.socket;
+  if (socket && socket.writableCorked > 0) socket.uncork();
+}
+

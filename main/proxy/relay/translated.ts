@@ -8,7 +8,7 @@ import { describeTransportError, scrub } from '../errors.js';
 import { upstreamHeaders } from '../headers.js';
 import { copyUsage } from '../usage.js';
 import type { UpstreamResponse } from '../upstream.js';
-import { cutExtra, decodeWhole, decompressor, header, isStreamType, MAX_LOGGED_BODY, round, type AttemptRelay, type Outcome, type RelayContext, type SkipAttempt } from './relay.js';
+import { cutExtra, decodeWhole, decompressor, flushNow, header, isStreamType, MAX_LOGGED_BODY, round, type AttemptRelay, type Outcome, type RelayContext, type SkipAttempt } from './relay.js';
 
 export type Format = formats.Dialect;
 
@@ -336,7 +336,6 @@ function relayStream(ctx: Ctx): Promise<Outcome> {
     res.writeHead(resp.statusCode, { 'content-type': formats.streamContentType(plan.from), 'cache-control': 'no-cache', ...ctx.extra });
     entry.ttfbMs = round(performance.now() - ctx.t0);
     entry.state = 'streaming';
-    ctx.update(entry);
   };
   const write = (s: string) => {
     entry.bytesOut += Buffer.byteLength(s);
@@ -364,9 +363,15 @@ function relayStream(ctx: Ctx): Promise<Outcome> {
       if (settled) return;
       if (failedEarly()) return;
       if (!out) return;
-      if (!started) start();
+      const first = !started;
+      if (first) start();
       // an upstream error (set by the push that made `out`) is relayed as the dialect's error event: checked for a key
       write(tr.upstreamError ? clean(out) : out);
+      if (first) {
+        // the first bytes out to the client at once, then the log entry's update
+        flushNow(res);
+        ctx.update(entry);
+      }
       if (tr.upstreamError) {
         // the upstream reported an error mid-stream: the client got the dialect's error event
         entry.error = attempt.error = scrub(tr.upstreamError.message, ctx.secrets);
@@ -379,7 +384,10 @@ function relayStream(ctx: Ctx): Promise<Outcome> {
       if (settled) return;
       const out = tr.end();
       if (failedEarly()) return;
-      if (!started) start();
+      if (!started) {
+        start();
+        ctx.update(entry);
+      }
       if (out) write(clean(out));
       if (tr.upstreamError) {
         entry.error = attempt.error = scrub(tr.upstreamError.message, ctx.secrets);
