@@ -164,12 +164,26 @@ export function readBody(req: IncomingMessage, limits: IntakeLimits, budget: Bod
         decoder.write(c);
       } else keep(c);
     }
-    req.on('data', onData);
-    req.on('end', () => {
+    const onEnd = () => {
       if (settled) return;
       if (decoder) decoder.end();
       else finish();
-    });
+    };
+    const listen = () => {
+      req.on('data', onData);
+      req.on('end', onEnd);
+    };
+    if (decoder || req.httpVersionMajor !== 1) listen();
+    else {
+      // HTTP/1.1: a body that came with its headers is complete once the parser has run, which is before this
+      // microtask; it is read at once, without the stream's flowing mode (two ticks and an event per chunk)
+      queueMicrotask(() => {
+        if (settled) return;
+        if (!req.complete) return listen();
+        for (let c = req.read() as Buffer | null; c !== null && !settled; c = req.read() as Buffer | null) onData(c);
+        if (!settled) finish();
+      });
+    }
     const gone = () => {
       if (settled) return;
       settled = true;
