@@ -14,7 +14,7 @@ import { dialectFor, errorBody } from '../proxy/dialect.js';
 import { clientSecrets } from '../proxy/auth.js';
 import { describeTransportError } from '../proxy/errors.js';
 import { redactHeaders, responseHeaders, upstreamHeaders } from '../proxy/headers.js';
-import { Cancel, exchange, type UpstreamResponse } from '../proxy/upstream.js';
+import { cancelOnClientGone, exchange, type UpstreamResponse } from '../proxy/upstream.js';
 
 export interface PassthroughDeps {
   config(): Config;
@@ -62,11 +62,7 @@ export class Passthrough {
     this.deps.log.addSecrets(entry, clientSecrets(req.headers), 8);
     this.inFlight++;
     const t0 = performance.now();
-    const cancel = new Cancel();
-    const onClose = () => {
-      if (!res.writableFinished) cancel.cancel(new Error('client disconnected'));
-    };
-    res.on('close', onClose);
+    const { cancel, dispose } = cancelOnClientGone(res, () => new Error('client disconnected'));
     try {
       let resp: UpstreamResponse;
       try {
@@ -125,7 +121,7 @@ export class Passthrough {
       });
       entry.state = entry.error || resp.statusCode >= 400 ? 'error' : 'done';
     } finally {
-      res.off('close', onClose);
+      dispose();
       entry.durationMs = msSince(t0);
       if (entry.state === 'pending' || entry.state === 'streaming') entry.state = entry.error ? 'error' : 'done';
       this.deps.log.finish(entry);

@@ -11,7 +11,7 @@ import { apiPath, dialectFor, errorBody } from './dialect.js';
 import { guardRequest } from './guard.js';
 import { BodyBudget, readBody } from './intake.js';
 import { describeTransportError, scrub, scrubUrl, summariseErrorBody } from './errors.js';
-import { Cancel, exchange, type UpstreamResponse } from './upstream.js';
+import { Cancel, cancelOnClientGone, exchange, type UpstreamResponse } from './upstream.js';
 import { redactHeaders } from './headers.js';
 import { sendModels } from './local.js';
 import { RequestRelays, type AttemptRelay, type Outcome } from './relay/index.js';
@@ -211,11 +211,7 @@ export class Proxy {
     if (cfg.daemon.log_bodies) entry.requestBody = body.toString('utf8', 0, Math.min(body.length, MAX_LOGGED_BODY));
     this.inFlight++;
     const t0 = performance.now();
-    const cancel = new Cancel();
-    const onClose = () => {
-      if (!res.writableFinished) cancel.cancel(new ClientGone('client disconnected'));
-    };
-    res.on('close', onClose);
+    const { cancel, dispose } = cancelOnClientGone(res, () => new ClientGone('client disconnected'));
     const timer = setTimeout(
       () => cancel.cancel(new RequestTimeout(`request timeout after ${cfg.daemon.request_timeout_ms} ms`)),
       cfg.daemon.request_timeout_ms,
@@ -263,7 +259,7 @@ export class Proxy {
       }
     } finally {
       clearTimeout(timer);
-      res.off('close', onClose);
+      dispose();
       entry.durationMs = round(performance.now() - t0);
       if (entry.state === 'pending' || entry.state === 'streaming') entry.state = (entry.status ?? 0) >= 400 ? 'error' : 'done';
       try {

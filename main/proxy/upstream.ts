@@ -53,6 +53,19 @@ export class Cancel {
 }
 
 /**
+ * A Cancel that fires when the client's response closes before it finished (the client went away); `dispose`
+ * stops listening once the exchange is over.
+ */
+export function cancelOnClientGone(res: { writableFinished: boolean; on(e: 'close', f: () => void): unknown; off(e: 'close', f: () => void): unknown }, reason: () => Error): { cancel: Cancel; dispose(): void } {
+  const cancel = new Cancel();
+  const onClose = () => {
+    if (!res.writableFinished) cancel.cancel(reason());
+  };
+  res.on('close', onClose);
+  return { cancel, dispose: () => res.off('close', onClose) };
+}
+
+/**
  * The upstream sent no body bytes for `bodyTimeout` ms after its headers (undici's bodyTimeout is that idle
  * timer: refreshed by every chunk, not running while we hold the body back for a slow client).
  */
