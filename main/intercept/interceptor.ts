@@ -149,6 +149,8 @@ export class Interceptor {
   private elevatedWatchdog?: number;
   private hosts: string[] = [];
   private plan?: ListenPlan;
+  /** Behind a redirect rule: where the listener accepts what clients dial at plan.ip:plan.port (told to core.apps). */
+  private redirectedAt?: { address: string; port: number };
   private upstreamDns?: string[];
   private busy: Promise<void> = Promise.resolve();
   private readonly privileged: Privileged;
@@ -310,6 +312,11 @@ export class Interceptor {
       });
       server.on('error', (err) => core.logger.error(`TLS listener: ${err.message}`));
       this.server = server;
+      if (plan.redirected) {
+        // the app lookup finds the client's socket by the address it dialled (its row shows that, not our port)
+        this.redirectedAt = { address: plan.bindHost, port: this.address!.port };
+        core.apps.redirect(this.redirectedAt, { address: plan.ip, port: plan.port });
+      }
       await this.applyBlock(withOps);
       core.on('config', this.onConfig);
       process.on('exit', this.onExit);
@@ -490,6 +497,8 @@ export class Interceptor {
     this.releaseWatchdog();
     const server = this.server;
     this.server = undefined;
+    if (this.redirectedAt) this.core.apps.redirect(this.redirectedAt, undefined);
+    this.redirectedAt = undefined;
     if (server) {
       server.close();
       // idle connections now; HTTP/2 sessions get GOAWAY (open streams finish); the rest after a moment

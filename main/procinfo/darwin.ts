@@ -1,5 +1,8 @@
 // macOS: lsof (no shell) lists the TCP sockets bound to the client's address and port; the one whose local end is
-// the client's belongs to the client process. ps then gives its executable and command line.
+// the client's belongs to the client process. ps then gives its executable and command line. lsof filters by the
+// client's end itself, so a redirected connection (pf rdr: the client's socket shows the address it dialled as its
+// remote end) costs nothing more; when several sockets share the client's end, the one whose remote end is ours or
+// the dialled address is taken first.
 import type { ProcInfo } from './name.js';
 import type { ConnectionAddress, Run } from './lookup.js';
 import { normalizeIp } from './linux.js';
@@ -11,23 +14,36 @@ export function lsofArgs(conn: ConnectionAddress): string[] {
   return ['-nP', `-iTCP@${hostPort(normalizeIp(conn.remoteAddress), conn.remotePort)}`, '-sTCP:ESTABLISHED', '-Fpcn'];
 }
 
-/** The pid whose socket has the client's end as its local address, from lsof -F output (p, c, f, n lines). */
+const endOf = (s: string): string | undefined => {
+  const m = /^\[?(.*?)\]?:(\d+)$/.exec(s);
+  return m ? hostPort(normalizeIp(m[1]!), Number(m[2])) : undefined;
+};
+
+/**
+ * The pid whose socket has the client's end as its local address, from lsof -F output (p, c, f, n lines): the one
+ * whose remote end is ours (or the address the client dialled, behind a redirect rule), else the first.
+ */
 export function parseLsof(out: string, conn: ConnectionAddress): { pid: number; command: string } | undefined {
   const want = hostPort(normalizeIp(conn.remoteAddress), conn.remotePort);
+  const ours = [hostPort(normalizeIp(conn.localAddress), conn.localPort)];
+  if (conn.dialledAddress && conn.dialledPort) ours.push(hostPort(normalizeIp(conn.dialledAddress), conn.dialledPort));
   let pid = 0;
   let command = '';
+  let first: { pid: number; command: string } | undefined;
   for (const line of out.split('\n')) {
     const tag = line[0];
     const v = line.slice(1).trim();
     if (tag === 'p') [pid, command] = [Number(v), ''];
     else if (tag === 'c') command = v;
     else if (tag === 'n' && pid) {
-      const local = v.split('->', 1)[0]!;
-      const m = /^\[?(.*?)\]?:(\d+)$/.exec(local);
-      if (m && hostPort(normalizeIp(m[1]!), Number(m[2])) === want && v.includes('->')) return { pid, command };
+      const arrow = v.indexOf('->');
+      if (arrow < 0 || endOf(v.slice(0, arrow)) !== want) continue;
+      const remote = endOf(v.slice(arrow + 2).replace(/\s.*$/, ''));
+      if (remote !== undefined && ours.includes(remote)) return { pid, command };
+      first ??= { pid, command };
     }
   }
-  return undefined;
+  return first;
 }
 
 /** ps arguments for one process's executable path (comm) and its command line (args). */

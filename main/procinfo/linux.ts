@@ -3,7 +3,9 @@
 // the event loop served in between (on a busy machine a thread-pool round trip per read costs far more than the
 // read). What makes it cheap (LinuxProcs, one per AppLookup):
 // - the table is searched for the client's "address:port" as /proc prints it, read in chunks, and the reading stops
-//   at the row (or at the connection's own row no longer established: the client closed it); no line is split or
+//   at the row (or at the connection's own row no longer established: the client closed it). The row's remote end
+//   is ours, or behind a redirect rule the address the client dialled, which the interceptor tells AppLookup (without
+//   it a redirected row is only taken once the whole table is read). No line is split or
 //   decoded but the rows that match. The kernel producing the table is the lookup's largest cost: it walks its
 //   whole connection hash table (262,144 buckets on a machine with a few GB) and prints every TIME_WAIT socket, so
 //   reading half of it on average instead of all of both tables is most of the saving; lookups started in the same
@@ -114,11 +116,15 @@ export interface SocketSearch {
   needles: string[];
   /** The needles as searched for in the bytes read. */
   patterns?: Buffer[];
-  /** The row whose remote end is ours. */
+  /** Our end and (behind a redirect rule) the address the client dialled, as the client's row shows them. */
+  ends?: [string, number][];
+  /** The row whose remote end is ours, or the address the client dialled (conn.dialledAddress:dialledPort). */
   exact?: SocketRow;
+  /** The exact row was found by the dialled address (a redirected connection). */
+  dialled?: boolean;
   /** The first established row from the client's address whose remote end is another (a redirected connection). */
   fallback?: SocketRow;
-  /** The row whose remote end is ours is no longer established: the client closed its end, no process holds it. */
+  /** The exact row is no longer established: the client closed its end, no process holds it. */
   closed?: boolean;
 }
 
@@ -127,12 +133,20 @@ const settled = (s: SocketSearch) => s.exact !== undefined || s.closed === true;
 /** The search's answer: the exact row, else (unless the client closed) the redirected one. */
 export const foundRow = (s: SocketSearch): SocketRow | undefined => s.exact ?? (s.closed ? undefined : s.fallback);
 
+/** The remote ends that make a row of the client's the exact one: ours, then the address it dialled when known. */
+function connEnds(c: ConnectionAddress): [string, number][] {
+  const ends: [string, number][] = [[normalizeIp(c.localAddress), c.localPort]];
+  if (c.dialledAddress && c.dialledPort) ends.push([normalizeIp(c.dialledAddress), c.dialledPort]);
+  return ends;
+}
+
 /** Goes through the rows of `region` (whole lines) whose local address is one of a search's needles, in table order. */
 function searchRegion(region: Buffer, searches: SocketSearch[]): void {
   for (const s of searches) {
     if (settled(s)) continue;
     const hits: [number, string][] = [];
     s.patterns ??= s.needles.map((n) => Buffer.from(`: ${n} `, 'latin1')); // "   7: 0100007F:C822 0100007F:1A6F 01 …": only the local address follows ": "
+    s.ends ??= connEnds(s.conn);
     s.patterns.forEach((pat, i) => {
       for (let at = region.indexOf(pat); at >= 0; at = region.indexOf(pat, at + pat.length)) hits.push([at, s.needles[i]!]);
     });
@@ -142,7 +156,8 @@ function searchRegion(region: Buffer, searches: SocketSearch[]): void {
       const f = region.toString('latin1', region.lastIndexOf(10, at) + 1, end < 0 ? region.length : end).trim().split(/\s+/);
       if (f.length < 10 || f[1] !== needle) continue;
       const [rip, rport] = decodeProcAddress(f[2]!);
-      const exact = rport === s.conn.localPort && rip === normalizeIp(s.conn.localAddress);
+      const which = s.ends.findIndex(([ip, port]) => rport === port && rip === ip);
+      const exact = which >= 0;
       const inode = Number(f[9]);
       if (f[3] !== '01' || !inode) {
         // 01 = ESTABLISHED; the connection's own row in another state (FIN_WAIT, TIME_WAIT…): the client has closed
@@ -153,14 +168,15 @@ function searchRegion(region: Buffer, searches: SocketSearch[]): void {
       const row = { inode, uid: Number(f[7]) };
       if (exact) {
         s.exact = row;
+        if (which > 0) s.dialled = true;
         break;
       }
-      s.fallback ??= row; // the connection was redirected (nftables): the client still sees the address it dialled
+      s.fallback ??= row; // redirected (nftables) with the dialled address unknown: the client still sees the address it dialled
     }
   }
 }
 
-/** The client's socket: established, local end = the connection's remote end; prefers the remote end = ours. */
+/** The client's socket: established, local end = the connection's remote end; prefers the remote end = ours (or the dialled address). */
 export function findSocket(table: string, conn: ConnectionAddress): SocketRow | undefined {
   const s: SocketSearch = { conn, needles: clientNeedles(conn) };
   searchRegion(Buffer.from(table, 'latin1'), [s]);
@@ -169,8 +185,8 @@ export function findSocket(table: string, conn: ConnectionAddress): SocketRow | 
 
 /**
  * Searches a table file for several connections at once, read in chunks of `chunk` bytes; stops reading once every
- * search is settled (its row found, or found closed). A redirected connection's row is only taken once the whole
- * table is read. A row split across two reads is carried over whole. Bytes read are added to `count`.
+ * search is settled (its row found, or found closed). A redirected connection's row is exact when the address the
+ * client dialled is known (conn.dialledAddress); otherwise it is only taken once the whole table is read. A row split across two reads is carried over whole. Bytes read are added to `count`.
  */
 export function searchTableFile(path: string, searches: SocketSearch[], chunk = 65536, count?: { bytes: number }): void {
   if (searches.every(settled)) return;
@@ -205,8 +221,8 @@ export function searchTableFile(path: string, searches: SocketSearch[], chunk = 
 }
 
 /** One connection's socket row in the tables of a proc tree: tcp then tcp6 for IPv4 (an IPv6 socket may hold an IPv4-mapped address), tcp6 for IPv6. */
-export function findSocketIn(proc: string, conn: ConnectionAddress, chunk?: number): SocketRow | undefined {
-  return foundRow(searchTables(proc, [conn], chunk)[0]!);
+export function findSocketIn(proc: string, conn: ConnectionAddress, chunk?: number, count?: { bytes: number }): SocketRow | undefined {
+  return foundRow(searchTables(proc, [conn], chunk, count)[0]!);
 }
 
 function searchTables(proc: string, conns: ConnectionAddress[], chunk?: number, count?: { bytes: number }): SocketSearch[] {
@@ -265,9 +281,10 @@ export class LinuxProcs {
   private batch?: { conns: ConnectionAddress[]; rows: Promise<SocketSearch[]> };
   /**
    * Found through a known process / through the scan; gone: none of the known held it and the client had closed
-   * its end by the second look (no scan); reads of the tables (one per batch) and bytes read.
+   * its end by the second look (no scan); reads of the tables (one per batch) and bytes read; rows found exactly
+   * by the address the client dialled (redirect mode), and redirected rows taken after the whole table was read.
    */
-  readonly stats = { known: 0, scanned: 0, gone: 0, tableReads: 0, tableBytes: 0 };
+  readonly stats = { known: 0, scanned: 0, gone: 0, tableReads: 0, tableBytes: 0, dialled: 0, fallbacks: 0 };
 
   constructor(opts: Omit<LinuxOptions, 'signal'> = {}) {
     this.proc = opts.proc ?? '/proc';
@@ -286,7 +303,12 @@ export class LinuxProcs {
         setImmediate(() => {
           if (this.batch === b) this.batch = undefined;
           const count = { bytes: 0 };
-          resolve(searchTables(this.proc, b.conns, this.chunk, count));
+          const rows = searchTables(this.proc, b.conns, this.chunk, count);
+          for (const s of rows) {
+            if (s.dialled) this.stats.dialled++;
+            else if (!s.exact && !s.closed && s.fallback) this.stats.fallbacks++;
+          }
+          resolve(rows);
           this.stats.tableReads++;
           this.stats.tableBytes += count.bytes;
         }),

@@ -16,6 +16,18 @@ export interface ConnectionAddress {
   remotePort: number;
   localAddress: string;
   localPort: number;
+  /**
+   * Behind a redirect rule (nftables dnat, pf rdr): the address and port the client dialled, which its own socket
+   * shows as its remote end instead of ours. Set by AppLookup from what the interceptor told it (redirect()).
+   */
+  dialledAddress?: string;
+  dialledPort?: number;
+}
+
+/** An address and port. */
+export interface Endpoint {
+  address: string;
+  port: number;
 }
 
 /** Runs a program without a shell and resolves its standard output. */
@@ -48,6 +60,9 @@ interface Slot {
 }
 
 const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
+/** "::ffff:127.0.0.1" → "127.0.0.1" (how a dual-stack socket reports an IPv4 peer). */
+const plainIp = (ip: string) => (ip.startsWith('::ffff:') ? ip.slice(7) : ip);
+const ANY = new Set(['0.0.0.0', '::', '']);
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 /** The naming rules and this platform's lookup are loaded on the first connection, not with the daemon. */
@@ -69,11 +84,37 @@ export class AppLookup {
   private names?: typeof import('./name.js');
   /** Linux: the lookup with the processes that held a client before (looked at first next time); made on the first lookup. */
   private linuxProcs?: LinuxProcs;
+  /** Listeners behind a redirect rule: connections accepted on `at` were dialled at `dialled`. */
+  private redirects: { at: Endpoint; dialled: Endpoint }[] = [];
 
   constructor(private readonly opts: AppLookupOptions = {}) {
     this.platform = opts.platform ?? process.platform;
     this.timeoutMs = opts.timeoutMs ?? 2000;
     this.waitMs = opts.waitMs ?? 200;
+  }
+
+  /** Linux: the lookup and its counts (tests, bench); undefined before the first lookup. */
+  get linux(): LinuxProcs | undefined {
+    return this.linuxProcs;
+  }
+
+  /**
+   * Interception behind a redirect rule: connections accepted on `at` (the listener's address and port) were
+   * dialled at `dialled` (e.g. 127.0.67.1:443), which the client's socket shows as its remote end; the lookup then
+   * finds its row exactly. `dialled` undefined forgets it (interception stopped).
+   */
+  redirect(at: Endpoint, dialled: Endpoint | undefined): void {
+    const same = (e: Endpoint) => e.port === at.port && plainIp(e.address) === plainIp(at.address);
+    this.redirects = this.redirects.filter((r) => !same(r.at));
+    if (dialled && !(dialled.port === at.port && plainIp(dialled.address) === plainIp(at.address))) this.redirects.push({ at, dialled });
+  }
+
+  /** The address a connection accepted on localAddress:localPort was dialled at, when a redirect rule sent it. */
+  private dialledFor(localAddress: string, localPort: number): Endpoint | undefined {
+    for (const r of this.redirects) {
+      if (r.at.port === localPort && (ANY.has(r.at.address) || plainIp(r.at.address) === plainIp(localAddress))) return r.dialled;
+    }
+    return undefined;
   }
 
   /**
@@ -130,7 +171,9 @@ export class AppLookup {
     if (this.opts.enabled && !this.opts.enabled()) return undefined;
     const { remoteAddress, remotePort, localAddress, localPort } = sock;
     if (!remoteAddress || !remotePort || !localAddress || !localPort || !LOOPBACK.test(remoteAddress)) return undefined;
-    const conn = { remoteAddress, remotePort, localAddress, localPort };
+    const conn: ConnectionAddress = { remoteAddress, remotePort, localAddress, localPort };
+    const dialled = this.redirects.length ? this.dialledFor(localAddress, localPort) : undefined;
+    if (dialled) [conn.dialledAddress, conn.dialledPort] = [dialled.address, dialled.port];
     const t0 = performance.now();
     const ac = new AbortController();
     let timer: NodeJS.Timeout | undefined;

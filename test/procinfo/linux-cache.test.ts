@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { clientNeedles, findSocket, findSocketIn, LinuxProcs, procAddress } from '../../main/procinfo/linux.js';
-import type { ConnectionAddress } from '../../main/procinfo/lookup.js';
+import { AppLookup, type ConnectionAddress } from '../../main/procinfo/lookup.js';
 
 const uid = process.getuid!();
 const HEAD4 = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';
@@ -211,6 +211,80 @@ test('Linux lookup: lookups started together share one read of the tables', asyn
     const [a, b, c] = await Promise.all([lp.lookup(conn(51234)), lp.lookup(conn(51235)), lp.lookup(conn(51299))]);
     assert.deepEqual([a?.pid, b?.pid, c], [42, 42, undefined]);
     assert.equal(lp.stats.tableReads, 1);
+  } finally {
+    proc.close();
+  }
+});
+
+test('Linux table search, redirect mode: the row showing the dialled address is exact and the reading stops there; closed; unknown dialled address → fallback after the whole table', async () => {
+  const proc = new FakeProc();
+  try {
+    // the listener accepts on 127.0.67.1:8443; the client dialled 127.0.67.1:443 (nftables dnat) and its row shows that
+    const dialled = { dialledAddress: '127.0.67.1', dialledPort: 443 };
+    const accepted = (port: number, over: Partial<ConnectionAddress> = {}) => conn(port, { localAddress: '127.0.67.1', localPort: 8443, ...over });
+    const client = row(300, v4('127.0.0.1', 40003), v4('127.0.67.1', 443), '01', 200);
+    const tcp = HEAD4 + noise(300) + client + noise(300, 301);
+    proc.tables(tcp, HEAD6);
+    const at = tcp.indexOf(client);
+
+    const known = { bytes: 0 };
+    assert.deepEqual(findSocketIn(proc.root, accepted(40003, dialled), 4096, known), { inode: 200, uid });
+    assert.ok(known.bytes < at + 4096 + 256, `dialled address known: read ${known.bytes} of ${tcp.length} bytes (the row is at ${at})`);
+    const unknown = { bytes: 0 };
+    assert.deepEqual(findSocketIn(proc.root, accepted(40003), 4096, unknown), { inode: 200, uid }, 'unknown: the fallback, as before');
+    assert.equal(unknown.bytes, tcp.length, 'unknown: the table read to the end (tcp6 not: the fallback is in tcp)');
+    // a row of the client's to another address (same source port) is not the exact one; the dialled one after it is
+    proc.tables(HEAD4 + row(0, v4('127.0.0.1', 40003), v4('127.0.0.9', 443), '01', 199) + noise(20, 1) + client, HEAD6);
+    assert.deepEqual(findSocketIn(proc.root, accepted(40003, dialled), 300), { inode: 200, uid });
+    assert.deepEqual(findSocketIn(proc.root, accepted(40003), 300), { inode: 199, uid }, 'unknown: the first redirected-looking row');
+    // REDIRECT may make our socket's local address 127.0.0.1: the client's row still shows what it dialled
+    assert.deepEqual(findSocketIn(proc.root, accepted(40003, { ...dialled, localAddress: '127.0.0.1' }), 300), { inode: 200, uid });
+    // an IPv4 client on an IPv6 socket: the dialled address IPv4-mapped in tcp6
+    const mapped = (ip: string, port: number) => procAddress([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, ...ip.split('.').map(Number)], port);
+    proc.tables(HEAD4 + noise(20), HEAD6 + row(0, mapped('127.0.0.1', 40004), mapped('127.0.67.1', 443), '01', 300));
+    assert.deepEqual(findSocketIn(proc.root, accepted(40004, dialled), 300), { inode: 300, uid });
+
+    // closed: the client's row to the dialled address no longer established → nobody; the reading stops there too
+    const closing = row(300, v4('127.0.0.1', 40003), v4('127.0.67.1', 443), '06', 0);
+    const other = row(0, v4('127.0.0.1', 40003), v4('127.0.0.9', 443), '01', 199);
+    const tcpClosed = HEAD4 + other + noise(299, 1) + closing + noise(300, 301);
+    proc.tables(tcpClosed, HEAD6);
+    const closed = { bytes: 0 };
+    assert.equal(findSocketIn(proc.root, accepted(40003, dialled), 4096, closed), undefined);
+    assert.ok(closed.bytes < tcpClosed.indexOf(closing) + 4096 + 256, `closed: read ${closed.bytes} of ${tcpClosed.length} bytes`);
+    // without the dialled address the closing row is not recognised: the other row is taken (the old behaviour)
+    assert.deepEqual(findSocketIn(proc.root, accepted(40003), 4096), { inode: 199, uid });
+  } finally {
+    proc.close();
+  }
+});
+
+test('AppLookup in redirect mode: told where the listener accepts what clients dial, finds the row exactly; forgotten when cleared', async () => {
+  const proc = new FakeProc();
+  try {
+    const tcp = HEAD4 + noise(1000) + row(1000, v4('127.0.0.1', 40010), v4('127.0.67.1', 443), '01', 4010) + row(1001, v4('127.0.0.1', 40011), v4('127.0.67.1', 443), '01', 4011) + noise(1000, 1002);
+    proc.tables(tcp, HEAD6);
+    proc.process(42, 1000, '/usr/bin/python3.12', ['python3', '/home/u/agent.py'], ['socket:[4010]', 'socket:[4011]', 'socket:[4012]']);
+    const apps = new AppLookup({ platform: 'linux', proc: proc.root });
+    apps.redirect({ address: '127.0.67.1', port: 8443 }, { address: '127.0.67.1', port: 443 });
+    const sock = (port: number, localAddress = '127.0.67.1') => ({ remoteAddress: '127.0.0.1', remotePort: port, localAddress, localPort: 8443 });
+    assert.equal((await apps.lookup(sock(40010)))?.pid, 42);
+    const lp = apps.linux!;
+    assert.deepEqual([lp.stats.dialled, lp.stats.fallbacks], [1, 0]);
+    assert.ok(lp.stats.tableBytes < tcp.indexOf('0100007F:9C4A') + 65536 + 256, `read ${lp.stats.tableBytes} of ${tcp.length} bytes`);
+    // a connection accepted elsewhere (the plain endpoint) is not taken for a redirected one
+    assert.equal((await apps.lookup({ remoteAddress: '127.0.0.1', remotePort: 40011, localAddress: '127.0.0.1', localPort: 6767 }))?.pid, 42);
+    assert.deepEqual([lp.stats.dialled, lp.stats.fallbacks], [1, 1]);
+    // interception stopped: forgotten
+    apps.redirect({ address: '127.0.67.1', port: 8443 }, undefined);
+    const before = lp.stats.tableBytes;
+    assert.equal((await apps.lookup(sock(40011)))?.pid, 42);
+    assert.deepEqual([lp.stats.dialled, lp.stats.fallbacks], [1, 2]);
+    assert.equal(lp.stats.tableBytes - before, tcp.length, 'the whole table read');
+    // a listener on every address matches by port
+    apps.redirect({ address: '0.0.0.0', port: 8443 }, { address: '127.0.67.1', port: 443 });
+    assert.equal((await apps.lookup(sock(40011, '127.0.0.1')))?.pid, 42);
+    assert.deepEqual([lp.stats.dialled, lp.stats.fallbacks], [2, 2]);
   } finally {
     proc.close();
   }

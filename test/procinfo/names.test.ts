@@ -102,6 +102,13 @@ test('macOS: lsof and ps run without a shell on the exact argv; recorded output 
   assert.deepEqual(parseLsof(recorded, conn4), { pid: 812, command: 'claude' });
   assert.equal(parseLsof('p700\ncnode\nf23\nn127.0.0.1:6767->127.0.0.1:51234\n', conn4), undefined);
   assert.deepEqual(parseLsof('p9\ncpython3.12\nf5\nn[::1]:51234->[::1]:6767\n', { ...conn4, remoteAddress: '::1' }), { pid: 9, command: 'python3.12' });
+  // pf rdr: the client's socket shows the address it dialled (127.0.67.1:443), the listener accepts on :8443; a
+  // socket of another process sharing the client's end (to another address) is not taken when the dialled one is known
+  const redirected = { remoteAddress: '127.0.0.1', remotePort: 51234, localAddress: '127.0.67.1', localPort: 8443 };
+  const rdr = 'p700\ncnode\nf23\nn127.0.67.1:8443->127.0.0.1:51234\np650\ncother\nf7\nn127.0.0.1:51234->127.0.0.9:443\np812\ncclaude\nf19\nn127.0.0.1:51234->127.0.67.1:443\n';
+  assert.deepEqual(parseLsof(rdr, { ...redirected, dialledAddress: '127.0.67.1', dialledPort: 443 }), { pid: 812, command: 'claude' });
+  assert.deepEqual(parseLsof(rdr, redirected), { pid: 650, command: 'other' }, 'dialled address unknown: the first socket with the client\'s end, as before');
+  assert.deepEqual(parseLsof(rdr.replace(/p650[^p]*/, ''), redirected), { pid: 812, command: 'claude' });
   const calls: [string, string[]][] = [];
   const outputs: Record<string, string> = {
     lsof: recorded,

@@ -1,6 +1,7 @@
 // Runs INSIDE a private network namespace (tls-ns.test.ts starts it with `unshare --net --fork`): the TLS listener
 // on 127.0.67.1:443 as interception binds it, and child processes with known script names calling it over
-// HTTP/1.1 and HTTP/2; the log names each by its script.
+// HTTP/1.1 and HTTP/2; the log names each by its script. Then the same behind the nftables rule of redirect mode
+// (listener on 127.0.67.1:18443, clients dial :443): named too, each client's row found by the dialled address.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
@@ -11,6 +12,8 @@ import { startCore, provider } from '../helpers/core.js';
 import { startMockUpstream } from '../helpers/mock-upstream.js';
 import { ensureCa } from '../../main/tls/ca.js';
 import { Interceptor } from '../../main/intercept/interceptor.js';
+import { linuxRedirectOff, linuxRedirectOn } from '../../main/system/redirect.js';
+import { onPath } from '../../main/system/truststore.js';
 
 const H1 = `
 const https = require('node:https');
@@ -70,6 +73,45 @@ test('TLS listener on 127.0.67.1:443: HTTP/1.1 and HTTP/2 clients named by their
     console.log(`TLS lookups: mean ${(s.totalMs / s.lookups).toFixed(1)} ms, max ${s.maxMs.toFixed(1)} ms`);
   } finally {
     await ic.stop().catch(() => {});
+    await t.stop();
+    await up.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('redirect mode (nftables 127.0.67.1:443 -> :18443): clients named, their rows found by the dialled address', { skip: onPath('nft') ? false : 'missing command nft (apt-get install nftables)' }, async () => {
+  execFileSync('ip', ['link', 'set', 'lo', 'up']);
+  const up = await startMockUpstream('mock');
+  const t = await startCore(`intercept_hosts = ["api.anthropic.com"]\n[daemon]\nlisten = "127.0.67.1:443"\nredirect_port = 18443\n` + provider('mock', up.url, { 'claude-x': 'mock-claude' }));
+  const dir = mkdtempSync(join(tmpdir(), 'r67-tls-apps-'));
+  const hostsPath = join(dir, 'hosts');
+  writeFileSync(hostsPath, '127.0.0.1 localhost\n');
+  const ca = ensureCa(t.home, ['api.anthropic.com']).ca;
+  writeFileSync(join(dir, 'ca.pem'), ca.certPem);
+  const ic = new Interceptor(t.core, { hostsPath });
+  try {
+    await linuxRedirectOn({ ip: '127.0.67.1', toPort: 18443 });
+    await ic.start();
+    assert.equal(ic.address!.port, 18443);
+    writeFileSync(join(dir, 'tls-agent.js'), H1);
+    writeFileSync(join(dir, 'h2_agent.js'), H2);
+    assert.deepEqual((await run(process.execPath, [join(dir, 'tls-agent.js'), join(dir, 'ca.pem')])).trim().split('\n'), ['200', '200']);
+    assert.deepEqual((await run(process.execPath, [join(dir, 'h2_agent.js'), join(dir, 'ca.pem')])).trim().split('\n'), ['200', '200']);
+    const entries = t.core.log.recent(4).reverse();
+    assert.deepEqual(entries.map((e) => [e.host, e.app]), [
+      ['api.anthropic.com', 'tls-agent.js'],
+      ['api.anthropic.com', 'tls-agent.js'],
+      ['api.anthropic.com', 'h2_agent.js'],
+      ['api.anthropic.com', 'h2_agent.js'],
+    ]);
+    assert.equal(t.core.apps.stats.lookups, 2, 'once per connection / HTTP/2 session');
+    const lp = t.core.apps.linux!;
+    assert.deepEqual([lp.stats.dialled, lp.stats.fallbacks], [2, 0], 'each client row found exactly by 127.0.67.1:443, none taken as a fallback');
+    const s = t.core.apps.stats;
+    console.log(`TLS lookups (redirect mode): mean ${(s.totalMs / s.lookups).toFixed(1)} ms, max ${s.maxMs.toFixed(1)} ms; table bytes ${lp.stats.tableBytes} in ${lp.stats.tableReads} reads`);
+  } finally {
+    await ic.stop().catch(() => {});
+    await linuxRedirectOff().catch(() => false);
     await t.stop();
     await up.close();
     rmSync(dir, { recursive: true, force: true });
