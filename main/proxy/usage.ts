@@ -10,6 +10,8 @@
 // - outputTokens: everything generated, reasoning included.
 // - reasoningTokens: the part of outputTokens spent on reasoning (Chat completion_tokens_details.reasoning_tokens,
 //   Responses output_tokens_details.reasoning_tokens). Anthropic reports none separately.
+import { BACKSLASH, MALFORMED, skipSpace, walkValue, type KeyVisitor } from './json-scan.js';
+
 export interface Usage {
   inputTokens?: number;
   outputTokens?: number;
@@ -57,6 +59,109 @@ export function readUsage(o: unknown, u: Usage): void {
   if (pe !== undefined) u.inputTokens = pe;
   const ec = num(top.eval_count);
   if (ec !== undefined) u.outputTokens = ec;
+}
+
+// The top-level keys readUsage reads, by the length of their plain spelling with its quotes.
+const USAGE = 'usage';
+const PROMPT_EVAL_COUNT = 'prompt_eval_count';
+const EVAL_COUNT = 'eval_count';
+const MESSAGE = 'message';
+const RESPONSE = 'response';
+const NAMES_BY_LENGTH: Record<number, string> = { 7: USAGE, 19: PROMPT_EVAL_COUNT, 12: EVAL_COUNT, 9: MESSAGE, 10: RESPONSE };
+
+/**
+ * The name of the key string at [start, end) if it is one readUsage reads, '' if it is another, undefined if
+ * its escapes are not valid JSON.
+ */
+function keyName(buf: Buffer, start: number, end: number): string | undefined {
+  let escaped = false;
+  for (let k = start + 1; k < end - 1; k++) {
+    if (buf[k] === BACKSLASH) {
+      escaped = true;
+      break;
+    }
+  }
+  if (!escaped) {
+    const name = NAMES_BY_LENGTH[end - start];
+    return name !== undefined && buf.toString('latin1', start + 1, end - 1) === name ? name : '';
+  }
+  let key: unknown;
+  try {
+    key = JSON.parse(buf.toString('utf8', start, end));
+  } catch {
+    return undefined;
+  }
+  return key === USAGE || key === PROMPT_EVAL_COUNT || key === EVAL_COUNT || key === MESSAGE || key === RESPONSE ? key : '';
+}
+
+/** Where a key's value lies in the body. */
+interface Range {
+  start: number;
+  end: number;
+}
+
+/**
+ * Reads a whole answer's usage (as readUsage on the decoded body would) from the values of the few top-level
+ * keys readUsage looks at — "usage", "prompt_eval_count", "eval_count", and "usage" inside a top-level
+ * "message" or "response" object — decoding only those; the rest of the body is walked (json-scan.ts), never
+ * decoded. The last of a repeated key counts, as in JSON.parse. Returns false, having recorded nothing, when the
+ * body is not a JSON object or the walk finds it is not valid JSON: the caller then decodes it whole. The one
+ * fault the walk does not see is inside a string it passes over (a raw control character, a bad escape): such a
+ * body has its usage read where JSON.parse would have thrown.
+ */
+export function readWholeUsage(buf: Buffer, u: Usage): boolean {
+  const i = skipSpace(buf, 0);
+  if (buf[i] !== 0x7b) return false;
+  const found: Record<string, Range | undefined> = {};
+  /** message / response: whether the last one is an object, and the range of its own last "usage". */
+  const inner: Record<string, { usage?: Range } | undefined> = {};
+  const top: KeyVisitor = {
+    stopAt: buf.length,
+    key(keyStart, keyEnd, valueStart) {
+      if (valueStart < 0) return MALFORMED;
+      const name = keyName(buf, keyStart, keyEnd);
+      if (name === undefined) return MALFORMED;
+      if (name === '') return valueStart;
+      if (name === MESSAGE || name === RESPONSE) {
+        if (buf[valueStart] !== 0x7b) {
+          inner[name] = undefined;
+          return walkValue(buf, valueStart, true);
+        }
+        const holder: { usage?: Range } = {};
+        inner[name] = holder;
+        return walkValue(buf, valueStart, true, {
+          stopAt: buf.length,
+          key(ks, ke, vs) {
+            if (vs < 0) return MALFORMED;
+            const n = keyName(buf, ks, ke);
+            if (n === undefined) return MALFORMED;
+            if (n !== USAGE) return vs;
+            const end = walkValue(buf, vs, true);
+            if (end >= 0) holder.usage = { start: vs, end };
+            return end;
+          },
+        });
+      }
+      const end = walkValue(buf, valueStart, true);
+      if (end >= 0) found[name] = { start: valueStart, end };
+      return end;
+    },
+  };
+  const end = walkValue(buf, i, true, top);
+  if (end < 0 || skipSpace(buf, end) !== buf.length) return false;
+  // the values read, under the keys readUsage reads them from
+  const o: Record<string, unknown> = {};
+  try {
+    for (const name in found) o[name] = JSON.parse(buf.toString('utf8', found[name]!.start, found[name]!.end)) as unknown;
+    for (const name in inner) {
+      const r = inner[name]?.usage;
+      if (inner[name]) o[name] = r ? { usage: JSON.parse(buf.toString('utf8', r.start, r.end)) as unknown } : {};
+    }
+  } catch {
+    return false; // a fault inside a string of those values: the whole parse throws too
+  }
+  readUsage(o, u);
+  return true;
 }
 
 /** Copies the counts that are set from `from` onto `to` (a log entry). */
