@@ -1,6 +1,6 @@
 // Finding and rewriting the top-level "model" of a JSON request body without re-serialising it:
 // everything but the model value stays byte-for-byte the client's.
-import { isKey, parseOrUndefined, QUOTE, skipSpace, skipString, STOPPED, walkValue } from './json-scan.js';
+import { isKey, parseOrUndefined, QUOTE, skipSpace, skipString, STOPPED, walkValue, type KeyVisitor } from './json-scan.js';
 
 export interface ModelField {
   model: string;
@@ -55,29 +55,40 @@ export function jsonOnce(body: Buffer): () => unknown {
 export function findModel(buf: Buffer): ModelField | undefined {
   const i = skipSpace(buf, 0);
   if (buf[i] !== 0x7b) return undefined; // {
-  let field: ModelField | undefined;
-  let bad = false;
-  walkValue(buf, i, false, {
-    stopAt: buf.length, // once the model is found: no key starting past here can be "model"
-    key(keyStart, keyEnd, valueStart) {
-      const isModel = isKey(buf, keyStart, keyEnd, 'model');
-      if (isModel && field) {
-        field.duplicate = true;
-        return STOPPED;
-      }
-      if (!isModel) return valueStart;
-      const vEnd = buf[valueStart] === QUOTE ? skipString(buf, valueStart) : -1;
-      const model = vEnd < 0 ? undefined : parseOrUndefined(buf, valueStart, vEnd);
-      if (typeof model !== 'string') {
-        bad = true;
-        return STOPPED;
-      }
-      field = { model, start: valueStart, end: vEnd };
-      this.stopAt = Math.max(lastAfter(buf, MODEL_KEY_TAIL, vEnd) - 1, lastAfter(buf, ESCAPED_LETTER, vEnd));
-      return this.stopAt < 0 ? STOPPED : vEnd;
-    },
-  });
-  return bad ? undefined : field;
+  const keys = new ModelKey(buf);
+  walkValue(buf, i, false, keys);
+  return keys.bad ? undefined : keys.field;
+}
+
+/** Shown the request's top-level keys: finds "model", then a second one. */
+class ModelKey implements KeyVisitor {
+  /** Once the model is found: no key starting past here can be "model". */
+  stopAt: number;
+  field: ModelField | undefined = undefined;
+  /** The model is not a string. */
+  bad = false;
+  constructor(private readonly buf: Buffer) {
+    this.stopAt = buf.length;
+  }
+
+  key(keyStart: number, keyEnd: number, valueStart: number): number {
+    const buf = this.buf;
+    const isModel = isKey(buf, keyStart, keyEnd, 'model');
+    if (isModel && this.field) {
+      this.field.duplicate = true;
+      return STOPPED;
+    }
+    if (!isModel) return valueStart;
+    const vEnd = buf[valueStart] === QUOTE ? skipString(buf, valueStart) : -1;
+    const model = vEnd < 0 ? undefined : parseOrUndefined(buf, valueStart, vEnd);
+    if (typeof model !== 'string') {
+      this.bad = true;
+      return STOPPED;
+    }
+    this.field = { model, start: valueStart, end: vEnd };
+    this.stopAt = Math.max(lastAfter(buf, MODEL_KEY_TAIL, vEnd) - 1, lastAfter(buf, ESCAPED_LETTER, vEnd));
+    return this.stopAt < 0 ? STOPPED : vEnd;
+  }
 }
 
 /** The body with the model value replaced (the rest untouched). */

@@ -2,12 +2,14 @@
 // costs a native search, not a byte loop in JS), brackets are counted, and a visitor is shown the keys of the
 // top-level object. The request's "model" (body.ts) and a whole answer's token usage (usage.ts) are read this way.
 
-export const QUOTE = 0x22;
-export const BACKSLASH = 0x5c;
+// (module constants exported by name at the end: a CommonJS build reads an exported const through `exports`)
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
 /** The walk gave up: the text is not (the start of) valid JSON, or it ended too soon. */
-export const MALFORMED = -1;
+const MALFORMED = -1;
 /** The visitor (or its stopAt) ended the walk. */
-export const STOPPED = -2;
+const STOPPED = -2;
+export { BACKSLASH, MALFORMED, QUOTE, STOPPED };
 
 /** Strings up to about this long are passed over byte by byte: a native search costs more to call than that. */
 const SHORT_STRING = 24;
@@ -31,7 +33,7 @@ export function skipString(buf: Buffer, i: number): number {
   }
 }
 
-export function isSpace(c: number | undefined): boolean {
+function isSpace(c: number | undefined): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 }
 

@@ -10,7 +10,7 @@
 // - outputTokens: everything generated, reasoning included.
 // - reasoningTokens: the part of outputTokens spent on reasoning (Chat completion_tokens_details.reasoning_tokens,
 //   Responses output_tokens_details.reasoning_tokens). Anthropic reports none separately.
-import { BACKSLASH, MALFORMED, skipSpace, walkValue, type KeyVisitor } from './json-scan.js';
+import { BACKSLASH, MALFORMED, parseOrUndefined, skipSpace, walkValue, type KeyVisitor } from './json-scan.js';
 
 export interface Usage {
   inputTokens?: number;
@@ -61,104 +61,101 @@ export function readUsage(o: unknown, u: Usage): void {
   if (ec !== undefined) u.outputTokens = ec;
 }
 
-// The top-level keys readUsage reads, by the length of their plain spelling with its quotes.
-const USAGE = 'usage';
-const PROMPT_EVAL_COUNT = 'prompt_eval_count';
-const EVAL_COUNT = 'eval_count';
-const MESSAGE = 'message';
-const RESPONSE = 'response';
-const NAMES_BY_LENGTH: Record<number, string> = { 7: USAGE, 19: PROMPT_EVAL_COUNT, 12: EVAL_COUNT, 9: MESSAGE, 10: RESPONSE };
+// The top-level keys readUsage reads (their index in NAMES is their slot in UsageKeys.found).
+const NAMES = ['usage', 'prompt_eval_count', 'eval_count', 'message', 'response'] as const;
+const USAGE = 0;
+const MESSAGE = 3;
+/** The index in NAMES of each name, by the length of its plain spelling with its quotes. */
+const NAME_BY_LENGTH: (number | undefined)[] = [];
+NAMES.forEach((name, i) => (NAME_BY_LENGTH[name.length + 2] = i));
 
-/**
- * The name of the key string at [start, end) if it is one readUsage reads, '' if it is another, undefined if
- * its escapes are not valid JSON.
- */
-function keyName(buf: Buffer, start: number, end: number): string | undefined {
-  let escaped = false;
+/** A key whose escapes are not valid JSON (JSON.parse of the body would throw). */
+const BAD_KEY = -2;
+
+/** The index in NAMES of the key string at [start, end), -1 if it is another key, or BAD_KEY. */
+function nameIndex(buf: Buffer, start: number, end: number): number {
   for (let k = start + 1; k < end - 1; k++) {
     if (buf[k] === BACKSLASH) {
-      escaped = true;
-      break;
+      const key = parseOrUndefined(buf, start, end);
+      return key === undefined ? BAD_KEY : NAMES.indexOf(key as (typeof NAMES)[number]);
     }
   }
-  if (!escaped) {
-    const name = NAMES_BY_LENGTH[end - start];
-    return name !== undefined && buf.toString('latin1', start + 1, end - 1) === name ? name : '';
-  }
-  let key: unknown;
-  try {
-    key = JSON.parse(buf.toString('utf8', start, end));
-  } catch {
-    return undefined;
-  }
-  return key === USAGE || key === PROMPT_EVAL_COUNT || key === EVAL_COUNT || key === MESSAGE || key === RESPONSE ? key : '';
+  const i = NAME_BY_LENGTH[end - start];
+  return i !== undefined && buf.toString('latin1', start + 1, end - 1) === NAMES[i] ? i : -1;
 }
 
-/** Where a key's value lies in the body. */
-interface Range {
-  start: number;
-  end: number;
+/** No value seen (or, for message / response, the last one is not an object). */
+const ABSENT = -2;
+/** A message / response object without a "usage" of its own. */
+const NO_USAGE = -1;
+
+/**
+ * Notes where the values readUsage reads lie: `found` holds a [start, end) pair for each name of NAMES — for
+ * "message" and "response", the range of the "usage" inside the object. The last of a repeated key counts, as in
+ * JSON.parse.
+ */
+class UsageKeys implements KeyVisitor {
+  stopAt: number;
+  constructor(
+    private readonly buf: Buffer,
+    readonly found: number[] = [ABSENT, 0, ABSENT, 0, ABSENT, 0, ABSENT, 0, ABSENT, 0],
+    /** Walking a message / response object: the slot its own "usage" goes to (-1: walking the top level). */
+    private readonly innerSlot = -1,
+  ) {
+    this.stopAt = buf.length;
+  }
+
+  key(keyStart: number, keyEnd: number, valueStart: number): number {
+    if (valueStart < 0) return MALFORMED;
+    const buf = this.buf;
+    const name = nameIndex(buf, keyStart, keyEnd);
+    if (name === BAD_KEY) return MALFORMED;
+    if (this.innerSlot >= 0) return name === USAGE ? this.note(this.innerSlot, valueStart, walkValue(buf, valueStart, true)) : valueStart;
+    if (name < 0) return valueStart;
+    if (name < MESSAGE) return this.note(name * 2, valueStart, walkValue(buf, valueStart, true));
+    // message / response: only an object counts, and only its own "usage"
+    const slot = name * 2;
+    this.found[slot] = buf[valueStart] === 0x7b ? NO_USAGE : ABSENT;
+    return walkValue(buf, valueStart, true, this.found[slot] === NO_USAGE ? new UsageKeys(buf, this.found, slot) : undefined);
+  }
+
+  /** Notes the value at [start, end) in `slot` (an end < 0 is the walk's error, passed on). */
+  private note(slot: number, start: number, end: number): number {
+    if (end >= 0) {
+      this.found[slot] = start;
+      this.found[slot + 1] = end;
+    }
+    return end;
+  }
 }
 
 /**
  * Reads a whole answer's usage (as readUsage on the decoded body would) from the values of the few top-level
  * keys readUsage looks at — "usage", "prompt_eval_count", "eval_count", and "usage" inside a top-level
  * "message" or "response" object — decoding only those; the rest of the body is walked (json-scan.ts), never
- * decoded. The last of a repeated key counts, as in JSON.parse. Returns false, having recorded nothing, when the
- * body is not a JSON object or the walk finds it is not valid JSON: the caller then decodes it whole. The one
- * fault the walk does not see is inside a string it passes over (a raw control character, a bad escape): such a
- * body has its usage read where JSON.parse would have thrown.
+ * decoded. Returns false, having recorded nothing, when the body is not a JSON object or the walk finds it is
+ * not valid JSON: the caller then decodes it whole. The one fault the walk does not see is inside a string it
+ * passes over (a raw control character, a bad escape): such a body has its usage read where JSON.parse would
+ * have thrown.
  */
 export function readWholeUsage(buf: Buffer, u: Usage): boolean {
   const i = skipSpace(buf, 0);
   if (buf[i] !== 0x7b) return false;
-  const found: Record<string, Range | undefined> = {};
-  /** message / response: whether the last one is an object, and the range of its own last "usage". */
-  const inner: Record<string, { usage?: Range } | undefined> = {};
-  const top: KeyVisitor = {
-    stopAt: buf.length,
-    key(keyStart, keyEnd, valueStart) {
-      if (valueStart < 0) return MALFORMED;
-      const name = keyName(buf, keyStart, keyEnd);
-      if (name === undefined) return MALFORMED;
-      if (name === '') return valueStart;
-      if (name === MESSAGE || name === RESPONSE) {
-        if (buf[valueStart] !== 0x7b) {
-          inner[name] = undefined;
-          return walkValue(buf, valueStart, true);
-        }
-        const holder: { usage?: Range } = {};
-        inner[name] = holder;
-        return walkValue(buf, valueStart, true, {
-          stopAt: buf.length,
-          key(ks, ke, vs) {
-            if (vs < 0) return MALFORMED;
-            const n = keyName(buf, ks, ke);
-            if (n === undefined) return MALFORMED;
-            if (n !== USAGE) return vs;
-            const end = walkValue(buf, vs, true);
-            if (end >= 0) holder.usage = { start: vs, end };
-            return end;
-          },
-        });
-      }
-      const end = walkValue(buf, valueStart, true);
-      if (end >= 0) found[name] = { start: valueStart, end };
-      return end;
-    },
-  };
-  const end = walkValue(buf, i, true, top);
+  const keys = new UsageKeys(buf);
+  const end = walkValue(buf, i, true, keys);
   if (end < 0 || skipSpace(buf, end) !== buf.length) return false;
   // the values read, under the keys readUsage reads them from
   const o: Record<string, unknown> = {};
-  try {
-    for (const name in found) o[name] = JSON.parse(buf.toString('utf8', found[name]!.start, found[name]!.end)) as unknown;
-    for (const name in inner) {
-      const r = inner[name]?.usage;
-      if (inner[name]) o[name] = r ? { usage: JSON.parse(buf.toString('utf8', r.start, r.end)) as unknown } : {};
+  const found = keys.found;
+  for (let name = 0; name < NAMES.length; name++) {
+    const start = found[name * 2]!;
+    if (start === ABSENT) continue;
+    let value: unknown;
+    if (start !== NO_USAGE) {
+      value = parseOrUndefined(buf, start, found[name * 2 + 1]!);
+      if (value === undefined) return false; // a fault inside a string of the value: JSON.parse of the body throws too
     }
-  } catch {
-    return false; // a fault inside a string of those values: the whole parse throws too
+    o[NAMES[name]!] = name < MESSAGE ? value : start === NO_USAGE ? {} : { usage: value };
   }
   readUsage(o, u);
   return true;
