@@ -48,10 +48,16 @@ export function skipSpace(buf: Buffer, i: number): number {
  */
 export function isKey(buf: Buffer, i: number, end: number, name: string): boolean {
   const len = end - i;
-  if (len === name.length + 2) return buf.toString('latin1', i + 1, end - 1) === name;
+  if (len === name.length + 2) return holds(buf, i + 1, name);
   if (len < name.length + 2 || len > name.length * 6 + 2) return false; // a \uXXXX escape for every letter at most
   if (buf.subarray(i, end).indexOf(BACKSLASH) < 0) return false;
   return parseOrUndefined(buf, i, end) === name;
+}
+
+/** Whether the bytes at `at` are those of `ascii`. */
+export function holds(buf: Buffer, at: number, ascii: string): boolean {
+  for (let k = 0; k < ascii.length; k++) if (buf[at + k] !== ascii.charCodeAt(k)) return false;
+  return true;
 }
 
 /** The JSON text at [start, end) decoded, or undefined when it is not valid JSON. */

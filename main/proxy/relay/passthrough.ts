@@ -12,7 +12,7 @@ import { describeTransportError, scrub, summariseErrorBody } from '../errors.js'
 import { responseHeaders, upstreamHeaders } from '../headers.js';
 import { upstreamTarget } from '../upstream-url.js';
 import type { Overflow, UpstreamResponse } from '../upstream.js';
-import { copyUsage, readUsage, readWholeUsage, StreamUsage } from '../usage.js';
+import { copyUsage, readUsage, readWholeUsage, StreamUsage, WHOLE_USAGE_SCAN_FROM } from '../usage.js';
 import { cutExtra, decodeWhole, decompressor, header, isStreamType, MAX_LOGGED_BODY, round, type AttemptRelay, type Outcome, type RelayContext } from './relay.js';
 
 export interface PassthroughRequest {
@@ -123,7 +123,8 @@ async function relayWhole(resp: UpstreamResponse, ctx: RelayContext): Promise<Ou
     try {
       const plain = decodeWhole(buf, header(resp.headers, 'content-encoding'), maxBuffered);
       // a success whose body is not kept has its usage read from the usage values alone, not the whole body
-      if (resp.statusCode >= 400 || ctx.logBodies || !readWholeUsage(plain, entry)) {
+      const scan = resp.statusCode < 400 && !ctx.logBodies && plain.length >= WHOLE_USAGE_SCAN_FROM;
+      if (!scan || !readWholeUsage(plain, entry)) {
         const json = JSON.parse(plain.toString('utf8')) as unknown;
         readUsage(json, entry);
         if (resp.statusCode >= 400) attempt.error = scrub(summariseErrorBody(plain.toString('utf8'), ct), secrets) || `HTTP ${resp.statusCode}`;
