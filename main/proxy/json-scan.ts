@@ -11,18 +11,9 @@ const MALFORMED = -1;
 const STOPPED = -2;
 export { BACKSLASH, MALFORMED, QUOTE, STOPPED };
 
-/** Strings up to about this long are passed over byte by byte: a native search costs more to call than that. */
-const SHORT_STRING = 24;
-
 /** Index just past the closing quote of the string that opens at `i`, or -1. */
 export function skipString(buf: Buffer, i: number): number {
   let j = i + 1;
-  const short = Math.min(j + SHORT_STRING, buf.length);
-  while (j < short) {
-    const c = buf[j]!;
-    if (c === QUOTE) return j + 1;
-    j += c === BACKSLASH ? 2 : 1;
-  }
   for (;;) {
     const q = buf.indexOf(QUOTE, j);
     if (q < 0) return -1;
