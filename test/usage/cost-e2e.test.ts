@@ -26,7 +26,9 @@ auth = { header = "x-api-key", api_key = "k-${name}" }
 
 [prices."${name}/up-${model}"]
 ${RATES}`;
-  return block('ant', 'anthropic', 'a-model') + block('gz', 'openai', 'gzip-model') + block('chat', 'openai', 'c-model') + block('resp', 'responses', 'r-model') + block('noprice', 'openai', 'x-model').replace(/\[prices[^]*$/, '');
+  return block('ant', 'anthropic', 'a-model') + block('gz', 'openai', 'gzip-model') + block('chat', 'openai', 'c-model') + block('resp', 'responses', 'r-model') + block('noprice', 'openai', 'x-model').replace(/\[prices[^]*$/, '') +
+    // answers of some 4 KB: their usage is read from the usage values alone (readWholeUsage)
+    block('antlong', 'anthropic', 'long-a-model') + block('chatlong', 'openai', 'long-c-model') + block('resplong', 'responses', 'long-r-model');
 }
 
 const BODY = {
@@ -75,6 +77,9 @@ describe('cost of every answer, through the core', () => {
     ['Anthropic client → Chat upstream', 'anthropic', 'c-model', { inputTokens: 1300, outputTokens: 50, cacheReadTokens: 1000, reasoningTokens: 20 }, OPENAI_COST],
     ['Chat client → Anthropic upstream', 'openai', 'a-model', { inputTokens: 1300, outputTokens: 50, cacheReadTokens: 1000, cacheWriteTokens: 200 }, ANTHROPIC_COST],
     ['Chat client → Responses upstream', 'openai', 'r-model', { inputTokens: 1300, outputTokens: 50, cacheReadTokens: 1000, reasoningTokens: 20 }, OPENAI_COST],
+    ['Anthropic passthrough, a long answer', 'anthropic', 'long-a-model', { inputTokens: 1300, outputTokens: 50, cacheReadTokens: 1000, cacheWriteTokens: 200 }, ANTHROPIC_COST],
+    ['Chat passthrough, a long answer', 'openai', 'long-c-model', { inputTokens: 1300, outputTokens: 50, cacheReadTokens: 1000, reasoningTokens: 20 }, OPENAI_COST],
+    ['Responses passthrough, a long answer', 'responses', 'long-r-model', { inputTokens: 1300, outputTokens: 50, cacheReadTokens: 1000, reasoningTokens: 20 }, OPENAI_COST],
     ['Responses client → Anthropic upstream', 'responses', 'a-model', { inputTokens: 1300, outputTokens: 50, cacheReadTokens: 1000, cacheWriteTokens: 200 }, ANTHROPIC_COST],
   ];
   for (const [name, client, model, tokens, cost] of cases) {

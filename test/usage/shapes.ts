@@ -16,13 +16,16 @@ export const CHAT_USAGE = {
 };
 export const RESPONSES_USAGE = { input_tokens: 1300, input_tokens_details: { cached_tokens: 1000 }, output_tokens: 50, output_tokens_details: { reasoning_tokens: 20 }, total_tokens: 1350 };
 
+/** The answer's text: a model whose name holds long- answers with some 4 KB of it (text that mentions "usage" too). */
+const answerText = (model: string): string => (model.includes('long-') ? 'Hi there, {"usage": {"input_tokens": 1}} \\ "quoted". '.repeat(80) : 'Hi there');
+
 export function anthropicWhole(model: string): Record<string, unknown> {
   return {
     id: 'msg_01',
     type: 'message',
     role: 'assistant',
     model,
-    content: [{ type: 'text', text: 'Hi there' }],
+    content: [{ type: 'text', text: answerText(model) }],
     stop_reason: 'end_turn',
     stop_sequence: null,
     usage: ANTHROPIC_USAGE,
@@ -51,7 +54,7 @@ export function chatWhole(model: string): Record<string, unknown> {
     object: 'chat.completion',
     created: 1700000000,
     model,
-    choices: [{ index: 0, message: { role: 'assistant', content: 'Hi there', refusal: null }, logprobs: null, finish_reason: 'stop' }],
+    choices: [{ index: 0, message: { role: 'assistant', content: answerText(model), refusal: null }, logprobs: null, finish_reason: 'stop' }],
     usage: CHAT_USAGE,
     system_fingerprint: 'fp_1',
   };
@@ -80,7 +83,7 @@ export function responsesWhole(model: string): Record<string, unknown> {
     model,
     output: [
       { type: 'reasoning', id: 'rs_1', summary: [] },
-      { type: 'message', id: 'msg_1', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: 'Hi there', annotations: [] }] },
+      { type: 'message', id: 'msg_1', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: answerText(model), annotations: [] }] },
     ],
     usage: RESPONSES_USAGE,
   };

@@ -12,7 +12,7 @@ import { describeTransportError, scrub, summariseErrorBody } from '../errors.js'
 import { responseHeaders, upstreamHeaders } from '../headers.js';
 import { upstreamTarget } from '../upstream-url.js';
 import type { Overflow, UpstreamResponse } from '../upstream.js';
-import { copyUsage, readUsage, StreamUsage } from '../usage.js';
+import { copyUsage, readUsage, readWholeUsage, StreamUsage, WHOLE_USAGE_SCAN_FROM } from '../usage.js';
 import { cutExtra, decodeWhole, decompressor, flushNow, header, isStreamType, MAX_LOGGED_BODY, round, type AttemptRelay, type Outcome, type RelayContext } from './relay.js';
 
 export interface PassthroughRequest {
@@ -122,10 +122,14 @@ async function relayWhole(resp: UpstreamResponse, ctx: RelayContext): Promise<Ou
   if (/json/i.test(ct) && buf.length < 16 * 1024 * 1024) {
     try {
       const plain = decodeWhole(buf, header(resp.headers, 'content-encoding'), maxBuffered);
-      const json = JSON.parse(plain.toString('utf8')) as unknown;
-      readUsage(json, entry);
-      if (resp.statusCode >= 400) attempt.error = scrub(summariseErrorBody(plain.toString('utf8'), ct), secrets) || `HTTP ${resp.statusCode}`;
-      if (ctx.logBodies) entry.responseBody = plain.toString('utf8', 0, Math.min(plain.length, MAX_LOGGED_BODY));
+      // a success whose body is not kept has its usage read from the usage values alone, not the whole body
+      const scan = resp.statusCode < 400 && !ctx.logBodies && plain.length >= WHOLE_USAGE_SCAN_FROM;
+      if (!scan || !readWholeUsage(plain, entry)) {
+        const json = JSON.parse(plain.toString('utf8')) as unknown;
+        readUsage(json, entry);
+        if (resp.statusCode >= 400) attempt.error = scrub(summariseErrorBody(plain.toString('utf8'), ct), secrets) || `HTTP ${resp.statusCode}`;
+        if (ctx.logBodies) entry.responseBody = plain.toString('utf8', 0, Math.min(plain.length, MAX_LOGGED_BODY));
+      }
     } catch {
       /* not JSON after all: relayed as it was */
     }
