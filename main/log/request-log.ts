@@ -1,5 +1,5 @@
 // Every exchange becomes one LogEntry: kept in a bounded in-memory ring for live views (events) and
-// appended, once finished, to a rotating JSONL file (and then kept in the ring as that line: PackedEntry). Entries never hold secrets: headers are redacted at capture,
+// appended, once finished, to a rotating JSONL file. Entries never hold secrets: headers are redacted at capture,
 // query-string credentials are cut from the path at begin, and every text an entry holds (errors, logged bodies,
 // header values) is scrubbed here, on the way out (update, finish, recent, get), of the secrets registered for it
 // with addSecrets (the provider key as sent, bare and URL-encoded; the client's own key) and of anything key-shaped.
@@ -21,29 +21,8 @@ export interface RequestLogOptions {
   keepFiles?: number;
 }
 
-/**
- * A finished entry as the ring keeps it when the log has a file: its JSONL line (made for the file anyway) and its
- * memory-only headers as JSON. Two strings instead of an object graph of some fifty objects (the entry, its
- * attempts, three header maps and their values): the 2,000 entries a busy router keeps would otherwise be copied
- * by every young-generation GC they survive, which measured about 6 µs per request. recent() and get() rebuild
- * the entry (a fresh object each time).
- */
-class PackedEntry {
-  constructor(
-    readonly id: string,
-    readonly line: string,
-    readonly memoryOnly: string | undefined,
-  ) {}
-
-  unpack(): LogEntry {
-    const e = JSON.parse(this.line) as LogEntry;
-    if (this.memoryOnly !== undefined) Object.assign(e, JSON.parse(this.memoryOnly));
-    return e;
-  }
-}
-
 export class RequestLog extends EventEmitter {
-  private readonly ring: (LogEntry | PackedEntry | undefined)[];
+  private readonly ring: (LogEntry | undefined)[];
   private next = 0;
   private count = 0;
   /** Entries are numbered `<prefix>-<seq in base 36>`; entry `seq` sits in ring slot (seq - 1) % capacity. */
@@ -155,29 +134,13 @@ export class RequestLog extends EventEmitter {
       // only): on disk they would double the line and its cost
       const { upstreamHeaders, responseHeaders } = e;
       e.upstreamHeaders = e.responseHeaders = undefined;
-      let line: string;
       try {
-        line = JSON.stringify(e);
+        this.append(JSON.stringify(e) + '\n');
       } finally {
         e.upstreamHeaders = upstreamHeaders;
         e.responseHeaders = responseHeaders;
       }
-      this.append(line + '\n');
-      const slot = this.slotOf(e.id);
-      if (slot !== undefined && this.ring[slot] === e) {
-        const memoryOnly = upstreamHeaders || responseHeaders ? JSON.stringify({ upstreamHeaders, responseHeaders }) : undefined;
-        this.ring[slot] = new PackedEntry(e.id, line, memoryOnly);
-      }
     }
-  }
-
-  /** The ring slot of entry `id` (numbered by begin), or undefined for an id not of this log. */
-  private slotOf(id: string): number | undefined {
-    const dash = id.lastIndexOf('-');
-    if (dash < 0 || id.length - dash > 12 || id.slice(0, dash) !== this.prefix) return undefined;
-    const seq = parseInt(id.slice(dash + 1), 36);
-    if (!(seq >= 1 && seq <= this.seq)) return undefined;
-    return (seq - 1) % this.ring.length;
   }
 
   /** How many entries are kept in memory (the window keeps the same number). */
@@ -189,8 +152,7 @@ export class RequestLog extends EventEmitter {
     const out: LogEntry[] = [];
     for (let i = 1; i <= this.count && out.length < limit; i++) {
       const e = this.ring[(this.next - i + this.ring.length) % this.ring.length];
-      if (e instanceof PackedEntry) out.push(e.unpack());
-      else if (e) {
+      if (e) {
         if (this.secrets.has(e)) this.clean(e); // still in flight: may hold a text set since the last update
         out.push(e);
       }
@@ -199,12 +161,14 @@ export class RequestLog extends EventEmitter {
   }
 
   get(id: string): LogEntry | undefined {
-    const slot = this.slotOf(id);
-    const found = slot === undefined ? undefined : this.ring[slot];
-    if (found?.id !== id) return undefined; // an entry the ring has let go of is gone
-    if (found instanceof PackedEntry) return found.unpack();
-    if (this.secrets.has(found)) this.clean(found);
-    return found;
+    const dash = id.lastIndexOf('-');
+    if (dash < 0 || id.slice(0, dash) !== this.prefix) return undefined;
+    const seq = parseInt(id.slice(dash + 1), 36);
+    if (!(seq >= 1 && seq <= this.seq)) return undefined;
+    const found = this.ring[(seq - 1) % this.ring.length];
+    const e = found?.id === id ? found : undefined; // an entry the ring has let go of is gone
+    if (e && this.secrets.has(e)) this.clean(e);
+    return e;
   }
 
   /** Lines wait here briefly so a busy router writes the file in batches, not once per request. */
