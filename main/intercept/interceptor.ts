@@ -37,10 +37,10 @@ interface Conn {
   host: string;
 }
 
-/** An HTTP/1.1 response and the connection record it counts in (its open responses). */
+/** An HTTP/1.1 response or an HTTP/2 stream, and the connection record it counts in (its open ones). */
 const CONN = Symbol('connection');
-type ConnResponse = ServerResponse & { [CONN]?: Conn };
-function responseClosed(this: ConnResponse): void {
+type Counted = object & { [CONN]?: Conn };
+function closed(this: Counted): void {
   const c = this[CONN];
   if (c) c.open--;
 }
@@ -264,8 +264,8 @@ export class Interceptor {
           let conn = this.h1.get(socket);
           if (!conn) this.h1.set(socket, (conn = { open: 0, host: sniHost(socket) }));
           conn.open++;
-          (res as ConnResponse)[CONN] = conn;
-          (res as ServerResponse).on('close', responseClosed); // fires once; no closure or once-wrapper per request
+          (res as Counted)[CONN] = conn;
+          (res as ServerResponse).on('close', closed); // fires once; no closure or once-wrapper per request
           core.proxy.handle(req as IncomingMessage, res as ServerResponse, core.apps.meta(socket, socket, (req as IncomingMessage).headers, conn.host));
         },
       );
@@ -281,7 +281,8 @@ export class Interceptor {
         this.h2.set(session, c);
         session.on('stream', (stream: Http2Stream) => {
           c.open++;
-          stream.once('close', () => c.open--);
+          (stream as Counted)[CONN] = c;
+          stream.on('close', closed); // fires once; no closure or once-wrapper per stream
         });
         session.setTimeout(IDLE_MS, () => {
           if (c.open === 0) session.close();
