@@ -44,19 +44,30 @@ const post = () => new Promise((resolve, reject) => {
 const run = (file: string, args: string[]) =>
   new Promise<string>((resolve, reject) => execFile(file, args, { timeout: 20_000 }, (err, out, errOut) => (err ? reject(new Error(`${err.message}\n${errOut}`)) : resolve(out))));
 
-test('TLS listener on 127.0.67.1:443: HTTP/1.1 and HTTP/2 clients named by their scripts, one lookup per connection', async () => {
+/**
+ * A core intercepting api.anthropic.com (`daemon` is its [daemon] table) with the listener the interceptor options
+ * give; `redirect` first puts the nftables rule of redirect mode in place. The HTTP/1.1 and HTTP/2 agents each call
+ * it twice over one connection; the log must name both by their scripts, with one lookup per connection. `check`
+ * then looks further at the core; everything is stopped and removed after.
+ */
+async function agentsNamed(
+  daemon: string,
+  opts: { bind?: string; redirect?: { ip: string; toPort: number }; port: number },
+  check: (t: Awaited<ReturnType<typeof startCore>>) => void,
+): Promise<void> {
   execFileSync('ip', ['link', 'set', 'lo', 'up']);
   const up = await startMockUpstream('mock');
-  const t = await startCore(`intercept_hosts = ["api.anthropic.com"]\n[daemon]\nlisten = "127.0.67.1:443"\n` + provider('mock', up.url, { 'claude-x': 'mock-claude' }));
+  const t = await startCore(`intercept_hosts = ["api.anthropic.com"]\n[daemon]\n${daemon}` + provider('mock', up.url, { 'claude-x': 'mock-claude' }));
   const dir = mkdtempSync(join(tmpdir(), 'r67-tls-apps-'));
   const hostsPath = join(dir, 'hosts');
   writeFileSync(hostsPath, '127.0.0.1 localhost\n');
   const ca = ensureCa(t.home, ['api.anthropic.com']).ca;
   writeFileSync(join(dir, 'ca.pem'), ca.certPem);
-  const ic = new Interceptor(t.core, { hostsPath, bind: '127.0.67.1:443' });
+  const ic = new Interceptor(t.core, { hostsPath, ...(opts.bind ? { bind: opts.bind } : {}) });
   try {
+    if (opts.redirect) await linuxRedirectOn(opts.redirect);
     await ic.start();
-    assert.equal(ic.address!.port, 443);
+    assert.equal(ic.address!.port, opts.port);
     writeFileSync(join(dir, 'tls-agent.js'), H1);
     writeFileSync(join(dir, 'h2_agent.js'), H2);
     assert.deepEqual((await run(process.execPath, [join(dir, 'tls-agent.js'), join(dir, 'ca.pem')])).trim().split('\n'), ['200', '200']);
@@ -69,51 +80,26 @@ test('TLS listener on 127.0.67.1:443: HTTP/1.1 and HTTP/2 clients named by their
       ['api.anthropic.com', 'h2_agent.js'],
     ]);
     assert.equal(t.core.apps.stats.lookups, 2, 'once per connection / HTTP/2 session');
-    const s = t.core.apps.stats;
-    console.log(`TLS lookups: mean ${(s.totalMs / s.lookups).toFixed(1)} ms, max ${s.maxMs.toFixed(1)} ms`);
+    check(t);
   } finally {
     await ic.stop().catch(() => {});
+    if (opts.redirect) await linuxRedirectOff().catch(() => false);
     await t.stop();
     await up.close();
     rmSync(dir, { recursive: true, force: true });
   }
-});
+}
 
-test('redirect mode (nftables 127.0.67.1:443 -> :18443): clients named, their rows found by the dialled address', { skip: onPath('nft') ? false : 'missing command nft (apt-get install nftables)' }, async () => {
-  execFileSync('ip', ['link', 'set', 'lo', 'up']);
-  const up = await startMockUpstream('mock');
-  const t = await startCore(`intercept_hosts = ["api.anthropic.com"]\n[daemon]\nlisten = "127.0.67.1:443"\nredirect_port = 18443\n` + provider('mock', up.url, { 'claude-x': 'mock-claude' }));
-  const dir = mkdtempSync(join(tmpdir(), 'r67-tls-apps-'));
-  const hostsPath = join(dir, 'hosts');
-  writeFileSync(hostsPath, '127.0.0.1 localhost\n');
-  const ca = ensureCa(t.home, ['api.anthropic.com']).ca;
-  writeFileSync(join(dir, 'ca.pem'), ca.certPem);
-  const ic = new Interceptor(t.core, { hostsPath });
-  try {
-    await linuxRedirectOn({ ip: '127.0.67.1', toPort: 18443 });
-    await ic.start();
-    assert.equal(ic.address!.port, 18443);
-    writeFileSync(join(dir, 'tls-agent.js'), H1);
-    writeFileSync(join(dir, 'h2_agent.js'), H2);
-    assert.deepEqual((await run(process.execPath, [join(dir, 'tls-agent.js'), join(dir, 'ca.pem')])).trim().split('\n'), ['200', '200']);
-    assert.deepEqual((await run(process.execPath, [join(dir, 'h2_agent.js'), join(dir, 'ca.pem')])).trim().split('\n'), ['200', '200']);
-    const entries = t.core.log.recent(4).reverse();
-    assert.deepEqual(entries.map((e) => [e.host, e.app]), [
-      ['api.anthropic.com', 'tls-agent.js'],
-      ['api.anthropic.com', 'tls-agent.js'],
-      ['api.anthropic.com', 'h2_agent.js'],
-      ['api.anthropic.com', 'h2_agent.js'],
-    ]);
-    assert.equal(t.core.apps.stats.lookups, 2, 'once per connection / HTTP/2 session');
+test('TLS listener on 127.0.67.1:443: HTTP/1.1 and HTTP/2 clients named by their scripts, one lookup per connection', () =>
+  agentsNamed('listen = "127.0.67.1:443"\n', { bind: '127.0.67.1:443', port: 443 }, (t) => {
+    const s = t.core.apps.stats;
+    console.log(`TLS lookups: mean ${(s.totalMs / s.lookups).toFixed(1)} ms, max ${s.maxMs.toFixed(1)} ms`);
+  }));
+
+test('redirect mode (nftables 127.0.67.1:443 -> :18443): clients named, their rows found by the dialled address', { skip: onPath('nft') ? false : 'missing command nft (apt-get install nftables)' }, () =>
+  agentsNamed('listen = "127.0.67.1:443"\nredirect_port = 18443\n', { redirect: { ip: '127.0.67.1', toPort: 18443 }, port: 18443 }, (t) => {
     const lp = t.core.apps.linux!;
     assert.deepEqual([lp.stats.dialled, lp.stats.fallbacks], [2, 0], 'each client row found exactly by 127.0.67.1:443, none taken as a fallback');
     const s = t.core.apps.stats;
     console.log(`TLS lookups (redirect mode): mean ${(s.totalMs / s.lookups).toFixed(1)} ms, max ${s.maxMs.toFixed(1)} ms; table bytes ${lp.stats.tableBytes} in ${lp.stats.tableReads} reads`);
-  } finally {
-    await ic.stop().catch(() => {});
-    await linuxRedirectOff().catch(() => false);
-    await t.stop();
-    await up.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
