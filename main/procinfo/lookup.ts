@@ -106,7 +106,7 @@ export class AppLookup {
   redirect(at: Endpoint, dialled: Endpoint | undefined): void {
     const same = (e: Endpoint) => e.port === at.port && plainIp(e.address) === plainIp(at.address);
     this.redirects = this.redirects.filter((r) => !same(r.at));
-    if (dialled && !(dialled.port === at.port && plainIp(dialled.address) === plainIp(at.address))) this.redirects.push({ at, dialled });
+    if (dialled && !same(dialled)) this.redirects.push({ at, dialled });
   }
 
   /** The address a connection accepted on localAddress:localPort was dialled at, when a redirect rule sent it. */

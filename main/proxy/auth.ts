@@ -74,15 +74,14 @@ export interface ResolvedAuth {
 export function resolveAuth(p: Provider, src: AuthSources): ResolvedAuth | Promise<ResolvedAuth> {
   const a = p.auth;
   if (!a) return NO_AUTH;
-  if (a.oauth !== undefined && a.value_env === undefined && a.api_key === undefined && a.keychain === undefined) {
+  if (a.value_env !== undefined) return resolved(p, src, src.env[a.value_env]);
+  if (a.api_key !== undefined) return resolved(p, src, a.api_key);
+  if (a.keychain !== undefined) return resolved(p, src, src.secrets?.get(a.keychain));
+  if (a.oauth !== undefined) {
     if (!src.oauth) return Promise.reject(new AuthUnavailableError(`OAuth credential "${a.oauth}" needs sign-in (router67 login)`));
     return src.oauth.token(a.oauth).then((secret) => resolved(p, src, secret));
   }
-  let secret: string | undefined;
-  if (a.value_env !== undefined) secret = src.env[a.value_env];
-  else if (a.api_key !== undefined) secret = a.api_key;
-  else if (a.keychain !== undefined) secret = src.secrets?.get(a.keychain);
-  return resolved(p, src, secret);
+  return resolved(p, src, undefined);
 }
 
 const NO_AUTH: ResolvedAuth = Object.freeze({ headers: Object.freeze({}) as Record<string, string>, secrets: Object.freeze([]) as unknown as string[] });
