@@ -13,7 +13,7 @@ import { responseHeaders, upstreamHeaders } from '../headers.js';
 import { upstreamTarget } from '../upstream-url.js';
 import type { Overflow, UpstreamResponse } from '../upstream.js';
 import { copyUsage, readUsage, readWholeUsage, StreamUsage, WHOLE_USAGE_SCAN_FROM } from '../usage.js';
-import { cutExtra, decodeWhole, decompressor, flushNow, header, isStreamType, MAX_LOGGED_BODY, round, type AttemptRelay, type Outcome, type RelayContext } from './relay.js';
+import { cutExtra, decodeWhole, decompressor, firstBytesWritten, header, isStreamType, MAX_LOGGED_BODY, round, type AttemptRelay, type Outcome, type RelayContext } from './relay.js';
 
 export interface PassthroughRequest {
   /** The request path (and query) as routed. */
@@ -217,11 +217,6 @@ function relayStream(resp: UpstreamResponse, ctx: RelayContext, dialect: Dialect
     entry.ttfbMs = round(performance.now() - ctx.t0);
     entry.state = 'streaming';
   };
-  // once the first bytes are written: out to the client at once, then the log entry's update
-  const announce = () => {
-    flushNow(res);
-    ctx.update(entry);
-  };
   const write = (b: Buffer) => {
     entry.bytesOut += b.length;
     if (!res.write(b)) resp.pause();
@@ -248,7 +243,7 @@ function relayStream(resp: UpstreamResponse, ctx: RelayContext, dialect: Dialect
       if (started) return relayChunk(chunk);
       start();
       relayChunk(chunk);
-      announce();
+      firstBytesWritten(res, ctx);
     };
     const relayChunk = (chunk: Buffer) => {
       if (compressed) {

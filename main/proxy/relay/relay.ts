@@ -110,6 +110,12 @@ export function decompressor(encoding: string, gzipDefault: boolean): NodeJS.Rea
   return gzipDefault || e.includes('gzip') ? zlib().createGunzip() : undefined;
 }
 
+/** A stream's first bytes are written: out to the client at once (flushNow), then the log entry's update. */
+export function firstBytesWritten(res: ServerResponse, ctx: RelayContext): void {
+  flushNow(res);
+  ctx.update(ctx.entry);
+}
+
 /**
  * Sends what has been written to `res` now, not at the end of this tick. Node's HTTP/1.1 response corks its socket
  * on each write until the next tick, so all else done in the same callback (the rest of a read that held many

@@ -8,7 +8,7 @@ import { describeTransportError, scrub } from '../errors.js';
 import { upstreamHeaders } from '../headers.js';
 import { copyUsage } from '../usage.js';
 import type { UpstreamResponse } from '../upstream.js';
-import { cutExtra, decodeWhole, decompressor, flushNow, header, isStreamType, MAX_LOGGED_BODY, round, type AttemptRelay, type Outcome, type RelayContext, type SkipAttempt } from './relay.js';
+import { cutExtra, decodeWhole, decompressor, firstBytesWritten, header, isStreamType, MAX_LOGGED_BODY, round, type AttemptRelay, type Outcome, type RelayContext, type SkipAttempt } from './relay.js';
 
 export type Format = formats.Dialect;
 
@@ -367,11 +367,7 @@ function relayStream(ctx: Ctx): Promise<Outcome> {
       if (first) start();
       // an upstream error (set by the push that made `out`) is relayed as the dialect's error event: checked for a key
       write(tr.upstreamError ? clean(out) : out);
-      if (first) {
-        // the first bytes out to the client at once, then the log entry's update
-        flushNow(res);
-        ctx.update(entry);
-      }
+      if (first) firstBytesWritten(res, ctx);
       if (tr.upstreamError) {
         // the upstream reported an error mid-stream: the client got the dialect's error event
         entry.error = attempt.error = scrub(tr.upstreamError.message, ctx.secrets);
