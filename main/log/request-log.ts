@@ -34,7 +34,7 @@ export class RequestLog extends EventEmitter {
   private readonly filePath?: string;
   total = 0;
   /** Secrets to scrub from an entry, kept beside it (never serialised) until it is finished. */
-  private readonly secrets = new WeakMap<LogEntry, string[]>();
+  private readonly secrets = new WeakMap<LogEntry, readonly string[]>();
   /** The UTC day `today` counts (as [start, end) in ms). */
   private dayStart = 0;
   private dayEnd = 0;
@@ -84,17 +84,36 @@ export class RequestLog extends EventEmitter {
    */
   addSecrets(e: LogEntry, list: readonly string[], min = 4): void {
     const had = this.secrets.get(e);
-    let all = had;
-    let added = false;
+    const all = this.withSecrets(had, list, min);
+    if (all !== had) this.secrets.set(e, all!);
+  }
+
+  /** The last list withSecrets made, and from what: the same client key and provider come with request after request. */
+  private lastMerge?: { had: readonly string[]; list: readonly string[]; min: number; out: readonly string[] };
+
+  /**
+   * `had` with the strings of `list` it lacks (`min` characters or more), longest first, so a secret is replaced
+   * before a shorter one inside it. Lists are never changed once made: they may be shared (the forms of a key are
+   * computed once), so an addition makes a new list.
+   */
+  private withSecrets(had: readonly string[] | undefined, list: readonly string[], min: number): readonly string[] | undefined {
+    if (!had) return ready(list, min) ? (list.length ? list : undefined) : this.merge(undefined, list, min);
+    const m = this.lastMerge;
+    if (m !== undefined && m.had === had && m.list === list && m.min === min) return m.out;
+    const out = this.merge(had, list, min);
+    this.lastMerge = { had, list, min, out };
+    return out;
+  }
+
+  private merge<T extends readonly string[] | undefined>(had: T, list: readonly string[], min: number): readonly string[] | T {
+    let out: string[] | undefined;
     for (const x of list) {
-      if (x.length < min || all?.includes(x)) continue;
-      (all ??= []).push(x);
-      added = true;
+      if (x.length < min || had?.includes(x) || out?.includes(x)) continue;
+      (out ??= had ? had.slice() : []).push(x);
     }
-    if (!added) return;
-    // longest first, so a secret is replaced before a shorter one inside it
-    if (all!.length > 1) all!.sort(longestFirst);
-    if (!had) this.secrets.set(e, all!);
+    if (!out) return had;
+    if (out.length > 1) out.sort(longestFirst);
+    return out;
   }
 
   /** Text about this entry bound for a log or a client (e.g. an error body), scrubbed of its secrets. */
@@ -109,11 +128,12 @@ export class RequestLog extends EventEmitter {
     for (const a of e.attempts) if (a.error) a.error = scrub(a.error, s);
     if (e.requestBody) e.requestBody = scrub(e.requestBody, s);
     if (e.responseBody) e.responseBody = scrub(e.responseBody, s);
-    if (s) {
-      if (s.some((x) => e.path.includes(x))) e.path = scrub(e.path, s);
-      scrubHeaders(e.requestHeaders, s);
-      scrubHeaders(e.upstreamHeaders, s);
-      scrubHeaders(e.responseHeaders, s);
+    if (s !== undefined && s.length) {
+      const shortest = s[s.length - 1]!.length; // a text shorter than every secret holds none
+      if (e.path.length >= shortest && holdsOne(e.path, s)) e.path = scrub(e.path, s);
+      scrubHeaders(e.requestHeaders, s, shortest);
+      scrubHeaders(e.upstreamHeaders, s, shortest);
+      scrubHeaders(e.responseHeaders, s, shortest);
     }
   }
 
@@ -171,33 +191,46 @@ export class RequestLog extends EventEmitter {
     return e;
   }
 
-  /** Lines wait here briefly so a busy router writes the file in batches, not once per request. */
-  private pending: string[] = [];
+  /**
+   * Lines wait here briefly so a busy router writes the file in batches, not once per request. They wait as bytes,
+   * outside the JS heap: a line kept as a string until the flush would be copied by every young-generation
+   * collection it lives through, and joined and encoded once more at the flush.
+   */
+  private pending?: Buffer;
   private pendingBytes = 0;
   private flushTimer?: NodeJS.Timeout;
 
   private append(line: string): void {
-    this.pending.push(line);
-    this.pendingBytes += line.length;
-    if (this.pendingBytes >= 256 * 1024) this.flush();
-    else this.flushTimer ??= setTimeout(() => this.flush(), 100).unref();
+    const room = line.length * 3; // UTF-8 bytes at most for these UTF-16 units
+    if (room > PENDING_BYTES) {
+      // a line larger than the whole batch (a logged body near its cap) goes out on its own
+      this.flush();
+      this.writeOut(Buffer.from(line));
+      return;
+    }
+    if (this.pendingBytes + room > PENDING_BYTES) this.flush();
+    this.pending ??= Buffer.allocUnsafe(PENDING_BYTES);
+    this.pendingBytes += this.pending.write(line, this.pendingBytes);
+    this.flushTimer ??= setTimeout(() => this.flush(), 100).unref();
   }
 
   /** Writes the waiting lines now. */
   flush(): void {
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
-    if (!this.pending.length) return;
-    const text = this.pending.join('');
-    this.pending = [];
+    if (!this.pendingBytes) return;
+    const n = this.pendingBytes;
     this.pendingBytes = 0;
+    this.writeOut(this.pending!.subarray(0, n));
+  }
+
+  private writeOut(bytes: Buffer): void {
     const max = this.opts.maxFileBytes ?? 20 * 1024 * 1024;
-    if (this.fileBytes + text.length > max && this.fileBytes > 0) this.rotate();
+    if (this.fileBytes + bytes.length > max && this.fileBytes > 0) this.rotate();
     try {
       this.fd ??= openSync(this.filePath!, 'a', 0o600);
-      const buf = Buffer.from(text);
-      writeSync(this.fd, buf);
-      this.fileBytes += buf.length;
+      writeSync(this.fd, bytes);
+      this.fileBytes += bytes.length;
     } catch (err) {
       this.emit('file-error', err);
     }
@@ -227,20 +260,33 @@ export class RequestLog extends EventEmitter {
   }
 }
 
+/** How many bytes of finished lines wait for the next write at most. */
+const PENDING_BYTES = 256 * 1024;
+
 function longestFirst(a: string, b: string): number {
   return b.length - a.length;
 }
 
-/** Scrubs, in place, the header values that hold one of the secrets. */
-function scrubHeaders(h: Record<string, string> | undefined, secrets: readonly string[]): void {
+/** Whether a list (`min` characters or more each, no repeats, longest first) can be kept as it is. */
+function ready(list: readonly string[], min: number): boolean {
+  for (let i = 0; i < list.length; i++) {
+    const x = list[i]!;
+    if (x.length < min || (i > 0 && x.length > list[i - 1]!.length)) return false;
+    for (let j = 0; j < i; j++) if (list[j] === x) return false;
+  }
+  return true;
+}
+
+function holdsOne(text: string, secrets: readonly string[]): boolean {
+  for (let i = 0; i < secrets.length; i++) if (text.includes(secrets[i]!)) return true;
+  return false;
+}
+
+/** Scrubs, in place, the header values that hold one of the secrets (none shorter than `shortest` can). */
+function scrubHeaders(h: Record<string, string> | undefined, secrets: readonly string[], shortest: number): void {
   if (!h) return;
   for (const k in h) {
     const v = h[k]!;
-    for (let i = 0; i < secrets.length; i++) {
-      if (v.includes(secrets[i]!)) {
-        h[k] = scrub(v, secrets);
-        break;
-      }
-    }
+    if (v.length >= shortest && holdsOne(v, secrets)) h[k] = scrub(v, secrets);
   }
 }

@@ -143,13 +143,16 @@ export function extraHeaderSecrets(p: Provider): string[] {
 const CLIENT_KEY_HEADERS = ['authorization', 'x-api-key', 'api-key', 'x-goog-api-key', 'proxy-authorization'];
 
 /** The client's own credentials in its request headers (bare and as sent), to keep them out of the log. */
-export function clientSecrets(h: IncomingHttpHeaders): string[] {
-  let out: string[] | undefined;
+export function clientSecrets(h: IncomingHttpHeaders): readonly string[] {
+  let out: readonly string[] | undefined;
   for (const name of CLIENT_KEY_HEADERS) {
     const v = h[name];
     if (typeof v !== 'string' || v.length < 8) continue;
     const bare = /^\s*(?:bearer|basic|token)\s+(\S+)/i.exec(v)?.[1];
-    (out ??= []).push(...secretForms(bare ?? v, bare ? v : undefined));
+    const forms = secretForms(bare ?? v, bare ? v : undefined); // computed once per key, shared: never changed
+    out = out === undefined ? forms : [...out, ...forms];
   }
-  return out ?? [];
+  return out ?? NO_SECRETS;
 }
+
+const NO_SECRETS: readonly string[] = Object.freeze([]);

@@ -35,7 +35,7 @@ export function scrubUrl(url: string): string {
  * The forms in which a secret router67 sends may come back: as sent (`Bearer <key>`), bare, and URL-encoded.
  * Longest first, so the whole header value goes before its bare part.
  */
-export function secretForms(secret: string, prefixed?: string): string[] {
+export function secretForms(secret: string, prefixed?: string): readonly string[] {
   const key = prefixed === undefined ? secret : `${prefixed}\0${secret}`;
   let forms = formsCache.get(key);
   if (!forms) {
@@ -46,9 +46,9 @@ export function secretForms(secret: string, prefixed?: string): string[] {
 }
 
 /** The same few keys come with every request: their forms are computed once (they are in memory anyway). */
-const formsCache = new Map<string, string[]>();
+const formsCache = new Map<string, readonly string[]>();
 
-function computeForms(secret: string, prefixed?: string): string[] {
+function computeForms(secret: string, prefixed?: string): readonly string[] {
   const out = new Set<string>();
   for (const s of [prefixed, secret]) {
     if (!s) continue;
@@ -56,7 +56,7 @@ function computeForms(secret: string, prefixed?: string): string[] {
     const enc = encodeURIComponent(s);
     if (enc !== s) out.add(enc);
   }
-  return [...out].sort((a, b) => b.length - a.length);
+  return Object.freeze([...out].sort((a, b) => b.length - a.length)); // shared by every request with this key: never changed
 }
 
 const CRED_HEADER = /auth|api[-_]?key|key$|token|secret|password|passwd|cookie|session|credential|signature/i;

@@ -93,6 +93,51 @@ describe('request log', () => {
     }
   });
 
+  it('writes every line whole across batches: non-ASCII text, a line larger than a batch, rotation by bytes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'router67-log-'));
+    try {
+      const log = new RequestLog({ dir, maxFileBytes: 400_000, keepFiles: 3 });
+      const models: string[] = [];
+      for (let i = 0; i < 3000; i++) {
+        // three bytes a character in UTF-8, then a line of 300,000 characters (more than a whole batch)
+        const model = i === 1500 ? 'x'.repeat(300_000) : `модель-${i}-✓`;
+        models.push(model);
+        log.finish(log.begin({ dialect: 'anthropic', method: 'POST', path: '/v1/messages', stream: false, model }));
+      }
+      await log.close();
+      const lines = ['requests.jsonl.3', 'requests.jsonl.2', 'requests.jsonl.1', 'requests.jsonl']
+        .filter((f) => existsSync(join(dir, f)))
+        .flatMap((f) => readFileSync(join(dir, f), 'utf8').trim().split('\n'));
+      assert.ok(existsSync(join(dir, 'requests.jsonl.1')), 'rotated');
+      const seen = lines.map((l) => (JSON.parse(l) as { model: string }).model);
+      // the newest lines are all there, in order, each whole (rotation drops only whole old files)
+      assert.deepEqual(seen, models.slice(models.length - seen.length));
+      assert.ok(seen.includes(models[1500]!));
+      for (const f of ['requests.jsonl', 'requests.jsonl.1']) assert.ok(readFileSync(join(dir, f)).length <= 400_000, f);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('scrubs every secret added, longest first, whatever order the lists come in, and never changes a list it was given', () => {
+    const log = new RequestLog();
+    const client = Object.freeze(['sk-client-0123456789']);
+    const provider = Object.freeze(['Bearer sk-prov-abcdefghij', 'sk-prov-abcdefghij']);
+    for (let i = 0; i < 3; i++) {
+      // the same lists request after request (shared, as the forms of a key are)
+      const e = log.begin({ dialect: 'openai', method: 'POST', path: '/v1/chat/completions', stream: false, requestHeaders: { 'x-echo': `key sk-client-0123456789 and Bearer sk-prov-abcdefghij` } });
+      log.addSecrets(e, client, 8);
+      log.addSecrets(e, provider);
+      log.addSecrets(e, ['tiny', 'abc'], 4); // 'abc' is too short to be a secret
+      e.error = 'upstream said: Bearer sk-prov-abcdefghij is wrong; tiny abc';
+      log.finish(e);
+      assert.equal(e.error, 'upstream said: [redacted] is wrong; [redacted] abc');
+      assert.equal(e.requestHeaders!['x-echo'], 'key [redacted] and [redacted]');
+    }
+    assert.deepEqual(client, ['sk-client-0123456789']);
+    assert.deepEqual(provider, ['Bearer sk-prov-abcdefghij', 'sk-prov-abcdefghij']);
+  });
+
   it('writes start times exactly as Date#toISOString does, across minutes, days and years', () => {
     const clock = new IsoClock();
     const times = [0, 59_999, 60_000, Date.UTC(2026, 11, 31, 23, 59, 59, 999), Date.UTC(2027, 0, 1), Date.now(), -1, -60_001, 1.5];
