@@ -107,7 +107,7 @@ export function fixAnthropicBudget(body: Record<string, unknown>): { body: Recor
 
 /** Quick test on raw bytes: a `budget_tokens` below 1024 may be present. */
 export function mayHaveSmallBudget(raw: Buffer): boolean {
-  const i = raw.indexOf('"budget_tokens"');
+  const i = raw.indexOf(BUDGET_KEY);
   if (i < 0) return false;
   const m = /^"budget_tokens"\s*:\s*(\d+)/.exec(raw.toString('latin1', i, i + 40));
   return !!m && Number(m[1]) < MIN_THINKING_BUDGET;
@@ -152,8 +152,12 @@ export function unpackReasoning(enc: string | undefined): { signature?: string; 
  * Anthropic as-is they would be rejected as forged. Cheap check on the raw body first.
  */
 export function hasPackedSignatures(raw: Buffer | string): boolean {
-  return raw.indexOf(PACKED_SIGNATURE_PREFIX) >= 0;
+  return typeof raw === 'string' ? raw.includes(PACKED_SIGNATURE_PREFIX) : raw.indexOf(PACKED_PREFIX_BYTES) >= 0;
 }
+
+// Searched for in every request body: as bytes, a search costs no conversion of the needle each time.
+const BUDGET_KEY = Buffer.from('"budget_tokens"');
+const PACKED_PREFIX_BYTES = Buffer.from(PACKED_SIGNATURE_PREFIX);
 
 /**
  * A Responses request going to OpenAI's own Responses API: reasoning items router67 made from another

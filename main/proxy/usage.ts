@@ -178,6 +178,9 @@ export function copyUsage(from: Usage, to: Usage): void {
   if (from.reasoningTokens !== undefined) to.reasoningTokens = from.reasoningTokens;
 }
 
+const USAGE_BYTES = Buffer.from('usage');
+const EVAL_COUNT_BYTES = Buffer.from('eval_count');
+
 /**
  * Watches stream bytes for usage without copying them: only lines that mention usage are decoded.
  * Feed it whole events (or any chunks: a partial line is kept until its end arrives).
@@ -207,7 +210,7 @@ export class StreamUsage implements Usage {
     const held = this.partial;
     this.partial = nl + 1 < chunk.length ? Buffer.from(chunk.subarray(nl + 1)) : undefined;
     // Cheap pre-check on the raw bytes: most chunks (text deltas) carry no usage at all.
-    if (!held && chunk.indexOf('usage') < 0 && chunk.indexOf('eval_count') < 0) return;
+    if (!held && chunk.indexOf(USAGE_BYTES) < 0 && chunk.indexOf(EVAL_COUNT_BYTES) < 0) return;
     const text = (held ? Buffer.concat([held, chunk.subarray(0, nl)]) : chunk.subarray(0, nl)).toString('utf8');
     for (const line of text.split('\n')) {
       if (!line.includes('usage') && !line.includes('eval_count')) continue;

@@ -48,6 +48,9 @@ export function passthroughRelay(r: PassthroughRequest, baseUrl: string, upstrea
   };
 }
 
+const ITEM_REFERENCE = Buffer.from('item_reference');
+const PREVIOUS_RESPONSE_ID = Buffer.from('previous_response_id');
+
 /**
  * A same-format Responses provider keeps its own state; references to items router67 itself returned (an
  * earlier turn answered by a translated provider) are replaced by the items. Undefined: send the body as it is.
@@ -55,7 +58,7 @@ export function passthroughRelay(r: PassthroughRequest, baseUrl: string, upstrea
 export function responsesPassthroughBody(raw: Buffer, parsed: () => unknown, store: ResponseStore, upstreamModel: string): Buffer | undefined {
   const packed = hasPackedSignatures(raw);
   // cheap checks on the raw bytes first: same-format traffic is only decoded when it may need this
-  const refs = store.size > 0 && (raw.indexOf('item_reference') >= 0 || raw.indexOf('previous_response_id') >= 0);
+  const refs = store.size > 0 && (raw.indexOf(ITEM_REFERENCE) >= 0 || raw.indexOf(PREVIOUS_RESPONSE_ID) >= 0);
   if (!refs && !packed) return undefined;
   let body: Record<string, unknown> | undefined;
   try {
