@@ -1,9 +1,9 @@
-// Benchmark: router67 with its TLS interception listener (HTTP/2 + HTTP/1.1) on an ephemeral loopback port, the
-// hosts block written to a scratch file in ROUTER67_HOME (never the system's), no watchdog. Run as its own process.
+// Benchmark: router67 as the daemon runs it — built by the composition root (core, usage history, interception),
+// its TLS interception listener (HTTP/2 + HTTP/1.1) on an ephemeral loopback port, the hosts block written to a
+// scratch file in ROUTER67_HOME (never the system's, so no watchdog). Run as its own process.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Core } from '../../main/core/core.js';
-import { Interceptor } from '../../main/intercept/interceptor.js';
+import { compose } from '../../main/app/compose.js';
 import { silentLogger } from '../../main/log/logger.js';
 import { ensureCa } from '../../main/tls/ca.js';
 
@@ -12,10 +12,9 @@ async function main(): Promise<void> {
   ensureCa(home, ['api.anthropic.com']);
   const hostsPath = join(home, 'hosts');
   writeFileSync(hostsPath, '127.0.0.1 localhost\n');
-  const core = await Core.start({ home, configPath: join(home, 'config.toml'), httpListen: '127.0.0.1:0', logger: silentLogger, env: {}, admin: false, watch: false });
-  const ic = new Interceptor(core, { hostsPath, bind: '127.0.0.1:0', watchdog: false });
-  await ic.start();
-  process.stdout.write(`LISTEN ${ic.address!.port} ${join(home, 'ca', 'ca.crt')}\n`);
+  const parts = await compose({ ui: 'daemon', home, configPath: join(home, 'config.toml'), env: {}, httpListen: '127.0.0.1:0', logger: silentLogger, hostsPath, bind: '127.0.0.1:0', caCheck: false });
+  await parts.interception.set(true);
+  process.stdout.write(`LISTEN ${parts.interception.address!.port} ${join(home, 'ca', 'ca.crt')}\n`);
 }
 
 main().catch((e: Error) => {
