@@ -119,9 +119,11 @@ export async function interceptedPath(ctx: BenchContext): Promise<void> {
       { name: 'router67', proto: 'h2', port: rPort, pid: router.proc.pid },
     ] as const;
     // handshakes against the listener in its own process: its CPU per handshake, full and resumed. Measured before
-    // the request load, after a few to warm up: afterwards the process is still paying for the load (its usage
-    // history thread catching up, V8 shrinking the heap once allocation stops), which is not a handshake's cost.
-    for (let i = 0; i < 50; i++) await handshake(rPort, ca);
+    // the request load, once the process has settled after a few to warm up: after the load it is still paying for
+    // it (its usage history thread catching up, V8 shrinking the heap once allocation stops), which is not a
+    // handshake's cost, and neither is the work of its first seconds.
+    for (let i = 0; i < 100; i++) await handshake(rPort, ca);
+    await new Promise((r) => setTimeout(r, 2000));
     const hs = ctx.N(300);
     let ticket: Buffer | undefined;
     const wall: Record<'full' | 'resumed', number[]> = { full: [], resumed: [] };
