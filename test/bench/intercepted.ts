@@ -143,7 +143,7 @@ export async function interceptedPath(ctx: BenchContext): Promise<void> {
     console.log(`  resumed  server CPU ${ctx.fmt(cpu.resumed)} ms/handshake, wall p50 ${ctx.fmt(pct(wall.resumed, 50))} ms (${wall.resumed.length}/${hs} resumed)\n`);
     const clients = new Map<(typeof targets)[number], Client>();
     for (const t of targets) clients.set(t, t.proto === 'h1' ? h1Client(t.port, ca) : await h2Client(t.port, ca));
-    for (const t of targets) await clients.get(t)!.run(SMALL, ctx.N(10000), 32); // warm-up to steady state (see bench.ts)
+    for (const t of targets) await clients.get(t)!.run(SMALL, ctx.N(20000), 32); // warm-up to steady state, as in bench.ts
     await new Promise((r) => setTimeout(r, 2000));
     const ROUNDS = 5;
     const scenarios = [
