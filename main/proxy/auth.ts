@@ -63,7 +63,7 @@ export interface ResolvedAuth {
   /** The headers that carry the credential. */
   headers: Record<string, string>;
   /** Every form of the credential that may come back in an upstream's text: as sent, bare, URL-encoded. */
-  secrets: string[];
+  secrets: readonly string[];
 }
 
 /**
@@ -84,7 +84,9 @@ export function resolveAuth(p: Provider, src: AuthSources): ResolvedAuth | Promi
   return resolved(p, src, undefined);
 }
 
-const NO_AUTH: ResolvedAuth = Object.freeze({ headers: Object.freeze({}) as Record<string, string>, secrets: Object.freeze([]) as unknown as string[] });
+/** No secrets (shared, never changed). */
+const NO_SECRETS: readonly string[] = Object.freeze([]);
+const NO_AUTH: ResolvedAuth = Object.freeze({ headers: Object.freeze({}) as Record<string, string>, secrets: NO_SECRETS });
 
 /** The last credential resolved per provider: the same secret gives the same (frozen) answer, built once. */
 const lastResolved = new WeakMap<Provider, { secret: string; auth: ResolvedAuth }>();
@@ -97,7 +99,7 @@ function resolved(p: Provider, src: AuthSources, secret: string | undefined): Re
   // An OAuth token goes in Authorization: Bearer unless the provider says otherwise.
   const name = a.header === undefined ? 'authorization' : a.header;
   const value = (a.header === undefined ? (a.prefix ?? 'Bearer ') : (a.prefix ?? '')) + secret;
-  const auth: ResolvedAuth = Object.freeze({ headers: Object.freeze({ [name]: value }), secrets: Object.freeze(secretForms(secret, value)) as string[] });
+  const auth: ResolvedAuth = Object.freeze({ headers: Object.freeze({ [name]: value }), secrets: secretForms(secret, value) });
   lastResolved.set(p, { secret, auth });
   return auth;
 }
@@ -155,4 +157,3 @@ export function clientSecrets(h: IncomingHttpHeaders): readonly string[] {
   return out ?? NO_SECRETS;
 }
 
-const NO_SECRETS: readonly string[] = Object.freeze([]);

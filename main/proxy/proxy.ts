@@ -29,7 +29,7 @@ const MAX_ERROR_BODY = 64 * 1024;
 
 /** One try at one target up to its response headers (see Proxy.leg). */
 type LegResult =
-  | { verdict: 'win' | 'hold'; resp: UpstreamResponse; secrets: string[]; cancel: Cancel; a0: number }
+  | { verdict: 'win' | 'hold'; resp: UpstreamResponse; secrets: readonly string[]; cancel: Cancel; a0: number }
   | { verdict: 'fail'; failure?: Failure }
   | { verdict: 'aborted' };
 
@@ -541,7 +541,7 @@ export class Proxy {
     };
     this.stats.begin(key);
     let resp: UpstreamResponse;
-    let secrets: string[] = [];
+    let secrets: readonly string[] = [];
     for (let retried = false; ; retried = true) {
       let auth: Record<string, string>;
       try {

@@ -36,7 +36,7 @@ export interface RelayContext {
   /** performance.now() when the request began (entry.ttfbMs counts from it). */
   t0: number;
   /** Every form of every secret sent upstream: scrubbed from what the client gets. */
-  secrets: string[];
+  secrets: readonly string[];
   /** Response headers every answer carries (x-router67-provider, x-router67-model). */
   extra: Record<string, string>;
   logBodies: boolean;
