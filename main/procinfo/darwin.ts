@@ -5,7 +5,7 @@
 // the dialled address is taken first.
 import type { ProcInfo } from './name.js';
 import type { ConnectionAddress, Run } from './lookup.js';
-import { normalizeIp } from './linux.js';
+import { connEnds, normalizeIp } from './linux.js';
 
 const hostPort = (ip: string, port: number) => (ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`);
 
@@ -25,8 +25,7 @@ const endOf = (s: string): string | undefined => {
  */
 export function parseLsof(out: string, conn: ConnectionAddress): { pid: number; command: string } | undefined {
   const want = hostPort(normalizeIp(conn.remoteAddress), conn.remotePort);
-  const ours = [hostPort(normalizeIp(conn.localAddress), conn.localPort)];
-  if (conn.dialledAddress && conn.dialledPort) ours.push(hostPort(normalizeIp(conn.dialledAddress), conn.dialledPort));
+  const ours = connEnds(conn).map(([ip, port]) => hostPort(ip, port));
   let pid = 0;
   let command = '';
   let first: { pid: number; command: string } | undefined;

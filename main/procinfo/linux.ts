@@ -133,8 +133,11 @@ const settled = (s: SocketSearch) => s.exact !== undefined || s.closed === true;
 /** The search's answer: the exact row, else (unless the client closed) the redirected one. */
 export const foundRow = (s: SocketSearch): SocketRow | undefined => s.exact ?? (s.closed ? undefined : s.fallback);
 
-/** The remote ends that make a row of the client's the exact one: ours, then the address it dialled when known. */
-function connEnds(c: ConnectionAddress): [string, number][] {
+/**
+ * The remote ends that make a socket of the client's the one of this connection: ours, then (behind a redirect
+ * rule) the address it dialled when known. Linux's rows and macOS's lsof lines are both matched against these.
+ */
+export function connEnds(c: ConnectionAddress): [string, number][] {
   const ends: [string, number][] = [[normalizeIp(c.localAddress), c.localPort]];
   if (c.dialledAddress && c.dialledPort) ends.push([normalizeIp(c.dialledAddress), c.dialledPort]);
   return ends;
