@@ -1,7 +1,8 @@
 // The rows the proxy thread sends the history thread, packed: one Float64Array (the numbers, and the text columns
 // as indexes into a table of the batch's distinct values) and the entry ids. A batch of 500 entries is then three
-// objects to copy between threads instead of 500 arrays of 21 values: about a tenth of the structured-clone
-// work on each side. The history thread unpacks it into the same HistoryRow arrays that were sent before.
+// objects to copy between threads instead of 500 arrays of 21 values, and the database keeps it as it comes: one
+// row per batch and UTC hour (history-db.ts), not one per entry. `unpack` turns it back into HistoryRow arrays
+// (the rows as toRow makes them), `pack` does the reverse.
 // Type imports only: the proxy's side (history.ts) loads this, never the database module.
 import type { HistoryRow } from './history-db.js';
 import type { LogEntry } from '../ui/types.js';
@@ -100,6 +101,34 @@ export class BatchBuilder {
 }
 
 const orNull = (x: number): number | null => (x === x ? x : null); // NaN: null
+const nullNaN = (x: number | null): number => (x === null ? NaN : x);
+
+/** HistoryRow arrays as one packed batch (any number of rows): the rows a test or an import writes. */
+export function pack(rows: readonly HistoryRow[]): RowBatch {
+  const n = new Float64Array(rows.length * BATCH_WIDTH);
+  const ids: unknown[] = new Array(rows.length);
+  const text: unknown[] = [];
+  const index = new Map<unknown, number>();
+  const textIndex = (v: unknown): number => {
+    let i = index.get(v);
+    if (i === undefined) index.set(v, (i = text.push(v) - 1));
+    return i;
+  };
+  rows.forEach((r, i) => {
+    let o = i * BATCH_WIDTH;
+    n[o++] = r[0];
+    for (let c = 2; c <= 6; c++) n[o++] = textIndex(r[c]);
+    n[o++] = nullNaN(r[7]);
+    n[o++] = r[8];
+    n[o++] = nullNaN(r[9]);
+    n[o++] = nullNaN(r[10]);
+    for (let c = 11; c <= 15; c++) n[o++] = r[c] as number;
+    n[o++] = nullNaN(r[16]);
+    for (let c = 17; c <= 20; c++) n[o++] = r[c] as number;
+    ids[i] = r[1];
+  });
+  return { rows: rows.length, n, ids, text };
+}
 
 /** The rows of a batch, as toRow would have made them. */
 export function unpack(b: RowBatch): HistoryRow[] {

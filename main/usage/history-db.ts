@@ -3,7 +3,12 @@
 // ever hold up the proxy's event loop; `router67 usage` and the tests use it directly.
 //
 // Tables:
-//   requests     one row per finished request (the columns the Usage view and `router67 usage` show), indexed by time
+//   packed       the finished requests, as the proxy's side packs them (history-batch.ts): one row per written batch
+//                and UTC hour, holding its rows' numbers as one little-endian float64 array, their entry ids and
+//                the batch's distinct texts as JSON. One INSERT per batch instead of one per request: the row
+//                store's part of a request is a copy of 160 bytes, not a statement.
+//   requests     one row per request, for rows imported with SQL (rebuildRollups) and databases written before
+//                `packed`; read beside it, never written by router67
 //   hourly, daily            rollups per (UTC hour or day, app, provider, model, route): counts, tokens, cost
 //   series                   per UTC hour, all requests (the chart's line)
 //   ttfb_hourly, ttfb_daily  per (UTC hour or day, provider): a log-scale histogram of time to first byte (5 % buckets)
@@ -12,11 +17,10 @@
 // ones for the whole hours at its ends, and the raw rows for the partial hours left, so its cost follows the
 // number of days and hours, not the number of requests — and totals stay exact.
 import type { Database as Db, Statement } from 'better-sqlite3';
+import { BATCH_WIDTH, pack, unpack, type RowBatch } from './history-batch.js';
 import type { UsageGroup, UsageLatency, UsagePoint, UsageQuery, UsageReport, UsageTotals } from '../ui/types.js';
 
 export const HOUR = 3_600_000;
-/** Rows per multi-row INSERT (25 × 21 values; SQLite allows 32766). */
-const INSERT_CHUNK = 25;
 const LEVELS = ['hourly', 'daily'] as const;
 type Level = (typeof LEVELS)[number];
 export const DAY = 24 * HOUR;
@@ -87,19 +91,34 @@ CREATE TABLE IF NOT EXISTS ttfb_${level} (
   PRIMARY KEY (t, provider, bucket)) WITHOUT ROWID;`;
 }
 
-/** Adds one row to counts (in COUNT_COLUMNS order). */
-function addCounts(d: number[], r: HistoryRow): void {
-  const cost = r[16];
+/** Adds the packed row at `o` to counts (in COUNT_COLUMNS order; the packed columns: history-batch.ts). */
+function addCounts(d: number[], n: Float64Array, o: number): void {
+  const cost = n[o + 15]!;
   d[0]! += 1;
-  d[1]! += r[8] ? 0 : 1;
-  d[2]! += r[11];
-  d[3]! += r[12];
-  d[4]! += r[13];
-  d[5]! += r[14];
-  d[6]! += r[15];
-  d[7]! += cost ?? 0;
-  d[8]! += cost === null ? 0 : 1;
+  d[1]! += n[o + 7] ? 0 : 1;
+  d[2]! += n[o + 10]!;
+  d[3]! += n[o + 11]!;
+  d[4]! += n[o + 12]!;
+  d[5]! += n[o + 13]!;
+  d[6]! += n[o + 14]!;
+  if (cost === cost) {
+    d[7]! += cost;
+    d[8]! += 1;
+  }
 }
+
+const zeros = (): number[] => COUNT_COLUMNS.map(() => 0);
+
+/** A stored packed row's numbers (the blob's memory need not start at a multiple of 8: then they are copied). */
+function numbers(blob: Buffer): Float64Array {
+  return blob.byteOffset % 8 === 0
+    ? new Float64Array(blob.buffer, blob.byteOffset, blob.byteLength / 8)
+    : new Float64Array(blob.buffer.slice(blob.byteOffset, blob.byteOffset + blob.byteLength));
+}
+
+/** What the groups of a query are keyed by: app, provider, model and route together; the app; the UTC hour. */
+type GroupKey = 'combo' | 'app' | 't';
+const SEP = '\u001f';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS requests (
@@ -109,6 +128,8 @@ CREATE TABLE IF NOT EXISTS requests (
   cache_write_tokens INTEGER NOT NULL, reasoning_tokens INTEGER NOT NULL, cost_usd REAL,
   bytes_in INTEGER, bytes_out INTEGER, attempts INTEGER, stream INTEGER);
 CREATE INDEX IF NOT EXISTS requests_ts ON requests(ts);
+CREATE TABLE IF NOT EXISTS packed (hour INTEGER NOT NULL, rows INTEGER NOT NULL, n BLOB NOT NULL, ids TEXT NOT NULL, text TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS packed_hour ON packed(hour);
 ${LEVELS.map(rollupTables).join('\n')}
 CREATE TABLE IF NOT EXISTS series (
   t INTEGER PRIMARY KEY, ${COUNTS});
@@ -157,13 +178,11 @@ export interface OpenOptions {
 
 export class HistoryDb {
   readonly db: Db;
-  private readonly insertRow: Statement;
-  /** INSERT of INSERT_CHUNK rows at once: a quarter less CPU per row than one statement per row. */
-  private readonly insertChunk: Statement;
+  private readonly insertPacked: Statement;
   private readonly upsertRoll: Record<Level, Statement> = {} as Record<Level, Statement>;
   private readonly upsertTtfb: Record<Level, Statement> = {} as Record<Level, Statement>;
   private readonly upsertSeries?: Statement;
-  private readonly writeTx: (rows: HistoryRow[]) => void;
+  private readonly writeTx: (batches: readonly RowBatch[]) => void;
 
   constructor(
     readonly file: string,
@@ -181,10 +200,7 @@ export class HistoryDb {
       this.db.close();
       throw e;
     }
-    const cols = ROW_COLUMNS.join(', ');
-    const values = `(${ROW_COLUMNS.map(() => '?').join(', ')})`;
-    this.insertRow = o.readonly ? (undefined as never) : this.db.prepare(`INSERT INTO requests (${cols}) VALUES ${values}`);
-    this.insertChunk = o.readonly ? (undefined as never) : this.db.prepare(`INSERT INTO requests (${cols}) VALUES ${Array(INSERT_CHUNK).fill(values).join(', ')}`);
+    this.insertPacked = o.readonly ? (undefined as never) : this.db.prepare('INSERT INTO packed (hour, rows, n, ids, text) VALUES (?, ?, ?, ?, ?)');
     if (!o.readonly) {
       for (const level of LEVELS) {
         this.upsertRoll[level] = this.db.prepare(
@@ -200,53 +216,73 @@ export class HistoryDb {
          ON CONFLICT (t) DO UPDATE SET ${ADD_COUNTS}`,
       );
     }
-    this.writeTx = this.db.transaction((rows: HistoryRow[]) => {
-      // in order, as one row per statement would: the same rowids
-      const width = ROW_COLUMNS.length;
-      let i = 0;
-      if (rows.length >= INSERT_CHUNK) {
-        const flat: unknown[] = new Array(INSERT_CHUNK * width);
-        for (; i + INSERT_CHUNK <= rows.length; i += INSERT_CHUNK) {
-          let k = 0;
-          for (let j = i; j < i + INSERT_CHUNK; j++) {
-            const r = rows[j]!;
-            for (let c = 0; c < width; c++) flat[k++] = r[c];
-          }
-          this.insertChunk.run(flat);
-        }
+    this.writeTx = this.db.transaction((batches: readonly RowBatch[]) => {
+      for (const b of batches) {
+        if (!b.rows) continue;
+        this.writePacked(b);
+        this.addRollups(b);
       }
-      for (; i < rows.length; i++) this.insertRow.run(rows[i]!);
-      this.addRollups(rows);
     });
   }
 
+  /** Stores a batch's rows: as it is when they all started in one UTC hour (the usual case), else split by hour. */
+  private writePacked(b: RowBatch): void {
+    const { n, rows } = b;
+    const W = BATCH_WIDTH;
+    const text = JSON.stringify(b.text);
+    const hourOf = (o: number) => Math.floor(n[o]! / HOUR) * HOUR;
+    const first = hourOf(0);
+    let o = W;
+    while (o < rows * W && hourOf(o) === first) o += W;
+    if (o >= rows * W) {
+      this.insertPacked.run(first, rows, Buffer.from(n.buffer, n.byteOffset, rows * W * 8), JSON.stringify(b.ids), text);
+      return;
+    }
+    const byHour = new Map<number, number[]>();
+    for (let r = 0; r < rows; r++) {
+      const h = hourOf(r * W);
+      const list = byHour.get(h);
+      if (list) list.push(r);
+      else byHour.set(h, [r]);
+    }
+    for (const [h, list] of byHour) {
+      const part = new Float64Array(list.length * W);
+      list.forEach((r, k) => part.set(n.subarray(r * W, r * W + W), k * W));
+      this.insertPacked.run(h, list.length, Buffer.from(part.buffer), JSON.stringify(list.map((r) => b.ids[r])), text);
+    }
+  }
+
   /**
-   * Adds rows to the rollups: each batch's deltas are summed first, one upsert per key. Per row that is a few Map
+   * Adds a batch's rows to the rollups: its deltas are summed first, one upsert per key. Per row that is a few Map
    * lookups: the hour's and the day's accumulators are found once per run of rows in the same hour, and each
-   * (app, provider, model, route) key once per hour, with the day's accumulator for it kept beside the hour's.
-   * Every accumulator takes its rows in row order, as one upsert per row would, so the sums are the same.
+   * (app, provider, model, route) key (a number made of the four text indexes) once per hour, with the day's
+   * accumulator for it kept beside the hour's. Every accumulator takes its rows in row order, as one upsert per row
+   * would, so the sums are the same.
    */
-  private addRollups(rows: Iterable<HistoryRow>): void {
-    const SEP = '\u001f';
+  private addRollups(b: RowBatch): void {
+    const { n, text } = b;
+    const T = text.length;
     interface Combo {
       hour: number[];
       day: number[];
+      provider: string;
       /** the (hour, provider) and (day, provider) ttfb histograms */
       ttfbHour: Map<number, number>;
       ttfbDay: Map<number, number>;
     }
     interface Day {
-      combos: Map<string, number[]>;
+      combos: Map<number, number[]>;
       ttfb: Map<string, Map<number, number>>;
     }
     interface Hour {
       day: Day;
-      combos: Map<string, Combo>;
+      combos: Map<number, Combo>;
       ttfb: Map<string, Map<number, number>>;
       series: number[];
     }
     const hours = new Map<number, Hour>();
     const days = new Map<number, Day>();
+    const names = new Map<number, [string, string, string, string]>();
     const histogram = (m: Map<string, Map<number, number>>, provider: string) => {
       let h = m.get(provider);
       if (!h) m.set(provider, (h = new Map()));
@@ -254,8 +290,8 @@ export class HistoryDb {
     };
     let lastT = NaN;
     let hour: Hour | undefined;
-    for (const r of rows) {
-      const [ts, , app, provider, model, route, , , , ms] = r;
+    for (let r = 0, o = 0; r < b.rows; r++, o += BATCH_WIDTH) {
+      const ts = n[o]!;
       const t = Math.floor(ts / HOUR) * HOUR;
       if (t !== lastT || !hour) {
         hour = hours.get(t);
@@ -263,47 +299,87 @@ export class HistoryDb {
           const dt = Math.floor(ts / DAY) * DAY;
           let day = days.get(dt);
           if (!day) days.set(dt, (day = { combos: new Map(), ttfb: new Map() }));
-          hours.set(t, (hour = { day, combos: new Map(), ttfb: new Map(), series: COUNT_COLUMNS.map(() => 0) }));
+          hours.set(t, (hour = { day, combos: new Map(), ttfb: new Map(), series: zeros() }));
         }
         lastT = t;
       }
-      const key = `${app}${SEP}${provider}${SEP}${model}${SEP}${route}`;
+      const key = ((n[o + 1]! * T + n[o + 2]!) * T + n[o + 3]!) * T + n[o + 4]!;
       let c = hour.combos.get(key);
       if (!c) {
         let d = hour.day.combos.get(key);
-        if (!d) hour.day.combos.set(key, (d = COUNT_COLUMNS.map(() => 0)));
-        c = { hour: COUNT_COLUMNS.map(() => 0), day: d, ttfbHour: histogram(hour.ttfb, provider), ttfbDay: histogram(hour.day.ttfb, provider) };
+        if (!d) hour.day.combos.set(key, (d = zeros()));
+        const provider = text[n[o + 2]!] as string;
+        if (!names.has(key)) names.set(key, [text[n[o + 1]!] as string, provider, text[n[o + 3]!] as string, text[n[o + 4]!] as string]);
+        c = { hour: zeros(), day: d, provider, ttfbHour: histogram(hour.ttfb, provider), ttfbDay: histogram(hour.day.ttfb, provider) };
         hour.combos.set(key, c);
       }
-      addCounts(c.hour, r);
-      addCounts(hour.series, r);
-      addCounts(c.day, r);
-      if (ms !== null && provider) {
-        const b = ttfbBucket(ms);
-        c.ttfbHour.set(b, (c.ttfbHour.get(b) ?? 0) + 1);
-        c.ttfbDay.set(b, (c.ttfbDay.get(b) ?? 0) + 1);
+      addCounts(c.hour, n, o);
+      addCounts(hour.series, n, o);
+      addCounts(c.day, n, o);
+      const ms = n[o + 8]!;
+      if (ms === ms && c.provider) {
+        const bucket = ttfbBucket(ms);
+        c.ttfbHour.set(bucket, (c.ttfbHour.get(bucket) ?? 0) + 1);
+        c.ttfbDay.set(bucket, (c.ttfbDay.get(bucket) ?? 0) + 1);
       }
     }
     for (const [t, h] of hours) this.upsertSeries!.run(t, ...h.series);
-    const write = (level: Level, t: number, combos: Map<string, number[] | Combo>, ttfb: Map<string, Map<number, number>>) => {
-      for (const [k, v] of combos) {
-        const [app, provider, model, route] = k.split(SEP) as [string, string, string, string];
-        this.upsertRoll[level].run(t, app, provider, model, route, ...(Array.isArray(v) ? v : v.hour));
-      }
-      for (const [provider, h] of ttfb) for (const [b, n] of h) this.upsertTtfb[level].run(t, provider, b, n);
+    const write = (level: Level, t: number, combos: Map<number, number[] | Combo>, ttfb: Map<string, Map<number, number>>) => {
+      for (const [k, v] of combos) this.upsertRoll[level].run(t, ...names.get(k)!, ...(Array.isArray(v) ? v : v.hour));
+      for (const [provider, h] of ttfb) for (const [bucket, count] of h) this.upsertTtfb[level].run(t, provider, bucket, count);
     };
     for (const [t, h] of hours) write('hourly', t, h.combos, h.ttfb);
     for (const [t, d] of days) write('daily', t, d.combos, d.ttfb);
   }
 
-  /** Writes rows (and their rollups) in one transaction. */
-  insert(rows: HistoryRow[]): void {
-    if (rows.length) this.writeTx(rows);
+  /** Writes packed batches (and their rollups) in one transaction. */
+  insertBatches(batches: readonly RowBatch[]): void {
+    if (batches.length) this.writeTx(batches);
+  }
+
+  /** Writes rows (and their rollups) in one transaction: packed, as the history thread writes them. */
+  insert(rows: readonly HistoryRow[]): void {
+    if (rows.length) this.writeTx([pack(rows)]);
+  }
+
+  /** The stored packed rows whose UTC hour overlaps [from, to) (rows outside it too: the caller checks `ts`). */
+  private *packedIn(from: number, to: number): Generator<{ rows: number; n: Float64Array; text: string[] }> {
+    const st = this.stmt('SELECT rows, n, text FROM packed WHERE hour >= ? AND hour < ?');
+    for (const p of st.all(Math.floor(from / HOUR) * HOUR, to) as { rows: number; n: Buffer; text: string }[]) {
+      yield { rows: p.rows, n: numbers(p.n), text: JSON.parse(p.text) as string[] };
+    }
+  }
+
+  /** Every stored row, as toRow makes them: the `requests` table's in rowid order, then the packed ones in order. */
+  allRows(): HistoryRow[] {
+    const out = this.db.prepare(`SELECT ${ROW_COLUMNS.join(', ')} FROM requests ORDER BY rowid`).raw().all() as HistoryRow[];
+    for (const p of this.db.prepare('SELECT rows, n, text, ids FROM packed ORDER BY rowid').iterate() as Iterable<{ rows: number; n: Buffer; text: string; ids: string }>) {
+      for (const r of unpack({ rows: p.rows, n: numbers(p.n), text: JSON.parse(p.text) as unknown[], ids: JSON.parse(p.ids) as unknown[] })) out.push(r);
+    }
+    return out;
   }
 
   /**
-   * Rows written straight into `requests` (a bulk import, a seeded test database) without their rollups: rebuilds
-   * `hourly` and `ttfb_hourly` from the rows. One transaction.
+   * Moves the rows of `requests` (a bulk import, a database written before `packed`) into the packed store, in
+   * rowid order, 500 to a packed batch. Their rollups stay as they are (rebuildRollups makes them for an import).
+   * One transaction. Returns the rows moved.
+   */
+  importRequests(): number {
+    const page = this.db.prepare(`SELECT rowid, ${ROW_COLUMNS.join(', ')} FROM requests WHERE rowid > ? ORDER BY rowid LIMIT 500`).raw();
+    let moved = 0;
+    this.db.transaction(() => {
+      for (let last = 0, rows: unknown[][]; (rows = page.all(last) as unknown[][]).length; last = rows[rows.length - 1]![0] as number) {
+        this.writePacked(pack(rows.map((r) => r.slice(1) as HistoryRow)));
+        moved += rows.length;
+      }
+      this.db.exec('DELETE FROM requests');
+    })();
+    return moved;
+  }
+
+  /**
+   * Rows written straight into `requests` (a bulk import) without their rollups: rebuilds the rollups from those
+   * rows and the packed ones. One transaction.
    */
   rebuildRollups(): void {
     const SUMS = `count(*), sum(1 - ok), sum(input_tokens), sum(output_tokens), sum(cache_read_tokens), sum(cache_write_tokens),
@@ -323,13 +399,24 @@ export class HistoryDb {
         );
       }
       this.db.exec(`DELETE FROM series; INSERT INTO series SELECT (ts / ${HOUR}) * ${HOUR}, ${SUMS} FROM requests GROUP BY 1`);
+      // a page at a time: a statement cannot write while another one is still reading
+      const page = this.db.prepare('SELECT rowid AS id, rows, n, text FROM packed WHERE rowid > ? ORDER BY rowid LIMIT 200');
+      for (let last = 0, ps: { id: number; rows: number; n: Buffer; text: string }[]; (ps = page.all(last) as typeof ps).length; last = ps[ps.length - 1]!.id) {
+        for (const p of ps) this.addRollups({ rows: p.rows, n: numbers(p.n), text: JSON.parse(p.text) as unknown[], ids: [] });
+      }
     })();
   }
 
-  /** Deletes what is older than `days` days before `now` (rows, rollups). Returns the rows deleted. */
+  /**
+   * Deletes what is older than `days` days before `now`: rows, and a packed row or a rollup once all of its hour
+   * (or day) is past the cut. Returns the requests deleted.
+   */
   prune(now: number, days: number): number {
     const cut = now - days * DAY;
-    const n = this.db.prepare('DELETE FROM requests WHERE ts < ?').run(cut).changes;
+    const hour = Math.floor(cut / HOUR) * HOUR;
+    let n = this.db.prepare('DELETE FROM requests WHERE ts < ?').run(cut).changes;
+    n += (this.db.prepare('SELECT coalesce(sum(rows), 0) AS n FROM packed WHERE hour < ?').get(hour) as { n: number }).n;
+    this.db.prepare('DELETE FROM packed WHERE hour < ?').run(hour);
     // a rollup hour or day goes once all of it is past the cut
     for (const [level, size] of [
       ['hourly', HOUR],
@@ -344,7 +431,7 @@ export class HistoryDb {
   }
 
   count(): number {
-    return (this.db.prepare('SELECT count(*) AS n FROM requests').get() as { n: number }).n;
+    return (this.db.prepare('SELECT (SELECT count(*) FROM requests) + (SELECT coalesce(sum(rows), 0) FROM packed) AS n').get() as { n: number }).n;
   }
 
   /**
@@ -405,9 +492,13 @@ export class HistoryDb {
     return s;
   }
 
-  /** Sums over [from, to) grouped by `key` (an SQL expression over app/provider/model/route, or 't' for the hour). */
-  private groups(from: number, to: number, key: string): Record<string, number | string>[] {
-    const hourKey = key === 't';
+  /**
+   * Sums over [from, to) grouped by `group`: the rollups' and the `requests` rows' in SQL, then the packed rows of
+   * the partial hours added in.
+   */
+  private groups(from: number, to: number, group: GroupKey): Record<string, number | string>[] {
+    const hourKey = group === 't';
+    const key = group === 'combo' ? `app || '${SEP}' || provider || '${SEP}' || model || '${SEP}' || route` : group;
     const p = this.parts(from, to, !hourKey);
     const branches: string[] = [];
     const args: number[] = [];
@@ -423,7 +514,40 @@ export class HistoryDb {
       branches.push(`SELECT ${rawKey} AS k, ${HistoryDb.RAW_COLS} FROM requests WHERE ts >= ? AND ts < ?`);
       args.push(a, b);
     }
-    return this.stmt(`SELECT k, ${HistoryDb.SUMS} FROM (${branches.join(' UNION ALL ')}) GROUP BY k`).all(...args) as Record<string, number | string>[];
+    if (!branches.length) return [];
+    const out = this.stmt(`SELECT k, ${HistoryDb.SUMS} FROM (${branches.join(' UNION ALL ')}) GROUP BY k`).all(...args) as Record<string, number | string>[];
+    if (!p.raw.length) return out;
+    const sums = new Map<string | number, number[]>();
+    for (const [a, b] of p.raw) {
+      for (const { rows, n, text } of this.packedIn(a, b)) {
+        for (let r = 0, o = 0; r < rows; r++, o += BATCH_WIDTH) {
+          const ts = n[o]!;
+          if (ts < a || ts >= b) continue;
+          const k =
+            group === 't'
+              ? Math.floor(ts / HOUR) * HOUR
+              : group === 'app'
+                ? text[n[o + 1]!]!
+                : `${text[n[o + 1]!]}${SEP}${text[n[o + 2]!]}${SEP}${text[n[o + 3]!]}${SEP}${text[n[o + 4]!]}`;
+          let d = sums.get(k);
+          if (!d) sums.set(k, (d = zeros()));
+          addCounts(d, n, o);
+        }
+      }
+    }
+    if (!sums.size) return out;
+    const byKey = new Map(out.map((r) => [r.k, r]));
+    for (const [k, d] of sums) {
+      let r = byKey.get(k);
+      if (!r) {
+        r = { k };
+        for (const c of COUNT_COLUMNS) r[c] = 0;
+        out.push(r);
+        byKey.set(k, r);
+      }
+      COUNT_COLUMNS.forEach((c, i) => (r[c] = (r[c] as number) + d[i]!));
+    }
+    return out;
   }
 
   /** The whole Usage report for [from, to). Day buckets of the series follow this process's local time. */
@@ -431,8 +555,7 @@ export class HistoryDb {
     const t0 = performance.now();
     const { from, to } = q;
     const step = q.step ?? (to - from > 2 * DAY ? 'day' : 'hour');
-    const SEP = '\u001f';
-    const combos = this.groups(from, to, `app || '${SEP}' || provider || '${SEP}' || model || '${SEP}' || route`);
+    const combos = this.groups(from, to, 'combo');
     const totals = emptyTotals();
     const by = { app: new Map<string, UsageTotals>(), provider: new Map<string, UsageTotals>(), model: new Map<string, UsageTotals>(), route: new Map<string, UsageTotals>() };
     for (const r of combos) {
@@ -499,6 +622,14 @@ export class HistoryDb {
         ttfb_ms: number;
       }[])
         bump(r.provider, ttfbBucket(r.ttfb_ms), 1);
+      for (const { rows, n, text } of this.packedIn(a, b)) {
+        for (let r = 0, o = 0; r < rows; r++, o += BATCH_WIDTH) {
+          const ts = n[o]!;
+          const ms = n[o + 8]!;
+          const provider = text[n[o + 2]!]!;
+          if (ts >= a && ts < b && ms === ms && provider) bump(provider, ttfbBucket(ms), 1);
+        }
+      }
     }
     const latency: UsageLatency[] = [];
     for (const [provider, t] of by.provider) {

@@ -2,8 +2,7 @@
 // and queries; this side writes, answers and reports its state. Rows that cannot be written (the file is locked)
 // wait here, bounded, and are written when it is free again. The same handler runs in-process when a worker
 // thread is not wanted (tests, `thread: false`).
-import type { HistoryRow } from './history-db.js';
-import { unpack, type RowBatch } from './history-batch.js';
+import type { RowBatch } from './history-batch.js';
 import type { UsageQuery } from '../ui/types.js';
 
 export interface WorkerInit {
@@ -33,7 +32,9 @@ export function createHandler(init: WorkerInit, post: (m: FromWorker) => void): 
   const { HistoryDb, describeDbError } = require('./history-db.js') as typeof import('./history-db.js');
   let db: InstanceType<typeof HistoryDb> | undefined;
   let openError: string | undefined;
-  let pending: HistoryRow[] = [];
+  /** Batches not written yet, and their rows. */
+  let pending: RowBatch[] = [];
+  let pendingRows = 0;
   let dropped = 0;
   let written = 0;
   let lastOk: boolean | undefined;
@@ -44,7 +45,7 @@ export function createHandler(init: WorkerInit, post: (m: FromWorker) => void): 
     if (!force && ok === lastOk && message === lastMessage) return;
     lastOk = ok;
     lastMessage = message;
-    post({ t: 'state', ok, ...(message ? { message } : {}), pending: pending.length, dropped, written });
+    post({ t: 'state', ok, ...(message ? { message } : {}), pending: pendingRows, dropped, written });
   };
 
   const open = (): boolean => {
@@ -71,11 +72,11 @@ export function createHandler(init: WorkerInit, post: (m: FromWorker) => void): 
       if (!openError) retry = setTimeout(flush, 2000);
       return;
     }
-    const rows = pending;
     try {
-      db!.insert(rows);
+      db!.insertBatches(pending);
       pending = [];
-      written += rows.length;
+      written += pendingRows;
+      pendingRows = 0;
       report(true, undefined, true);
     } catch (e) {
       report(false, describeDbError(init.file, e));
@@ -99,11 +100,13 @@ export function createHandler(init: WorkerInit, post: (m: FromWorker) => void): 
           dropped += m.batch.rows;
           return;
         }
-        if (!pending.length) pending = unpack(m.batch);
-        else for (const r of unpack(m.batch)) pending.push(r);
-        if (pending.length > MAX_PENDING) {
-          dropped += pending.length - MAX_PENDING;
-          pending = pending.slice(pending.length - MAX_PENDING);
+        pending.push(m.batch);
+        pendingRows += m.batch.rows;
+        // past MAX_PENDING waiting rows, the oldest batches go (whole)
+        while (pendingRows > MAX_PENDING && pending.length > 1) {
+          const old = pending.shift()!;
+          pendingRows -= old.rows;
+          dropped += old.rows;
         }
         flush();
         return;
@@ -118,11 +121,12 @@ export function createHandler(init: WorkerInit, post: (m: FromWorker) => void): 
       case 'close':
         clearTimeout(retry);
         try {
-          if (pending.length && db) db.insert(pending);
+          if (pending.length && db) db.insertBatches(pending);
           pending = [];
+          pendingRows = 0;
         } catch {
           /* the file is still locked: those rows are lost, and counted */
-          dropped += pending.length;
+          dropped += pendingRows;
         }
         try {
           db?.close();

@@ -1,7 +1,7 @@
 // The usage history's cheap paths give exactly what the plain ones gave: a batch rolls up to the same totals as
 // the same rows written one by one; the packed batch the proxy thread sends unpacks to toRow's rows; the start
-// time read without a Date is Date.parse's; and entries recorded through History (packed, posted, unpacked) are
-// the rows toRow makes.
+// time read without a Date is Date.parse's; entries recorded through History (packed, posted, stored packed) read
+// back as the rows toRow makes; rows in the older one-row-per-request table are read beside the packed ones.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -40,13 +40,13 @@ function mixed(t0: number, count: number, step: number): LogEntry[] {
   );
 }
 
-const TABLES = ['requests', 'hourly', 'daily', 'series', 'ttfb_hourly', 'ttfb_daily'];
+const TABLES = ['rows', 'hourly', 'daily', 'series', 'ttfb_hourly', 'ttfb_daily'];
 
 function dump(db: HistoryDb): Record<string, unknown[]> {
-  const out: Record<string, unknown[]> = {};
-  for (const t of TABLES) {
-    const rows = db.db.prepare(`SELECT * FROM ${t} ORDER BY ${t === 'requests' ? 'rowid' : '1'}`).raw().all() as unknown[][];
-    out[t] = t === 'requests' ? rows : rows.map((r) => JSON.stringify(r)).sort();
+  const out: Record<string, unknown[]> = { rows: db.allRows() };
+  for (const t of TABLES.slice(1)) {
+    const rows = db.db.prepare(`SELECT * FROM ${t} ORDER BY 1`).raw().all() as unknown[][];
+    out[t] = rows.map((r) => JSON.stringify(r)).sort();
   }
   return out;
 }
@@ -63,7 +63,8 @@ describe('history batches', () => {
     const a = dump(one);
     const b = dump(batch);
     assert.ok((a.hourly as unknown[]).length > 10 && (a.daily as unknown[]).length >= 4, 'several hours, days and keys');
-    assert.ok((a.requests as unknown[]).length === 3000);
+    assert.equal(a.rows!.length, 3000);
+    assert.deepEqual(a.rows, rows, 'the rows read back are the rows written');
     for (const t of TABLES) assert.deepEqual(b[t], a[t], t);
     for (const [from, to] of [
       [t0, t0 + 3000 * 5_000],
@@ -138,13 +139,59 @@ describe('history batches', () => {
     assert.equal(await h.count(), entries.length);
     await h.close();
     const db = new HistoryDb(file);
-    const rows = db.db.prepare(`SELECT ${ROW_COLUMNS.join(', ')} FROM requests ORDER BY rowid`).raw().all();
+    const rows = db.allRows();
     const direct = new HistoryDb(join(dir(), 'direct.db'));
     direct.insert(entries.map(toRow));
-    assert.deepEqual(rows, direct.db.prepare(`SELECT ${ROW_COLUMNS.join(', ')} FROM requests ORDER BY rowid`).raw().all());
+    assert.deepEqual(rows, entries.map(toRow));
+    assert.deepEqual(direct.allRows(), rows);
     const range = { from: Date.now() - 3 * HOUR, to: Date.now() + HOUR };
     assert.deepEqual({ ...db.query(range), queryMs: 0 }, { ...direct.query(range), queryMs: 0 });
     db.close();
     direct.close();
+  });
+  it('rows in the requests table (an older database, an import) are read beside the packed ones; importRequests moves them', () => {
+    const t0 = Date.UTC(2026, 2, 3, 22, 10, 0);
+    const rows = mixed(t0, 1200, 7_000).map(toRow);
+    const [old, fresh] = [rows.slice(0, 700), rows.slice(700)]; // row 700 starts 81 min 40 s in: mid-hour
+    const db = new HistoryDb(join(dir(), 'old.db'));
+    const ins = db.db.prepare(`INSERT INTO requests (${ROW_COLUMNS.join(', ')}) VALUES (${ROW_COLUMNS.map(() => '?').join(', ')})`);
+    db.db.transaction(() => old.forEach((r) => ins.run(r)))();
+    db.rebuildRollups();
+    db.insert(fresh);
+    const all = new HistoryDb(join(dir(), 'all.db'));
+    all.insert(rows);
+    // the same reports, to the last cent's billionth (the sums are added in another order)
+    const report = (h: HistoryDb, from: number, to: number) =>
+      JSON.stringify({ ...h.query({ from, to }), queryMs: 0 }, (_k, v: unknown) => (typeof v === 'number' ? Math.round(v * 1e9) / 1e9 : v));
+    const ranges = [
+      [t0, t0 + 1200 * 7_000],
+      [t0 + 17 * 60_000 + 3_000, t0 + 3 * HOUR + 11_000],
+      [t0 + 80 * 60_000 + 1, t0 + 83 * 60_000],
+      [t0 - DAY, t0 + 2 * DAY],
+    ] as const;
+    const byTime = (a: HistoryRow, b: HistoryRow) => a[0] - b[0] || a[1].localeCompare(b[1]);
+    for (const when of ['before', 'after'] as const) {
+      if (when === 'after') assert.equal(db.importRequests(), 700);
+      assert.equal(db.count(), rows.length, when);
+      assert.deepEqual(db.allRows().sort(byTime), [...rows].sort(byTime), when);
+      for (const [from, to] of ranges) assert.equal(report(db, from, to), report(all, from, to), `${when}: ${from}..${to}`);
+    }
+    assert.equal((db.db.prepare('SELECT count(*) AS n FROM requests').get() as { n: number }).n, 0);
+    db.close();
+    all.close();
+  });
+
+  it('prune deletes packed rows by whole hours, as it does the rollups', () => {
+    const db = new HistoryDb(join(dir(), 'prune.db'));
+    const h = Date.UTC(2026, 0, 5, 10);
+    db.insert([entry(h - 2 * HOUR + 5), entry(h + 10 * 60_000), entry(h + 50 * 60_000), entry(h + HOUR + 1)].map(toRow));
+    // a cut at 10:45: the hour before it goes; the hour it falls in stays, whole
+    assert.equal(db.prune(h + 45 * 60_000 + 3 * DAY, 3), 1);
+    assert.equal(db.count(), 3);
+    assert.equal(db.query({ from: h - 3 * HOUR, to: h + 2 * HOUR }).totals.requests, 3);
+    assert.equal(db.prune(h + HOUR + 3 * DAY, 3), 2);
+    assert.equal(db.count(), 1);
+    assert.equal(db.query({ from: h - 3 * HOUR, to: h + 2 * HOUR }).totals.requests, 1);
+    db.close();
   });
 });

@@ -1,4 +1,4 @@
-// Usage history: rows in, reports out (checked against direct SQL over the raw rows), retention with an injected
+// Usage history: rows in, reports out (checked against direct SQL over the same rows in a plain table), retention with an injected
 // clock, and the database failing (damaged file, a lock held by another connection) while routing goes on.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -6,13 +6,22 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { History, localMidnight, toRow } from '../../main/usage/history.js';
-import { HistoryDb, HOUR, DAY } from '../../main/usage/history-db.js';
+import { HistoryDb, HOUR, DAY, ROW_COLUMNS, type HistoryRow } from '../../main/usage/history-db.js';
 import { eventually, provider, startCore } from '../helpers/core.js';
 import { startMockUpstream } from '../helpers/mock-upstream.js';
 import { History as H2 } from '../../main/usage/history.js';
 import { entry, scratchDirs } from './history-fixtures.js';
 
 const dir = scratchDirs('router67-history-');
+
+/** The rows as plain rows of an in-memory table `requests`, for SQL to check the reports against. */
+function reference(rows: HistoryRow[]): Database.Database {
+  const ref = new Database(':memory:');
+  ref.exec(`CREATE TABLE requests (${ROW_COLUMNS.join(', ')})`);
+  const ins = ref.prepare(`INSERT INTO requests VALUES (${ROW_COLUMNS.map(() => '?').join(', ')})`);
+  ref.transaction(() => rows.forEach((r) => ins.run(r)))();
+  return ref;
+}
 
 describe('history database', () => {
   it('totals, breakdowns, latency and series match direct SQL, across whole and partial hours', () => {
@@ -41,11 +50,12 @@ describe('history database', () => {
       );
     }
     db.insert(rows);
+    const ref = reference(rows);
     // a range that starts and ends mid-hour
     const from = t0 + 90 * 60_000 + 17_000;
     const to = t0 + 40 * HOUR + 23 * 60_000;
     const r = db.query({ from, to, step: 'hour' });
-    const sql = db.db
+    const sql = ref
       .prepare(
         `SELECT count(*) n, sum(1 - ok) e, sum(input_tokens) i, sum(output_tokens) o, sum(cache_read_tokens) cr, sum(cache_write_tokens) cw,
          sum(cost_usd) c, count(cost_usd) cn FROM requests WHERE ts >= ? AND ts < ?`,
@@ -65,7 +75,7 @@ describe('history database', () => {
       ['model', r.byModel],
       ['route', r.byRoute],
     ] as const) {
-      const want = db.db.prepare(`SELECT ${dim} k, count(*) n FROM requests WHERE ts >= ? AND ts < ? GROUP BY ${dim}`).all(from, to) as { k: string; n: number }[];
+      const want = ref.prepare(`SELECT ${dim} k, count(*) n FROM requests WHERE ts >= ? AND ts < ? GROUP BY ${dim}`).all(from, to) as { k: string; n: number }[];
       assert.deepEqual(
         list.map((g) => [g.key, g.requests]).sort(),
         want.map((w) => [w.k, w.n]).sort(),
@@ -80,11 +90,11 @@ describe('history database', () => {
     );
     // latency: error rate exact, percentiles within a bucket (5 %) of the exact value
     for (const l of r.latency) {
-      const vals = (db.db.prepare('SELECT ttfb_ms v FROM requests WHERE ts >= ? AND ts < ? AND provider = ? ORDER BY ttfb_ms').all(from, to, l.provider) as { v: number }[]).map((x) => x.v);
+      const vals = (ref.prepare('SELECT ttfb_ms v FROM requests WHERE ts >= ? AND ts < ? AND provider = ? ORDER BY ttfb_ms').all(from, to, l.provider) as { v: number }[]).map((x) => x.v);
       const exact = (q: number) => vals[Math.max(0, Math.ceil(q * vals.length) - 1)]!;
       assert.ok(Math.abs(l.p50Ms! - exact(0.5)) <= exact(0.5) * 0.05 + 1, `p50 ${l.p50Ms} vs ${exact(0.5)}`);
       assert.ok(Math.abs(l.p95Ms! - exact(0.95)) <= exact(0.95) * 0.05 + 1, `p95 ${l.p95Ms} vs ${exact(0.95)}`);
-      const errs = db.db.prepare('SELECT avg(1 - ok) a FROM requests WHERE ts >= ? AND ts < ? AND provider = ?').get(from, to, l.provider) as { a: number };
+      const errs = ref.prepare('SELECT avg(1 - ok) a FROM requests WHERE ts >= ? AND ts < ? AND provider = ?').get(from, to, l.provider) as { a: number };
       assert.ok(Math.abs(l.errorRate - errs.a) < 1e-9);
     }
     db.close();

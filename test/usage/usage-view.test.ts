@@ -45,12 +45,13 @@ describe('the Usage view over 1,000,000 stored requests', { skip: skipUnless({ f
     mkdirSync(shots, { recursive: true });
     home = mkdtempSync(join(tmpdir(), 'router67-usage-view-'));
     seededAt = Date.now() - 60_000;
-    const ms = seedHistory(join(home, 'usage.db'), ROWS, seededAt, 90);
+    // the same rows also as plain rows in a file of their own: the SQL the view is checked against
+    const ms = seedHistory(join(home, 'usage.db'), ROWS, seededAt, 90, join(home, 'reference.db'));
     process.stderr.write(`# seeded ${int(ROWS)} rows in ${(ms / 1000).toFixed(1)} s\n`);
     up = await startMockUpstream('alpha');
     writeFileSync(join(home, 'config.toml'), `[daemon]\nlog_level = "error"\n${provider('alpha', up.url, { 'claude-x': 'alpha-model' })}`);
     parts = await compose({ ui: 'daemon', home, httpListen: '127.0.0.1:0', logger: silentLogger, env: {}, caCheck: false });
-    db = new Database(join(home, 'usage.db'), { readonly: true });
+    db = new Database(join(home, 'reference.db'), { readonly: true });
     profile = mkdtempSync(join(tmpdir(), 'r67-chromium-'));
     ctx = await launchProfile(profile, { viewport: { width: 1280, height: 900 }, colorScheme: 'light', acceptDownloads: true });
     page = ctx.pages()[0] ?? (await ctx.newPage());
