@@ -118,6 +118,14 @@ function numbers(blob: Buffer): Float64Array {
 
 /** What the groups of a query are keyed by: app, provider, model and route together; the app; the UTC hour. */
 type GroupKey = 'combo' | 'app' | 't';
+
+/** Sums of packed rows (in COUNT_COLUMNS order) by group key, and the ttfb histograms per provider (bucket → count). */
+interface PackedSums {
+  combos: Map<string, number[]>;
+  apps: Map<string, number[]>;
+  hours: Map<number, number[]>;
+  ttfb: Map<string, Map<number, number>>;
+}
 const SEP = '\u001f';
 
 const SCHEMA = `
@@ -493,10 +501,76 @@ export class HistoryDb {
   }
 
   /**
+   * The packed rows of the partial hours `raw`, summed in one pass: by (app, provider, model, route), by app, by
+   * hour, and the ttfb histograms per provider. Within a packed row the keys are numbers (made of its text
+   * indexes), so a row costs a few Map lookups and no string; the texts are looked up once per key and packed row.
+   * `memo` keeps the sums for the other parts of the same report.
+   */
+  private packedSums(raw: readonly [number, number][], memo?: Map<string, PackedSums>): PackedSums {
+    const id = JSON.stringify(raw);
+    const known = memo?.get(id);
+    if (known) return known;
+    const out: PackedSums = { combos: new Map(), apps: new Map(), hours: new Map(), ttfb: new Map() };
+    const into = <K>(m: Map<K, number[]>, k: K, d: number[]) => {
+      const cur = m.get(k);
+      if (!cur) m.set(k, d.slice());
+      else for (let c = 0; c < d.length; c++) cur[c]! += d[c]!;
+    };
+    for (const [a, b] of raw) {
+      for (const { rows, n, text } of this.packedIn(a, b)) {
+        const T = text.length;
+        const combos = new Map<number, number[]>();
+        const hours = new Map<number, number[]>();
+        const ttfb = new Map<number, Map<number, number>>(); // provider's text index → bucket → count
+        let lastT = NaN;
+        let hour: number[] = [];
+        for (let r = 0, o = 0; r < rows; r++, o += BATCH_WIDTH) {
+          const ts = n[o]!;
+          if (ts < a || ts >= b) continue;
+          const t = Math.floor(ts / HOUR) * HOUR;
+          if (t !== lastT) {
+            let h = hours.get(t);
+            if (!h) hours.set(t, (h = zeros()));
+            hour = h;
+            lastT = t;
+          }
+          addCounts(hour, n, o);
+          const k = ((n[o + 1]! * T + n[o + 2]!) * T + n[o + 3]!) * T + n[o + 4]!;
+          let d = combos.get(k);
+          if (!d) combos.set(k, (d = zeros()));
+          addCounts(d, n, o);
+          const ms = n[o + 8]!;
+          if (ms === ms) {
+            let h = ttfb.get(n[o + 2]!);
+            if (!h) ttfb.set(n[o + 2]!, (h = new Map()));
+            const bucket = ttfbBucket(ms);
+            h.set(bucket, (h.get(bucket) ?? 0) + 1);
+          }
+        }
+        for (const [t, d] of hours) into(out.hours, t, d);
+        for (const [k, d] of combos) {
+          const [app, provider, model, route] = [k / T ** 3, (k / T ** 2) % T, (k / T) % T, k % T].map((x) => text[Math.floor(x)]!);
+          into(out.combos, `${app}${SEP}${provider}${SEP}${model}${SEP}${route}`, d);
+          into(out.apps, app!, d);
+        }
+        for (const [p, h] of ttfb) {
+          const provider = text[p]!;
+          if (!provider) continue;
+          let all = out.ttfb.get(provider);
+          if (!all) out.ttfb.set(provider, (all = new Map()));
+          for (const [bucket, count] of h) all.set(bucket, (all.get(bucket) ?? 0) + count);
+        }
+      }
+    }
+    memo?.set(id, out);
+    return out;
+  }
+
+  /**
    * Sums over [from, to) grouped by `group`: the rollups' and the `requests` rows' in SQL, then the packed rows of
    * the partial hours added in.
    */
-  private groups(from: number, to: number, group: GroupKey): Record<string, number | string>[] {
+  private groups(from: number, to: number, group: GroupKey, memo?: Map<string, PackedSums>): Record<string, number | string>[] {
     const hourKey = group === 't';
     const key = group === 'combo' ? `app || '${SEP}' || provider || '${SEP}' || model || '${SEP}' || route` : group;
     const p = this.parts(from, to, !hourKey);
@@ -517,24 +591,8 @@ export class HistoryDb {
     if (!branches.length) return [];
     const out = this.stmt(`SELECT k, ${HistoryDb.SUMS} FROM (${branches.join(' UNION ALL ')}) GROUP BY k`).all(...args) as Record<string, number | string>[];
     if (!p.raw.length) return out;
-    const sums = new Map<string | number, number[]>();
-    for (const [a, b] of p.raw) {
-      for (const { rows, n, text } of this.packedIn(a, b)) {
-        for (let r = 0, o = 0; r < rows; r++, o += BATCH_WIDTH) {
-          const ts = n[o]!;
-          if (ts < a || ts >= b) continue;
-          const k =
-            group === 't'
-              ? Math.floor(ts / HOUR) * HOUR
-              : group === 'app'
-                ? text[n[o + 1]!]!
-                : `${text[n[o + 1]!]}${SEP}${text[n[o + 2]!]}${SEP}${text[n[o + 3]!]}${SEP}${text[n[o + 4]!]}`;
-          let d = sums.get(k);
-          if (!d) sums.set(k, (d = zeros()));
-          addCounts(d, n, o);
-        }
-      }
-    }
+    const packed = this.packedSums(p.raw, memo);
+    const sums: Map<string | number, number[]> = group === 't' ? packed.hours : group === 'combo' ? packed.combos : packed.apps;
     if (!sums.size) return out;
     const byKey = new Map(out.map((r) => [r.k, r]));
     for (const [k, d] of sums) {
@@ -555,7 +613,8 @@ export class HistoryDb {
     const t0 = performance.now();
     const { from, to } = q;
     const step = q.step ?? (to - from > 2 * DAY ? 'day' : 'hour');
-    const combos = this.groups(from, to, 'combo');
+    const memo = new Map<string, PackedSums>();
+    const combos = this.groups(from, to, 'combo', memo);
     const totals = emptyTotals();
     const by = { app: new Map<string, UsageTotals>(), provider: new Map<string, UsageTotals>(), model: new Map<string, UsageTotals>(), route: new Map<string, UsageTotals>() };
     for (const r of combos) {
@@ -578,7 +637,7 @@ export class HistoryDb {
       [...m].map(([key, t]) => ({ key, ...finish(t) })).sort((a, b) => b.requests - a.requests || a.key.localeCompare(b.key));
 
     // the series: hourly sums, folded into local days when asked
-    const hours = this.groups(from, to, 't');
+    const hours = this.groups(from, to, 't', memo);
     const points = new Map<number, UsageTotals>();
     for (const r of hours) {
       const h = Number(r.k);
@@ -622,15 +681,8 @@ export class HistoryDb {
         ttfb_ms: number;
       }[])
         bump(r.provider, ttfbBucket(r.ttfb_ms), 1);
-      for (const { rows, n, text } of this.packedIn(a, b)) {
-        for (let r = 0, o = 0; r < rows; r++, o += BATCH_WIDTH) {
-          const ts = n[o]!;
-          const ms = n[o + 8]!;
-          const provider = text[n[o + 2]!]!;
-          if (ts >= a && ts < b && ms === ms && provider) bump(provider, ttfbBucket(ms), 1);
-        }
-      }
     }
+    for (const [provider, h] of this.packedSums(p.raw, memo).ttfb) for (const [bucket, count] of h) bump(provider, bucket, count);
     const latency: UsageLatency[] = [];
     for (const [provider, t] of by.provider) {
       if (!provider) continue;
