@@ -187,6 +187,8 @@ export interface OpenOptions {
 export class HistoryDb {
   readonly db: Db;
   private readonly insertPacked: Statement;
+  /** Whether the file has the `packed` table. */
+  private readonly packed: boolean = true;
   private readonly upsertRoll: Record<Level, Statement> = {} as Record<Level, Statement>;
   private readonly upsertTtfb: Record<Level, Statement> = {} as Record<Level, Statement>;
   private readonly upsertSeries?: Statement;
@@ -204,6 +206,8 @@ export class HistoryDb {
         this.db.pragma('synchronous = NORMAL');
         this.db.exec(SCHEMA);
       } else this.db.prepare('SELECT count(*) FROM sqlite_master').get(); // a file that is not a database fails here
+      // read-only, a database an older router67 wrote may have no packed rows yet (the daemon adds the table)
+      this.packed = !o.readonly || !!this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'packed'").get();
     } catch (e) {
       this.db.close();
       throw e;
@@ -352,6 +356,7 @@ export class HistoryDb {
 
   /** The stored packed rows whose UTC hour overlaps [from, to) (rows outside it too: the caller checks `ts`). */
   private *packedIn(from: number, to: number): Generator<{ rows: number; n: Float64Array; text: string[] }> {
+    if (!this.packed) return;
     const st = this.stmt('SELECT rows, n, text FROM packed WHERE hour >= ? AND hour < ?');
     for (const p of st.all(Math.floor(from / HOUR) * HOUR, to) as { rows: number; n: Buffer; text: string }[]) {
       yield { rows: p.rows, n: numbers(p.n), text: JSON.parse(p.text) as string[] };
@@ -361,6 +366,7 @@ export class HistoryDb {
   /** Every stored row, as toRow makes them: the `requests` table's in rowid order, then the packed ones in order. */
   allRows(): HistoryRow[] {
     const out = this.db.prepare(`SELECT ${ROW_COLUMNS.join(', ')} FROM requests ORDER BY rowid`).raw().all() as HistoryRow[];
+    if (!this.packed) return out;
     for (const p of this.db.prepare('SELECT rows, n, text, ids FROM packed ORDER BY rowid').iterate() as Iterable<{ rows: number; n: Buffer; text: string; ids: string }>) {
       for (const r of unpack({ rows: p.rows, n: numbers(p.n), text: JSON.parse(p.text) as unknown[], ids: JSON.parse(p.ids) as unknown[] })) out.push(r);
     }
@@ -439,7 +445,8 @@ export class HistoryDb {
   }
 
   count(): number {
-    return (this.db.prepare('SELECT (SELECT count(*) FROM requests) + (SELECT coalesce(sum(rows), 0) FROM packed) AS n').get() as { n: number }).n;
+    const packed = this.packed ? ' + (SELECT coalesce(sum(rows), 0) FROM packed)' : '';
+    return (this.db.prepare(`SELECT (SELECT count(*) FROM requests)${packed} AS n`).get() as { n: number }).n;
   }
 
   /**

@@ -178,6 +178,18 @@ describe('history batches', () => {
     }
     assert.equal((db.db.prepare('SELECT count(*) AS n FROM requests').get() as { n: number }).n, 0);
     db.close();
+    // a database as an older router67 left it (no packed table), read-only (`router67 usage` before the daemon ran)
+    const older = join(dir(), 'older.db');
+    const w = new HistoryDb(older);
+    const insOld = w.db.prepare(`INSERT INTO requests (${ROW_COLUMNS.join(', ')}) VALUES (${ROW_COLUMNS.map(() => '?').join(', ')})`);
+    w.db.transaction(() => rows.forEach((r) => insOld.run(r)))();
+    w.rebuildRollups();
+    w.db.exec('DROP TABLE packed');
+    w.close();
+    const ro = new HistoryDb(older, { readonly: true });
+    assert.equal(ro.count(), rows.length);
+    for (const [from, to] of ranges) assert.equal(report(ro, from, to), report(all, from, to), `read-only, older: ${from}..${to}`);
+    ro.close();
     all.close();
   });
 
