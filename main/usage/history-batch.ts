@@ -100,6 +100,105 @@ export class BatchBuilder {
   }
 }
 
+// Stored, a batch's numbers are a byte string (encodeRows): row after row, each number a LEB128 varint u:
+//   u even   an integer z, zigzagged (u / 2 = 2z, or -2z - 1 below 0), that is the value times its column's SCALE
+//            (a start time: the difference to the row before's, 0 for the first);
+//   u = 1    NaN (null);  u = 3  eight bytes follow, the value as a little-endian float64 (what fits no integer).
+// Typical rows take 40–50 bytes instead of 160; every value reads back exactly (the integer form is used only when
+// it gives the same number back).
+const FORMAT = 1;
+/** Per column: what its values are multiplied by to make integers (durations are kept to 1/100 ms, costs to 1e-8 USD). */
+const SCALE = [1, 1, 1, 1, 1, 1, 1, 1, 100, 100, 1, 1, 1, 1, 1, 1e8, 1, 1, 1, 1];
+const MAX_Z = 2 ** 50;
+/** BATCH_WIDTH for the loops below (an exported const is read as a property of the module's exports in CommonJS). */
+const W = 20;
+
+/** The numbers of `rows` rows of `n` (or of the rows `pick` names, in that order), encoded for storage. */
+export function encodeRows(n: Float64Array, rows: number, pick?: readonly number[]): Buffer {
+  const count = pick ? pick.length : rows;
+  const out = Buffer.allocUnsafe(1 + count * W * 9);
+  out[0] = FORMAT;
+  let p = 1;
+  let prev = 0;
+  for (let i = 0; i < count; i++) {
+    let o = (pick ? pick[i]! : i) * W;
+    for (let c = 0; c < W; c++, o++) {
+      const v = n[o]!;
+      let u: number; // what is written (see above); -1: the value as a float64
+      if (c === 0) {
+        const z = v - prev;
+        if (Number.isSafeInteger(v) && z <= MAX_Z && z >= -MAX_Z) {
+          u = z >= 0 ? 4 * z : -4 * z - 2;
+          prev = v;
+        } else u = v === v ? -1 : 1;
+      } else if ((v | 0) === v && v >= 0 && SCALE[c] === 1) u = 4 * v; // the usual case: a small count
+      else {
+        const scale = SCALE[c]!;
+        const k = scale === 1 ? v : Math.round(v * scale);
+        if (k <= MAX_Z && k >= -MAX_Z && (scale === 1 ? Number.isInteger(k) : k / scale === v)) u = k >= 0 ? 4 * k : -4 * k - 2;
+        else u = v === v ? -1 : 1;
+      }
+      if (u === -1) {
+        out[p++] = 3;
+        out.writeDoubleLE(v, p);
+        p += 8;
+      } else if (u < 2 ** 31) {
+        while (u > 127) {
+          out[p++] = (u & 127) | 128;
+          u >>>= 7;
+        }
+        out[p++] = u;
+      } else {
+        while (u > 127) {
+          out[p++] = (u % 128) | 128;
+          u = Math.floor(u / 128);
+        }
+        out[p++] = u;
+      }
+    }
+  }
+  return out.subarray(0, p);
+}
+
+/** What encodeRows wrote, as `rows` rows of BATCH_WIDTH numbers. */
+export function decodeRows(b: Uint8Array, rows: number): Float64Array {
+  if (b[0] !== FORMAT) throw new Error(`usage history: packed rows in an unknown format (${b[0]})`);
+  const n = new Float64Array(rows * W);
+  const end = b.length;
+  let p = 1;
+  let prev = 0;
+  for (let o = 0; o < n.length; ) {
+    for (let c = 0; c < W; c++, o++) {
+      let byte = b[p++]!;
+      let u = byte & 127;
+      if (byte & 128) {
+        let shift = 7;
+        do {
+          byte = b[p++]!;
+          u = shift < 28 ? u | ((byte & 127) << shift) : u + (byte & 127) * 2 ** shift;
+          shift += 7;
+        } while (byte & 128);
+      }
+      let v: number;
+      if (u === 1) v = NaN;
+      else if (u === 3) {
+        v = new DataView(b.buffer, b.byteOffset + p, 8).getFloat64(0, true);
+        p += 8;
+      } else {
+        const z = (u < 2 ** 31 ? u & 3 : u % 4) === 0 ? u / 4 : -(u + 2) / 4; // & is much the cheaper
+        if (c === 0) v = prev += z;
+        else {
+          const scale = SCALE[c]!;
+          v = scale === 1 ? z : z / scale;
+        }
+      }
+      n[o] = v;
+    }
+    if (p > end) throw new Error('usage history: packed rows cut short');
+  }
+  return n;
+}
+
 const orNull = (x: number): number | null => (x === x ? x : null); // NaN: null
 const nullNaN = (x: number | null): number => (x === null ? NaN : x);
 

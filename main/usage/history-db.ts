@@ -4,9 +4,8 @@
 //
 // Tables:
 //   packed       the finished requests, as the proxy's side packs them (history-batch.ts): one row per written batch
-//                and UTC hour, holding its rows' numbers as one little-endian float64 array, their entry ids and
-//                the batch's distinct texts as JSON. One INSERT per batch instead of one per request: the row
-//                store's part of a request is a copy of 160 bytes, not a statement.
+//                and UTC hour, holding its rows' numbers (encodeRows: varints, 40–50 bytes a row), their entry ids
+//                and the batch's distinct texts as JSON. One INSERT per batch instead of one per request.
 //   requests     one row per request, for rows imported with SQL (rebuildRollups) and databases written before
 //                `packed`; read beside it, never written by router67
 //   hourly, daily            rollups per (UTC hour or day, app, provider, model, route): counts, tokens, cost
@@ -17,7 +16,7 @@
 // ones for the whole hours at its ends, and the raw rows for the partial hours left, so its cost follows the
 // number of days and hours, not the number of requests — and totals stay exact.
 import type { Database as Db, Statement } from 'better-sqlite3';
-import { BATCH_WIDTH, pack, unpack, type RowBatch } from './history-batch.js';
+import { BATCH_WIDTH, decodeRows, encodeRows, pack, unpack, type RowBatch } from './history-batch.js';
 import type { UsageGroup, UsageLatency, UsagePoint, UsageQuery, UsageReport, UsageTotals } from '../ui/types.js';
 
 export const HOUR = 3_600_000;
@@ -108,13 +107,6 @@ function addCounts(d: number[], n: Float64Array, o: number): void {
 }
 
 const zeros = (): number[] => COUNT_COLUMNS.map(() => 0);
-
-/** A stored packed row's numbers (the blob's memory need not start at a multiple of 8: then they are copied). */
-function numbers(blob: Buffer): Float64Array {
-  return blob.byteOffset % 8 === 0
-    ? new Float64Array(blob.buffer, blob.byteOffset, blob.byteLength / 8)
-    : new Float64Array(blob.buffer.slice(blob.byteOffset, blob.byteOffset + blob.byteLength));
-}
 
 /** What the groups of a query are keyed by: app, provider, model and route together; the app; the UTC hour. */
 type GroupKey = 'combo' | 'app' | 't';
@@ -247,7 +239,7 @@ export class HistoryDb {
     let o = W;
     while (o < rows * W && hourOf(o) === first) o += W;
     if (o >= rows * W) {
-      this.insertPacked.run(first, rows, Buffer.from(n.buffer, n.byteOffset, rows * W * 8), JSON.stringify(b.ids), text);
+      this.insertPacked.run(first, rows, encodeRows(n, rows), JSON.stringify(b.ids), text);
       return;
     }
     const byHour = new Map<number, number[]>();
@@ -257,11 +249,7 @@ export class HistoryDb {
       if (list) list.push(r);
       else byHour.set(h, [r]);
     }
-    for (const [h, list] of byHour) {
-      const part = new Float64Array(list.length * W);
-      list.forEach((r, k) => part.set(n.subarray(r * W, r * W + W), k * W));
-      this.insertPacked.run(h, list.length, Buffer.from(part.buffer), JSON.stringify(list.map((r) => b.ids[r])), text);
-    }
+    for (const [h, list] of byHour) this.insertPacked.run(h, list.length, encodeRows(n, rows, list), JSON.stringify(list.map((r) => b.ids[r])), text);
   }
 
   /**
@@ -359,7 +347,7 @@ export class HistoryDb {
     if (!this.packed) return;
     const st = this.stmt('SELECT rows, n, text FROM packed WHERE hour >= ? AND hour < ?');
     for (const p of st.all(Math.floor(from / HOUR) * HOUR, to) as { rows: number; n: Buffer; text: string }[]) {
-      yield { rows: p.rows, n: numbers(p.n), text: JSON.parse(p.text) as string[] };
+      yield { rows: p.rows, n: decodeRows(p.n, p.rows), text: JSON.parse(p.text) as string[] };
     }
   }
 
@@ -368,7 +356,7 @@ export class HistoryDb {
     const out = this.db.prepare(`SELECT ${ROW_COLUMNS.join(', ')} FROM requests ORDER BY rowid`).raw().all() as HistoryRow[];
     if (!this.packed) return out;
     for (const p of this.db.prepare('SELECT rows, n, text, ids FROM packed ORDER BY rowid').iterate() as Iterable<{ rows: number; n: Buffer; text: string; ids: string }>) {
-      for (const r of unpack({ rows: p.rows, n: numbers(p.n), text: JSON.parse(p.text) as unknown[], ids: JSON.parse(p.ids) as unknown[] })) out.push(r);
+      for (const r of unpack({ rows: p.rows, n: decodeRows(p.n, p.rows), text: JSON.parse(p.text) as unknown[], ids: JSON.parse(p.ids) as unknown[] })) out.push(r);
     }
     return out;
   }
@@ -416,7 +404,7 @@ export class HistoryDb {
       // a page at a time: a statement cannot write while another one is still reading
       const page = this.db.prepare('SELECT rowid AS id, rows, n, text FROM packed WHERE rowid > ? ORDER BY rowid LIMIT 200');
       for (let last = 0, ps: { id: number; rows: number; n: Buffer; text: string }[]; (ps = page.all(last) as typeof ps).length; last = ps[ps.length - 1]!.id) {
-        for (const p of ps) this.addRollups({ rows: p.rows, n: numbers(p.n), text: JSON.parse(p.text) as unknown[], ids: [] });
+        for (const p of ps) this.addRollups({ rows: p.rows, n: decodeRows(p.n, p.rows), text: JSON.parse(p.text) as unknown[], ids: [] });
       }
     })();
   }

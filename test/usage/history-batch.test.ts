@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { IsoClock } from '../../main/log/iso-clock.js';
 import { History, toRow } from '../../main/usage/history.js';
 import { HistoryDb, HOUR, DAY, ROW_COLUMNS, type HistoryRow } from '../../main/usage/history-db.js';
-import { BatchBuilder, unpack } from '../../main/usage/history-batch.js';
+import { BATCH_WIDTH, BatchBuilder, decodeRows, encodeRows, unpack } from '../../main/usage/history-batch.js';
 import type { LogEntry } from '../../main/ui/types.js';
 import { entry, scratchDirs } from './history-fixtures.js';
 
@@ -96,6 +96,46 @@ describe('history batches', () => {
     assert.equal(b.rows, 0);
     assert.deepEqual(got, entries.map(toRow));
     assert.equal(got[0]!.length, ROW_COLUMNS.length);
+  });
+
+  it('stored rows read back exactly, whatever the numbers, and a typical row takes under 60 bytes', () => {
+    const W = BATCH_WIDTH;
+    const odd = [0, 1, 127, 128, 16_383, 16_384, 2 ** 31, 2 ** 32 + 1, 2 ** 50, 2 ** 50 + 1, 2 ** 53 - 1, 2 ** 60, -1, -128, -(2 ** 50) - 3];
+    const frac = [0.29, 12.34, 0.5, 1 / 3, Math.PI, 1e-8, 0.00000123, 1e-300, 5e-324, Number.MAX_VALUE, NaN, Infinity, -Infinity, -0.01];
+    const rows = 3000;
+    const n = new Float64Array(rows * W);
+    let seed = 7;
+    const rnd = () => ((seed = (seed * 48271) % 2147483647) / 2147483647);
+    let ts = Date.UTC(2026, 5, 1);
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < W; c++) {
+        const x = rnd();
+        n[r * W + c] =
+          c === 0
+            ? (ts += Math.floor(rnd() * 4000) - 1000) // out of order too
+            : x < 0.2
+              ? odd[Math.floor(rnd() * odd.length)]!
+              : x < 0.4
+                ? frac[Math.floor(rnd() * frac.length)]!
+                : x < 0.7
+                  ? Math.floor(rnd() * 100_000)
+                  : Math.round(rnd() * 1e6) / 100;
+      }
+    }
+    n[5 * W] = NaN; // a start time that could not be read
+    n[9 * W] = 1.5; // and one that is not a whole ms
+    const back = decodeRows(encodeRows(n, rows), rows);
+    for (let i = 0; i < n.length; i++) assert.ok(Object.is(back[i], n[i]) || (n[i] === 0 && back[i] === 0), `value ${i}: ${n[i]} read back as ${back[i]}`);
+    // picked rows, in the order given
+    const pick = [7, 3, 2999, 0];
+    const picked = decodeRows(encodeRows(n, rows, pick), pick.length);
+    pick.forEach((r, k) => assert.deepEqual([...picked.subarray(k * W, k * W + W)], [...n.subarray(r * W, r * W + W)]));
+    // what the proxy sends: a size of a usual row
+    const b = new BatchBuilder();
+    for (const e of mixed(Date.UTC(2026, 5, 1, 12), 500, 1_500)) b.add(e, Date.parse(e.startedAt), e.costUsd ?? null);
+    const bytes = encodeRows(b.take().n, 500).length;
+    assert.ok(bytes / 500 < 60, `${bytes / 500} bytes a row`);
+    assert.throws(() => decodeRows(encodeRows(n, 10).subarray(0, 50), 10), /cut short/);
   });
 
   it('reads start times as Date.parse does, across days, and hands the rest to Date.parse', () => {
