@@ -4,8 +4,9 @@
 //
 // Tables:
 //   packed       the finished requests, as the proxy's side packs them (history-batch.ts): one row per written batch
-//                and UTC hour, holding its rows' numbers (encodeRows: varints, 40–50 bytes a row), their entry ids
-//                and the batch's distinct texts as JSON. One INSERT per batch instead of one per request.
+//                and UTC hour, holding the first and last start time in it, its rows' numbers (encodeRows:
+//                varints, 35–40 bytes a row), their entry ids and the batch's distinct texts as JSON. One INSERT per
+//                batch instead of one per request.
 //   requests     one row per request, for rows imported with SQL (rebuildRollups) and databases written before
 //                `packed`; read beside it, never written by router67
 //   hourly, daily            rollups per (UTC hour or day, app, provider, model, route): counts, tokens, cost
@@ -128,7 +129,8 @@ CREATE TABLE IF NOT EXISTS requests (
   cache_write_tokens INTEGER NOT NULL, reasoning_tokens INTEGER NOT NULL, cost_usd REAL,
   bytes_in INTEGER, bytes_out INTEGER, attempts INTEGER, stream INTEGER);
 CREATE INDEX IF NOT EXISTS requests_ts ON requests(ts);
-CREATE TABLE IF NOT EXISTS packed (hour INTEGER NOT NULL, rows INTEGER NOT NULL, n BLOB NOT NULL, ids TEXT NOT NULL, text TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS packed (
+  hour INTEGER NOT NULL, first INTEGER NOT NULL, last INTEGER NOT NULL, rows INTEGER NOT NULL, n BLOB NOT NULL, ids TEXT NOT NULL, text TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS packed_hour ON packed(hour);
 ${LEVELS.map(rollupTables).join('\n')}
 CREATE TABLE IF NOT EXISTS series (
@@ -204,7 +206,7 @@ export class HistoryDb {
       this.db.close();
       throw e;
     }
-    this.insertPacked = o.readonly ? (undefined as never) : this.db.prepare('INSERT INTO packed (hour, rows, n, ids, text) VALUES (?, ?, ?, ?, ?)');
+    this.insertPacked = o.readonly ? (undefined as never) : this.db.prepare('INSERT INTO packed (hour, first, last, rows, n, ids, text) VALUES (?, ?, ?, ?, ?, ?, ?)');
     if (!o.readonly) {
       for (const level of LEVELS) {
         this.upsertRoll[level] = this.db.prepare(
@@ -236,10 +238,15 @@ export class HistoryDb {
     const text = JSON.stringify(b.text);
     const hourOf = (o: number) => Math.floor(n[o]! / HOUR) * HOUR;
     const first = hourOf(0);
+    let lo = n[0]!;
+    let hi = lo;
     let o = W;
-    while (o < rows * W && hourOf(o) === first) o += W;
+    for (; o < rows * W && hourOf(o) === first; o += W) {
+      lo = Math.min(lo, n[o]!);
+      hi = Math.max(hi, n[o]!);
+    }
     if (o >= rows * W) {
-      this.insertPacked.run(first, rows, encodeRows(n, rows), JSON.stringify(b.ids), text);
+      this.insertPacked.run(first, lo, hi, rows, encodeRows(n, rows), JSON.stringify(b.ids), text);
       return;
     }
     const byHour = new Map<number, number[]>();
@@ -249,7 +256,10 @@ export class HistoryDb {
       if (list) list.push(r);
       else byHour.set(h, [r]);
     }
-    for (const [h, list] of byHour) this.insertPacked.run(h, list.length, encodeRows(n, rows, list), JSON.stringify(list.map((r) => b.ids[r])), text);
+    for (const [h, list] of byHour) {
+      const times = list.map((r) => n[r * W]!);
+      this.insertPacked.run(h, Math.min(...times), Math.max(...times), list.length, encodeRows(n, rows, list), JSON.stringify(list.map((r) => b.ids[r])), text);
+    }
   }
 
   /**
@@ -342,11 +352,14 @@ export class HistoryDb {
     if (rows.length) this.writeTx([pack(rows)]);
   }
 
-  /** The stored packed rows whose UTC hour overlaps [from, to) (rows outside it too: the caller checks `ts`). */
+  /**
+   * The stored packed rows with a start time in [from, to) (by their first and last; rows outside it too: the
+   * caller checks `ts`), found by their UTC hour.
+   */
   private *packedIn(from: number, to: number): Generator<{ rows: number; n: Float64Array; text: string[] }> {
     if (!this.packed) return;
-    const st = this.stmt('SELECT rows, n, text FROM packed WHERE hour >= ? AND hour < ?');
-    for (const p of st.all(Math.floor(from / HOUR) * HOUR, to) as { rows: number; n: Buffer; text: string }[]) {
+    const st = this.stmt('SELECT rows, n, text FROM packed WHERE hour >= ? AND hour < ? AND last >= ? AND first < ?');
+    for (const p of st.all(Math.floor(from / HOUR) * HOUR, to, from, to) as { rows: number; n: Buffer; text: string }[]) {
       yield { rows: p.rows, n: decodeRows(p.n, p.rows), text: JSON.parse(p.text) as string[] };
     }
   }

@@ -143,6 +143,7 @@ export class History {
     let cost: number | null;
     try {
       ts = this.clock.parse(e.startedAt);
+      if (!Number.isFinite(ts)) return; // no start time, no place in the history
       cost = costOf(e);
       if (this.st.state !== 'off') this.batch.add(e, ts, cost);
     } catch {

@@ -175,8 +175,11 @@ describe('history batches', () => {
     const file = join(dir(), 'u.db');
     const h = new History({ file, retentionDays: 3650, thread: false });
     const entries = mixed(Date.now() - 2 * HOUR, 1234, 5_000);
-    for (const e of entries) h.add(e);
+    for (const e of entries.slice(0, 600)) h.add(e);
+    h.add({ ...entries[0]!, id: 'no-time', startedAt: 'not a time' }); // left out, and holds up nothing
+    for (const e of entries.slice(600)) h.add(e);
     assert.equal(await h.count(), entries.length);
+    assert.equal(h.state.state, 'ok');
     await h.close();
     const db = new HistoryDb(file);
     const rows = db.allRows();
