@@ -111,7 +111,7 @@ const FORMAT = 1;
 const SCALE = [1, 1, 1, 1, 1, 1, 1, 1, 100, 100, 1, 1, 1, 1, 1, 1e8, 1, 1, 1, 1];
 const MAX_Z = 2 ** 50;
 /** BATCH_WIDTH for the loops below (an exported const is read as a property of the module's exports in CommonJS). */
-const W = 20;
+const W = BATCH_WIDTH;
 
 /** The numbers of `rows` rows of `n` (or of the rows `pick` names, in that order), encoded for storage. */
 export function encodeRows(n: Float64Array, rows: number, pick?: readonly number[]): Buffer {

@@ -109,6 +109,25 @@ function addCounts(d: number[], n: Float64Array, o: number): void {
 
 const zeros = (): number[] => COUNT_COLUMNS.map(() => 0);
 
+/**
+ * The (app, provider, model, route) key of the packed row at `o`, as one number made of its four text indexes
+ * (`T`: the number of texts, so at most T^4 < 2^53 for any batch); comboTexts gives the texts back.
+ */
+const comboKey = (n: Float64Array, o: number, T: number): number => ((n[o + 1]! * T + n[o + 2]!) * T + n[o + 3]!) * T + n[o + 4]!;
+const comboTexts = (k: number, text: readonly unknown[]): [string, string, string, string] => {
+  const T = text.length;
+  return [Math.floor(k / T ** 3), Math.floor(k / T ** 2) % T, Math.floor(k / T) % T, k % T].map((i) => text[i] as string) as [string, string, string, string];
+};
+
+/** A stored packed row as the batch it was written from (ids only when read). */
+type StoredPacked = { rows: number; n: Buffer; text: string; ids?: string };
+const fromStored = (p: StoredPacked): RowBatch => ({
+  rows: p.rows,
+  n: decodeRows(p.n, p.rows),
+  text: JSON.parse(p.text) as unknown[],
+  ids: p.ids === undefined ? [] : (JSON.parse(p.ids) as unknown[]),
+});
+
 /** What the groups of a query are keyed by: app, provider, model and route together; the app; the UTC hour. */
 type GroupKey = 'combo' | 'app' | 't';
 
@@ -292,7 +311,6 @@ export class HistoryDb {
     }
     const hours = new Map<number, Hour>();
     const days = new Map<number, Day>();
-    const names = new Map<number, [string, string, string, string]>();
     const histogram = (m: Map<string, Map<number, number>>, provider: string) => {
       let h = m.get(provider);
       if (!h) m.set(provider, (h = new Map()));
@@ -313,13 +331,12 @@ export class HistoryDb {
         }
         lastT = t;
       }
-      const key = ((n[o + 1]! * T + n[o + 2]!) * T + n[o + 3]!) * T + n[o + 4]!;
+      const key = comboKey(n, o, T);
       let c = hour.combos.get(key);
       if (!c) {
         let d = hour.day.combos.get(key);
         if (!d) hour.day.combos.set(key, (d = zeros()));
         const provider = text[n[o + 2]!] as string;
-        if (!names.has(key)) names.set(key, [text[n[o + 1]!] as string, provider, text[n[o + 3]!] as string, text[n[o + 4]!] as string]);
         c = { hour: zeros(), day: d, provider, ttfbHour: histogram(hour.ttfb, provider), ttfbDay: histogram(hour.day.ttfb, provider) };
         hour.combos.set(key, c);
       }
@@ -335,7 +352,7 @@ export class HistoryDb {
     }
     for (const [t, h] of hours) this.upsertSeries!.run(t, ...h.series);
     const write = (level: Level, t: number, combos: Map<number, number[] | Combo>, ttfb: Map<string, Map<number, number>>) => {
-      for (const [k, v] of combos) this.upsertRoll[level].run(t, ...names.get(k)!, ...(Array.isArray(v) ? v : v.hour));
+      for (const [k, v] of combos) this.upsertRoll[level].run(t, ...comboTexts(k, text), ...(Array.isArray(v) ? v : v.hour));
       for (const [provider, h] of ttfb) for (const [bucket, count] of h) this.upsertTtfb[level].run(t, provider, bucket, count);
     };
     for (const [t, h] of hours) write('hourly', t, h.combos, h.ttfb);
@@ -356,20 +373,19 @@ export class HistoryDb {
    * The stored packed rows with a start time in [from, to) (by their first and last; rows outside it too: the
    * caller checks `ts`), found by their UTC hour.
    */
-  private *packedIn(from: number, to: number): Generator<{ rows: number; n: Float64Array; text: string[] }> {
+  private *packedIn(from: number, to: number): Generator<RowBatch> {
     if (!this.packed) return;
     const st = this.stmt('SELECT rows, n, text FROM packed WHERE hour >= ? AND hour < ? AND last >= ? AND first < ?');
-    for (const p of st.all(Math.floor(from / HOUR) * HOUR, to, from, to) as { rows: number; n: Buffer; text: string }[]) {
-      yield { rows: p.rows, n: decodeRows(p.n, p.rows), text: JSON.parse(p.text) as string[] };
-    }
+    // decoded one at a time, as the caller gets to it
+    for (const p of st.all(Math.floor(from / HOUR) * HOUR, to, from, to) as StoredPacked[]) yield fromStored(p);
   }
 
   /** Every stored row, as toRow makes them: the `requests` table's in rowid order, then the packed ones in order. */
   allRows(): HistoryRow[] {
     const out = this.db.prepare(`SELECT ${ROW_COLUMNS.join(', ')} FROM requests ORDER BY rowid`).raw().all() as HistoryRow[];
     if (!this.packed) return out;
-    for (const p of this.db.prepare('SELECT rows, n, text, ids FROM packed ORDER BY rowid').iterate() as Iterable<{ rows: number; n: Buffer; text: string; ids: string }>) {
-      for (const r of unpack({ rows: p.rows, n: decodeRows(p.n, p.rows), text: JSON.parse(p.text) as unknown[], ids: JSON.parse(p.ids) as unknown[] })) out.push(r);
+    for (const p of this.db.prepare('SELECT rows, n, text, ids FROM packed ORDER BY rowid').iterate() as Iterable<StoredPacked>) {
+      for (const r of unpack(fromStored(p))) out.push(r);
     }
     return out;
   }
@@ -416,8 +432,8 @@ export class HistoryDb {
       this.db.exec(`DELETE FROM series; INSERT INTO series SELECT (ts / ${HOUR}) * ${HOUR}, ${SUMS} FROM requests GROUP BY 1`);
       // a page at a time: a statement cannot write while another one is still reading
       const page = this.db.prepare('SELECT rowid AS id, rows, n, text FROM packed WHERE rowid > ? ORDER BY rowid LIMIT 200');
-      for (let last = 0, ps: { id: number; rows: number; n: Buffer; text: string }[]; (ps = page.all(last) as typeof ps).length; last = ps[ps.length - 1]!.id) {
-        for (const p of ps) this.addRollups({ rows: p.rows, n: decodeRows(p.n, p.rows), text: JSON.parse(p.text) as unknown[], ids: [] });
+      for (let last = 0, ps: (StoredPacked & { id: number })[]; (ps = page.all(last) as typeof ps).length; last = ps[ps.length - 1]!.id) {
+        for (const p of ps) this.addRollups(fromStored(p));
       }
     })();
   }
@@ -543,7 +559,7 @@ export class HistoryDb {
             lastT = t;
           }
           addCounts(hour, n, o);
-          const k = ((n[o + 1]! * T + n[o + 2]!) * T + n[o + 3]!) * T + n[o + 4]!;
+          const k = comboKey(n, o, T);
           let d = combos.get(k);
           if (!d) combos.set(k, (d = zeros()));
           addCounts(d, n, o);
@@ -557,12 +573,12 @@ export class HistoryDb {
         }
         for (const [t, d] of hours) into(out.hours, t, d);
         for (const [k, d] of combos) {
-          const [app, provider, model, route] = [k / T ** 3, (k / T ** 2) % T, (k / T) % T, k % T].map((x) => text[Math.floor(x)]!);
-          into(out.combos, `${app}${SEP}${provider}${SEP}${model}${SEP}${route}`, d);
-          into(out.apps, app!, d);
+          const texts = comboTexts(k, text);
+          into(out.combos, texts.join(SEP), d);
+          into(out.apps, texts[0], d);
         }
         for (const [p, h] of ttfb) {
-          const provider = text[p]!;
+          const provider = text[p] as string;
           if (!provider) continue;
           let all = out.ttfb.get(provider);
           if (!all) out.ttfb.set(provider, (all = new Map()));
