@@ -35,6 +35,9 @@ const IDLE_MS = 65_000;
 interface Conn {
   open: number;
   host: string;
+  /** HTTP/2: when its last open stream closed (Date.now()), and the timer that closes it once idle long enough. */
+  idleSince?: number;
+  idleTimer?: NodeJS.Timeout;
 }
 
 /** An HTTP/1.1 response or an HTTP/2 stream, and the connection record it counts in (its open ones). */
@@ -43,6 +46,50 @@ type Counted = object & { [CONN]?: Conn };
 function closed(this: Counted): void {
   const c = this[CONN];
   if (c) c.open--;
+}
+
+/**
+ * An HTTP/2 session's idle close. node's own session timeout (session.setTimeout) is refreshed on every frame
+ * read or written, seven times a request; here the work per request is a time stamp when the last open stream
+ * closes, and one timer per session runs at most once per idle period: when it fires, the session is closed if
+ * it has had no open stream for `idleMs`, else it waits for the rest of that time (or, busy, for the stream that
+ * closes last to start it again).
+ */
+class H2Idle {
+  constructor(
+    private readonly session: Http2Session,
+    private readonly c: Conn,
+    private readonly idleMs: number,
+  ) {
+    c.idleSince = Date.now();
+    this.arm(idleMs);
+  }
+
+  private readonly check = (): void => {
+    const c = this.c;
+    c.idleTimer = undefined;
+    if (c.open > 0) return;
+    const left = c.idleSince! + this.idleMs - Date.now();
+    if (left <= 0) this.session.close();
+    else this.arm(left);
+  };
+
+  private arm(ms: number): void {
+    this.c.idleTimer = setTimeout(this.check, ms).unref();
+  }
+
+  /** A stream closed. */
+  readonly streamClosed = (): void => {
+    const c = this.c;
+    if (--c.open > 0) return;
+    c.idleSince = Date.now();
+    if (c.idleTimer === undefined) this.arm(this.idleMs);
+  };
+
+  stop(): void {
+    clearTimeout(this.c.idleTimer);
+    this.c.idleTimer = undefined;
+  }
 }
 
 /** The intercepted host a TLS connection named (its SNI), normalized. */
@@ -72,6 +119,8 @@ export interface InterceptorOptions {
   watchdog?: false | { spawn?: SpawnWatchdog; command?: WatchdogCommand };
   /** Overrides how an upgrade passed through reaches an origin (tests: a local stand-in and its CA). */
   originTls?(host: string): ConnectionOptions;
+  /** How long an HTTP/2 connection with no open stream stays open (tests; default 65 s). */
+  h2IdleMs?: number;
 }
 
 export interface VerifyResult {
@@ -279,15 +328,15 @@ export class Interceptor {
       server.on('session', (session: Http2Session) => {
         const c: Conn = { open: 0, host: sniHost(session.socket as TLSSocket) };
         this.h2.set(session, c);
+        const idle = new H2Idle(session, c, this.opts.h2IdleMs ?? IDLE_MS);
         session.on('stream', (stream: Http2Stream) => {
           c.open++;
-          (stream as Counted)[CONN] = c;
-          stream.on('close', closed); // fires once; no closure or once-wrapper per stream
+          stream.on('close', idle.streamClosed); // fires once; one listener per session, not a closure per stream
         });
-        session.setTimeout(IDLE_MS, () => {
-          if (c.open === 0) session.close();
+        session.once('close', () => {
+          idle.stop();
+          this.h2.delete(session);
         });
-        session.once('close', () => this.h2.delete(session));
         session.on('error', (err) => core.logger.debug(`HTTP/2 session: ${err.message}`));
       });
       // WebSocket upgrades (HTTP/1.1): the Responses transport is served (main/ws); anything else goes to the real origin

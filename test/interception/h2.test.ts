@@ -196,3 +196,58 @@ test('curl negotiates HTTP/2 with the TLS listener and streams through it', asyn
     await alpha.close();
   }
 });
+
+test('an HTTP/2 connection is closed once it has had no open stream for the idle time, never while a stream is open', async () => {
+  const alpha = await startMockUpstream('alpha');
+  const t = await startCore(`intercept_hosts = ["${HOST}"]\n[daemon]\nlisten = "127.0.67.1:443"\n` + provider('alpha', alpha.url, { 'claude-x': 'alpha-claude' }));
+  const hostsPath = join(t.home, 'hosts');
+  writeFileSync(hostsPath, '127.0.0.1 localhost\n');
+  const ca = ensureCa(t.home, [HOST]).ca.certPem;
+  const IDLE = 300;
+  const ic = new Interceptor(t.core, { hostsPath, bind: '127.0.0.1:0', h2IdleMs: IDLE });
+  const sessions: ClientHttp2Session[] = [];
+  // when the client saw the session close; bounded (ten idle times)
+  const closedAt = (s: ClientHttp2Session) =>
+    new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('the session was not closed within ten idle times')), IDLE * 10);
+      s.once('close', () => (clearTimeout(timer), resolve(Date.now())));
+    });
+  try {
+    await ic.start();
+    const port = ic.address!.port;
+
+    // never used: closed after the idle time
+    const unused = await session(port, ca);
+    sessions.push(unused);
+    const t0 = Date.now();
+    const unusedClosed = await closedAt(unused);
+    assert.ok(unusedClosed - t0 >= IDLE - 20, `closed after ${unusedClosed - t0} ms`);
+
+    // a stream held open (the upstream's SSE waits after its first event) for three idle times: the session stays
+    const s = await session(port, ca);
+    sessions.push(s);
+    let release!: () => void;
+    alpha.gate = new Promise<void>((r) => (release = r));
+    const held = post(s, msg('claude-x', true));
+    await new Promise((r) => setTimeout(r, IDLE * 3));
+    assert.equal(s.closed, false, 'a session with an open stream is not closed');
+    const sClosed = closedAt(s);
+    release();
+    const answer = await held;
+    const done = Date.now();
+    assert.equal(answer.status, 200, answer.body);
+    assert.match(answer.body, /event: message_stop/);
+    // a second request inside the idle time keeps it open for another idle time from its end
+    await new Promise((r) => setTimeout(r, IDLE / 2));
+    assert.equal((await post(s, msg('claude-x'))).status, 200);
+    const second = Date.now();
+    const at = await sClosed;
+    assert.ok(at - second >= IDLE - 20, `closed ${at - second} ms after its last stream (idle time ${IDLE} ms)`);
+    assert.ok(at - done >= IDLE * 1.5 - 20, 'the first request\'s end did not start the count that closed it');
+  } finally {
+    for (const x of sessions) x.destroy();
+    await ic.stop().catch(() => {});
+    await t.stop();
+    await alpha.close();
+  }
+});
