@@ -9,6 +9,7 @@ import { AuthUnavailableError, clientSecrets, extraHeaderSecrets, resolveAuth, t
 import { findModel, jsonOnce } from './body.js';
 import { apiPath, dialectFor, errorBody } from './dialect.js';
 import { guardRequest } from './guard.js';
+import { Deadlines } from './deadlines.js';
 import { BodyBudget, readBody } from './intake.js';
 import { describeTransportError, scrub, scrubUrl, summariseErrorBody } from './errors.js';
 import { Cancel, cancelOnClientGone, exchange, type UpstreamResponse } from './upstream.js';
@@ -92,6 +93,8 @@ export class Proxy {
   prices?: PriceLookup;
   /** The bytes of request bodies buffered at once, across every request. */
   private readonly budget = new BodyBudget(0);
+  /** request_timeout_ms of the requests in flight (one timer for all). */
+  private readonly deadlines = new Deadlines();
   /** The Responses items and responses router67 returned for translated providers (kept across config reloads). */
   readonly responses: ResponseStore;
   inFlight = 0;
@@ -212,9 +215,8 @@ export class Proxy {
     this.inFlight++;
     const t0 = performance.now();
     const { cancel, dispose } = cancelOnClientGone(res, () => new ClientGone('client disconnected'));
-    const timer = setTimeout(
-      () => cancel.cancel(new RequestTimeout(`request timeout after ${cfg.daemon.request_timeout_ms} ms`)),
-      cfg.daemon.request_timeout_ms,
+    const deadline = this.deadlines.add(cfg.daemon.request_timeout_ms, () =>
+      cancel.cancel(new RequestTimeout(`request timeout after ${cfg.daemon.request_timeout_ms} ms`)),
     );
     try {
       const refused = this.deps.spend?.refuse(meta.app);
@@ -258,7 +260,7 @@ export class Proxy {
         } else if (!res.writableEnded) res.destroy();
       }
     } finally {
-      clearTimeout(timer);
+      deadline.cancel();
       dispose();
       entry.durationMs = round(performance.now() - t0);
       if (entry.state === 'pending' || entry.state === 'streaming') entry.state = (entry.status ?? 0) >= 400 ? 'error' : 'done';

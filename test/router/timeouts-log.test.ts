@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
 import { IsoClock } from '../../main/log/iso-clock.js';
+import { Deadlines } from '../../main/proxy/deadlines.js';
 import { RequestLog } from '../../main/log/request-log.js';
 import { provider, startCore, type TestCore } from '../helpers/core.js';
 import { startMockUpstream, type MockUpstream } from '../helpers/mock-upstream.js';
@@ -40,6 +41,54 @@ describe('timeouts', () => {
     const e = t.core.log.recent(1)[0]!;
     assert.equal(e.state, 'error');
     assert.match(e.error ?? '', /request timeout/);
+  });
+});
+
+describe('request deadlines (one timer for all)', () => {
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  it('fires each deadline once, in order, not before its time; a cancelled one never; the list ends empty', async () => {
+    const d = new Deadlines();
+    const fired: [string, number][] = [];
+    const t0 = performance.now();
+    const at = (name: string) => () => fired.push([name, performance.now() - t0]);
+    d.add(120, at('c'));
+    d.add(40, at('a')); // earlier than the one before it: sorted in, and the timer moves up
+    const cancelled = d.add(80, at('never'));
+    d.add(80, at('b'));
+    cancelled.cancel();
+    cancelled.cancel(); // idempotent
+    assert.equal(d.size, 3);
+    await sleep(250);
+    assert.deepEqual(fired.map(([n]) => n), ['a', 'b', 'c']);
+    for (const [n, ms] of fired) assert.ok(ms >= { a: 40, b: 80, c: 120 }[n]! - 1, `${n} fired after ${ms.toFixed(1)} ms`);
+    assert.equal(d.size, 0);
+  });
+
+  it('a timer set for a request that ended moves on to the next deadline; a fire may cancel and add', async () => {
+    const d = new Deadlines();
+    const fired: string[] = [];
+    const first = d.add(30, () => fired.push('first'));
+    let later: ReturnType<Deadlines['add']> | undefined;
+    d.add(60, () => {
+      fired.push('second');
+      later?.cancel(); // cancels a pending one from inside a fire
+      d.add(20, () => fired.push('added'));
+    });
+    later = d.add(60, () => fired.push('cancelled from a fire'));
+    first.cancel(); // the timer was set for it
+    await sleep(40);
+    assert.deepEqual(fired, []);
+    await sleep(100);
+    assert.deepEqual(fired, ['second', 'added']);
+    assert.equal(d.size, 0);
+  });
+
+  it('holds many requests at little cost: 100,000 added and cancelled in order leave nothing behind', () => {
+    const d = new Deadlines();
+    const all = Array.from({ length: 100_000 }, () => d.add(600_000, () => assert.fail('must not fire')));
+    for (const x of all) x.cancel();
+    assert.equal(d.size, 0);
   });
 });
 
