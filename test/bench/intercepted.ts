@@ -145,9 +145,9 @@ export async function interceptedPath(ctx: BenchContext): Promise<void> {
     for (const t of targets) clients.set(t, t.proto === 'h1' ? h1Client(t.port, ca) : await h2Client(t.port, ca));
     for (const t of targets) await clients.get(t)!.run(SMALL, ctx.N(20000), 32); // warm-up to steady state, as in bench.ts
     await new Promise((r) => setTimeout(r, 2000));
-    // fifteen rounds, not five (the same requests in all): on a shared machine one round's ratio swung from 0.8 to
-    // 2.5 here, and the HTTP/1.1 median of five rounds from 1.19 to 1.58 between runs of one build within the hour;
-    // fifteen rounds gave 1.38 to 1.47 (one run of seven: 1.62)
+    // fifteen rounds, not five (the same requests in all): on a shared machine one round's ratio swings from 0.8 to
+    // 2.5, so the median of five moves a lot between runs of one build (HTTP/1.1 1.19-1.58, HTTP/2 1.31-1.58 within
+    // an hour here); the median of fifteen moved less (HTTP/1.1 1.22-1.62, mostly 1.35-1.47; HTTP/2 1.29-1.43)
     const ROUNDS = 15;
     const scenarios = [
       { key: 'c32', label: '32 concurrent, small body', body: SMALL, n: ctx.N(20000), conns: 32 },
