@@ -35,9 +35,6 @@ const IDLE_MS = 65_000;
 interface Conn {
   open: number;
   host: string;
-  /** HTTP/2: when its last open stream closed (Date.now()), and the timer that closes it once idle long enough. */
-  idleSince?: number;
-  idleTimer?: NodeJS.Timeout;
 }
 
 /** An HTTP/1.1 response or an HTTP/2 stream, and the connection record it counts in (its open ones). */
@@ -49,46 +46,52 @@ function closed(this: Counted): void {
 }
 
 /**
- * An HTTP/2 session's idle close. node's own session timeout (session.setTimeout) is refreshed on every frame
- * read or written, seven times a request; here the work per request is a time stamp when the last open stream
- * closes, and one timer per session runs at most once per idle period: when it fires, the session is closed if
- * it has had no open stream for `idleMs`, else it waits for the rest of that time (or, busy, for the stream that
- * closes last to start it again).
+ * An HTTP/2 session's open streams and idle close. node's own session timeout (session.setTimeout) is refreshed on
+ * every frame read or written, seven times a request; here the work per request is a time stamp when the last
+ * open stream closes, and one timer per session runs at most once per idle period: when it fires, the session is
+ * closed if it has had no open stream for `idleMs`, else it waits for the rest of that time (or, busy, for the
+ * stream that closes last to start it again).
  */
 class H2Idle {
+  /** When the last open stream closed (Date.now()). */
+  private idleSince = Date.now();
+  private timer: NodeJS.Timeout | undefined = undefined;
+
   constructor(
     private readonly session: Http2Session,
     private readonly c: Conn,
     private readonly idleMs: number,
   ) {
-    c.idleSince = Date.now();
     this.arm(idleMs);
   }
 
   private readonly check = (): void => {
-    const c = this.c;
-    c.idleTimer = undefined;
-    if (c.open > 0) return;
-    const left = c.idleSince! + this.idleMs - Date.now();
+    this.timer = undefined;
+    if (this.c.open > 0) return;
+    const left = this.idleSince + this.idleMs - Date.now();
     if (left <= 0) this.session.close();
     else this.arm(left);
   };
 
   private arm(ms: number): void {
-    this.c.idleTimer = setTimeout(this.check, ms).unref();
+    this.timer = setTimeout(this.check, ms).unref();
   }
 
-  /** A stream closed. */
-  readonly streamClosed = (): void => {
-    const c = this.c;
-    if (--c.open > 0) return;
-    c.idleSince = Date.now();
-    if (c.idleTimer === undefined) this.arm(this.idleMs);
+  /** A stream opened: counted until it closes. */
+  opened(stream: Http2Stream): void {
+    this.c.open++;
+    stream.on('close', this.closed); // fires once; one listener per session, not a closure per stream
+  }
+
+  private readonly closed = (): void => {
+    if (--this.c.open > 0) return;
+    this.idleSince = Date.now();
+    if (this.timer === undefined) this.arm(this.idleMs);
   };
 
   stop(): void {
-    clearTimeout(this.c.idleTimer);
-    this.c.idleTimer = undefined;
+    clearTimeout(this.timer);
+    this.timer = undefined;
   }
 }
 
@@ -329,10 +332,7 @@ export class Interceptor {
         const c: Conn = { open: 0, host: sniHost(session.socket as TLSSocket) };
         this.h2.set(session, c);
         const idle = new H2Idle(session, c, this.opts.h2IdleMs ?? IDLE_MS);
-        session.on('stream', (stream: Http2Stream) => {
-          c.open++;
-          stream.on('close', idle.streamClosed); // fires once; one listener per session, not a closure per stream
-        });
+        session.on('stream', (stream: Http2Stream) => idle.opened(stream));
         session.once('close', () => {
           idle.stop();
           this.h2.delete(session);
