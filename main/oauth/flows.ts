@@ -136,12 +136,13 @@ export async function authorizationCodeFlow(
   o: FlowOptions<Record<string, unknown>>,
 ): Promise<string> {
   if (!ep.authorization_endpoint) throw new SignInError('failed', `${o.label} has no authorization endpoint; use the device flow (--device)`);
-  const server = await startLoopback((p) => p === '/callback');
+  const state = randomToken();
+  // a callback without this state is turned away by the listener and the sign-in waits on (loopback.ts)
+  const server = await startLoopback((p) => p === '/callback', (_p, q) => same(q.get('state') ?? '', state));
   let cb: Callback | undefined;
   try {
     const redirectUri = server.url('/callback');
     const pkce = pkcePair();
-    const state = randomToken();
     const openid = cred.scopes.includes('openid');
     const nonce = openid ? randomToken() : undefined;
     const url = new URL(ep.authorization_endpoint);
@@ -263,11 +264,11 @@ export const OPENROUTER_BASE = 'https://openrouter.ai';
 /** OpenRouter's PKCE flow: the browser comes back to http://127.0.0.1:<port>/callback/<state> with a code that buys a key. */
 export async function openRouterFlow(base: string, o: FlowOptions<string>): Promise<string> {
   const root = base.replace(/\/+$/, '');
-  const server = await startLoopback((p) => p.startsWith('/callback/'));
+  const state = randomToken();
+  const server = await startLoopback((p) => p.startsWith('/callback/'), (p) => same(p, `/callback/${state}`));
   let cb: Callback | undefined;
   try {
     const pkce = pkcePair();
-    const state = randomToken();
     // The state travels in the callback's path, which OpenRouter keeps as given and appends ?code= to.
     const callbackUrl = server.url(`/callback/${state}`);
     const url = new URL(`${root}/auth`);

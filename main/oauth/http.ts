@@ -1,7 +1,10 @@
 // The few HTTP calls sign-in needs (discovery, token, device, revocation, OpenRouter's key exchange), with a time
 // limit and a size limit. Errors name the endpoint and the OAuth error code, never a request body: those carry
-// codes, verifiers and refresh tokens.
+// codes, verifiers and refresh tokens. An endpoint's own error text may quote them back: every value the call sent
+// is scrubbed from it (in every form) before it is cut or shown, and an error code is kept only when it looks like
+// one (RFC 6749 §5.2's are short words).
 import type { Dispatcher } from 'undici';
+import { scrub, secretForms } from '../proxy/errors.js';
 
 export interface HttpOptions {
   /** The dispatcher to use (the daemon's, which bypasses the hosts file for intercepted hosts). */
@@ -14,6 +17,8 @@ export interface HttpResult {
   status: number;
   json: unknown;
   text: string;
+  /** The values the call sent that may be secrets (codes, verifiers, tokens, client secrets), to scrub from its errors. */
+  sent?: readonly string[];
 }
 
 /** A call that did not get an answer (network, timeout, cancel). */
@@ -35,6 +40,20 @@ export class OAuthResponseError extends Error {
     super(`${endpoint} answered ${status}${code ? ` ${code}` : ''}${description ? `: ${description.slice(0, 300)}` : ''}`);
     this.name = 'OAuthResponseError';
   }
+
+  /** The endpoint, the status and the error code: no free text of the endpoint's (for logs and request errors). */
+  get brief(): string {
+    return `${this.endpoint} answered ${this.status}${this.code ? ` ${this.code}` : ''}`;
+  }
+}
+
+/** An OAuth error code as RFC 6749 §5.2 names them (invalid_grant, authorization_pending…): anything else is dropped. */
+const ERROR_CODE = /^[A-Za-z][A-Za-z0-9_.-]{0,39}$/;
+
+/** The values a call sends that may be secrets: every string of its form or JSON body of 8 characters or more. */
+function sentValues(body: { form?: Record<string, string>; json?: unknown } | undefined): string[] {
+  const values = body?.form ? Object.values(body.form) : body?.json && typeof body.json === 'object' ? Object.values(body.json as Record<string, unknown>) : [];
+  return values.filter((v): v is string => typeof v === 'string' && v.length >= 8);
 }
 
 const MAX = 1024 * 1024;
@@ -103,15 +122,16 @@ export async function httpCall(
   } catch {
     json = undefined;
   }
-  return { status: r.statusCode, json, text };
+  return { status: r.statusCode, json, text, sent: sentValues(body) };
 }
 
 /** The answer's JSON object when the status is 2xx; an OAuthResponseError otherwise. */
 export function expectJson(url: string, r: HttpResult): Record<string, unknown> {
   const obj = r.json && typeof r.json === 'object' && !Array.isArray(r.json) ? (r.json as Record<string, unknown>) : undefined;
   if (r.status >= 200 && r.status < 300 && obj) return obj;
-  const code = typeof obj?.error === 'string' ? obj.error : undefined;
-  const desc =
+  const forms = (r.sent ?? []).flatMap((v) => secretForms(v));
+  const code = typeof obj?.error === 'string' && ERROR_CODE.test(obj.error) && scrub(obj.error, forms) === obj.error ? obj.error : undefined;
+  const text =
     typeof obj?.error_description === 'string'
       ? obj.error_description
       : typeof obj?.message === 'string'
@@ -121,5 +141,6 @@ export function expectJson(url: string, r: HttpResult): Record<string, unknown> 
           : r.status >= 200 && r.status < 300
             ? 'the answer is not a JSON object'
             : undefined;
+  const desc = text === undefined ? undefined : scrub(text, forms);
   throw new OAuthResponseError(where(url), r.status, code, desc);
 }

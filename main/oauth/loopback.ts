@@ -1,6 +1,8 @@
 // The loopback redirect of a native app's sign-in (RFC 8252 §7.3): a one-shot HTTP server on 127.0.0.1 and an
-// ephemeral port. Only GETs of the callback path with this server's own Host are looked at; the first one that
-// arrives settles the sign-in, and its browser tab is told the outcome once the caller knows it.
+// ephemeral port. Only GETs of the callback path with this server's own Host are looked at, and of those only one
+// that carries this sign-in's state settles it (its browser tab is told the outcome once the caller knows it). Any
+// other — a page in the browser or another local user knocking on the port with a made-up state — is answered 400
+// and ignored: it cannot end the sign-in the user is in the middle of.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -51,8 +53,11 @@ function page(res: ServerResponse, status: number, ok: boolean, message: string)
   res.end(body);
 }
 
-/** Starts the server. `isCallback` picks the callback path (e.g. p => p === '/callback'). */
-export async function startLoopback(isCallback: (path: string) => boolean): Promise<LoopbackServer> {
+/**
+ * Starts the server. `isCallback` picks the callback path (e.g. p => p === '/callback'); `belongs` tells whether a
+ * callback carries this sign-in's state (in its query or its path). Without `belongs` every callback belongs.
+ */
+export async function startLoopback(isCallback: (path: string) => boolean, belongs: (path: string, params: URLSearchParams) => boolean = () => true): Promise<LoopbackServer> {
   let settle!: { resolve(c: Callback): void; reject(e: Error): void };
   const callback = new Promise<Callback>((resolve, reject) => (settle = { resolve, reject }));
   callback.catch(() => {}); // the caller may never await it (cancelled before the browser came back)
@@ -73,6 +78,9 @@ export async function startLoopback(isCallback: (path: string) => boolean): Prom
     }
     if (!isCallback(url.pathname)) return page(res, 404, false, 'Nothing here.');
     if (taken) return page(res, 409, false, 'This sign-in has already received its answer.');
+    if (!belongs(url.pathname, url.searchParams)) {
+      return page(res, 400, false, 'This answer does not carry the state of the sign-in in progress, so it was ignored. If you are signing in, finish in the tab router67 opened.');
+    }
     taken = true;
     held.add(res);
     let answered = false;

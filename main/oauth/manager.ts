@@ -11,6 +11,7 @@ import { OAuthCredentialSchema } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import { silentLogger } from '../log/logger.js';
 import { AuthUnavailableError, type OAuthResolver } from '../proxy/auth.js';
+import { scrub, secretForms } from '../proxy/errors.js';
 import { resolveEndpoints, type Endpoints } from './discovery.js';
 import {
   authorizationCodeFlow,
@@ -275,8 +276,12 @@ export class OAuthManager extends EventEmitter {
       if (e instanceof OAuthResponseError && (FOR_GOOD.has(e.code ?? '') || (e.status === 401 && !e.code))) {
         return this.fail(name, cur, `the provider refused the refresh (${e.code ?? e.status})`);
       }
-      // Not for good (no answer, 5xx, 429): keep the credential; a token that still works is used meanwhile.
-      const reason = e instanceof OAuthNetworkError || e instanceof OAuthResponseError ? e.message : `refresh failed: ${(e as Error).message}`;
+      // Not for good (no answer, 5xx, 429): keep the credential; a token that still works is used meanwhile. The
+      // reason goes to the daemon's log and, through the attempt's error, to the request log and the client: it
+      // names the endpoint, status and code only (the endpoint's own text may quote the tokens), and the tokens
+      // are scrubbed from it all the same
+      const raw = e instanceof OAuthResponseError ? e.brief : e instanceof OAuthNetworkError ? e.message : `refresh failed: ${(e as Error).message}`;
+      const reason = scrub(raw, [cur.refresh_token, cur.access_token, cur.id_token].flatMap((t) => (t ? secretForms(t) : [])));
       this.logger.warn(`OAuth ${name}: refresh did not happen, will try again: ${reason}`);
       if (stillUsable) return cur;
       throw new AuthUnavailableError(`OAuth credential "${name}" could not be refreshed right now (${reason})`);

@@ -158,7 +158,17 @@ auth = { header = "Authorization", prefix = "Bearer ", api_key = "backup-key" }
       assert.equal(signIn.state().credentials.find((c) => c.name === 'corp')!.state, 'signed-out');
     });
 
-    it('signs in through the system browser (Chromium: login + consent); tokens go to the keychain only', async () => {
+    it('signs in through the system browser (Chromium: login + consent); tokens go to the keychain only', async (t) => {
+      // before the browser comes back, a forged callback (another state, a made-up code) knocks on the loopback
+      // port, as a page or another local user could: it is turned away and the sign-in goes on
+      const browse = opener;
+      let forged: Promise<{ status: number; text: string }> | undefined;
+      opener = (url) => {
+        const port = Number(/redirect_uri=http%3A%2F%2F127\.0\.0\.1%3A(\d+)/.exec(url)![1]);
+        forged = fetch(`http://127.0.0.1:${port}/callback?state=forged&code=stolen`).then(async (r) => ({ status: r.status, text: await r.text() }));
+        void forged.then(() => browse(url));
+      };
+      t.after(() => void (opener = browse));
       const flow = await signIn.start('corp', false);
       assert.equal(flow.phase, 'browser');
       assert.equal(flow.opened, true);
@@ -166,6 +176,9 @@ auth = { header = "Authorization", prefix = "Bearer ", api_key = "backup-key" }
       assert.match(flow.url!, /redirect_uri=http%3A%2F%2F127\.0\.0\.1%3A\d+%2Fcallback/);
       const end = await signIn.settled(flow.id);
       assert.equal(end!.phase, 'done', end!.message);
+      const f = await forged!;
+      assert.equal(f.status, 400);
+      assert.match(f.text, /does not carry the state of the sign-in in progress/);
       const page_ = await browserDone!;
       assert.equal(page_.ok, true, page_.text);
       const rec = await record();

@@ -183,28 +183,33 @@ auth     = { header = "Authorization", prefix = "Bearer ", value_env = "OPENROUT
       if (url) await assert.rejects(fetch(`http://127.0.0.1:${portOf(url)}/`), 'the loopback listener is closed');
     };
 
-    it('wrong state: a callback that does not carry this sign-in’s state is refused; nothing is stored', async () => {
-      const original = table('or-fail');
+    it('wrong state: a callback that does not carry this sign-in’s state is turned away and the sign-in goes on; the real answer still signs in', async () => {
+      const original = table('or-forged');
       const { file, manager } = setup(original);
-      let seen: string | undefined;
       let browsing: Promise<{ ok: boolean; text: string }> | undefined;
       const keysBefore = or.exchanges.length;
-      await assert.rejects(
-        manager.login('or-fail', {
-          open: (url) => {
-            seen = url;
-            // a forged answer: right port and path shape, someone else's state, a real-looking code
-            browsing = follow(`http://127.0.0.1:${portOf(url)}/callback/${'A'.repeat(43)}?code=stolen-code`);
-            return true;
-          },
-        }),
-        (e: unknown) => e instanceof SignInError && e.kind === 'state',
-      );
+      let forged: { status: number; text: string } | undefined;
+      const r = await manager.login('or-forged', {
+        open: (url) => {
+          // a forged answer first (right port and path shape, someone else's state, a real-looking code), as a page
+          // or another local user could send it; then the user's browser comes back with the real one
+          browsing = (async () => {
+            const f = await fetch(`http://127.0.0.1:${portOf(url)}/callback/${'A'.repeat(43)}?code=stolen-code`);
+            forged = { status: f.status, text: await f.text() };
+            return follow(url);
+          })();
+          return true;
+        },
+      });
+      assert.equal(forged?.status, 400);
+      assert.match(forged!.text, /does not carry the state of the sign-in in progress/);
       const shown = await browsing;
-      assert.equal(shown?.ok, false);
-      assert.match(shown!.text, /state/);
-      assert.equal(or.exchanges.length, keysBefore, 'the code was never sent to OpenRouter');
-      await assertNothingStored(file, original, seen);
+      assert.equal(shown?.ok, true, shown?.text);
+      assert.equal(r.created, true);
+      assert.deepEqual(or.exchanges.slice(keysBefore), [{ status: 200 }], 'only the real code was sent to OpenRouter');
+      assert.equal(await keytar.getPassword('router67', 'or-forged'), or.keys.at(-1));
+      assert.match(readFileSync(file, 'utf8'), /keychain = "or-forged"/);
+      await keytar.deletePassword('router67', 'or-forged');
     });
 
     it('wrong verifier: a code bound to another PKCE challenge buys no key; nothing is stored', async () => {

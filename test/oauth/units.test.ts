@@ -13,12 +13,14 @@ import { ConfigSchema, type Config } from '../../main/config/schema.js';
 import { parseConfig } from '../../main/config/load.js';
 import { browserOpener, openBrowser } from '../../main/oauth/browser.js';
 import { clearDiscoveryCache, resolveEndpoints } from '../../main/oauth/discovery.js';
+import { expectJson, httpCall } from '../../main/oauth/http.js';
 import { startLoopback } from '../../main/oauth/loopback.js';
 import { OAuthManager } from '../../main/oauth/manager.js';
 import { pkcePair, s256 } from '../../main/oauth/pkce.js';
 import { connectOpenRouter } from '../../main/oauth/provider-config.js';
 import { accountOf, parseRecord } from '../../main/oauth/record.js';
 import { AuthUnavailableError, authHeaders, authProblem } from '../../main/proxy/auth.js';
+import { createLogger } from '../../main/log/logger.js';
 import { MemoryVault } from './helpers.js';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -95,17 +97,27 @@ function get(port: number, path: string, host = `127.0.0.1:${port}`, method = 'G
   });
 }
 
-test('loopback listener: 127.0.0.1 only, its own Host only, GET of the callback path only, one answer, then closed', async () => {
-  const lb = await startLoopback((p) => p === '/callback');
+test('loopback listener: 127.0.0.1 only, its own Host only, GET of the callback path with its state only, one answer, then closed', async () => {
+  const lb = await startLoopback((p) => p === '/callback', (_p, q) => q.get('state') === 's1');
   assert.match(lb.url('/callback'), /^http:\/\/127\.0\.0\.1:\d+\/callback$/);
-  assert.equal((await get(lb.port, '/callback?code=x', 'evil.example:80')).status, 421, 'DNS rebinding: another Host is refused');
-  assert.equal((await get(lb.port, '/callback?code=x', `localhost:${lb.port}`)).status, 421);
-  assert.equal((await get(lb.port, '/callback?code=x', undefined, 'POST')).status, 405);
+  assert.equal((await get(lb.port, '/callback?code=x&state=s1', 'evil.example:80')).status, 421, 'DNS rebinding: another Host is refused');
+  assert.equal((await get(lb.port, '/callback?code=x&state=s1', `localhost:${lb.port}`)).status, 421);
+  assert.equal((await get(lb.port, '/callback?code=x&state=s1', undefined, 'POST')).status, 405);
   assert.equal((await get(lb.port, '/elsewhere')).status, 404);
+  // a made-up state (a page knocking on the port, another local user) is turned away and settles nothing
+  let settled = false;
+  void lb.callback.then(() => (settled = true));
+  for (const q of ['?code=x&state=s2', '?code=x', '?code=x&state=s1x', '?error=access_denied']) {
+    const forged = await get(lb.port, `/callback${q}`);
+    assert.equal(forged.status, 400, q);
+    assert.match(forged.body, /does not carry the state of the sign-in in progress/);
+  }
+  await new Promise((r) => setImmediate(r));
+  assert.equal(settled, false, 'a forged callback does not end the sign-in');
   const first = get(lb.port, '/callback?code=abc&state=s1');
   const cb = await lb.callback;
   assert.equal(cb.params.get('code'), 'abc');
-  const second = await get(lb.port, '/callback?code=def&state=s2');
+  const second = await get(lb.port, '/callback?code=def&state=s1');
   assert.equal(second.status, 409, 'only the first answer counts');
   cb.respond(true, 'All <good> & "done"');
   const page = await first;
@@ -279,6 +291,66 @@ test('refresh: invalid_grant is for good (sign-in needed, tokens dropped); a 5xx
   await assert.rejects(m.token('corp'), /needs sign-in/);
   assert.equal(as.refreshes, before, 'no refresh is tried again');
   assert.equal(m.describe('corp')!.state, 'sign-in needed');
+});
+
+test('sign-in calls: an endpoint error that quotes what was sent (code, verifier, client secret) shows none of it', async (t) => {
+  const CODE = 'c0de-Zx81kQ29vLmN3';
+  const VERIFIER = 'verifier-Pq7sT2uV9wX4yZ6aB8cD1eF3gH5jK';
+  const SECRET = 'client-secret-9f8e7d6c5b';
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      const p = new URLSearchParams(body);
+      const text = JSON.stringify({ error: p.get('code'), error_description: `code ${p.get('code')} does not match verifier ${encodeURIComponent(p.get('code_verifier')!)} for ${p.get('client_secret')}` });
+      res.writeHead(400, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+      res.end(text);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise<void>((r) => server.close(() => r())));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/token`;
+  const r = await httpCall('POST', url, { form: { grant_type: 'authorization_code', code: CODE, code_verifier: VERIFIER, client_secret: SECRET } });
+  assert.throws(
+    () => expectJson(url, r),
+    (e: Error) => {
+      assert.match(e.message, /\/token answered 400: code \[redacted\] does not match verifier \[redacted\] for \[redacted\]$/);
+      for (const s of [CODE, VERIFIER, encodeURIComponent(VERIFIER), SECRET]) assert.ok(!e.message.includes(s), e.message);
+      return true;
+    },
+  );
+});
+
+test('refresh: a token endpoint whose error quotes the tokens back: neither token reaches the error (request log, client) or the daemon log', async (t) => {
+  const as = await fakeAs();
+  t.after(() => as.close());
+  const vault = new MemoryVault();
+  const cfg = ConfigSchema.parse({ oauth: { corp: { issuer: as.issuer, client_id: 'router67', scopes: ['openid'] } } });
+  const lines: string[] = [];
+  const logger = createLogger('debug', (l) => void lines.push(l)); // the daemon's own logger, its own scrubbing included
+  const m = new OAuthManager({ vault, config: () => cfg, configPath: '/nonexistent/config.toml', logger });
+  const RT = 'rt9Hq2LmX7pV4sK8wN3bZ6cF1dG5hJ0tY';
+  const AT = 'at7Pk3Qm9Rw2Tx5Vz8Bn4Cd6Fg1Hj0Lq';
+  await vault.set(accountOf('corp'), rec({ access_token: AT, refresh_token: RT, expires_at: Date.now() - 1 }));
+  const answers = [
+    // not for good (the credential stays): the text quotes both tokens, raw and URL-encoded
+    { status: 400, body: { error: 'invalid_request', error_description: `refresh_token ${RT} could not be parsed (for access token ${AT}, ${encodeURIComponent(RT)})` } },
+    { status: 503, body: { error: RT, message: `upstream busy for ${AT}` } },
+    { status: 500, body: { error: { message: `refresh_token=${RT}` } } },
+  ];
+  for (const a of answers) {
+    as.next = () => a;
+    const err = await m.token('corp').then(
+      () => assert.fail('the refresh should fail'),
+      (e: Error) => e,
+    );
+    assert.ok(err instanceof AuthUnavailableError);
+    assert.match(err.message, /could not be refreshed right now \(http:\/\/127\.0\.0\.1:\d+\/token answered \d{3}/);
+    for (const text of [err.message, ...lines]) {
+      assert.ok(!text.includes(RT) && !text.includes(AT) && !text.includes(encodeURIComponent(RT)), `a token in: ${text}`);
+    }
+  }
+  assert.match(lines.join('\n'), /answered 400 invalid_request/, 'the OAuth error code is kept');
 });
 
 test('refresh: an unreachable token endpoint is not "for good"; a keychain that refuses the write keeps the new tokens in memory', async (t) => {
