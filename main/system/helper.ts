@@ -3,14 +3,20 @@
 // Each operation is narrow and its input is validated with zod before anything happens:
 //   - host names must be host names, addresses must be loopback IPv4 (127.0.0.0/8), ports numbers;
 //   - the only file path accepted is the router67 home folder (absolute, normalised), and the only file read
-//     from it is ca/ca.crt (or ca/previous.crt), which must be a router67 CA restricted by nameConstraints —
-//     so the helper cannot be talked into trusting an arbitrary certificate or mapping a name elsewhere;
+//     from it is ca/ca.crt (or ca/previous.crt): opened once, never through a symbolic link, read from that one
+//     descriptor; it must hold exactly one certificate, a router67 CA whose critical nameConstraints permit only
+//     host names of two labels or more (never a whole top-level domain, never every name) and exclude every IP.
+//     What the trust store gets is that certificate re-encoded, from a root-owned copy, never the user's path
+//     again (the user owns the folder: a file swapped after the check would otherwise be what gets trusted or
+//     copied) — so the helper cannot be talked into trusting an arbitrary certificate or mapping a name elsewhere;
 //   - the hosts file is the OS's own (not an argument).
 // Commands are run with argument arrays (execFile), never a shell string.
 //
 // The argument is JSON, optionally transported as `b64:<base64url of the JSON>` (what `elevate` sends, so no
 // quoting layer — pkexec, AppleScript, PowerShell — ever sees a quote or a space from data).
-import { lstatSync, readFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { closeSync, constants, fstatSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { isAbsolute, join, normalize } from 'node:path';
 import { isIPv4 } from 'node:net';
 import { z } from 'zod';
@@ -136,18 +142,77 @@ function describe(err: z.ZodError): string {
   return `${i.path.length ? `${i.path.join('.')}: ` : ''}${i.message}`;
 }
 
+const MAX_CERT_BYTES = 64 * 1024;
+
+/** A file of the user's read once: not through a symbolic link, not a FIFO or device, at most `max` bytes. */
+function readOnce(file: string, max: number): string {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ELOOP') throw new Error(`${file} is not a regular file (a symbolic link)`);
+    throw e;
+  }
+  try {
+    if (!fstatSync(fd).isFile()) throw new Error(`${file} is not a regular file`);
+    const buf = Buffer.alloc(max + 1);
+    let n = 0;
+    for (let r; n < buf.length && (r = readSync(fd, buf, n, buf.length - n, null)) > 0; ) n += r;
+    if (n > max) throw new Error(`${file} is too large for a certificate`);
+    return buf.toString('utf8', 0, n);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A DER certificate as PEM. */
+function toPem(der: Buffer): string {
+  return `-----BEGIN CERTIFICATE-----\n${der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`;
+}
+
 function readCaRef(home: string, which: 'current' | 'previous'): CaRef & { certPem: string } {
   const p = caPaths(home);
   const file = which === 'current' ? p.cert : join(p.dir, 'previous.crt');
-  const st = lstatSync(file);
-  if (!st.isFile()) throw new Error(`${file} is not a regular file`);
-  if (st.size > 64 * 1024) throw new Error(`${file} is too large for a certificate`);
-  const certPem = readFileSync(file, 'utf8');
-  const facts = inspectCaCert(certPem);
-  if (!facts.isCa || !facts.commonName.startsWith(CA_CN_PREFIX) || facts.permittedHosts.length === 0 || !facts.excludesAllIps) {
-    throw new Error(`${file} is not a router67 CA restricted to the intercepted hosts; refusing to trust it`);
+  const text = readOnce(file, MAX_CERT_BYTES);
+  const refuse = (why: string) => new Error(`${file} is not a router67 CA restricted to the intercepted hosts (${why}); refusing to trust it`);
+  // one certificate, re-encoded from its DER: what is checked is exactly what the trust store gets
+  if ((text.match(/-----BEGIN /g) ?? []).length !== 1) throw refuse('it must hold exactly one certificate');
+  let certPem: string;
+  try {
+    certPem = toPem(Buffer.from(new X509Certificate(text).raw));
+  } catch {
+    throw refuse('not a PEM certificate');
   }
-  return { certPath: file, certPem, sha1: facts.sha1 };
+  const facts = inspectCaCert(certPem);
+  const nc = (facts.cert.extensions as { id?: string; critical?: boolean }[]).find((e) => e.id === NAME_CONSTRAINTS_OID);
+  if (!facts.isCa || !facts.commonName.startsWith(CA_CN_PREFIX)) throw refuse('not a router67 CA');
+  if (!nc?.critical || facts.permittedHosts.length === 0 || !facts.excludesAllIps) throw refuse('no critical nameConstraints permitting DNS names and excluding every IP');
+  if (facts.permittedHosts.length > MAX_PERMITTED) throw refuse(`more than ${MAX_PERMITTED} permitted names`);
+  // a one-label name ("com") covers a whole top-level domain, the empty name every name
+  const broad = facts.permittedHosts.find((h) => !isHostName(h) || !h.includes('.'));
+  if (broad !== undefined) throw refuse(`permitted name ${JSON.stringify(broad)} is not a host name of two labels or more`);
+  return { certPath: '', certPem, sha1: facts.sha1 };
+}
+
+/** The nameConstraints extension (RFC 5280 §4.2.1.10). */
+const NAME_CONSTRAINTS_OID = '2.5.29.30';
+/** As many permitted names as apply-hosts takes hosts. */
+const MAX_PERMITTED = 100;
+
+/**
+ * The checked certificate in a root-owned folder for the steps that need a path (the anchor copy, `trust`,
+ * `security`); removed after. In /tmp on POSIX (sticky: nobody else can rename or replace what root made there),
+ * not $TMPDIR, which the caller chooses.
+ */
+async function withStagedCa<T>(ca: CaRef & { certPem: string }, platform: NodeJS.Platform, run: (ref: CaRef) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(platform === 'win32' ? tmpdir() : '/tmp', 'router67-ca-'));
+  try {
+    const certPath = join(dir, 'router67.crt');
+    writeFileSync(certPath, ca.certPem, { mode: 0o644, flag: 'wx' });
+    return await run({ ...ca, certPath });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 function flushSteps(platform: NodeJS.Platform): Step[] {
@@ -199,21 +264,21 @@ export async function runOperation(op: string, rawArgs: unknown, ctx: HelperCont
       const a = args as z.output<(typeof OPERATIONS)['trust-ca']>;
       const ref = readCaRef(a.home, 'current');
       const ad = adapter();
-      await runSteps(ad.trust(ref), exec);
+      await withStagedCa(ref, platform, (staged) => runSteps(ad.trust(staged), exec));
       return { ok: true, op, detail: { store: ad.id } };
     }
     case 'untrust-ca': {
       const a = args as z.output<(typeof OPERATIONS)['untrust-ca']>;
       const ad = adapter();
-      let ref: CaRef;
+      let ref: (CaRef & { certPem: string }) | undefined;
       try {
         ref = readCaRef(a.home, a.which);
       } catch (e) {
         // The Linux anchor stores remove by our fixed file name; macOS and Windows need the certificate.
         if (ad.id === 'macos' || ad.id === 'windows' || ad.id === 'arch') throw e;
-        ref = { certPath: '', certPem: '', sha1: '' };
       }
-      await runSteps(ad.untrust(ref), exec);
+      if (ref) await withStagedCa(ref, platform, (staged) => runSteps(ad.untrust(staged), exec));
+      else await runSteps(ad.untrust({ certPath: '', certPem: '', sha1: '' }), exec);
       return { ok: true, op, detail: { store: ad.id } };
     }
     case 'redirect-on': {

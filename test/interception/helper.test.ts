@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { aliasPlist } from '../../main/system/redirect.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createCa, ensureCa, caPaths } from '../../main/tls/ca.js';
+import { createCa, ensureCa, caPaths, nameConstraintsAsn1 } from '../../main/tls/ca.js';
 import { decodeArgs, encodeArgs, runHelper, runOperation, validate, type HelperContext } from '../../main/system/helper.js';
 import { appleScriptString, classify, elevatedArgv, powershellScript, runElevated, shQuote, winQuote, type HelperCommand } from '../../main/system/elevate.js';
 import type { Exec, Step, TrustAdapter } from '../../main/system/truststore.js';
@@ -97,7 +98,11 @@ test('trust-ca trusts only <home>/ca/ca.crt and only a router67 CA restricted by
     const ctx: HelperContext = { exec, trustAdapter: recordingAdapter() };
     ensureCa(home, ['api.anthropic.com']);
     await runOperation('trust-ca', { home }, ctx);
-    assert.deepEqual(calls, [['trust', caPaths(home).cert]]);
+    // the store is handed a root-owned copy of the checked certificate, gone afterwards, never the user's path
+    assert.equal(calls.length, 1);
+    assert.equal(calls[0]![0], 'trust');
+    assert.match(calls[0]![1]!, /^\/tmp\/router67-ca-[^/]+\/router67\.crt$/);
+    assert.equal(existsSync(calls[0]![1]!), false, 'the staged copy is removed');
 
     // An unconstrained CA (what an attacker would want trusted) is refused.
     const pem = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs1', format: 'pem' }) as string;
@@ -125,6 +130,94 @@ test('trust-ca trusts only <home>/ca/ca.crt and only a router67 CA restricted by
     assert.equal(calls.length, 1);
   } finally {
     rmSync(home, { recursive: true, force: true });
+  }
+});
+
+/** A self-signed "router67 local CA" with the given permitted DNS names (critical nameConstraints unless told). */
+function lookalikeCa(permitted: string[], o: { critical?: boolean } = {}): string {
+  const pem = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs1', format: 'pem' }) as string;
+  const priv = forge.pki.privateKeyFromPem(pem) as forge.pki.rsa.PrivateKey;
+  const c = forge.pki.createCertificate();
+  c.publicKey = forge.pki.setRsaPublicKey(priv.n, priv.e);
+  c.serialNumber = '01';
+  c.validity.notBefore = new Date();
+  c.validity.notAfter = new Date(Date.now() + 86400_000);
+  const subj = [{ name: 'commonName', value: 'router67 local CA attacker' }];
+  c.setSubject(subj);
+  c.setIssuer(subj);
+  c.setExtensions([
+    { name: 'basicConstraints', critical: true, cA: true },
+    { name: 'keyUsage', critical: true, keyCertSign: true, cRLSign: true },
+    { id: '2.5.29.30', name: 'nameConstraints', critical: o.critical ?? true, value: nameConstraintsAsn1(permitted) },
+  ]);
+  c.sign(priv, forge.md.sha256.create());
+  return forge.pki.certificateToPem(c);
+}
+
+test('trust-ca refuses a lookalike CA: a whole top-level domain or every name, non-critical constraints, a second certificate appended, a FIFO', async () => {
+  const home = mkdtempSync(join(tmpdir(), 'r67-home-'));
+  try {
+    const calls: string[][] = [];
+    const ctx: HelperContext = { exec: async (argv) => (calls.push(argv), { code: 0, stdout: '', stderr: '' }), trustAdapter: recordingAdapter() };
+    ensureCa(home, ['api.anthropic.com', 'openrouter.ai']);
+    const good = readFileSync(caPaths(home).cert, 'utf8');
+    const cases: [string, string, RegExp][] = [
+      ['a top-level domain', lookalikeCa(['com']), /permitted name "com" is not a host name of two labels or more/],
+      ['every name', lookalikeCa(['']), /permitted name "" is not a host name/],
+      ['one good name and a top-level domain', lookalikeCa(['api.anthropic.com', 'io']), /permitted name "io"/],
+      ['non-critical constraints', lookalikeCa(['api.anthropic.com'], { critical: false }), /no critical nameConstraints/],
+      // the good CA first (what a check of the first certificate sees), an unconstrained one after it
+      ['a certificate appended', good + lookalikeCa(['com']), /exactly one certificate/],
+      ['not a certificate', 'hello\n', /exactly one certificate/],
+    ];
+    for (const [what, text, re] of cases) {
+      writeFileSync(caPaths(home).cert, text);
+      await assert.rejects(runOperation('trust-ca', { home }, ctx), re, what);
+    }
+    // a FIFO would block a plain read forever: it is refused at once
+    unlinkSync(caPaths(home).cert);
+    execFileSync('mkfifo', [caPaths(home).cert]);
+    await assert.rejects(runOperation('trust-ca', { home }, ctx), /not a regular file/);
+    assert.equal(calls.length, 0, 'nothing reached the trust store');
+    // two-label names are fine (openrouter.ai)
+    rmSync(caPaths(home).cert);
+    writeFileSync(caPaths(home).cert, good);
+    await runOperation('trust-ca', { home }, ctx);
+    assert.equal(calls.length, 1);
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+});
+
+test('trust-ca: the file swapped after the check (a symlink to a root-only file) is not what the store gets', async () => {
+  const home = mkdtempSync(join(tmpdir(), 'r67-home-'));
+  const anchors = mkdtempSync(join(tmpdir(), 'r67-anchors-'));
+  try {
+    ensureCa(home, ['api.anthropic.com']);
+    const good = readFileSync(caPaths(home).cert, 'utf8');
+    const secret = join(anchors, 'shadow');
+    writeFileSync(secret, 'root:$6$secret-hash:19000:0:99999:7:::\n', { mode: 0o600 });
+    const anchor = join(anchors, 'router67.crt');
+    // the Debian adapter's shape: a step before the copy gives the racer its moment (as inotify would)
+    const adapter: TrustAdapter = {
+      ...recordingAdapter(),
+      trust: (ca) => [{ kind: 'run', argv: ['swap'] }, { kind: 'copy', from: ca.certPath, to: anchor, mode: 0o644 }, { kind: 'run', argv: ['update-ca-certificates'] }],
+    };
+    const exec: Exec = async (argv) => {
+      if (argv[0] === 'swap') {
+        unlinkSync(caPaths(home).cert);
+        symlinkSync(secret, caPaths(home).cert);
+      }
+      return { code: 0, stdout: '', stderr: '' };
+    };
+    await runOperation('trust-ca', { home }, { exec, trustAdapter: adapter });
+    const got = readFileSync(anchor, 'utf8');
+    assert.ok(!got.includes('secret-hash'), 'the root-only file was not copied');
+    assert.equal(got.replace(/\s+/g, ''), good.replace(/\s+/g, ''), 'the store got the certificate that was checked');
+    assert.equal(statSync(anchor).mode & 0o777, 0o644);
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+    rmSync(anchors, { recursive: true, force: true });
   }
 });
 
