@@ -24,6 +24,7 @@ import type { WebSocket, WebSocketServer } from 'ws';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import { errorBody } from '../proxy/dialect.js';
+import { hostAllowed } from '../proxy/guard.js';
 import type { Proxy, RequestMeta } from '../proxy/proxy.js';
 import { WsResponseSink } from './sink.js';
 
@@ -105,6 +106,10 @@ export class ResponsesWsGateway {
     const served = isResponsesPath(req.url);
     const browser = req.headers.origin !== undefined;
     if (intercepted && passthrough && (!served || browser || !this.mayServe(req))) return passthrough(req, socket, head, { host: meta.host! });
+    // the plain endpoint answers only to its own host names, as for HTTP (proxy/guard.ts): DNS rebinding
+    if (!intercepted && !hostAllowed(req.headers.host, this.deps.config().daemon)) {
+      return refuseUpgrade(socket, 421, 'Misdirected Request', errorBody('openai', 421, `router67 answers only to loopback host names and the configured http_listen host, not "${String(req.headers.host).slice(0, 100)}"`));
+    }
     if (!served) {
       const path = (req.url ?? '/').split('?', 1)[0];
       return refuseUpgrade(socket, 404, 'Not Found', errorBody('openai', 404, `router67 serves WebSocket upgrades only at /v1/responses, not ${path}`));

@@ -236,7 +236,7 @@ test('the client closing mid-stream aborts the upstream request', async () => {
   }
 });
 
-test('refused upgrades: another path (404) and a web page (403); stopping the core closes open connections', async () => {
+test('refused upgrades: another path (404), a web page (403), another host name (421: DNS rebinding); stopping the core closes open connections', async () => {
   const s = await setup();
   try {
     const port = s.t.core.httpAddress.port;
@@ -244,6 +244,15 @@ test('refused upgrades: another path (404) and a web page (403); stopping the co
     assert.ok('status' in other && other.status === 404, JSON.stringify(other));
     const page = await connect(s.wsUrl, { origin: 'https://example.com' });
     assert.ok('status' in page && page.status === 403, JSON.stringify(page));
+    // a name that resolves to 127.0.0.1 for an attacker's page, without an Origin (as a page could not send it, but
+    // the endpoint answers to its own names only, as for HTTP)
+    for (const host of ['evil.example', `evil.example:${port}`, '127.0.0.1.nip.io']) {
+      const rebound = await connect(s.wsUrl, { headers: { host } });
+      assert.ok('status' in rebound && rebound.status === 421, `${host}: ${JSON.stringify(rebound)}`);
+    }
+    const local = await connect(s.wsUrl, { headers: { host: `localhost:${port}` } });
+    assert.ok('conn' in local, JSON.stringify(local));
+    local.conn.close();
     const c = await open(s.wsUrl);
     const closed = c.closed;
     await s.t.core.stop({ drainMs: 100 });
