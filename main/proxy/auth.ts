@@ -117,7 +117,10 @@ export function extraHeaderSecrets(p: Provider): string[] {
     if (p.base_url.includes('=')) {
       // the value as written (it goes out so) and decoded (as an upstream may quote it)
       for (const part of new URL(p.base_url).search.slice(1).split('&')) {
-        const [k = '', raw = ''] = part.split('=', 2);
+        // the value is everything after the first '=' (base64 keys end in '=', some hold more)
+        const eq = part.indexOf('=');
+        const k = eq < 0 ? part : part.slice(0, eq);
+        const raw = eq < 0 ? '' : part.slice(eq + 1);
         if (raw.length < 4 || !/key|token|secret|auth|sig|password/i.test(k)) continue;
         out.push(...secretForms(raw));
         for (const dec of [() => decodeURIComponent(raw), () => decodeURIComponent(raw.replace(/\+/g, ' '))]) {

@@ -507,6 +507,14 @@ describe('scrub rules', () => {
     assert.deepEqual(new Set(clientSecrets({ authorization: 'Bearer client-key-1', 'x-api-key': 'short', 'x-goog-api-key': 'goog-key-12' })), new Set(['Bearer client-key-1', 'Bearer%20client-key-1', 'client-key-1', 'goog-key-12']));
   });
 
+  it('a base_url credential holding "=" (a base64 key) is a secret whole, not cut at its first "="', () => {
+    const p = { name: 'p', base_url: 'https://gen.example/v1?alt=sse&key=a1b2c3d4e5==&sig=x=y=z9', auth: {}, available_models: {} } as unknown as Provider;
+    const s = new Set(extraHeaderSecrets(p));
+    assert.ok(s.has('a1b2c3d4e5=='), [...s].join(' '));
+    assert.ok(s.has('x=y=z9'), [...s].join(' '));
+    assert.ok(!s.has('a1b2c3d4e5') && !s.has('x'), 'no cut-off part stands for the whole value');
+  });
+
   it('credential-like extra headers: by name or by a key-shaped value', () => {
     for (const [k, v] of [
       ['x-api-key', 'abc'],
