@@ -8,18 +8,9 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compose } from '../../main/app/compose.js';
 import { silentLogger } from '../../main/log/logger.js';
-import { SecretStore, type KeytarLike } from '../../main/secrets/store.js';
+import { SecretStore } from '../../main/secrets/store.js';
+import { memoryKeytar } from '../helpers/keyring.js';
 import { eventually, tempHome } from '../helpers/core.js';
-
-function memoryKeytar(entries: Record<string, string>): KeytarLike {
-  const m = new Map(Object.entries(entries));
-  return {
-    getPassword: async (_s, a) => m.get(a) ?? null,
-    setPassword: async (_s, a, p) => void m.set(a, p),
-    deletePassword: async (_s, a) => m.delete(a),
-    findCredentials: async () => [...m].map(([account, password]) => ({ account, password })),
-  };
-}
 
 /** Whether a module of main/ has been loaded into this process. */
 function loaded(rel: string): boolean {

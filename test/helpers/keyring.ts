@@ -2,6 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { KeytarLike } from '../../main/secrets/store.js';
 import { missing, type Needs } from './requires.js';
 
 const root = resolve(__dirname, '..', '..', '..');
@@ -32,4 +33,15 @@ export function runInsideKeyring(file: string, timeoutMs: number, needs: Needs =
   const r = spawnSync(tool!, [process.execPath, '--test', '--test-reporter=tap', '--test-timeout=120000', file], { env, encoding: 'utf8', timeout: timeoutMs });
   const out = `${r.stdout}\n${r.stderr}`;
   return { ok: r.status === 0 && /# fail 0/.test(out) && /# pass [1-9]/.test(out), out };
+}
+
+/** A keychain in memory (for tests that need one that works, not the real Secret Service). */
+export function memoryKeytar(entries: Record<string, string> = {}): KeytarLike {
+  const m = new Map(Object.entries(entries));
+  return {
+    getPassword: async (_s, a) => m.get(a) ?? null,
+    setPassword: async (_s, a, p) => void m.set(a, p),
+    deletePassword: async (_s, a) => m.delete(a),
+    findCredentials: async () => [...m].map(([account, password]) => ({ account, password })),
+  };
 }
