@@ -25,7 +25,7 @@ import type { ExplainInput } from '../routing/explain.js';
 import { AppLookup } from '../procinfo/lookup.js';
 import { Metrics } from '../metrics/metrics.js';
 import { attachHealth, type Readiness } from '../metrics/health.js';
-import { paths, resolveHome, type Paths } from './paths.js';
+import { ensureHome, paths, resolveHome, type Paths } from './paths.js';
 import { VERSION } from './version.js';
 import type { BudgetNotice, ExplainView, ProviderView, StatusBase } from '../ui/types.js';
 
@@ -182,7 +182,7 @@ export class Core extends EventEmitter {
     const env = opts.env ?? process.env;
     const home = opts.home ?? resolveHome(env);
     const configPath = opts.configPath ?? paths(home).config;
-    mkdirSync(home, { recursive: true, mode: 0o700 });
+    ensureHome(home);
     let text = '';
     const missing = !existsSync(configPath);
     if (!missing) {

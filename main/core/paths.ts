@@ -1,4 +1,5 @@
 // Where router67 keeps its files: ~/.router67, or $ROUTER67_HOME.
+import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -27,4 +28,12 @@ export function paths(home: string): Paths {
     adminToken: join(home, 'run', 'admin.token'),
     daemonState: join(home, 'run', 'daemon.json'),
   };
+}
+
+/**
+ * Creates router67's home when it does not exist yet, 0700 (only its owner may look inside: keys, logs, usage);
+ * an existing one is left as it is. Everything that writes into the home calls this first.
+ */
+export function ensureHome(home: string): void {
+  mkdirSync(home, { recursive: true, mode: 0o700 });
 }

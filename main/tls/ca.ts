@@ -16,6 +16,7 @@ import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readF
 import { join } from 'node:path';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type forgeNs from 'node-forge';
+import { ensureHome } from '../core/paths.js';
 import { hostNameProblem } from '../system/hostname.js';
 
 type Forge = typeof forgeNs;
@@ -285,6 +286,7 @@ function writeFileAtomic(path: string, data: string, mode: number): void {
 /** Writes ca.key (0600) then ca.crt (0644), each atomically. */
 export function saveCa(home: string, files: { certPem: string; keyPem: string }): void {
   const p = caPaths(home);
+  ensureHome(home); // 0700 when new: ca/ is 0755 (ca.crt is public), its parent is not
   mkdirSync(p.dir, { recursive: true, mode: 0o755 });
   writeFileAtomic(p.key, files.keyPem, 0o600);
   writeFileAtomic(p.cert, files.certPem, 0o644);

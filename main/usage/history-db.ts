@@ -16,6 +16,7 @@
 // per key and batch). A query over a range reads the daily rollups for the whole UTC days inside it, the hourly
 // ones for the whole hours at its ends, and the raw rows for the partial hours left, so its cost follows the
 // number of days and hours, not the number of requests — and totals stay exact.
+import { chmodSync, closeSync, openSync } from 'node:fs';
 import type { Database as Db, Statement } from 'better-sqlite3';
 import { BATCH_WIDTH, decodeRows, encodeRows, pack, unpack, type RowBatch } from './history-batch.js';
 import type { UsageGroup, UsageLatency, UsagePoint, UsageQuery, UsageReport, UsageTotals } from '../ui/types.js';
@@ -197,6 +198,21 @@ export interface OpenOptions {
   busyMs?: number;
 }
 
+/**
+ * usage.db (what was asked of which provider, by which app) is for its owner only: created 0600, and set back to 0600
+ * with its -wal and -shm when an older router67 left them readable. SQLite gives a new -wal/-shm the file's mode.
+ */
+function keepPrivate(file: string): void {
+  closeSync(openSync(file, 'a', 0o600));
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+    try {
+      chmodSync(f, 0o600);
+    } catch {
+      /* not there (yet), or not ours to change: SQLite reports what matters when it opens the file */
+    }
+  }
+}
+
 export class HistoryDb {
   readonly db: Db;
   private readonly insertPacked: Statement;
@@ -212,6 +228,7 @@ export class HistoryDb {
     o: OpenOptions = {},
   ) {
     const Database = loadSqlite();
+    if (!o.readonly) keepPrivate(file);
     this.db = new Database(file, { readonly: !!o.readonly, fileMustExist: !!o.readonly, timeout: o.busyMs ?? 1000 });
     try {
       if (!o.readonly) {
