@@ -30,6 +30,7 @@ import type { Logger } from '../log/logger.js';
 import { mountOAuthReload } from '../oauth/reload.js';
 import type { OAuthManager } from '../oauth/manager.js';
 import type { SignInService } from '../oauth/signin.js';
+import { headerKeychainRefs } from '../proxy/auth.js';
 import { SecretStore } from '../secrets/store.js';
 import type { ElevateOptions } from '../system/elevate.js';
 import { defaultHostsPath, inspectHostsFile } from '../system/hosts.js';
@@ -115,7 +116,10 @@ export interface Composed {
 
 /** Whether the config reads the keychain (keys, or OAuth tokens kept there). */
 function usesKeychain(c: Config): boolean {
-  return Object.keys(c.oauth).length > 0 || c.providers.some((p) => p.auth?.keychain !== undefined || p.auth?.oauth !== undefined);
+  return (
+    Object.keys(c.oauth).length > 0 ||
+    c.providers.some((p) => p.auth?.keychain !== undefined || p.auth?.oauth !== undefined || headerKeychainRefs(p).length > 0)
+  );
 }
 
 async function peekConfig(file: string, offThread: boolean): Promise<{ text: string; config: Config } | undefined> {

@@ -11,6 +11,7 @@ import {
   canon,
   ConflictError,
   deepClone,
+  holdsInlineSecret,
   inlineValue,
   InvalidEditError,
   joinBlocks,
@@ -157,6 +158,6 @@ export function saveRoutes(file: string, draft: RoutesDraft): { revision: string
   if (revisionOf(current) !== draft.revision) throw new ConflictError(file);
   const plan = planRoutesEdit(current, file, draft);
   if (!plan.ok) throw new InvalidEditError(plan.issues);
-  writeFileAtomic(file, plan.text);
+  writeFileAtomic(file, plan.text, { secret: holdsInlineSecret(plan.target) });
   return { revision: revisionOf(plan.text), text: plan.text };
 }

@@ -28,7 +28,7 @@ import {
 import { basename, dirname, join } from 'node:path';
 import { parse, stringify, TomlError } from 'smol-toml';
 import type { AuthDraft, ConfigDraft, EditorState, Issue, ProviderDraft, SecretSource } from '../ui/types.js';
-import { isCredentialHeader } from '../proxy/errors.js';
+import { isCredentialHeader, isCredentialParam } from '../proxy/errors.js';
 import { ConfigSchema, FORMATS } from './schema.js';
 
 export const DEFAULT_INTERCEPT_HOSTS = ['api.anthropic.com', 'api.openai.com', 'openrouter.ai'];
@@ -85,6 +85,79 @@ export function sourceOf(auth: Raw | undefined): SecretSource {
   return 'none';
 }
 
+/** What the window is shown in place of the value of a base_url's credential query parameter (`?key=`). */
+export const HIDDEN_PARAM = '••••••••';
+
+/** A URL's query as `name=value` parts (`&`-separated), between what comes before and the fragment. */
+function queryParts(url: string): { head: string; parts: string[]; tail: string } | undefined {
+  const q = url.indexOf('?');
+  const hash = url.indexOf('#');
+  if (q < 0 || (hash >= 0 && hash < q)) return undefined;
+  const end = hash < 0 ? url.length : hash;
+  return { head: url.slice(0, q + 1), parts: url.slice(q + 1, end).split('&'), tail: url.slice(end) };
+}
+
+/** A query part's name (decoded when it can be) and value, or undefined for a part without `=`. */
+function param(part: string): { name: string; value: string } | undefined {
+  const eq = part.indexOf('=');
+  if (eq < 0) return undefined;
+  const raw = part.slice(0, eq);
+  let name = raw;
+  try {
+    name = decodeURIComponent(raw.replace(/\+/g, ' '));
+  } catch {
+    /* not valid percent-encoding: the name as written */
+  }
+  return { name, value: part.slice(eq + 1) };
+}
+
+/**
+ * The base_url the window is shown: each credential query parameter's value (`?key=…`, `access_token=…`) replaced
+ * by HIDDEN_PARAM, and the names of those parameters. Everything else is kept as written.
+ */
+export function maskBaseUrl(url: string): { url: string; hidden: string[] } {
+  const q = queryParts(url);
+  const hidden: string[] = [];
+  if (!q) return { url, hidden };
+  const parts = q.parts.map((part) => {
+    const p = param(part);
+    if (!p || !p.value || !isCredentialParam(p.name)) return part;
+    hidden.push(p.name);
+    return `${part.slice(0, part.indexOf('='))}=${HIDDEN_PARAM}`;
+  });
+  return hidden.length ? { url: q.head + parts.join('&') + q.tail, hidden } : { url, hidden };
+}
+
+/**
+ * The base_url to write for the one the window sent: a HIDDEN_PARAM value takes the stored value of that parameter
+ * (its n-th occurrence in `stored`); a typed value replaces it. `missing`: placeholders with no stored value.
+ */
+export function unmaskBaseUrl(typed: string, stored: string): { url: string; missing: string[] } {
+  const q = queryParts(typed);
+  const missing: string[] = [];
+  if (!q || !typed.includes(HIDDEN_PARAM)) return { url: typed, missing };
+  const kept = new Map<string, string[]>();
+  for (const part of queryParts(stored)?.parts ?? []) {
+    const p = param(part);
+    if (p) kept.set(p.name, [...(kept.get(p.name) ?? []), p.value]);
+  }
+  const seen = new Map<string, number>();
+  const parts = q.parts.map((part) => {
+    const p = param(part);
+    if (!p) return part;
+    const n = seen.get(p.name) ?? 0;
+    seen.set(p.name, n + 1);
+    if (p.value !== HIDDEN_PARAM) return part;
+    const value = kept.get(p.name)?.[n];
+    if (value === undefined || value === HIDDEN_PARAM) {
+      missing.push(p.name);
+      return part;
+    }
+    return `${part.slice(0, part.indexOf('='))}=${value}`;
+  });
+  return { url: q.head + parts.join('&') + q.tail, missing };
+}
+
 export function providerToDraft(p: Raw, origin: number | undefined, ctx: DraftContext = {}): ProviderDraft {
   const auth = isObj(p.auth) ? p.auth : undefined;
   const source = sourceOf(auth);
@@ -96,6 +169,10 @@ export function providerToDraft(p: Raw, origin: number | undefined, ctx: DraftCo
   const hidden: string[] = [];
   const headers: [string, string][] = isObj(p.extra_headers)
     ? Object.entries(p.extra_headers).map(([k, v]) => {
+        if (isObj(v)) {
+          hidden.push(k); // kept in the keychain
+          return [k, ''];
+        }
         const s = str(v);
         if (s && isCredentialHeader(k, s)) {
           hidden.push(k);
@@ -104,9 +181,11 @@ export function providerToDraft(p: Raw, origin: number | undefined, ctx: DraftCo
         return [k, s];
       })
     : [];
+  // credential query parameters of the base_url (`?key=`): the same, shown as HIDDEN_PARAM
+  const base = maskBaseUrl(str(p.base_url));
   const d: ProviderDraft = {
     name: str(p.name),
-    base_url: str(p.base_url),
+    base_url: base.url,
     format: (FORMATS as readonly string[]).includes(str(p.format)) ? (str(p.format) as ProviderDraft['format']) : '',
     auth: {
       source,
@@ -119,6 +198,7 @@ export function providerToDraft(p: Raw, origin: number | undefined, ctx: DraftCo
     },
     extra_headers: headers,
     ...(hidden.length ? { hiddenHeaders: hidden } : {}),
+    ...(base.hidden.length ? { hiddenParams: base.hidden } : {}),
     models: isObj(p.available_models) ? Object.entries(p.available_models).map(([k, v]) => [k, str(v)]) : [],
   };
   if (origin !== undefined) d.origin = origin;
@@ -160,6 +240,8 @@ export function loadEditorState(file: string, ctx: DraftContext = {}): Omit<Edit
 export interface SecretWrite {
   account: string;
   value: string;
+  /** The draft field it came from (where a failure to store it is reported). */
+  path: (string | number)[];
 }
 
 export interface AppliedEdit {
@@ -245,7 +327,12 @@ export function applyDraft(raw: Raw, draft: ConfigDraft, opts: { hasKeychainSecr
     names.set(name, i);
     const p = deepClone(orig);
     p.name = d.name.trim();
-    p.base_url = d.base_url.trim();
+    // a credential parameter the window was shown as HIDDEN_PARAM keeps its stored value
+    const url = unmaskBaseUrl(d.base_url.trim(), str(orig.base_url));
+    for (const name of url.missing) {
+      issues.push({ path: [...base, 'base_url'], message: `the value of "${name}" is hidden in the window and none is stored for this provider: type it` });
+    }
+    p.base_url = url.url;
     if (d.format) p.format = d.format;
     else delete p.format;
 
@@ -257,13 +344,8 @@ export function applyDraft(raw: Raw, draft: ConfigDraft, opts: { hasKeychainSecr
       key: 'header name must not be empty',
       dup: 'header',
     });
-    // a credential header the window was shown as set (value '') keeps its stored value
-    const origHeaders = isObj(orig.extra_headers) ? orig.extra_headers : {};
-    for (const [k, v] of Object.entries(headers)) {
-      const was = origHeaders[k];
-      if (v === '' && typeof was === 'string' && was && isCredentialHeader(k, was)) headers[k] = was;
-    }
-    if (Object.keys(headers).length || orig.extra_headers !== undefined) p.extra_headers = headers;
+    const written = applyHeaders(headers, isObj(orig.extra_headers) ? orig.extra_headers : {}, d, i, issues, secrets, opts);
+    if (Object.keys(written).length || orig.extra_headers !== undefined) p.extra_headers = written;
     else delete p.extra_headers;
 
     const models = rowsToRecord(d.models, [...base, 'models'], issues, {
@@ -276,6 +358,52 @@ export function applyDraft(raw: Raw, draft: ConfigDraft, opts: { hasKeychainSecr
   });
   if (providers.length || raw.providers !== undefined) target.providers = providers;
   return { target, issues, secrets, origins };
+}
+
+/**
+ * The extra headers to write. A credential header the window was shown as set (value '') keeps its stored value or
+ * keychain reference; a credential typed in the window goes to the keychain (`{ keychain = "<provider>/<header>" }`),
+ * never into the file.
+ */
+function applyHeaders(
+  headers: Record<string, string>,
+  stored: Raw,
+  d: ProviderDraft,
+  i: number,
+  issues: Issue[],
+  secrets: SecretWrite[],
+  opts: { hasKeychainSecret?(account: string): boolean },
+): Raw {
+  const out: Raw = {};
+  for (const [k, v] of Object.entries(headers)) {
+    const was = stored[k];
+    const ref = isObj(was) && typeof was.keychain === 'string' && was.keychain ? was.keychain : undefined;
+    const path = ['providers', i, 'extra_headers', d.extra_headers.findIndex(([x]) => x === k), 1];
+    if (v === '' && ref !== undefined) {
+      out[k] = deepClone(was);
+      if (opts.hasKeychainSecret && !opts.hasKeychainSecret(ref)) issues.push({ path, message: `no value is stored in the keychain for header "${k}" yet: type it` });
+    } else if (v === '' && typeof was === 'string' && was && isCredentialHeader(k, was)) {
+      out[k] = was;
+    } else if (v !== '' && isCredentialHeader(k, v)) {
+      const account = ref ?? `${d.name.trim()}/${k}`;
+      secrets.push({ account, value: v, path });
+      out[k] = { keychain: account };
+    } else out[k] = v;
+  }
+  return out;
+}
+
+/** Every keychain account a config's providers refer to: their keys (auth.keychain) and extra headers kept there. */
+export function keychainRefs(raw: Raw): Set<string> {
+  const out = new Set<string>();
+  for (const p of Array.isArray(raw.providers) ? raw.providers : []) {
+    if (!isObj(p)) continue;
+    if (isObj(p.auth) && typeof p.auth.keychain === 'string') out.add(p.auth.keychain);
+    for (const v of Object.values(isObj(p.extra_headers) ? p.extra_headers : {})) {
+      if (isObj(v) && typeof v.keychain === 'string') out.add(v.keychain);
+    }
+  }
+  return out;
 }
 
 function applyAuth(
@@ -318,10 +446,10 @@ function applyAuth(
       const account = a.keychain.trim() || d.name.trim();
       out.keychain = account;
       if (typed) {
-        secrets.push({ account, value: typed });
+        secrets.push({ account, value: typed, path: [...path, 'newSecret'] });
       } else if (account && opts.hasKeychainSecret && !opts.hasKeychainSecret(account)) {
         // Switching an inline key to the keychain moves it there.
-        if (typeof orig?.api_key === 'string' && orig.api_key) secrets.push({ account, value: orig.api_key });
+        if (typeof orig?.api_key === 'string' && orig.api_key) secrets.push({ account, value: orig.api_key, path: [...path, 'newSecret'] });
         else issues.push({ path: [...path, 'newSecret'], message: 'no key is stored in the keychain for this provider yet: type it' });
       }
       break;
@@ -704,8 +832,27 @@ export function writeTempBeside(file: string, text: string, mode: number): strin
   return tmp;
 }
 
-/** Writes a file atomically (temp + rename in the same folder), keeping its mode and owner; new files get 0600. */
-export function writeFileAtomic(file: string, text: string): void {
+/**
+ * Whether a config document holds a secret written into it: an `api_key`, a credential-like extra header's value, or
+ * a credential query parameter of a base_url (`?key=`). Such a file is kept 0600.
+ */
+export function holdsInlineSecret(raw: Raw): boolean {
+  for (const p of Array.isArray(raw.providers) ? raw.providers : []) {
+    if (!isObj(p)) continue;
+    if (isObj(p.auth) && p.auth.api_key !== undefined) return true;
+    if (maskBaseUrl(str(p.base_url)).hidden.length) return true;
+    for (const [k, v] of Object.entries(isObj(p.extra_headers) ? p.extra_headers : {})) {
+      if (typeof v === 'string' && v && isCredentialHeader(k, v)) return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * Writes a file atomically (temp + rename in the same folder), keeping its mode and owner; new files get 0600.
+ * `secret`: the text holds a secret, so group and others lose every permission on it (a 0644 file becomes 0600).
+ */
+export function writeFileAtomic(file: string, text: string, o: { secret?: boolean } = {}): void {
   let target = file;
   try {
     target = realpathSync(file); // a symlinked config stays a symlink
@@ -723,6 +870,7 @@ export function writeFileAtomic(file: string, text: string): void {
   } catch {
     /* new file */
   }
+  if (o.secret) mode = (mode & ~0o077) | 0o600;
   const tmp = writeTempBeside(target, text, mode);
   try {
     chmodSync(tmp, mode);
@@ -764,6 +912,6 @@ export async function saveDraft(
   await opts.beforeWrite?.(plan.secrets);
   // The file may have changed while the keychain was written: check again just before replacing it.
   if (revisionOf(readConfigText(file)) !== draft.revision) throw new ConflictError(file);
-  writeFileAtomic(file, plan.text);
+  writeFileAtomic(file, plan.text, { secret: holdsInlineSecret(plan.target) });
   return { revision: revisionOf(plan.text), text: plan.text, secrets: plan.secrets };
 }

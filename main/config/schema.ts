@@ -77,6 +77,13 @@ const retryOverrides = {
   retry_after_cap_ms: z.number().int().nonnegative().optional(),
 };
 
+/** An extra header's value: the text sent, or `{ keychain = "account" }` for one kept in the OS keychain. */
+export const HeaderValueSchema = z.union(
+  [z.string(), z.object({ keychain: z.string().min(1, 'keychain must name an account') }).strict()],
+  { error: 'expected a string or { keychain = "account" } (a value the window stored in the OS keychain)' },
+);
+export type HeaderValue = z.infer<typeof HeaderValueSchema>;
+
 export const ProviderSchema = z
   .object({
     name: z.string().min(1, 'provider name must not be empty'),
@@ -86,7 +93,8 @@ export const ProviderSchema = z
       .refine((u) => !URL.canParse(u) || /^https?:$/.test(new URL(u).protocol), 'base_url must be http:// or https://'),
     format: z.enum(FORMATS).optional(),
     auth: AuthSchema.optional(),
-    extra_headers: z.record(headerName, z.string()).default({}),
+    /** A value as written, or `{ keychain = "account" }`: a secret the window stored in the OS keychain. */
+    extra_headers: z.record(headerName, HeaderValueSchema).default({}),
     available_models: z.record(z.string().min(1), z.string().min(1, 'upstream model name must not be empty')).default({}),
     /** Overrides [daemon] strict_tools for this provider. */
     strict_tools: z.boolean().optional(),

@@ -1,7 +1,7 @@
 // A provider's credential, resolved at request time. Errors name the source, never the secret.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Provider } from '../config/schema.js';
-import { isCredentialHeader, secretForms } from './errors.js';
+import { isCredentialHeader, isCredentialParam, secretForms } from './errors.js';
 
 export interface SecretResolver {
   /** A keychain secret by account name, from a cache kept warm by the secret store; undefined when none. */
@@ -41,8 +41,13 @@ export function describeAuthSource(p: Provider): string {
   return 'none';
 }
 
-/** Why the provider's secret is unavailable right now (sync check for status/warnings), or undefined when it is. */
+/** Why the provider's secret (its key, or an extra header kept in the keychain) is unavailable right now (sync
+ *  check for status/warnings), or undefined when it is. */
 export function authProblem(p: Provider, src: AuthSources): string | undefined {
+  return keyProblem(p, src) ?? extraHeaderProblem(p, src);
+}
+
+function keyProblem(p: Provider, src: AuthSources): string | undefined {
   const a = p.auth;
   if (!a) return undefined;
   if (a.value_env !== undefined) return src.env[a.value_env] ? undefined : `environment variable ${a.value_env} is not set`;
@@ -104,6 +109,68 @@ function resolved(p: Provider, src: AuthSources, secret: string | undefined): Re
   return auth;
 }
 
+/** The extra headers whose value is kept in the keychain (`{ keychain = "account" }`): [header, account]. */
+export function headerKeychainRefs(p: Pick<Provider, 'extra_headers'>): [string, string][] {
+  const out: [string, string][] = [];
+  for (const [k, v] of Object.entries(p.extra_headers ?? {})) if (typeof v !== 'string') out.push([k, v.keychain]);
+  return out;
+}
+
+function extraHeaderProblem(p: Provider, src: AuthSources): string | undefined {
+  for (const [name, account] of headerKeychainRefs(p)) {
+    if (!src.secrets) return 'the OS keychain is not available to this process';
+    if (!src.secrets.get(account)) return `no secret stored in the keychain for "${account}" (extra header ${name})`;
+  }
+  return undefined;
+}
+
+export interface ResolvedHeaders {
+  /** The extra headers as sent. */
+  headers: Record<string, string>;
+  /** The provider's secrets besides its key (see extraHeaderSecrets), keychain header values included. */
+  secrets: readonly string[];
+}
+
+/** Per provider: its extra headers written as text, and their keychain references (computed once per config). */
+const headerCache = new WeakMap<Provider, { plain: ResolvedHeaders; refs: [string, string][] }>();
+/** The last resolution per provider with keychain headers: the same values give the same (frozen) answer. */
+const lastHeaders = new WeakMap<Provider, { values: string; out: ResolvedHeaders }>();
+
+/**
+ * The provider's extra headers as sent (a value kept in the keychain read from the store's cache) and the secrets
+ * besides its key to scrub. Throws AuthUnavailableError when a keychain value is missing.
+ */
+export function resolveExtraHeaders(p: Provider, src: AuthSources): ResolvedHeaders {
+  let c = headerCache.get(p);
+  if (!c) {
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(p.extra_headers ?? {})) if (typeof v === 'string') headers[k] = v;
+    c = { plain: Object.freeze({ headers: Object.freeze(headers), secrets: extraHeaderSecrets(p) }), refs: headerKeychainRefs(p) };
+    headerCache.set(p, c);
+  }
+  if (!c.refs.length) return c.plain;
+  const values = c.refs.map(([, account]) => src.secrets?.get(account) ?? '');
+  if (values.some((v) => !v)) throw new AuthUnavailableError(extraHeaderProblem(p, src) ?? `no credential for provider ${p.name}`);
+  const key = values.join('\0');
+  const last = lastHeaders.get(p);
+  if (last && last.values === key) return last.out;
+  const headers = { ...c.plain.headers };
+  const secrets = [...c.plain.secrets];
+  c.refs.forEach(([name], i) => {
+    headers[name] = values[i]!;
+    secrets.push(...headerValueForms(values[i]!));
+  });
+  const out: ResolvedHeaders = Object.freeze({ headers: Object.freeze(headers), secrets: Object.freeze([...new Set(secrets)]) });
+  lastHeaders.set(p, { values: key, out });
+  return out;
+}
+
+/** A credential header value's forms to scrub: as sent, and for "Bearer <token>" the bare token too. */
+function headerValueForms(v: string): string[] {
+  const bare = /^\s*(?:bearer|basic|token)\s+(\S+)/i.exec(v)?.[1];
+  return bare ? [...secretForms(v), ...secretForms(bare)] : [...secretForms(v)];
+}
+
 const extraCache = new WeakMap<Provider, string[]>();
 
 /**
@@ -121,7 +188,7 @@ export function extraHeaderSecrets(p: Provider): string[] {
         const eq = part.indexOf('=');
         const k = eq < 0 ? part : part.slice(0, eq);
         const raw = eq < 0 ? '' : part.slice(eq + 1);
-        if (raw.length < 4 || !/key|token|secret|auth|sig|password/i.test(k)) continue;
+        if (raw.length < 4 || !isCredentialParam(k)) continue;
         out.push(...secretForms(raw));
         for (const dec of [() => decodeURIComponent(raw), () => decodeURIComponent(raw.replace(/\+/g, ' '))]) {
           try {
@@ -133,11 +200,7 @@ export function extraHeaderSecrets(p: Provider): string[] {
       }
     }
     for (const [k, v] of Object.entries(p.extra_headers ?? {})) {
-      if (!v || !isCredentialHeader(k, v)) continue;
-      out.push(...secretForms(v));
-      // "Bearer <token>": the bare token too
-      const bare = /^\s*(?:bearer|basic|token)\s+(\S+)/i.exec(v)?.[1];
-      if (bare) out.push(...secretForms(bare));
+      if (typeof v === 'string' && v && isCredentialHeader(k, v)) out.push(...headerValueForms(v));
     }
     s = [...new Set(out)];
     extraCache.set(p, s);

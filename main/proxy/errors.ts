@@ -59,6 +59,11 @@ function computeForms(secret: string, prefixed?: string): readonly string[] {
   return Object.freeze([...out].sort((a, b) => b.length - a.length)); // shared by every request with this key: never changed
 }
 
+/** Whether a query parameter's name says it carries a credential (`key`, `api_key`, `access_token`, `sig`...). */
+export function isCredentialParam(name: string): boolean {
+  return /key|token|secret|auth|sig|password/i.test(name);
+}
+
 const CRED_HEADER = /auth|api[-_]?key|key$|token|secret|password|passwd|cookie|session|credential|signature/i;
 
 /**

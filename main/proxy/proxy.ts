@@ -5,7 +5,7 @@ import type { Dispatcher } from 'undici';
 import type { Config, Provider } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import type { Attempt, Dialect, LogEntry, RequestLog } from '../log/request-log.js';
-import { AuthUnavailableError, clientSecrets, extraHeaderSecrets, resolveAuth, type AuthSources } from './auth.js';
+import { AuthUnavailableError, clientSecrets, resolveAuth, resolveExtraHeaders, type AuthSources } from './auth.js';
 import { findModel, jsonOnce } from './body.js';
 import { apiPath, dialectFor, errorBody } from './dialect.js';
 import { guardRequest } from './guard.js';
@@ -546,21 +546,23 @@ export class Proxy {
     let secrets: readonly string[] = [];
     for (let retried = false; ; retried = true) {
       let auth: Record<string, string>;
+      let extra: Record<string, string>;
       try {
         const pending = resolveAuth(p, this.deps.auth);
         const resolved = pending instanceof Promise ? await pending : pending; // a key at hand costs no wait
         auth = resolved.headers;
         // every form of every secret sent (key bare, prefixed, URL-encoded; credential extra_headers) is scrubbed
         // from what the entry holds and from what goes back to the client
-        const extraSecrets = extraHeaderSecrets(p);
-        secrets = extraSecrets.length ? [...resolved.secrets, ...extraSecrets] : resolved.secrets;
+        const headers = resolveExtraHeaders(p, this.deps.auth);
+        extra = headers.headers;
+        secrets = headers.secrets.length ? [...resolved.secrets, ...headers.secrets] : resolved.secrets;
         this.deps.log.addSecrets(entry, secrets);
       } catch (err) {
         attempt.error = `skipped: ${err instanceof AuthUnavailableError ? err.message : 'credential unavailable'}`;
         return fail();
       }
       try {
-        const sent = relay.headers({ ...p.extra_headers, ...auth });
+        const sent = relay.headers({ ...extra, ...auth });
         // what went upstream, as the log may see it (credential headers redacted, every other value scrubbed)
         entry.upstreamHeaders = redactHeaders(sent);
         resp = await exchange(

@@ -35,7 +35,7 @@ import type {
 } from './types.js';
 import type { CoreStatus } from '../core/core.js';
 import type { LogEntry } from '../log/request-log.js';
-import { ConflictError, InvalidEditError, loadEditorState, parseToml, planEdit, readConfigText, saveDraft } from '../config/save.js';
+import { ConflictError, InvalidEditError, keychainRefs, loadEditorState, parseToml, planEdit, readConfigText, saveDraft } from '../config/save.js';
 import { KeychainUnavailableError, SecretStore } from '../secrets/store.js';
 import type { SignInService } from '../oauth/signin.js';
 import { CaptureResponse } from './capture.js';
@@ -265,7 +265,7 @@ export class UiService {
   async save(draft: ConfigDraft): Promise<SaveResult> {
     const file = this.core.configPath;
     const before = keychainAccounts(safeRead(file), file);
-    let keychainFailure: { account: string; message: string } | undefined;
+    let keychainFailure: { path: (string | number)[]; message: string } | undefined;
     try {
       const out = await saveDraft(file, draft, {
         hasKeychainSecret: (a) => this.secrets.has(a),
@@ -274,7 +274,7 @@ export class UiService {
             try {
               await this.secrets.set(s.account, s.value);
             } catch (e) {
-              keychainFailure = { account: s.account, message: (e as Error).message };
+              keychainFailure = { path: s.path, message: (e as Error).message };
               throw e;
             }
           }
@@ -291,16 +291,12 @@ export class UiService {
       if (e instanceof ConflictError) return { ok: false, kind: 'conflict', message: e.message };
       if (e instanceof InvalidEditError) return { ok: false, kind: 'invalid', issues: e.issues };
       if (e instanceof KeychainUnavailableError && keychainFailure) {
-        const i = draft.providers.findIndex((p) => (p.auth.keychain.trim() || p.name.trim()) === keychainFailure!.account);
+        // a key can come from an environment variable instead; a credential header is kept only in the keychain
+        const instead = keychainFailure.path[2] === 'auth' ? 'Use an environment variable instead' : 'A credential header is never written to config.toml';
         return {
           ok: false,
           kind: 'invalid',
-          issues: [
-            {
-              path: i >= 0 ? ['providers', i, 'auth', 'newSecret'] : [],
-              message: `${keychainFailure.message}. Use an environment variable instead (nothing was saved).`,
-            },
-          ],
+          issues: [{ path: keychainFailure.path, message: `${keychainFailure.message}. ${instead} (nothing was saved).` }],
         };
       }
       return { ok: false, kind: 'error', message: (e as Error).message };
@@ -573,13 +569,6 @@ function safeRead(file: string): string {
 }
 
 function keychainAccounts(text: string, file: string): Set<string> {
-  const out = new Set<string>();
   const r = parseToml(text, file);
-  if ('error' in r) return out;
-  const ps = Array.isArray(r.raw.providers) ? r.raw.providers : [];
-  for (const p of ps) {
-    const k = (p as { auth?: { keychain?: unknown } })?.auth?.keychain;
-    if (typeof k === 'string') out.add(k);
-  }
-  return out;
+  return 'error' in r ? new Set() : keychainRefs(r.raw);
 }

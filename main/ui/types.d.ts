@@ -28,7 +28,11 @@ export interface ProviderDraft {
   /** Index of this provider in the file the editor loaded; absent for a new one. Unknown keys are kept from it. */
   origin?: number;
   name: string;
+  /** The value of a credential query parameter (`?key=…`) is never sent to the window: it reads `••••••••` and
+   *  its name is in `hiddenParams`; saving it so keeps the stored value, a typed value replaces it. */
   base_url: string;
+  /** Read only: the base_url's query parameters whose (non-empty) value is a credential and is kept back. */
+  hiddenParams?: string[];
   /** '' = not set (the core picks by dialect). */
   format: Format | '';
   auth: AuthDraft;

@@ -24,6 +24,7 @@ export const ProviderDraftSchema = z
     origin: z.number().int().min(0).max(10_000).optional(),
     name: s(200),
     base_url: s(2048),
+    hiddenParams: z.array(s(256)).max(200).optional(),
     format: z.enum(['', ...FORMATS]),
     auth: AuthDraftSchema,
     extra_headers: z.array(z.tuple([s(256), s(8192)])).max(200),

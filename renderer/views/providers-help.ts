@@ -75,3 +75,12 @@ export function configDiff(theirs: Pick<ConfigDraft, 'intercept_hosts' | 'provid
   for (const x of b) if (!inA.has(x)) out.push(['+', x]);
   return out.sort((x, y) => x[1].localeCompare(y[1]) || (x[0] === '-' ? -1 : 1));
 }
+
+/** The Base URL field's hint for credential query parameters kept back (`?key=`: the value reads as dots). */
+export function hiddenParamsHint(names: string[]): string {
+  const many = names.length > 1;
+  const list = names.map((n) => `“${n}”`).join(', ');
+  return many
+    ? `✓ ${list} are set (their values are never shown here). Leave the dots to keep them; type new values to replace them.`
+    : `✓ ${list} is set (its value is never shown here). Leave the dots to keep it; type a new value to replace it.`;
+}

@@ -2,7 +2,7 @@
 // Validation comes from the main side (the core's own zod schema) and is shown on the field it concerns.
 import type { Api, AuthDraft, ConfigDraft, EditorState, Format, Issue, ProviderDraft, ProviderHealthInfo, ProviderView, SecretSource, UiEvent, UiStatus } from '../../main/ui/types.js';
 import { append, clear, debounce, h, onSaveKey, toast, viewHead, type Props } from '../dom.js';
-import { authPlaceholders, configDiff, envWarnings } from './providers-help.js';
+import { authPlaceholders, configDiff, envWarnings, hiddenParamsHint } from './providers-help.js';
 import type { View, ViewContext } from './view.js';
 
 const FORMAT_LABELS: [Format | '', string][] = [
@@ -712,7 +712,12 @@ class ProvidersView implements View {
         text('Name', `${base}.name`, () => p.name, (v) => (p.name = v)),
         h('div', { class: 'field', 'data-field': `${base}.format` }, h('label', { htmlFor: `f-${base.replace('.', '-')}-format`, text: 'Upstream format' }), formatSel),
       ),
-      text('Base URL', `${base}.base_url`, () => p.base_url, (v) => (p.base_url = v), { placeholder: 'https://api.example.com', type: 'url' }),
+      text('Base URL', `${base}.base_url`, () => p.base_url, (v) => (p.base_url = v), {
+        placeholder: 'https://api.example.com',
+        type: 'url',
+        // credential query parameters (`?key=`) are shown as set, never their value (as credential extra headers)
+        hint: p.hiddenParams?.length ? hiddenParamsHint(p.hiddenParams) : undefined,
+      }),
       this.authSection(p, base, upd),
       this.pairsSection('Model map', 'Requested model', 'Upstream model', `${base}.models`, p.models, upd, 'Model names clients ask for, and the name this provider knows them by.', 'claude-sonnet-4.6', 'anthropic/claude-sonnet-4.6'),
       this.pairsSection('Extra headers', 'Header', 'Value', `${base}.extra_headers`, p.extra_headers, upd, 'Sent with every request to this provider.', 'anthropic-version', '2023-06-01', p.hiddenHeaders),

@@ -10,13 +10,16 @@ import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { parse } from 'smol-toml';
 import { attachUi } from '../../main/ui/attach.js';
+import { SecretStore } from '../../main/secrets/store.js';
+import { memoryKeytar } from '../helpers/keyring.js';
 import { startCore, type TestCore } from '../helpers/core.js';
 import { CHROMIUM, launchProfile } from '../helpers/browser.js';
 
 const TOKEN = `teamTok${randomBytes(12).toString('hex')}`;
 const KEYISH = `0123456789abcdef${randomBytes(8).toString('hex')}`; // key-shaped value under an innocent name
+const QKEY = `queryKey${randomBytes(12).toString('hex')}`; // a base_url credential parameter (?key=)
 
-describe('credential extra headers in the window', { skip: !existsSync(CHROMIUM) && `no Chromium at ${CHROMIUM}` }, () => {
+describe('credential extra headers and base_url parameters in the window', { skip: !existsSync(CHROMIUM) && `no Chromium at ${CHROMIUM}` }, () => {
   let t: TestCore;
   let link: string;
   let ctx: BrowserContext;
@@ -24,22 +27,25 @@ describe('credential extra headers in the window', { skip: !existsSync(CHROMIUM)
   let profile: string;
   const bodies: string[] = [];
 
-  const headersOf = () =>
-    (parse(readFileSync(t.configPath, 'utf8')) as { providers: { extra_headers: Record<string, string> }[] }).providers[0]!.extra_headers;
+  let store: SecretStore;
+  const fileProvider = () =>
+    (parse(readFileSync(t.configPath, 'utf8')) as { providers: { base_url: string; extra_headers: Record<string, unknown> }[] }).providers[0]!;
+  const headersOf = () => fileProvider().extra_headers;
 
   before(async () => {
+    store = await SecretStore.open({ keytar: memoryKeytar() });
     t = await startCore(`
 [[providers]]
 name = "team"
-base_url = "http://127.0.0.1:9"
+base_url = "http://127.0.0.1:9/v1beta?alt=sse&key=${QKEY}"
 format = "anthropic"
 auth = { header = "x-api-key", value_env = "TEAM_KEY" }
 extra_headers = { "anthropic-version" = "2023-06-01", "x-team-token" = "${TOKEN}", "x-route" = "${KEYISH}" }
 
 [providers.available_models]
 "m" = "m-upstream"
-`, { env: { TEAM_KEY: 'team-key' } }); // set: a save of a provider whose key is missing is a warning, not the success this test awaits
-    link = attachUi(t.core, { app: 'daemon', caCheck: false }).link!;
+`, { env: { TEAM_KEY: 'team-key' }, secrets: store.resolver() }); // set: a save of a provider whose key is missing is a warning, not the success this test awaits
+    link = attachUi(t.core, { app: 'daemon', caCheck: false, secrets: store }).link!;
     profile = mkdtempSync(join(tmpdir(), 'r67-chromium-'));
     ctx = await launchProfile(profile, { viewport: { width: 1200, height: 780 } });
     page = ctx.pages()[0] ?? (await ctx.newPage());
@@ -74,25 +80,41 @@ extra_headers = { "anthropic-version" = "2023-06-01", "x-team-token" = "${TOKEN}
       assert.match((await input.getAttribute('placeholder')) ?? '', /^Set \(hidden\)/);
     }
     assert.equal(await page.inputValue('input[data-path="providers.0.extra_headers.0.1"]'), '2023-06-01', 'other headers show as they are');
+    // the base URL's ?key= reads as dots, with a hint that it is set
+    const url = page.locator('input[data-path="providers.0.base_url"]');
+    assert.equal(await url.inputValue(), 'http://127.0.0.1:9/v1beta?alt=sse&key=••••••••');
+    assert.match(await page.locator('.field[data-field="providers.0.base_url"] .hint').innerText(), /“key” is set \(its value is never shown here\)/);
     const html = await page.content();
-    assert.ok(!html.includes(TOKEN) && !html.includes(KEYISH), 'no value in the page');
+    assert.ok(!html.includes(TOKEN) && !html.includes(KEYISH) && !html.includes(QKEY), 'no value in the page');
     // what the window's API hands out, asked for by the page itself
     const config = await page.evaluate(async () => (await fetch('/api/ui/config')).text());
     assert.match(config, /"x-team-token",""/);
     assert.match(config, /"hiddenHeaders":\["x-team-token","x-route"\]/);
-    assert.ok(bodies.length > 0 && [...bodies, config].every((b) => !b.includes(TOKEN) && !b.includes(KEYISH)), 'no value in any response');
+    assert.match(config, /"hiddenParams":\["key"\]/);
+    const clean = (b: string) => !b.includes(TOKEN) && !b.includes(KEYISH) && !b.includes(QKEY);
+    assert.ok(bodies.length > 0 && [...bodies, config].every(clean), 'no value in any response');
 
     // an unrelated edit, saved: the hidden values stay in the file
     await page.fill('input[data-path="providers.0.models.0.1"]', 'm-other');
     await saved();
     assert.deepEqual({ ...headersOf() }, { 'anthropic-version': '2023-06-01', 'x-team-token': TOKEN, 'x-route': KEYISH });
+    assert.equal(fileProvider().base_url, `http://127.0.0.1:9/v1beta?alt=sse&key=${QKEY}`);
 
-    // a typed value replaces the stored one, and is not shown back either
+    // a typed value replaces the stored one: it goes to the keychain (the file names the entry), not shown back
     await token.fill('teamTokReplaced0123456789');
     await saved();
-    assert.equal(headersOf()['x-team-token'], 'teamTokReplaced0123456789');
+    assert.deepEqual({ ...(headersOf()['x-team-token'] as object) }, { keychain: 'team/x-team-token' });
+    assert.equal(store.get('team/x-team-token'), 'teamTokReplaced0123456789');
+    assert.ok(!readFileSync(t.configPath, 'utf8').includes('teamTokReplaced0123456789'));
     assert.equal(headersOf()['x-route'], KEYISH);
+    // so does a base URL parameter typed over the dots (into the file: base_url has no keychain form)
+    await url.fill('http://127.0.0.1:9/v1beta?alt=sse&key=queryKeyTyped0123456789');
+    await saved();
+    assert.equal(fileProvider().base_url, 'http://127.0.0.1:9/v1beta?alt=sse&key=queryKeyTyped0123456789');
+    await page.waitForFunction(() => (globalThis as unknown as { document: { querySelector(s: string): { value: string } | null } }).document.querySelector('input[data-path="providers.0.base_url"]')?.value.endsWith('key=••••••••'));
     await page.waitForFunction(() => (globalThis as unknown as { document: { querySelector(s: string): { value: string } | null } }).document.querySelector('input[data-path="providers.0.extra_headers.1.1"]')?.value === '');
     assert.ok(!(await page.content()).includes('teamTokReplaced0123456789'));
+    assert.ok(!(await page.content()).includes('queryKeyTyped0123456789'));
+    assert.ok(bodies.every((b) => clean(b) && !b.includes('teamTokReplaced0123456789') && !b.includes('queryKeyTyped0123456789')), 'nor in any response');
   });
 });

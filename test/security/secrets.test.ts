@@ -373,10 +373,12 @@ tstream-mid = "tstream-mid"
     // saved as loaded (the value left empty): the stored token stays
     const kept = planEdit(readFileSync(t.configPath, 'utf8'), t.configPath, state);
     assert.ok(kept.ok && kept.text.includes(`"x-team-token" = "${TEAM_TOKEN}"`), 'the token is kept');
-    // a value typed in replaces it
+    // a value typed in replaces it, in the keychain: the file holds only the reference
     beta.extra_headers[1] = ['x-team-token', 'teamTokNew0123456789'];
     const replaced = planEdit(readFileSync(t.configPath, 'utf8'), t.configPath, state);
-    assert.ok(replaced.ok && replaced.text.includes('teamTokNew0123456789') && !replaced.text.includes(TEAM_TOKEN));
+    assert.ok(replaced.ok && !replaced.text.includes('teamTokNew0123456789') && !replaced.text.includes(TEAM_TOKEN));
+    assert.ok(replaced.text.includes('x-team-token = { keychain = "beta/x-team-token" }'), replaced.text);
+    assert.deepEqual(replaced.secrets, [{ account: 'beta/x-team-token', value: 'teamTokNew0123456789', path: ['providers', 1, 'extra_headers', 1, 1] }]);
     // what the editor loads from a file is the same as what the service gives (no other path to the values)
     assertClean(JSON.stringify(loadEditorState(t.configPath)), 'loadEditorState');
   });

@@ -172,7 +172,7 @@ test('a new provider with a keychain secret: the key goes to beforeWrite, never 
       assert.equal(readFileSync(file, 'utf8'), SAMPLE, 'the file is written after the keychain');
     },
   });
-  assert.deepEqual(stored, [{ account: 'groq', value: 'gsk_SECRET_123' }]);
+  assert.deepEqual(stored, [{ account: 'groq', value: 'gsk_SECRET_123', path: ['providers', 2, 'auth', 'newSecret'] }]);
   const text = readFileSync(file, 'utf8');
   assert.ok(!text.includes('gsk_SECRET_123'));
   const cfg = parseConfig(text, file);
