@@ -46,11 +46,14 @@ export function upstreamPath(format: Dialect): string {
  * ends in /v1 is understood, not doubled; for Ollama a trailing /v1 or /api is dropped.
  */
 export function upstreamUrl(baseUrl: string, format: Dialect): string {
-  let base = baseUrl.replace(/\/+$/, '');
+  // the base_url's own query (Azure's ?api-version=, a ?key=) goes after the format's path
+  const q = baseUrl.indexOf('?');
+  const query = q < 0 ? '' : baseUrl.slice(q);
+  let base = (q < 0 ? baseUrl : baseUrl.slice(0, q)).replace(/\/+$/, '');
   const path = PATHS[format];
   if (format === 'ollama') base = base.replace(/\/(v1|api)$/, '');
-  else if (base.endsWith('/v1')) return base + path.slice(3);
-  return base + path;
+  else if (base.endsWith('/v1')) return base + path.slice(3) + query;
+  return base + path + query;
 }
 
 // ---------- requests and responses ----------

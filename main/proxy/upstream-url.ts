@@ -1,5 +1,6 @@
 // Upstream URL = provider base_url + the request's path and query. A base_url that already ends in /v1
-// (as OpenAI-compatible hosts are often written) is understood: the path's own /v1 is not doubled.
+// (as OpenAI-compatible hosts are often written) is understood: the path's own /v1 is not doubled. A base_url's
+// own query (Azure's `?api-version=`, a `?key=`) goes on every request, after the request's own parameters.
 // A request path never climbs out of the base path: dot segments (`..`, `.`, encoded as %2e too) are resolved
 // within it (the request guard refuses such paths before they get here; this is the second line).
 export interface UpstreamTarget {
@@ -7,13 +8,13 @@ export interface UpstreamTarget {
   path: string;
 }
 
-const cache = new Map<string, { origin: string; basePath: string }>();
+const cache = new Map<string, { origin: string; basePath: string; query: string }>();
 
-function splitBase(baseUrl: string): { origin: string; basePath: string } {
+function splitBase(baseUrl: string): { origin: string; basePath: string; query: string } {
   let b = cache.get(baseUrl);
   if (!b) {
     const u = new URL(baseUrl);
-    b = { origin: u.origin, basePath: u.pathname.replace(/\/+$/, '') };
+    b = { origin: u.origin, basePath: u.pathname.replace(/\/+$/, ''), query: u.search.slice(1) };
     if (cache.size > 1000) cache.clear();
     cache.set(baseUrl, b);
   }
@@ -21,11 +22,18 @@ function splitBase(baseUrl: string): { origin: string; basePath: string } {
 }
 
 export function upstreamTarget(baseUrl: string, requestPath: string): UpstreamTarget {
-  const { origin, basePath } = splitBase(baseUrl);
+  const { origin, basePath, query } = splitBase(baseUrl);
   let path = requestPath.startsWith('/') ? requestPath : `/${requestPath}`;
   if ((path.indexOf('%') >= 0 || path.indexOf('/.') >= 0) && mayHaveDotSegment(path)) path = withoutDotSegments(path);
   if (basePath.endsWith('/v1') && (path === '/v1' || path.startsWith('/v1/') || path.startsWith('/v1?'))) path = path.slice(3);
-  return { origin, path: basePath + path };
+  return { origin, path: withQuery(basePath + path, query) };
+}
+
+/** `path` with `query` (no "?") appended after its own parameters. */
+export function withQuery(path: string, query: string): string {
+  if (!query) return path;
+  const q = path.indexOf('?');
+  return q < 0 ? `${path}?${query}` : q === path.length - 1 ? path + query : `${path}&${query}`;
 }
 
 /** Cheap pre-check (the hot path): only a path with "/." or "%" or "\" can hold a dot segment. */
