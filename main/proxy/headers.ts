@@ -16,8 +16,12 @@ const HOP_BY_HOP = new Set([
   'expect',
 ]);
 
-/** Client credentials a provider's own auth replaces (never forwarded to a provider). */
-const CLIENT_AUTH = new Set(['authorization', 'x-api-key', 'api-key', 'x-goog-api-key']);
+/**
+ * Client credentials a provider's own auth replaces (never forwarded to a provider), and what belongs to them:
+ * the client's cookies and the account it names (ChatGPT account, OpenAI organization and project) are its own
+ * account's, not the provider's a request is routed to.
+ */
+const CLIENT_AUTH = new Set(['authorization', 'x-api-key', 'api-key', 'x-goog-api-key', 'cookie', 'chatgpt-account-id', 'openai-organization', 'openai-project']);
 
 function connectionListed(h: IncomingHttpHeaders | Record<string, unknown>): Set<string> | undefined {
   const c = h['connection'];
@@ -31,7 +35,8 @@ function connectionListed(h: IncomingHttpHeaders | Record<string, unknown>): Set
 
 /**
  * Headers for the upstream request: the client's, less hop-by-hop, host and content-length, less the client's
- * credentials when `stripAuth`; plus `set` (provider auth and extra headers) last.
+ * credentials, cookies and account headers when `stripAuth` (CLIENT_AUTH); plus `set` (provider auth and extra
+ * headers) last. Without `stripAuth` (the passthrough to the real origin) cookies go on, less router67's own.
  */
 export function upstreamHeaders(
   client: IncomingHttpHeaders,
