@@ -105,26 +105,34 @@ function htmlTitle(s: string): string | undefined {
   return h?.[1]?.replace(/<[^>]+>/g, '').replace(/\s+/g, ' ').trim() || undefined;
 }
 
-/** Understand an upstream error body of any dialect, an HTML page, or plain text. */
-export function parseUpstreamError(status: number, body: Buffer | string, contentType?: string): ParsedUpstreamError {
+/** Text as it is: for callers with no secrets to scrub. */
+const asIs = (s: string): string => s;
+
+/**
+ * Understand an upstream error body of any dialect, an HTML page, or plain text. `clean` (the attempt's scrub)
+ * runs on the whole of every text taken from the body before it is cut, so no part of a secret survives a cut.
+ */
+export function parseUpstreamError(status: number, body: Buffer | string, contentType?: string, clean: (s: string) => string = asIs): ParsedUpstreamError {
   const text = (typeof body === 'string' ? body : body.toString('utf8')).trim();
+  const cut = (s: string) => clean(s).slice(0, 500);
   if (!text) return { message: `upstream returned HTTP ${status} with an empty body` };
   const ct = (contentType ?? '').toLowerCase();
   if (ct.includes('html') || /^<(!doctype|html|head|body|\?xml)/i.test(text)) {
     const title = htmlTitle(text);
-    return { message: `upstream returned an HTML error page (HTTP ${status}${title ? `: ${title}` : ''})` };
+    return { message: `upstream returned an HTML error page (HTTP ${status}${title ? `: ${clean(title)}` : ''})` };
   }
   let j: unknown;
   try {
     j = JSON.parse(text);
   } catch {
-    return { message: `upstream returned HTTP ${status}: ${text.slice(0, 500)}` };
+    return { message: `upstream returned HTTP ${status}: ${cut(text)}` };
   }
   if (Array.isArray(j) && j.length) j = j[0]; // Google-style [{error:{…}}]
   if (isObj(j)) {
     const e = j.error;
     if (isObj(e)) {
-      const message = str(e.message) ?? str(e.msg) ?? JSON.stringify(e).slice(0, 500);
+      const m = str(e.message) ?? str(e.msg);
+      const message = m !== undefined ? clean(m) : cut(JSON.stringify(e));
       const r: ParsedUpstreamError = { message };
       const type = str(e.type) ?? str(e.status);
       if (type) r.type = type;
@@ -133,17 +141,17 @@ export function parseUpstreamError(status: number, body: Buffer | string, conten
       if (typeof e.param === 'string') r.param = e.param;
       return r;
     }
-    if (typeof e === 'string') return { message: e }; // Ollama
+    if (typeof e === 'string') return { message: clean(e) }; // Ollama
     const m = str(j.message) ?? str(j.detail) ?? str(j.error_message);
     if (m) {
-      const r: ParsedUpstreamError = { message: m };
+      const r: ParsedUpstreamError = { message: clean(m) };
       const type = str(j.type);
       if (type && type !== 'error') r.type = type;
       return r;
     }
-    if (Array.isArray(j.detail)) return { message: JSON.stringify(j.detail).slice(0, 500) };
+    if (Array.isArray(j.detail)) return { message: cut(JSON.stringify(j.detail)) };
   }
-  return { message: `upstream returned HTTP ${status}: ${text.slice(0, 500)}` };
+  return { message: `upstream returned HTTP ${status}: ${cut(text)}` };
 }
 
 const OPENAI_TO_ANTHROPIC: Record<string, string> = {
@@ -158,7 +166,8 @@ const OPENAI_TO_ANTHROPIC: Record<string, string> = {
 
 /**
  * Convert an upstream error into the client dialect's envelope and status, so SDKs raise their typed
- * errors. A non-error status (the upstream said 2xx but the body is unusable) becomes 502.
+ * errors. A non-error status (the upstream said 2xx but the body is unusable) becomes 502. `clean` as in
+ * parseUpstreamError.
  */
 export function translateError(
   _from: Dialect | 'unknown',
@@ -166,9 +175,10 @@ export function translateError(
   status: number,
   body: Buffer | string,
   contentType?: string,
+  clean?: (s: string) => string,
 ): { status: number; body: string } {
   const st = status >= 400 && status <= 599 ? status : 502;
-  const p = parseUpstreamError(status, body, contentType);
+  const p = parseUpstreamError(status, body, contentType, clean);
   let type: string;
   if (to === 'anthropic') {
     type = p.type && ANTHROPIC_KNOWN.has(p.type) ? p.type : (p.type && OPENAI_TO_ANTHROPIC[p.type]) || errorTypeFor(to, st);

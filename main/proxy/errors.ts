@@ -1,13 +1,16 @@
 // Short, secret-free descriptions of why an attempt failed.
 
-/** A transport error as one line: code and message, nothing else. */
-export function describeTransportError(err: unknown): string {
+/**
+ * A transport error as one line: code and message, nothing else; scrubbed of `secrets` (and anything key-shaped)
+ * before it is cut to 500 characters, so a key the cut would split is never left half there.
+ */
+export function describeTransportError(err: unknown, secrets?: readonly string[]): string {
   const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string }; name?: string };
-  if (!e || typeof e !== 'object') return String(err);
+  if (!e || typeof e !== 'object') return scrub(String(err), secrets).slice(0, 500);
   const code = e.code && e.code !== 'UND_ERR' ? e.code : e.cause?.code;
   const base = code === 'UND_ERR_HEADERS_TIMEOUT' ? 'first-byte timeout: no response headers in time' : (e.message ?? String(err));
   const cause = e.cause?.message && e.cause.message !== e.message ? ` (${e.cause.message})` : '';
-  return `${code ? `${code}: ` : ''}${base}${cause}`.slice(0, 500);
+  return scrub(`${code ? `${code}: ` : ''}${base}${cause}`, secrets).slice(0, 500);
 }
 
 const KEYLIKE = /\b(sk-[A-Za-z0-9_-]{6}|sk-ant-[A-Za-z0-9_-]{6}|Bearer\s+)[A-Za-z0-9._~+/=-]{6,}/g;
@@ -78,8 +81,11 @@ export function isCredentialHeader(name: string, value: string): boolean {
   return false;
 }
 
-/** The gist of an upstream error body: its JSON error message, an HTML page's title, or the start of the text. */
-export function summariseErrorBody(body: string, contentType: string | undefined): string {
+/**
+ * The gist of an upstream error body: its JSON error message, an HTML page's title, or the start of the text;
+ * scrubbed of `secrets` (and anything key-shaped) before it is cut.
+ */
+export function summariseErrorBody(body: string, contentType: string | undefined, secrets?: readonly string[]): string {
   const t = body.trim();
   if (!t) return '';
   if (/json/i.test(contentType ?? '') || t.startsWith('{')) {
@@ -87,14 +93,14 @@ export function summariseErrorBody(body: string, contentType: string | undefined
       const j = JSON.parse(t) as { error?: unknown; message?: unknown };
       const err = j.error as { message?: unknown } | string | undefined;
       const msg = typeof err === 'string' ? err : typeof err?.message === 'string' ? err.message : typeof j.message === 'string' ? j.message : undefined;
-      if (msg) return msg.slice(0, 300);
+      if (msg) return scrub(msg, secrets).slice(0, 300);
     } catch {
       /* fall through */
     }
   }
   if (/html/i.test(contentType ?? '') || /^<(!doctype|html)/i.test(t)) {
     const title = /<title[^>]*>([^<]*)<\/title>/i.exec(t)?.[1]?.trim();
-    return `HTML error page${title ? `: ${title.slice(0, 120)}` : ''}`;
+    return `HTML error page${title ? `: ${scrub(title, secrets).slice(0, 120)}` : ''}`;
   }
-  return t.slice(0, 200).replace(/\s+/g, ' ');
+  return scrub(t, secrets).slice(0, 200).replace(/\s+/g, ' ');
 }

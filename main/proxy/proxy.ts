@@ -11,7 +11,7 @@ import { apiPath, dialectFor, errorBody } from './dialect.js';
 import { guardRequest } from './guard.js';
 import { Deadlines } from './deadlines.js';
 import { BodyBudget, readBody } from './intake.js';
-import { describeTransportError, scrub, scrubUrl, summariseErrorBody } from './errors.js';
+import { describeTransportError, scrubUrl, summariseErrorBody } from './errors.js';
 import { Cancel, cancelOnClientGone, exchange, type UpstreamResponse } from './upstream.js';
 import { redactHeaders } from './headers.js';
 import { sendModels } from './local.js';
@@ -123,7 +123,7 @@ export class Proxy {
         // the body is decoded from here on: what goes upstream (routed or passed through) is plain
         if (r.encoding) delete req.headers['content-encoding'];
         this.route(req, res, r.body, meta).catch((err: unknown) => {
-          this.deps.logger.error(`internal error on ${req.method} ${scrubUrl(req.url ?? '/')}: ${scrub(describeTransportError(err))}`);
+          this.deps.logger.error(`internal error on ${req.method} ${scrubUrl(req.url ?? '/')}: ${describeTransportError(err)}`);
           if (!res.headersSent) this.sendError(res, dialectFor(req.url ?? '/', meta.host), 500, 'router67 internal error');
           else res.destroy();
         });
@@ -579,7 +579,7 @@ export class Proxy {
           cancel,
         );
       } catch (err) {
-        attempt.error = scrub(describeTransportError(err), secrets);
+        attempt.error = describeTransportError(err, secrets);
         if (!cancel.cancelled) this.health.settle(ticket, { kind: 'transport', error: attempt.error });
         return fail({ kind: 'transport', err });
       }
@@ -603,7 +603,7 @@ export class Proxy {
     if (resp.statusCode === 429 || resp.statusCode >= 500) {
       const text = await resp.text(MAX_ERROR_BODY);
       const ct = header(resp.headers, 'content-type');
-      attempt.error = scrub(summariseErrorBody(text, ct), secrets) || `HTTP ${resp.statusCode}`;
+      attempt.error = summariseErrorBody(text, ct, secrets) || `HTTP ${resp.statusCode}`;
       const wait = retryAfterMs(resp.headers);
       if (resp.statusCode === 429) gate.rateLimited(attempt, this.health.settle(ticket, { kind: 'rate-limited', headers: resp.headers }));
       else this.health.settle(ticket, { kind: 'server-error', error: `HTTP ${resp.statusCode}` });

@@ -107,7 +107,7 @@ async function relayWhole(resp: UpstreamResponse, ctx: RelayContext): Promise<Ou
   const { body: buf, error, over } = await resp.collect(maxBuffered);
   if (error) {
     if (ctx.cancel.cancelled) return 'aborted';
-    attempt.error = `response body cut off: ${scrub(describeTransportError(error), secrets)}`;
+    attempt.error = `response body cut off: ${describeTransportError(error, secrets)}`;
     return 'fallback';
   }
   if (over) return relayUnbuffered(resp, ctx, over);
@@ -130,7 +130,7 @@ async function relayWhole(resp: UpstreamResponse, ctx: RelayContext): Promise<Ou
       if (!scan || !readWholeUsage(plain, entry)) {
         const json = JSON.parse(plain.toString('utf8')) as unknown;
         readUsage(json, entry);
-        if (resp.statusCode >= 400) attempt.error = scrub(summariseErrorBody(plain.toString('utf8'), ct), secrets) || `HTTP ${resp.statusCode}`;
+        if (resp.statusCode >= 400) attempt.error = summariseErrorBody(plain.toString('utf8'), ct, secrets) || `HTTP ${resp.statusCode}`;
         if (ctx.logBodies) entry.responseBody = plain.toString('utf8', 0, Math.min(plain.length, MAX_LOGGED_BODY));
       }
     } catch {
@@ -176,7 +176,7 @@ function relayUnbuffered(resp: UpstreamResponse, ctx: RelayContext, over: Overfl
       },
       error: (err) => {
         if (ctx.cancel.cancelled) return settle('aborted');
-        const msg = `response body cut off after ${entry.bytesOut} bytes had been relayed: ${scrub(describeTransportError(err), ctx.secrets)}`;
+        const msg = `response body cut off after ${entry.bytesOut} bytes had been relayed: ${describeTransportError(err, ctx.secrets)}`;
         attempt.error = msg;
         entry.error = msg;
         entry.state = 'error';
@@ -305,7 +305,7 @@ function relayStream(resp: UpstreamResponse, ctx: RelayContext, dialect: Dialect
         }
         return settle('aborted');
       }
-      const msg = `upstream stream failed: ${scrub(describeTransportError(err), secrets)}`;
+      const msg = `upstream stream failed: ${describeTransportError(err, secrets)}`;
       attempt.error = msg;
       if (!started) return settle('fallback');
       entry.error = msg;

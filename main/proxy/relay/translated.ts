@@ -239,7 +239,7 @@ async function relayWhole(ctx: Ctx, upstreamStreamed: boolean): Promise<Outcome>
   const { body: buf, error, over } = await resp.collect(ctx.maxBuffered);
   if (error) {
     if (ctx.cancel.cancelled) return 'aborted';
-    attempt.error = `response body cut off: ${scrub(describeTransportError(error), ctx.secrets)}`;
+    attempt.error = `response body cut off: ${describeTransportError(error, ctx.secrets)}`;
     return 'fallback';
   }
   if (over) {
@@ -261,11 +261,13 @@ async function relayWhole(ctx: Ctx, upstreamStreamed: boolean): Promise<Outcome>
     return 'fallback';
   }
   if (resp.statusCode >= 400) {
-    const p = formats.parseUpstreamError(resp.statusCode, plain, ct);
-    attempt.error = scrub(p.message, ctx.secrets);
+    // every text taken from the body is scrubbed whole, before any cut
+    const clean = (s: string) => scrub(s, ctx.secrets);
+    const p = formats.parseUpstreamError(resp.statusCode, plain, ct, clean);
+    attempt.error = p.message;
     // "this model does not support images/tools" is the provider, not the request: let the chain move on
     if (formats.isCapabilityError(p.message)) return 'fallback';
-    const e = formats.translateError(plan.to, plan.from, resp.statusCode, plain, ct);
+    const e = formats.translateError(plan.to, plan.from, resp.statusCode, plain, ct, clean);
     send(ctx, e.status, 'application/json', scrub(e.body, ctx.secrets));
     entry.state = 'error';
     return 'done';
@@ -287,7 +289,7 @@ async function relayWhole(ctx: Ctx, upstreamStreamed: boolean): Promise<Outcome>
       const json = JSON.parse(text) as Record<string, unknown>;
       // some hosts answer 200 with only an error object: that is a failed attempt, not an empty answer
       if (json && typeof json === 'object' && json.error && !('choices' in json) && !('content' in json) && !('output' in json) && !('message' in json)) {
-        attempt.error = scrub(formats.parseUpstreamError(resp.statusCode, text, 'application/json').message, ctx.secrets);
+        attempt.error = formats.parseUpstreamError(resp.statusCode, text, 'application/json', (s) => scrub(s, ctx.secrets)).message;
         return 'fallback';
       }
       canon = formats.decodeResponse(plan.to, json);
@@ -404,7 +406,7 @@ function relayStream(ctx: Ctx): Promise<Outcome> {
         }
         return settle('aborted');
       }
-      const msg = `upstream stream failed: ${scrub(describeTransportError(err), ctx.secrets)}`;
+      const msg = `upstream stream failed: ${describeTransportError(err, ctx.secrets)}`;
       attempt.error = msg;
       if (!started) return settle('fallback');
       entry.error = msg;
