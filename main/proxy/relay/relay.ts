@@ -87,19 +87,42 @@ export function isStreamType(ct: string): boolean {
   return /^text\/event-stream|^application\/x-ndjson/i.test(ct);
 }
 
-/** Decompresses a whole body; throws past `max` bytes of output (a small body can inflate enormously). */
+/**
+ * Decompresses a whole body as a client would: each coding of the content-encoding list undone in reverse order
+ * (`gzip, gzip` twice), `deflate` zlib-wrapped or raw, `zstd` where node has it. Throws for a coding it does not
+ * know or a body that does not decode, and past `max` bytes of output (a small body can inflate enormously).
+ */
 export function decodeWhole(buf: Buffer, encoding: string | undefined, max: number): Buffer {
-  switch (encoding?.toLowerCase()) {
+  if (!encoding) return buf;
+  const codings = encoding.split(',');
+  let out = buf;
+  for (let i = codings.length - 1; i >= 0; i--) out = decodeOne(out, codings[i]!.trim().toLowerCase(), max);
+  return out;
+}
+
+function decodeOne(buf: Buffer, coding: string, max: number): Buffer {
+  if (coding === '' || coding === 'identity') return buf;
+  const z = zlib(); // loaded on the first compressed body
+  switch (coding) {
     case 'gzip':
     case 'x-gzip':
-      return zlib().gunzipSync(buf, { maxOutputLength: max });
+      return z.gunzipSync(buf, { maxOutputLength: max });
     case 'br':
-      return zlib().brotliDecompressSync(buf, { maxOutputLength: max });
+      return z.brotliDecompressSync(buf, { maxOutputLength: max });
     case 'deflate':
-      return zlib().inflateSync(buf, { maxOutputLength: max });
-    default:
-      return buf;
+      try {
+        return z.inflateSync(buf, { maxOutputLength: max });
+      } catch (e) {
+        if ((e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw e;
+        return z.inflateRawSync(buf, { maxOutputLength: max }); // servers that send deflate without its zlib wrapper
+      }
+    case 'zstd': {
+      const zstd = (z as { zstdDecompressSync?: (b: Buffer, o: { maxOutputLength: number }) => Buffer }).zstdDecompressSync;
+      if (zstd) return zstd(buf, { maxOutputLength: max });
+      break;
+    }
   }
+  throw Object.assign(new Error(`content-encoding ${coding} is not supported`), { code: 'ERR_UNSUPPORTED_ENCODING' });
 }
 
 /** A streaming decompressor for a content-encoding (anything not br/deflate counts as gzip when `gzipDefault`). */
