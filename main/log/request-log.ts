@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { closeSync, existsSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { scrub, scrubUrl } from '../proxy/errors.js';
+import { scrub, scrubBody, scrubUrl } from '../proxy/errors.js';
 import type { LogEntry } from '../ui/types.js';
 import { IsoClock } from './iso-clock.js';
 
@@ -127,7 +127,8 @@ export class RequestLog extends EventEmitter {
     if (e.error) e.error = scrub(e.error, s);
     for (const a of e.attempts) if (a.error) a.error = scrub(a.error, s);
     if (e.requestBody) e.requestBody = scrub(e.requestBody, s);
-    if (e.responseBody) e.responseBody = scrub(e.responseBody, s);
+    // an answer may quote a key JSON-escaped (`\uXXXX`), which only parsing finds
+    if (e.responseBody) e.responseBody = scrubBody(e.responseBody, s);
     if (s !== undefined && s.length) {
       const shortest = s[s.length - 1]!.length; // a text shorter than every secret holds none
       if (e.path.length >= shortest && holdsOne(e.path, s)) e.path = scrub(e.path, s);

@@ -21,11 +21,80 @@ const JSON_CRED = /("(?:api[_-]?key|apikey|x-api-key|access[_-]?token|refresh[_-
 
 /** Removes a known secret and anything key-shaped from text bound for a log or an error message. */
 export function scrub(text: string, secrets: readonly string[] = []): string {
-  let t = text;
-  for (const s of secrets) if (s && s.length >= 4 && t.includes(s)) t = t.split(s).join('[redacted]');
+  let t = withoutSecrets(text, secrets);
   t = t.replace(KEYLIKE, (_m, p: string) => `${p.startsWith('Bearer') ? 'Bearer ' : p.slice(0, 3)}[redacted]`);
   if (t.includes('=')) t = t.replace(QUERY_CRED, '$1[redacted]');
   if (t.includes('"')) t = t.replace(JSON_CRED, '$1[redacted]"');
+  return t;
+}
+
+/** Needles per secrets list: a provider's list is the same array on every request (auth.ts caches the forms). */
+const needleCache = new WeakMap<readonly string[], readonly string[]>();
+
+/** The forms of `secrets` worth searching for: those that contain no other (the bare key covers `Bearer <key>`). */
+export function secretNeedles(secrets: readonly string[]): readonly string[] {
+  let n = needleCache.get(secrets);
+  if (!n) needleCache.set(secrets, (n = secrets.filter((s) => s.length >= 4 && !secrets.some((o) => o !== s && o.length >= 4 && s.includes(o)))));
+  return n;
+}
+
+function holdsNeedle(text: string, needles: readonly string[]): boolean {
+  for (let i = 0; i < needles.length; i++) if (text.includes(needles[i]!)) return true;
+  return false;
+}
+
+/**
+ * A header value (or list) fit to relay: each secret it holds replaced (nothing else changed), else the same
+ * value. The caller passes `needles` (secretNeedles of the same list) so a response's headers share one lookup.
+ */
+export function scrubHeaderValue<V extends string | string[]>(v: V, secrets: readonly string[], needles: readonly string[]): V {
+  if (typeof v === 'string') return (holdsNeedle(v, needles) ? withoutSecrets(v, secrets) : v) as V;
+  return (v.some((x) => holdsNeedle(x, needles)) ? v.map((x) => withoutSecrets(x, secrets)) : v) as V;
+}
+
+/**
+ * A JSON text with every string that holds a secret once its escapes are undone (`\/`, `\uXXXX`) scrubbed —
+ * object keys too — and serialised again; undefined when the text is not JSON or holds no secret.
+ */
+export function scrubJsonText(text: string, secrets: readonly string[]): string | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const needles = secretNeedles(secrets);
+  let changed = false;
+  const str = (x: string): string => {
+    if (!holdsNeedle(x, needles)) return x;
+    changed = true;
+    return scrub(x, secrets);
+  };
+  const walk = (v: unknown): unknown => {
+    if (typeof v === 'string') return str(v);
+    if (Array.isArray(v)) return v.map(walk);
+    if (v === null || typeof v !== 'object') return v;
+    const o = Object.create(null) as Record<string, unknown>; // a "__proto__" key stays a key
+    for (const k of Object.keys(v)) o[str(k)] = walk((v as Record<string, unknown>)[k]);
+    return o;
+  };
+  const out = walk(json);
+  return changed ? JSON.stringify(out) : undefined;
+}
+
+/**
+ * A body (an error answer, a logged body) scrubbed of `secrets` and anything key-shaped. A JSON text that may
+ * hide a secret in `\uXXXX` escapes, which no byte form matches, is parsed to look (scrubJsonText).
+ */
+export function scrubBody(text: string, secrets: readonly string[] | undefined): string {
+  if (secrets?.length && text.includes('\\u')) text = scrubJsonText(text, secrets) ?? text;
+  return scrub(text, secrets);
+}
+
+/** `text` with every occurrence of each secret (4 characters or more) replaced, and nothing else changed. */
+function withoutSecrets(text: string, secrets: readonly string[]): string {
+  let t = text;
+  for (const s of secrets) if (s && s.length >= 4 && t.includes(s)) t = t.split(s).join('[redacted]');
   return t;
 }
 
@@ -35,8 +104,10 @@ export function scrubUrl(url: string): string {
 }
 
 /**
- * The forms in which a secret router67 sends may come back: as sent (`Bearer <key>`), bare, and URL-encoded.
- * Longest first, so the whole header value goes before its bare part.
+ * The forms in which a secret router67 sends may come back: as sent (`Bearer <key>`), bare, URL-encoded, and
+ * quoted in JSON (escaped as JSON.stringify escapes it, and with `/` as `\/`). Longest first, so the whole
+ * header value goes before its bare part. A key quoted with other `\uXXXX` escapes is found only by parsing
+ * (scrubJsonText).
  */
 export function secretForms(secret: string, prefixed?: string): readonly string[] {
   const key = prefixed === undefined ? secret : `${prefixed}\0${secret}`;
@@ -58,6 +129,9 @@ function computeForms(secret: string, prefixed?: string): readonly string[] {
     out.add(s);
     const enc = encodeURIComponent(s);
     if (enc !== s) out.add(enc);
+    const json = JSON.stringify(s).slice(1, -1);
+    if (json !== s) out.add(json);
+    if (json.includes('/')) out.add(json.replace(/\//g, '\\/'));
   }
   return Object.freeze([...out].sort((a, b) => b.length - a.length)); // shared by every request with this key: never changed
 }

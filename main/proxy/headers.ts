@@ -1,5 +1,6 @@
 // Header rules: what goes upstream, what comes back, and what a log may see.
 import type { IncomingHttpHeaders } from 'node:http';
+import { scrubHeaderValue, secretNeedles } from './errors.js';
 
 const HOP_BY_HOP = new Set([
   'connection',
@@ -76,18 +77,22 @@ function withoutOwnCookie(cookie: string): string {
 /**
  * Upstream response headers fit to relay: less hop-by-hop (and content-length when `dropLength`), and never an
  * upstream CORS grant (`access-control-*`): only router67 grants CORS, to [daemon] allowed_origins (main/proxy/guard.ts).
+ * A value quoting one of `secrets` (a redirect's `Location: …?key=`, an echoed auth header) is scrubbed; with no
+ * secrets the values are not looked at.
  */
 export function responseHeaders(
   upstream: Record<string, string | string[] | undefined>,
   dropLength: boolean,
+  secrets?: readonly string[],
 ): Record<string, string | string[]> {
   const listed = connectionListed(upstream);
+  const needles = secrets?.length ? secretNeedles(secrets) : undefined;
   const out: Record<string, string | string[]> = {};
   for (const k in upstream) {
     if (HOP_BY_HOP.has(k) || listed?.has(k) || (dropLength && k === 'content-length')) continue;
     if (k.charCodeAt(0) === 97 /* a */ && k.startsWith('access-control-')) continue;
     const v = upstream[k];
-    if (v !== undefined) out[k] = v;
+    if (v !== undefined) out[k] = needles ? scrubHeaderValue(v, secrets!, needles) : v;
   }
   return out;
 }

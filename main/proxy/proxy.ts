@@ -17,6 +17,7 @@ import { redactHeaders } from './headers.js';
 import { sendModels } from './local.js';
 import { RequestRelays, type AttemptRelay, type Outcome } from './relay/index.js';
 import { header, MAX_LOGGED_BODY, round, shownAttempts } from './relay/relay.js';
+import { ResponseStandIn } from './stand-in.js';
 import { ResponseStore } from '../formats/state-store.js';
 import { planRoute, targetKey, type PriceLookup, type Target } from '../routing/plan.js';
 import { TargetStats } from '../routing/stats.js';
@@ -476,6 +477,7 @@ export class Proxy {
         entry.status = r.resp.statusCode;
         // what this attempt's body mapped or changed; the log entry shows the answering attempt's
         entry.translationNotes = winner.relay.notes.length ? [...new Set(winner.relay.notes)] : undefined;
+        if (res instanceof ResponseStandIn) res.secrets = r.secrets;
         const outcome = await winner.relay.relay(r.resp, {
           res,
           entry,

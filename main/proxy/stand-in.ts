@@ -12,6 +12,11 @@ export abstract class ResponseStandIn extends EventEmitter {
   writableFinished = false;
   destroyed = false;
   headers: Record<string, string> = {};
+  /**
+   * The secrets the attempt being relayed sent (set by the proxy before it relays): what the stand-in decodes
+   * and re-sends itself (a WebSocket error message parsed from the body) is scrubbed of them.
+   */
+  secrets: readonly string[] = [];
 
   setHeader(name: string, value: string | number | readonly string[]): this {
     this.headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : String(value);

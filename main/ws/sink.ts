@@ -10,6 +10,8 @@
 import { StringDecoder } from 'node:string_decoder';
 import type { BrotliDecompress, Gunzip } from 'node:zlib';
 import { errorTypeFor, parseUpstreamError } from '../formats/errors.js';
+import { scrub } from '../proxy/errors.js';
+import { decodeWhole } from '../proxy/relay/relay.js';
 import { ResponseStandIn, type OutgoingHeaders } from '../proxy/stand-in.js';
 import { codecs, zlib } from '../formats/lazy.js';
 
@@ -236,19 +238,19 @@ export class WsResponseSink extends ResponseStandIn {
 
   /** An answer that was not a stream: an error message, or a whole Responses object replayed as events. */
   private sendWhole(): void {
-    let body = Buffer.concat(this.whole ?? []);
+    let body: Buffer = Buffer.concat(this.whole ?? []);
     this.whole = undefined;
-    const enc = (this.headers['content-encoding'] ?? '').toLowerCase();
     try {
-      if (enc === 'gzip' || enc === 'x-gzip') body = zlib().gunzipSync(body);
-      else if (enc === 'br') body = zlib().brotliDecompressSync(body);
-      else if (enc === 'deflate') body = zlib().inflateSync(body);
+      body = decodeWhole(body, this.headers['content-encoding'], MAX_WHOLE);
     } catch {
       /* left as it came: the parse below says what it is */
     }
     const status = this.statusCode;
     const ct = this.headers['content-type'];
     if (status >= 400) {
+      // the message is taken from the decoded JSON (escapes undone): scrubbed here of the secrets the attempt sent
+      const secrets = this.secrets;
+      const clean = (s: string) => scrub(s, secrets);
       let err: { type?: string; code?: string | null; message?: string; param?: string | null } | undefined;
       try {
         const j = JSON.parse(body.toString('utf8')) as { error?: unknown };
@@ -256,9 +258,10 @@ export class WsResponseSink extends ResponseStandIn {
       } catch {
         /* not JSON */
       }
-      const message = err?.message ?? parseUpstreamError(status, body, ct).message;
+      const message = typeof err?.message === 'string' ? clean(err.message) : parseUpstreamError(status, body, ct, clean).message;
       const error = { type: err?.type || errorTypeFor('responses', status), code: err?.code ?? null, message, param: err?.param ?? null };
-      this.send(JSON.stringify({ type: 'error', status, error }), 'error');
+      const ev = JSON.stringify({ type: 'error', status, error });
+      this.send(secrets.length ? scrub(ev, secrets) : ev, 'error');
       return;
     }
     try {

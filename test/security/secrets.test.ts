@@ -504,8 +504,9 @@ describe('scrub rules', () => {
     } as unknown as Provider;
     const r = await resolveAuth(p, { env: {} });
     assert.deepEqual(r.headers, { authorization: 'Token bare/Key+1' });
-    assert.deepEqual(new Set(r.secrets), new Set(['Token bare/Key+1', 'Token%20bare%2FKey%2B1', 'bare/Key+1', 'bare%2FKey%2B1']));
-    assert.deepEqual(new Set(extraHeaderSecrets(p)), new Set(['url+Key/123', 'url%2BKey%2F123', 'url Key/123', 'url%20Key%2F123', 'sess-0123']));
+    // each also as JSON quotes it with "/" escaped (`\/`)
+    assert.deepEqual(new Set(r.secrets), new Set(['Token bare/Key+1', 'Token%20bare%2FKey%2B1', 'Token bare\\/Key+1', 'bare/Key+1', 'bare%2FKey%2B1', 'bare\\/Key+1']));
+    assert.deepEqual(new Set(extraHeaderSecrets(p)), new Set(['url+Key/123', 'url%2BKey%2F123', 'url+Key\\/123', 'url Key/123', 'url%20Key%2F123', 'url Key\\/123', 'sess-0123']));
     assert.deepEqual(new Set(clientSecrets({ authorization: 'Bearer client-key-1', 'x-api-key': 'short', 'x-goog-api-key': 'goog-key-12' })), new Set(['Bearer client-key-1', 'Bearer%20client-key-1', 'client-key-1', 'goog-key-12']));
   });
 

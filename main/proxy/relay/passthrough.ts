@@ -7,8 +7,8 @@ import type { Dialect } from '../../log/request-log.js';
 import { dropPackedReasoning, fixAnthropicBudget, hasPackedSignatures, mayHaveSmallBudget, sanitizeAnthropicThinking } from '../../formats/reasoning.js';
 import { resolveState, type ResponseStore } from '../../formats/state-store.js';
 import { rewrittenBody, type ModelField } from '../body.js';
-import { streamErrorEvent } from '../dialect.js';
-import { describeTransportError, scrub, summariseErrorBody } from '../errors.js';
+import { errorBody, streamErrorEvent } from '../dialect.js';
+import { describeTransportError, scrub, scrubJsonText, secretNeedles, summariseErrorBody } from '../errors.js';
 import { responseHeaders, upstreamHeaders } from '../headers.js';
 import { upstreamTarget } from '../upstream-url.js';
 import type { Overflow, UpstreamResponse } from '../upstream.js';
@@ -43,7 +43,7 @@ export function passthroughRelay(r: PassthroughRequest, baseUrl: string, upstrea
     headers: (set) => upstreamHeaders(r.headers, true, set),
     relay: (resp, ctx) => {
       const ct = header(resp.headers, 'content-type') ?? '';
-      return isStreamType(ct) ? relayStream(resp, ctx, dialect, ct) : relayWhole(resp, ctx);
+      return isStreamType(ct) ? relayStream(resp, ctx, dialect, ct) : relayWhole(resp, ctx, dialect);
     },
   };
 }
@@ -102,7 +102,7 @@ export function sameDialectBody(dialect: string, body: Buffer, field: ModelField
  * A non-streaming answer: read whole (so a drop mid-body can still fall back), then sent at once — up to
  * max_buffered_response_bytes; a larger one is relayed as it arrives (see relayUnbuffered).
  */
-async function relayWhole(resp: UpstreamResponse, ctx: RelayContext): Promise<Outcome> {
+async function relayWhole(resp: UpstreamResponse, ctx: RelayContext, dialect: Dialect): Promise<Outcome> {
   const { res, entry, attempt, secrets, maxBuffered } = ctx;
   const { body: buf, error, over } = await resp.collect(maxBuffered);
   if (error) {
@@ -111,10 +111,18 @@ async function relayWhole(resp: UpstreamResponse, ctx: RelayContext): Promise<Ou
     return 'fallback';
   }
   if (over) return relayUnbuffered(resp, ctx, over);
-  const headers = responseHeaders(resp.headers, true);
+  const headers = responseHeaders(resp.headers, true, secrets);
   // an answer (an error, mostly) may quote the key it was sent: the client gets it scrubbed. A compressed
   // success body is not decoded for this; a plain one costs one search per secret.
-  const out = secrets.length && (resp.statusCode >= 400 || !headers['content-encoding']) ? scrubbedBody(buf, headers, secrets, maxBuffered) : buf;
+  let out = secrets.length && (resp.statusCode >= 400 || !headers['content-encoding']) ? scrubbedBody(buf, headers, secrets, maxBuffered, resp.statusCode) : buf;
+  if (out === undefined) {
+    // an error body router67 cannot decode is not relayed (the client could, key and all): its own error instead
+    const msg = `the provider's error body could not be decoded (content-encoding: ${header(headers, 'content-encoding')}); router67 did not relay it`;
+    attempt.error = msg;
+    out = Buffer.from(errorBody(dialect, resp.statusCode, `router67: ${msg}`));
+    delete headers['content-encoding'];
+    headers['content-type'] = 'application/json';
+  }
   headers['content-length'] = String(out.length);
   Object.assign(headers, ctx.extra);
   entry.ttfbMs = round(performance.now() - ctx.t0);
@@ -149,7 +157,7 @@ async function relayWhole(resp: UpstreamResponse, ctx: RelayContext): Promise<Ou
  */
 function relayUnbuffered(resp: UpstreamResponse, ctx: RelayContext, over: Overflow): Promise<Outcome> {
   const { res, entry, attempt } = ctx;
-  const headers = responseHeaders(resp.headers, false);
+  const headers = responseHeaders(resp.headers, false, ctx.secrets);
   Object.assign(headers, ctx.extra);
   entry.ttfbMs = round(performance.now() - ctx.t0);
   res.writeHead(resp.statusCode, headers);
@@ -214,7 +222,7 @@ function relayStream(resp: UpstreamResponse, ctx: RelayContext, dialect: Dialect
 
   const start = () => {
     started = true;
-    const headers = responseHeaders(resp.headers, true);
+    const headers = responseHeaders(resp.headers, true, secrets);
     Object.assign(headers, ctx.extra);
     res.writeHead(resp.statusCode, headers);
     entry.ttfbMs = round(performance.now() - ctx.t0);
@@ -348,28 +356,42 @@ function hasAny(b: Buffer, markers: string[]): boolean {
 
 /**
  * A whole body with every secret form replaced, or the same buffer when none occurs. A compressed body is
- * decoded to look; when it had to be changed it is sent decoded (content-encoding dropped from `headers`).
+ * decoded to look; when it had to be changed it is sent decoded (content-encoding dropped from `headers`). An
+ * error body is parsed when it is JSON, so a key quoted with escapes (`\/`, `\uXXXX`) is found too; one that
+ * cannot be decoded gives undefined (it is not relayed).
  */
-function scrubbedBody(buf: Buffer, headers: Record<string, string | string[]>, secrets: readonly string[], max: number): Buffer {
-  const enc = header(headers, 'content-encoding');
+function scrubbedBody(buf: Buffer, headers: Record<string, string | string[]>, secrets: readonly string[], max: number, status: number): Buffer | undefined {
   let plain: Buffer;
   try {
-    plain = decodeWhole(buf, enc, max);
+    plain = decodeWhole(buf, header(headers, 'content-encoding'), max);
   } catch {
-    return buf;
+    return status >= 400 ? undefined : buf;
   }
-  if (!holdsSecret(plain, needlesOf(secrets))) return buf;
+  let out = status >= 400 && looksJson(plain) ? scrubJsonText(plain.toString('utf8'), secrets) : undefined;
+  if (out === undefined) {
+    if (!holdsSecret(plain, needlesOf(secrets))) return buf;
+    out = scrub(plain.toString('utf8'), secrets);
+  }
   delete headers['content-encoding'];
-  return Buffer.from(scrub(plain.toString('utf8'), secrets));
+  return Buffer.from(out);
 }
 
-/** Needles per secrets list: a provider's list is the same array on every request (auth.ts caches the forms). */
+/** Whether a body starts (after white space) like a JSON object or array. */
+function looksJson(b: Buffer): boolean {
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i]!;
+    if (c === 0x7b /* { */ || c === 0x5b /* [ */) return true;
+    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return false;
+  }
+  return false;
+}
+
+/** Needles per secrets list, as bytes (secretNeedles: those that contain no other form). */
 const needleCache = new WeakMap<readonly string[], Buffer[]>();
 
-/** The secret forms worth searching a stream for: those that contain no shorter one (the bare key covers `Bearer <key>`). */
 function needlesOf(secrets: readonly string[]): Buffer[] {
   let n = needleCache.get(secrets);
-  if (!n) needleCache.set(secrets, (n = secrets.filter((s) => !secrets.some((o) => o !== s && s.includes(o))).map((s) => Buffer.from(s))));
+  if (!n) needleCache.set(secrets, (n = secretNeedles(secrets).map((s) => Buffer.from(s))));
   return n;
 }
 
