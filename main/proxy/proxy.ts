@@ -557,7 +557,7 @@ export class Proxy {
         // from what the entry holds and from what goes back to the client
         const headers = resolveExtraHeaders(p, this.deps.auth);
         extra = headers.headers;
-        secrets = headers.secrets.length ? [...resolved.secrets, ...headers.secrets] : resolved.secrets;
+        secrets = withExtraSecrets(resolved.secrets, headers.secrets);
         this.deps.log.addSecrets(entry, secrets);
       } catch (err) {
         attempt.error = `skipped: ${err instanceof AuthUnavailableError ? err.message : 'credential unavailable'}`;
@@ -676,6 +676,22 @@ export class Proxy {
     res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
     res.end(body);
   }
+}
+
+/** The last merge per key's forms: the same key and provider come request after request. */
+const mergedSecrets = new WeakMap<readonly string[], { extra: readonly string[]; all: readonly string[] }>();
+
+/**
+ * A key's forms and its provider's other secrets as one list, the same array while neither changes (so what is
+ * cached per list, the needles the relays search for, is computed once, not per request).
+ */
+function withExtraSecrets(forms: readonly string[], extra: readonly string[]): readonly string[] {
+  if (!extra.length) return forms;
+  const m = mergedSecrets.get(forms);
+  if (m?.extra === extra) return m.all;
+  const all = Object.freeze([...forms, ...extra]); // shared by every request: never changed
+  mergedSecrets.set(forms, { extra, all });
+  return all;
 }
 
 /** Real tokens of the answer (input + output) when this provider answered and reported usage. */
