@@ -87,6 +87,27 @@ function recordingAdapter(): TrustAdapter {
   };
 }
 
+/** A self-signed "router67 local CA" with the given permitted DNS names (critical nameConstraints unless told; none for null). */
+function lookalikeCa(permitted: string[] | null, o: { critical?: boolean } = {}): string {
+  const pem = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs1', format: 'pem' }) as string;
+  const priv = forge.pki.privateKeyFromPem(pem) as forge.pki.rsa.PrivateKey;
+  const c = forge.pki.createCertificate();
+  c.publicKey = forge.pki.setRsaPublicKey(priv.n, priv.e);
+  c.serialNumber = '01';
+  c.validity.notBefore = new Date();
+  c.validity.notAfter = new Date(Date.now() + 86400_000);
+  const subj = [{ name: 'commonName', value: 'router67 local CA attacker' }];
+  c.setSubject(subj);
+  c.setIssuer(subj);
+  c.setExtensions([
+    { name: 'basicConstraints', critical: true, cA: true },
+    { name: 'keyUsage', critical: true, keyCertSign: true, cRLSign: true },
+    ...(permitted ? [{ id: '2.5.29.30', name: 'nameConstraints', critical: o.critical ?? true, value: nameConstraintsAsn1(permitted) }] : []),
+  ]);
+  c.sign(priv, forge.md.sha256.create());
+  return forge.pki.certificateToPem(c);
+}
+
 test('trust-ca trusts only <home>/ca/ca.crt and only a router67 CA restricted by nameConstraints', async () => {
   const home = mkdtempSync(join(tmpdir(), 'r67-home-'));
   try {
@@ -105,20 +126,7 @@ test('trust-ca trusts only <home>/ca/ca.crt and only a router67 CA restricted by
     assert.equal(existsSync(calls[0]![1]!), false, 'the staged copy is removed');
 
     // An unconstrained CA (what an attacker would want trusted) is refused.
-    const pem = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs1', format: 'pem' }) as string;
-    const priv = forge.pki.privateKeyFromPem(pem) as forge.pki.rsa.PrivateKey;
-    const key = { privateKey: priv, publicKey: forge.pki.setRsaPublicKey(priv.n, priv.e) };
-    const c = forge.pki.createCertificate();
-    c.publicKey = key.publicKey;
-    c.serialNumber = '01';
-    c.validity.notBefore = new Date();
-    c.validity.notAfter = new Date(Date.now() + 86400_000);
-    const subj = [{ name: 'commonName', value: 'router67 local CA deadbeef' }];
-    c.setSubject(subj);
-    c.setIssuer(subj);
-    c.setExtensions([{ name: 'basicConstraints', cA: true }]);
-    c.sign(key.privateKey, forge.md.sha256.create());
-    writeFileSync(caPaths(home).cert, forge.pki.certificateToPem(c));
+    writeFileSync(caPaths(home).cert, lookalikeCa(null));
     await assert.rejects(runOperation('trust-ca', { home }, ctx), /not a router67 CA restricted/);
 
     // A symlink to elsewhere is refused.
@@ -132,27 +140,6 @@ test('trust-ca trusts only <home>/ca/ca.crt and only a router67 CA restricted by
     rmSync(home, { recursive: true, force: true });
   }
 });
-
-/** A self-signed "router67 local CA" with the given permitted DNS names (critical nameConstraints unless told). */
-function lookalikeCa(permitted: string[], o: { critical?: boolean } = {}): string {
-  const pem = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs1', format: 'pem' }) as string;
-  const priv = forge.pki.privateKeyFromPem(pem) as forge.pki.rsa.PrivateKey;
-  const c = forge.pki.createCertificate();
-  c.publicKey = forge.pki.setRsaPublicKey(priv.n, priv.e);
-  c.serialNumber = '01';
-  c.validity.notBefore = new Date();
-  c.validity.notAfter = new Date(Date.now() + 86400_000);
-  const subj = [{ name: 'commonName', value: 'router67 local CA attacker' }];
-  c.setSubject(subj);
-  c.setIssuer(subj);
-  c.setExtensions([
-    { name: 'basicConstraints', critical: true, cA: true },
-    { name: 'keyUsage', critical: true, keyCertSign: true, cRLSign: true },
-    { id: '2.5.29.30', name: 'nameConstraints', critical: o.critical ?? true, value: nameConstraintsAsn1(permitted) },
-  ]);
-  c.sign(priv, forge.md.sha256.create());
-  return forge.pki.certificateToPem(c);
-}
 
 test('trust-ca refuses a lookalike CA: a whole top-level domain or every name, non-critical constraints, a second certificate appended, a FIFO', async () => {
   const home = mkdtempSync(join(tmpdir(), 'r67-home-'));
