@@ -28,7 +28,7 @@ import {
 import { basename, dirname, join } from 'node:path';
 import { parse, stringify, TomlError } from 'smol-toml';
 import type { AuthDraft, ConfigDraft, EditorState, Issue, ProviderDraft, SecretSource } from '../ui/types.js';
-import { isCredentialHeader, isCredentialParam } from '../proxy/errors.js';
+import { isCredentialHeader, isCredentialParam, queryParam } from '../proxy/errors.js';
 import { ConfigSchema, FORMATS } from './schema.js';
 
 export const DEFAULT_INTERCEPT_HOSTS = ['api.anthropic.com', 'api.openai.com', 'openrouter.ai'];
@@ -97,20 +97,6 @@ function queryParts(url: string): { head: string; parts: string[]; tail: string 
   return { head: url.slice(0, q + 1), parts: url.slice(q + 1, end).split('&'), tail: url.slice(end) };
 }
 
-/** A query part's name (decoded when it can be) and value, or undefined for a part without `=`. */
-function param(part: string): { name: string; value: string } | undefined {
-  const eq = part.indexOf('=');
-  if (eq < 0) return undefined;
-  const raw = part.slice(0, eq);
-  let name = raw;
-  try {
-    name = decodeURIComponent(raw.replace(/\+/g, ' '));
-  } catch {
-    /* not valid percent-encoding: the name as written */
-  }
-  return { name, value: part.slice(eq + 1) };
-}
-
 /**
  * The base_url the window is shown: each credential query parameter's value (`?key=…`, `access_token=…`) replaced
  * by HIDDEN_PARAM, and the names of those parameters. Everything else is kept as written.
@@ -120,7 +106,7 @@ export function maskBaseUrl(url: string): { url: string; hidden: string[] } {
   const hidden: string[] = [];
   if (!q) return { url, hidden };
   const parts = q.parts.map((part) => {
-    const p = param(part);
+    const p = queryParam(part);
     if (!p || !p.value || !isCredentialParam(p.name)) return part;
     hidden.push(p.name);
     return `${part.slice(0, part.indexOf('='))}=${HIDDEN_PARAM}`;
@@ -138,12 +124,12 @@ export function unmaskBaseUrl(typed: string, stored: string): { url: string; mis
   if (!q || !typed.includes(HIDDEN_PARAM)) return { url: typed, missing };
   const kept = new Map<string, string[]>();
   for (const part of queryParts(stored)?.parts ?? []) {
-    const p = param(part);
+    const p = queryParam(part);
     if (p) kept.set(p.name, [...(kept.get(p.name) ?? []), p.value]);
   }
   const seen = new Map<string, number>();
   const parts = q.parts.map((part) => {
-    const p = param(part);
+    const p = queryParam(part);
     if (!p) return part;
     const n = seen.get(p.name) ?? 0;
     seen.set(p.name, n + 1);

@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { closeSync, existsSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { scrub, scrubBody, scrubUrl } from '../proxy/errors.js';
+import { holdsAny, scrub, scrubBody, scrubUrl } from '../proxy/errors.js';
 import type { LogEntry } from '../ui/types.js';
 import { IsoClock } from './iso-clock.js';
 
@@ -131,7 +131,7 @@ export class RequestLog extends EventEmitter {
     if (e.responseBody) e.responseBody = scrubBody(e.responseBody, s);
     if (s !== undefined && s.length) {
       const shortest = s[s.length - 1]!.length; // a text shorter than every secret holds none
-      if (e.path.length >= shortest && holdsOne(e.path, s)) e.path = scrub(e.path, s);
+      if (e.path.length >= shortest && holdsAny(e.path, s)) e.path = scrub(e.path, s);
       scrubHeaders(e.requestHeaders, s, shortest);
       scrubHeaders(e.upstreamHeaders, s, shortest);
       scrubHeaders(e.responseHeaders, s, shortest);
@@ -278,16 +278,11 @@ function ready(list: readonly string[], min: number): boolean {
   return true;
 }
 
-function holdsOne(text: string, secrets: readonly string[]): boolean {
-  for (let i = 0; i < secrets.length; i++) if (text.includes(secrets[i]!)) return true;
-  return false;
-}
-
 /** Scrubs, in place, the header values that hold one of the secrets (none shorter than `shortest` can). */
 function scrubHeaders(h: Record<string, string> | undefined, secrets: readonly string[], shortest: number): void {
   if (!h) return;
   for (const k in h) {
     const v = h[k]!;
-    if (v.length >= shortest && holdsOne(v, secrets)) h[k] = scrub(v, secrets);
+    if (v.length >= shortest && holdsAny(v, secrets)) h[k] = scrub(v, secrets);
   }
 }

@@ -1,7 +1,7 @@
 // A provider's credential, resolved at request time. Errors name the source, never the secret.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Provider } from '../config/schema.js';
-import { isCredentialHeader, isCredentialParam, secretForms } from './errors.js';
+import { isCredentialHeader, isCredentialParam, queryParam, secretForms } from './errors.js';
 
 export interface SecretResolver {
   /** A keychain secret by account name, from a cache kept warm by the secret store; undefined when none. */
@@ -184,11 +184,10 @@ export function extraHeaderSecrets(p: Provider): string[] {
     if (p.base_url.includes('=')) {
       // the value as written (it goes out so) and decoded (as an upstream may quote it)
       for (const part of new URL(p.base_url).search.slice(1).split('&')) {
-        // the value is everything after the first '=' (base64 keys end in '=', some hold more)
-        const eq = part.indexOf('=');
-        const k = eq < 0 ? part : part.slice(0, eq);
-        const raw = eq < 0 ? '' : part.slice(eq + 1);
-        if (raw.length < 4 || !isCredentialParam(k)) continue;
+        // the same parameters the window keeps back (config/save.ts maskBaseUrl)
+        const q = queryParam(part);
+        if (!q || q.value.length < 4 || !isCredentialParam(q.name)) continue;
+        const raw = q.value;
         out.push(...secretForms(raw));
         for (const dec of [() => decodeURIComponent(raw), () => decodeURIComponent(raw.replace(/\+/g, ' '))]) {
           try {

@@ -38,7 +38,8 @@ export function secretNeedles(secrets: readonly string[]): readonly string[] {
   return n;
 }
 
-function holdsNeedle(text: string, needles: readonly string[]): boolean {
+/** Whether `text` holds any of `needles`. */
+export function holdsAny(text: string, needles: readonly string[]): boolean {
   for (let i = 0; i < needles.length; i++) if (text.includes(needles[i]!)) return true;
   return false;
 }
@@ -48,8 +49,8 @@ function holdsNeedle(text: string, needles: readonly string[]): boolean {
  * value. The caller passes `needles` (secretNeedles of the same list) so a response's headers share one lookup.
  */
 export function scrubHeaderValue<V extends string | string[]>(v: V, secrets: readonly string[], needles: readonly string[]): V {
-  if (typeof v === 'string') return (holdsNeedle(v, needles) ? withoutSecrets(v, secrets) : v) as V;
-  return (v.some((x) => holdsNeedle(x, needles)) ? v.map((x) => withoutSecrets(x, secrets)) : v) as V;
+  if (typeof v === 'string') return (holdsAny(v, needles) ? withoutSecrets(v, secrets) : v) as V;
+  return (v.some((x) => holdsAny(x, needles)) ? v.map((x) => withoutSecrets(x, secrets)) : v) as V;
 }
 
 /**
@@ -66,7 +67,7 @@ export function scrubJsonText(text: string, secrets: readonly string[]): string 
   const needles = secretNeedles(secrets);
   let changed = false;
   const str = (x: string): string => {
-    if (!holdsNeedle(x, needles)) return x;
+    if (!holdsAny(x, needles)) return x;
     changed = true;
     return scrub(x, secrets);
   };
@@ -139,6 +140,23 @@ function computeForms(secret: string, prefixed?: string): readonly string[] {
 /** Whether a query parameter's name says it carries a credential (`key`, `api_key`, `access_token`, `sig`...). */
 export function isCredentialParam(name: string): boolean {
   return /key|token|secret|auth|sig|password/i.test(name);
+}
+
+/**
+ * A query part (`name=value`) as its name, decoded where it can be (`api%5Fkey` is `api_key`), and its value as
+ * written: everything after the first `=` (base64 keys end in `=`). Undefined for a part without `=`.
+ */
+export function queryParam(part: string): { name: string; value: string } | undefined {
+  const eq = part.indexOf('=');
+  if (eq < 0) return undefined;
+  const raw = part.slice(0, eq);
+  let name = raw;
+  try {
+    name = decodeURIComponent(raw.replace(/\+/g, ' '));
+  } catch {
+    /* not valid percent-encoding: the name as written */
+  }
+  return { name, value: part.slice(eq + 1) };
 }
 
 const CRED_HEADER = /auth|api[-_]?key|key$|token|secret|password|passwd|cookie|session|credential|signature/i;

@@ -20,7 +20,7 @@ import { Passthrough } from '../../main/intercept/passthrough.js';
 import { isCredentialHeader, scrub, scrubUrl } from '../../main/proxy/errors.js';
 import { clientSecrets, extraHeaderSecrets, resolveAuth } from '../../main/proxy/auth.js';
 import type { Provider } from '../../main/config/schema.js';
-import { loadEditorState, planEdit } from '../../main/config/save.js';
+import { loadEditorState, maskBaseUrl, planEdit } from '../../main/config/save.js';
 import { UiService } from '../../main/ui/service.js';
 import type { UiEvent } from '../../main/ui/types.js';
 import { eventually, startCore, type TestCore } from '../helpers/core.js';
@@ -516,6 +516,10 @@ describe('scrub rules', () => {
     assert.ok(s.has('a1b2c3d4e5=='), [...s].join(' '));
     assert.ok(s.has('x=y=z9'), [...s].join(' '));
     assert.ok(!s.has('a1b2c3d4e5') && !s.has('x'), 'no cut-off part stands for the whole value');
+    // a percent-encoded name is the same parameter, for the scrubber as for the window (one parser: queryParam)
+    const q = { ...p, base_url: 'https://gen.example/v1?to%6Ben=enc0ded-name-key' } as unknown as Provider;
+    assert.ok(extraHeaderSecrets(q).includes('enc0ded-name-key'));
+    assert.deepEqual(maskBaseUrl(q.base_url).hidden, ['token']);
   });
 
   it('credential-like extra headers: by name or by a key-shaped value', () => {
